@@ -1,0 +1,1 @@
+"""KPIs, the live supervisor board, reports and forecasts. Reads the core; nobody imports it."""

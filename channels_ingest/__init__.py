@@ -1,0 +1,5 @@
+"""The edge: one adapter per channel for both directions, the raw inbound log, delivery.
+
+Receive → store the raw payload (unique per channel and provider id) → normalise into an
+`InboundMessage` → hand it to `tickets.services.intake_message`.
+"""

@@ -1,0 +1,1 @@
+"""The shop's app channel: JSON messages in, an outbound webhook (or the outbox) out."""

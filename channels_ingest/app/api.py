@@ -1,0 +1,106 @@
+"""`POST /api/v1/inbound/app`: a customer message from the shop's app."""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from channels_ingest.models import InboundState
+from channels_ingest.services import inbound_process, inbound_store
+from channels_ingest.tasks import process_inbound
+from tickets.identity import normalise_email, normalise_phone
+from tickets.roles import IsIntegration
+
+logger = logging.getLogger("kefu.ingest")
+
+
+class AppMessageSerializer(serializers.Serializer[dict[str, object]]):
+    message_id = serializers.CharField(max_length=255)
+    user_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    text = serializers.CharField(max_length=20_000)
+    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_phone(self, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return normalise_phone(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+    def validate_email(self, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return normalise_email(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(_("Enter a valid email address.")) from error
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if not any(attrs.get(field) for field in ("user_id", "phone", "email")):
+            raise serializers.ValidationError(
+                {"user_id": [_("One of user_id, phone or email is required.")]}
+            )
+        return attrs
+
+
+_Accepted = inline_serializer(
+    "AppMessageAccepted",
+    {
+        "ticket_number": serializers.CharField(allow_null=True),
+        "message_id": serializers.CharField(),
+    },
+)
+
+
+class AppInboundView(APIView):
+    permission_classes = [IsIntegration]
+
+    @extend_schema(
+        request=AppMessageSerializer,
+        responses={201: _Accepted, 200: _Accepted, 202: _Accepted},
+        summary="Take in a customer message from the shop's app",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AppMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        payload = {
+            key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in data.items()
+            if value not in (None, "")
+        }
+        record, created = inbound_store(
+            channel="app",
+            provider_id=str(data["message_id"]),
+            payload=payload,
+            source=request.auth.name,
+        )
+        answer = {"message_id": record.provider_id, "ticket_number": record.ticket_number or None}
+        if record.state == InboundState.PROCESSED:
+            return Response(answer, status=status.HTTP_200_OK)
+        try:
+            result = inbound_process(record=record)
+        except Exception:
+            # Stored, so nothing is lost: a worker (or the sweep) takes it in later.
+            logger.exception("inbound app %s: processing failed, queued", record.provider_id)
+            try:
+                process_inbound.apply_async((record.pk,), countdown=5)
+            except Exception:
+                logger.exception("inbound app %s: could not queue; the sweep will", record.pk)
+            return Response(answer, status=status.HTTP_202_ACCEPTED)
+        if result is None:
+            return Response(
+                {"detail": record.error, "message_id": record.provider_id},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        answer["ticket_number"] = result.ticket.number
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from analytics import views as analytics_views
+from channels_ingest import urls as ingest_urls
+from tickets.api import urls as ticket_api_urls
+
+api_v1 = [*ingest_urls.api_urlpatterns, *ticket_api_urls.urlpatterns]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/", include(api_v1)),
+    path("board/", analytics_views.board, name="board"),
+    path("board/counters/", analytics_views.board_counters, name="board-counters"),
+    path("status/", include("tickets.portal_urls")),
+    path("", include(ingest_urls.urlpatterns)),
+    path("", include("tickets.urls")),
+]

@@ -1,0 +1,1 @@
+"""The core: customers and identities, tickets, messages, teams and agents, the timeline."""

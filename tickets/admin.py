@@ -1,0 +1,97 @@
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from tickets import services
+from tickets.models import (
+    Agent,
+    AuditEntry,
+    ContactIdentity,
+    Customer,
+    IntegrationToken,
+    Message,
+    RoutingRule,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+
+
+class IdentityInline(admin.TabularInline):
+    model = ContactIdentity
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["pk", "name", "is_vip", "created_at"]
+    search_fields = ["name", "identities__value"]
+    inlines = [IdentityInline]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "department", "is_default"]
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["user", "capacity", "is_available"]
+    filter_horizontal = ["teams"]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["category", "team"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ["created_at", "direction", "channel", "body", "delivery_status"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["number", "subject", "status", "tier", "team", "assignee", "created_at"]
+    list_filter = ["status", "tier", "channel", "team"]
+    search_fields = ["number", "subject"]
+    readonly_fields = ["number", "created_at", "first_response_at", "sla_state", "sla_due_at"]
+    inlines = [MessageInline]
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "ticket", "kind", "actor"]
+    list_filter = ["kind"]
+    readonly_fields = ["ticket", "kind", "actor", "data", "created_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action"]
+    readonly_fields = ["actor", "action", "object_type", "object_id", "data", "created_at"]
+
+
+@admin.register(IntegrationToken)
+class IntegrationTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "is_active", "created_at", "last_used_at"]
+    fields = ["name", "is_active"]
+
+    def save_model(self, request: HttpRequest, obj: IntegrationToken, form, change) -> None:  # type: ignore[no-untyped-def]
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, key = services.token_issue(name=obj.name, actor=request.user)
+        obj.pk = token.pk
+        obj.prefix = token.prefix
+        obj.key_hash = token.key_hash
+        obj.created_at = token.created_at
+        self.message_user(
+            request,
+            _("Token created. Copy it now, it will not be shown again: %(key)s") % {"key": key},
+            messages.WARNING,
+        )

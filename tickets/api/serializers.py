@@ -1,0 +1,31 @@
+from rest_framework import serializers
+
+from tickets.models import Ticket
+
+
+class TicketSerializer(serializers.ModelSerializer[Ticket]):
+    team = serializers.CharField(source="team.name", default=None)
+    assignee = serializers.CharField(source="assignee.user.username", default=None)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "number",
+            "subject",
+            "status",
+            "tier",
+            "category",
+            "channel",
+            "team",
+            "assignee",
+            "sla_state",
+            "sla_due_at",
+            "created_at",
+            "first_response_at",
+        ]
+        read_only_fields = fields
+
+
+class QueuePageSerializer(serializers.Serializer[object]):
+    results = TicketSerializer(many=True, source="tickets")
+    next_cursor = serializers.CharField(allow_null=True)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from tickets.api import views
+
+urlpatterns = [
+    path("tickets/", views.QueueView.as_view(), name="api-queue"),
+    path("tickets/<str:number>/", views.TicketDetailView.as_view(), name="api-ticket"),
+]

@@ -1,0 +1,47 @@
+"""Outbound delivery: the contract between the core and the channel backends.
+
+The core never imports a channel. Each channel's backend is named by dotted path in
+`settings.KEFU_DELIVERY_BACKENDS` (like EMAIL_BACKEND) and loaded here.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Outbound:
+    channel: str
+    to: str  # phone (E.164), email, or app user id, by channel
+    body: str
+    subject: str = ""
+    ticket_number: str = ""
+    reference: str = ""  # our id for this message, echoed in status callbacks
+    kind: str = "reply"  # reply, code (a one-time code), notification
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: str  # a DeliveryStatus value: sent, delivered or failed
+    provider_id: str = ""
+    error: str = ""
+
+
+class TransientDeliveryError(Exception):
+    """The provider could not be reached or asked us to retry later."""
+
+
+class DeliveryBackend(Protocol):
+    def send(self, outbound: Outbound) -> DeliveryResult: ...
+
+
+@cache
+def backend_for(channel: str) -> DeliveryBackend:
+    path = settings.KEFU_DELIVERY_BACKENDS.get(channel)
+    if not path:
+        raise LookupError(f"no delivery backend configured for channel {channel!r}")
+    backend: DeliveryBackend = import_string(path)()
+    return backend

@@ -1,0 +1,339 @@
+"""Customers, identities, teams, agents, tickets, messages and the trail of what happened."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sla.models import Tier
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("App")
+    CHAT = "chat", _("Web chat")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone")
+    WEB = "web", _("Self-service")
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    is_vip = models.BooleanField(_("VIP"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
+
+
+class IdentityKind(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    APP_USER = "app_user", _("App user")
+    ORDER = "order", _("Order number")
+
+
+class ContactIdentity(models.Model):
+    """One way to recognise a customer. Values are normalised (E.164 phones, lower-case
+    email) so that the same person writing from anywhere is one customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact identity")
+        verbose_name_plural = _("contact identities")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="tickets_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class Department(models.TextChoices):
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
+    TECH_SUPPORT = "tech_support", _("Tech support")
+    LOGISTICS = "logistics", _("Logistics")
+    AFTER_SALES = "after_sales", _("After-sales")
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    department = models.CharField(_("department"), max_length=30, choices=Department.choices)
+    is_default = models.BooleanField(
+        _("default team"), default=False, help_text=_("Gets tickets no routing rule matches.")
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="tickets_one_default_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    teams = models.ManyToManyField(Team, related_name="agents", blank=True)
+    capacity = models.PositiveSmallIntegerField(_("capacity (open tickets)"), default=20)
+    is_available = models.BooleanField(_("available"), default=True)
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class RoutingRule(models.Model):
+    """Send tickets of a triage category to a team."""
+
+    category = models.CharField(_("category"), max_length=50, unique=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.team}"
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+    PENDING_INTERNAL = "pending_internal", _("Pending internal")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_INTERNAL)
+
+
+class SlaState(models.TextChoices):
+    OK = "ok", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    BREACHED = "breached", _("Breached")
+
+
+# Lower sorts first in queues: urgent, then VIP, then regular, then value-added.
+PRIORITY_URGENT = 0
+PRIORITY_VIP = 1
+PRIORITY_REGULAR = 2
+PRIORITY_VALUE_ADDED = 3
+
+
+class Ticket(models.Model):
+    # NULL for the instant between the insert and numbering (the number contains the id).
+    number = models.CharField(_("number"), max_length=32, unique=True, null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
+    is_open = models.BooleanField(default=True, editable=False)
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.REGULAR)
+    priority_rank = models.PositiveSmallIntegerField(default=PRIORITY_REGULAR)
+    category = models.CharField(_("category"), max_length=50, blank=True)
+    urgency_reasons = models.JSONField(_("why urgent"), default=list, blank=True)
+    sentiment = models.FloatField(_("sentiment"), default=0.0)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True)
+    assignee = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    sla_state = models.CharField(max_length=10, choices=SlaState.choices, default=SlaState.OK)
+    sla_due_at = models.DateTimeField(_("next SLA due"), null=True, blank=True)
+    awaiting_reply_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # The queue: open tickets of a team in priority order, paged by keyset.
+            models.Index(
+                fields=["team", "priority_rank", "created_at", "id"],
+                condition=Q(is_open=True),
+                name="tickets_queue_team",
+            ),
+            models.Index(
+                fields=["assignee", "priority_rank", "created_at", "id"],
+                condition=Q(is_open=True),
+                name="tickets_queue_assignee",
+            ),
+            models.Index(fields=["customer", "channel", "is_open"], name="tickets_threading"),
+            models.Index(fields=["first_response_at"], name="tickets_first_response"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("From customer")
+    OUT = "out", _("To customer")
+    NOTE = "note", _("Internal note")
+    SYSTEM = "system", _("System")
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    NOT_APPLICABLE = "n/a", _("—")
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    author = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True)
+    body = models.TextField(_("body"))
+    # NULL (not "") for our own messages: the unique key below only covers provider ids.
+    provider_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE
+    )
+    delivery_error = models.CharField(max_length=500, blank=True)
+    # The provider's id for a message we sent (kept apart from `provider_id`, which is the
+    # idempotency key of messages we received).
+    delivery_ref = models.CharField(max_length=255, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(_("sent by the customer"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # The idempotency key of intake: a provider's message id is unique per channel.
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=Q(provider_id__isnull=False),
+                name="tickets_message_provider_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_msg_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.body[:40]}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.direction in (Direction.IN, Direction.OUT)
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Ticket opened")
+    MESSAGE_IN = "message_in", _("Customer wrote")
+    REPLIED = "replied", _("Agent replied")
+    NOTE = "note", _("Internal note")
+    ASSIGNED = "assigned", _("Assigned")
+    STATUS = "status", _("Status changed")
+    DELIVERY = "delivery", _("Delivery status")
+    SLA_WARNING = "sla_warning", _("SLA at risk")
+    SLA_BREACH = "sla_breach", _("SLA breached")
+    PII_REVEALED = "pii_revealed", _("Personal data revealed")
+
+
+class TicketEvent(models.Model):
+    """The audit trail of a ticket: who did what, when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_event_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+
+class AuditEntry(models.Model):
+    """Who changed or revealed what outside a ticket's own trail (customers, tokens)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class IntegrationToken(models.Model):
+    """A secret an integration (shop system, PBX, gateway) sends as `Token <key>`.
+
+    Only a SHA-256 of the key is stored; the key itself is shown once when issued.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    prefix = models.CharField(max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("integration token")
+        verbose_name_plural = _("integration tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class StatusAccessCode(models.Model):
+    """A one-time code that lets a customer see one ticket on the self-service page."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    destination = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "expires_at"], name="tickets_status_code")]
+
+    def __str__(self) -> str:
+        return f"code for {self.ticket_id}"

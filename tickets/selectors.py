@@ -1,0 +1,147 @@
+"""Reads of the core that are more than one line."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from tickets.identity import mask_identity
+from tickets.models import Agent, Customer, Direction, Message, Ticket, TicketEvent
+from tickets.roles import Role, has_role
+
+QUEUE_PAGE_SIZE = 50
+
+
+def agent_for(user: Any) -> Agent | None:
+    if not getattr(user, "is_authenticated", False) or not hasattr(user, "groups"):
+        return None
+    return Agent.objects.filter(user=user).prefetch_related("teams").first()
+
+
+def team_ids_for(user: Any) -> list[int] | None:
+    """The teams whose tickets a user may see: None means all (supervisors and admins)."""
+    if has_role(user, Role.SUPERVISOR):
+        return None
+    agent = agent_for(user)
+    if agent is None:
+        return []
+    return [team.pk for team in agent.teams.all()]
+
+
+def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+    if not has_role(user, Role.AGENT):
+        return Ticket.objects.none()
+    teams = team_ids_for(user)
+    if teams is None:
+        return Ticket.objects.all()
+    return Ticket.objects.filter(Q(team_id__in=teams) | Q(assignee__user=user))
+
+
+def ticket_for(user: Any, number: str) -> Ticket | None:
+    return (
+        tickets_visible_to(user)
+        .select_related("customer", "team", "assignee__user")
+        .filter(number=number)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def _cursor(ticket: Ticket) -> str:
+    return f"{ticket.priority_rank}_{ticket.created_at.isoformat()}_{ticket.pk}"
+
+
+def _parse_cursor(cursor: str) -> tuple[int, datetime, int] | None:
+    try:
+        rank, created, pk = cursor.split("_")
+        created_at = parse_datetime(created)
+        if created_at is None:
+            return None
+        return int(rank), created_at, int(pk)
+    except ValueError:
+        return None
+
+
+def queue_page(
+    *, user: Any, view: str = "team", cursor: str = "", size: int = QUEUE_PAGE_SIZE
+) -> QueuePage:
+    """One page of open tickets in queue order (priority, then oldest first), by keyset.
+
+    `view` is "mine" (assigned to the user), "unassigned", or "team" (every open ticket of the
+    user's teams). Two queries whatever the page: the tickets with their joins, nothing else.
+    """
+    tickets = Ticket.objects.filter(is_open=True)
+    if view == "mine":
+        tickets = tickets.filter(assignee__user=user)
+    else:
+        teams = team_ids_for(user)
+        if teams is not None:
+            tickets = tickets.filter(team_id__in=teams)
+        if view == "unassigned":
+            tickets = tickets.filter(assignee__isnull=True)
+    position = _parse_cursor(cursor) if cursor else None
+    if position is not None:
+        rank, created_at, pk = position
+        tickets = tickets.filter(
+            Q(priority_rank__gt=rank)
+            | Q(priority_rank=rank, created_at__gt=created_at)
+            | Q(priority_rank=rank, created_at=created_at, pk__gt=pk)
+        )
+    rows = list(
+        tickets.select_related("customer", "team", "assignee__user").order_by(
+            "priority_rank", "created_at", "pk"
+        )[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return QueuePage(tickets=rows, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    ticket: Ticket
+    message: Message | None
+    event: TicketEvent | None
+
+
+def customer_timeline(*, customer: Customer, include_internal: bool) -> list[TimelineEntry]:
+    """Every message and event of every ticket of the customer, any channel, oldest first."""
+    messages = Message.objects.filter(ticket__customer=customer).select_related(
+        "ticket", "author__user"
+    )
+    if not include_internal:
+        messages = messages.filter(direction__in=[Direction.IN, Direction.OUT])
+    entries = [
+        TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None) for m in messages
+    ]
+    if include_internal:
+        events = TicketEvent.objects.filter(ticket__customer=customer).select_related(
+            "ticket", "actor"
+        )
+        entries.extend(
+            TimelineEntry(at=e.created_at, ticket=e.ticket, message=None, event=e) for e in events
+        )
+    entries.sort(key=lambda entry: (entry.at, 0 if entry.message else 1))
+    return entries
+
+
+def public_messages(*, ticket: Ticket) -> QuerySet[Message]:
+    """What a customer may see of a ticket: their messages and our replies, never notes."""
+    return ticket.messages.filter(direction__in=[Direction.IN, Direction.OUT]).order_by(
+        "created_at", "pk"
+    )
+
+
+def customer_contacts_masked(customer: Customer) -> list[dict[str, str]]:
+    return [
+        {"kind": identity.kind, "value": mask_identity(identity.kind, identity.value)}
+        for identity in customer.identities.order_by("kind", "value")
+    ]

@@ -1,0 +1,656 @@
+"""Every write of the core goes through a function here.
+
+Side effects (Celery tasks, websocket events, outbound delivery) are registered with
+`transaction.on_commit`, so nothing leaves the process for a write that rolled back.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kb.triage import Category, triage_text
+from kefu import realtime
+from sla import selectors as sla_selectors
+from sla import services as sla_services
+from sla.models import Milestone, SlaClock, Tier
+from tickets import events
+from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
+from tickets.identity import normalise_identity
+from tickets.inbound import InboundMessage
+from tickets.models import (
+    OPEN_STATUSES,
+    PRIORITY_REGULAR,
+    PRIORITY_URGENT,
+    PRIORITY_VALUE_ADDED,
+    PRIORITY_VIP,
+    Agent,
+    AuditEntry,
+    Channel,
+    ContactIdentity,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    IdentityKind,
+    IntegrationToken,
+    Message,
+    RoutingRule,
+    SlaState,
+    Status,
+    StatusAccessCode,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+from tickets.numbers import ticket_number
+
+logger = logging.getLogger("kefu.tickets")
+
+# Which identity a reply on a channel is addressed to.
+CHANNEL_ADDRESS = {
+    Channel.APP: IdentityKind.APP_USER,
+    Channel.CHAT: IdentityKind.APP_USER,
+    Channel.SMS: IdentityKind.PHONE,
+    Channel.PHONE: IdentityKind.PHONE,
+    Channel.EMAIL: IdentityKind.EMAIL,
+    Channel.WEB: IdentityKind.EMAIL,
+}
+
+# The order in which identities decide who a customer is when they disagree: an app account
+# is the strongest proof, an email address the weakest.
+IDENTITY_STRENGTH = [IdentityKind.APP_USER, IdentityKind.PHONE, IdentityKind.EMAIL]
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Customer:
+    """Find the customer behind normalised (kind, value) identities, creating the customer and
+    attaching identities not seen before. When identities belong to different customers the
+    strongest one wins and nothing is merged automatically (a merge is a supervisor's call).
+    """
+    query = Q()
+    for kind, value in identities:
+        query |= Q(kind=kind, value=value)
+    known = {(i.kind, i.value): i for i in ContactIdentity.objects.filter(query)}
+    owner = None
+    for kind in IDENTITY_STRENGTH:
+        for key, identity in known.items():
+            if key[0] == kind:
+                owner = identity.customer_id
+                break
+        if owner is not None:
+            break
+    if owner is None and known:
+        owner = next(iter(known.values())).customer_id
+    if owner is None:
+        customer = Customer.objects.create(name=name[:200])
+    else:
+        customer = Customer.objects.get(pk=owner)
+        if name and not customer.name:
+            customer.name = name[:200]
+            customer.save(update_fields=["name"])
+    for kind, value in identities:
+        if (kind, value) in known:
+            continue
+        try:
+            # A savepoint, so that losing a race to another intake does not abort ours.
+            with transaction.atomic():
+                ContactIdentity.objects.create(customer=customer, kind=kind, value=value)
+        except IntegrityError:
+            other = ContactIdentity.objects.get(kind=kind, value=value)
+            if owner is None and other.customer_id != customer.pk:
+                # Someone else created this person a moment ago: use theirs, drop ours.
+                orphan = customer
+                customer = other.customer
+                ContactIdentity.objects.filter(customer=orphan).update(customer=customer)
+                orphan.delete()
+                owner = customer.pk
+    return customer
+
+
+def _normalised_identities(message: InboundMessage) -> list[tuple[str, str]]:
+    result: list[tuple[str, str]] = []
+    errors: list[str] = []
+    for identity in message.identities:
+        try:
+            value = normalise_identity(identity.kind, identity.value)
+        except ValidationError as error:
+            errors.extend(error.messages)
+            continue
+        if (identity.kind, value) not in result:
+            result.append((identity.kind, value))
+    if not result:
+        raise ValidationError(errors or [_("No usable identity for the sender.")])
+    return result
+
+
+def customer_reveal_contact(
+    *, customer: Customer, actor: AbstractBaseUser, ticket: Ticket | None
+) -> list[ContactIdentity]:
+    """Show a customer's unmasked contact details, and record who saw them."""
+    identities = list(customer.identities.order_by("kind", "value"))
+    AuditEntry.objects.create(
+        actor=actor,
+        action="pii_revealed",
+        object_type="customer",
+        object_id=str(customer.pk),
+        data={"kinds": [i.kind for i in identities], "ticket": ticket.number if ticket else None},
+    )
+    if ticket is not None:
+        _record(ticket=ticket, kind=EventKind.PII_REVEALED, actor=actor, data={})
+    return identities
+
+
+# --- intake ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ticket: Ticket
+    message: Message
+    created: bool  # False when this provider message had already been taken in
+    ticket_opened: bool
+
+
+def _already_taken(message: InboundMessage) -> Message | None:
+    return (
+        Message.objects.select_related("ticket")
+        .filter(channel=message.channel, provider_id=message.provider_id)
+        .first()
+    )
+
+
+def intake_message(*, inbound: InboundMessage) -> IntakeResult:
+    """Take one normalised inbound message into a ticket, exactly once.
+
+    Resolves the customer, threads into their open ticket on the same channel (or the ticket a
+    thread hint names) or opens a new one with triage, priority, SLA clocks and routing, and
+    publishes the events after commit. The same (channel, provider id) again returns the first
+    result with `created=False` and changes nothing. Raises ValidationError when the message
+    names no usable identity.
+    """
+    done = _already_taken(inbound)
+    if done is not None:
+        return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
+    identities = _normalised_identities(inbound)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            customer = customer_resolve(identities=identities, name=inbound.name)
+            # One intake per customer at a time decides "thread or open", so two messages
+            # arriving together cannot both open a new ticket.
+            Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
+            ticket = _thread_target(customer=customer, inbound=inbound)
+            opened = ticket is None
+            if ticket is None:
+                ticket = _ticket_open(customer=customer, inbound=inbound, now=now)
+            message = Message.objects.create(
+                ticket=ticket,
+                direction=Direction.IN,
+                channel=inbound.channel,
+                body=inbound.text,
+                provider_id=inbound.provider_id,
+                delivery_status=DeliveryStatus.RECEIVED,
+                sent_at=inbound.sent_at,
+                created_at=now,
+            )
+            if opened:
+                _record(ticket=ticket, kind=EventKind.CREATED, actor=None, data={})
+                groups = [*_ticket_groups(ticket), realtime.BOARD_GROUP]
+                realtime.publish_on_commit(groups, events.ticket_created(ticket))
+            else:
+                _ticket_customer_wrote(ticket=ticket, now=now)
+                _record(ticket=ticket, kind=EventKind.MESSAGE_IN, actor=None, data={})
+                realtime.publish_on_commit(
+                    [*_ticket_groups(ticket), realtime.BOARD_GROUP],
+                    events.message_added(ticket, message),
+                )
+    except IntegrityError:
+        # Another delivery of the same provider message won the race on the unique key.
+        done = _already_taken(inbound)
+        if done is None:
+            raise
+        return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
+    return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
+
+
+def _thread_target(*, customer: Customer, inbound: InboundMessage) -> Ticket | None:
+    if inbound.thread_ticket_number:
+        hinted = Ticket.objects.filter(
+            number=inbound.thread_ticket_number, customer=customer, is_open=True
+        ).first()
+        if hinted is not None:
+            return hinted
+    return (
+        Ticket.objects.filter(customer=customer, channel=inbound.channel, is_open=True)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _ticket_open(*, customer: Customer, inbound: InboundMessage, now: datetime) -> Ticket:
+    triage = triage_text(f"{inbound.subject}\n{inbound.text}")
+    if triage.is_urgent:
+        tier, rank = Tier.URGENT, PRIORITY_URGENT
+    elif triage.category == Category.VALUE_ADDED:
+        tier, rank = Tier.VALUE_ADDED, PRIORITY_VALUE_ADDED
+    else:
+        tier, rank = Tier.REGULAR, PRIORITY_REGULAR
+    if customer.is_vip and rank > PRIORITY_VIP:
+        rank = PRIORITY_VIP
+    team = _route_team(triage.category)
+    ticket = Ticket.objects.create(
+        subject=_subject_of(inbound),
+        status=Status.NEW,
+        tier=tier,
+        priority_rank=rank,
+        category=triage.category or "",
+        urgency_reasons=triage.reasons,
+        sentiment=triage.sentiment,
+        channel=inbound.channel,
+        customer=customer,
+        team=team,
+        assignee=_least_loaded_agent(team) if team else None,
+        awaiting_reply_since=now,
+        created_at=now,
+    )
+    sla_services.clocks_start(subject_id=ticket.pk, tier=tier, started_at=now)
+    ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
+    ticket.sla_due_at = sla_selectors.next_due(subject_id=ticket.pk)
+    ticket.save(update_fields=["number", "sla_due_at"])
+    return ticket
+
+
+def _subject_of(inbound: InboundMessage) -> str:
+    if inbound.subject.strip():
+        return inbound.subject.strip()[:200]
+    first_line = next((line for line in inbound.text.splitlines() if line.strip()), "")
+    return first_line.strip()[:80]
+
+
+def _route_team(category: str | None) -> Team | None:
+    if category:
+        rule = RoutingRule.objects.select_related("team").filter(category=category).first()
+        if rule is not None:
+            return rule.team
+    return Team.objects.filter(is_default=True).first()
+
+
+def _least_loaded_agent(team: Team) -> Agent | None:
+    return (
+        Agent.objects.filter(teams=team, is_available=True, user__is_active=True)
+        .annotate(load=Count("tickets", filter=Q(tickets__is_open=True)))
+        .filter(load__lt=F("capacity"))
+        .order_by("load", "pk")
+        .first()
+    )
+
+
+def _ticket_customer_wrote(*, ticket: Ticket, now: datetime) -> None:
+    fields = ["updated_at"]
+    if ticket.awaiting_reply_since is None:
+        ticket.awaiting_reply_since = now
+        fields.append("awaiting_reply_since")
+    if ticket.status == Status.PENDING_CUSTOMER:
+        ticket.status = Status.OPEN
+        fields.append("status")
+    ticket.save(update_fields=fields)
+
+
+def _ticket_groups(ticket: Ticket) -> list[str]:
+    groups = [realtime.ticket_group(ticket.pk)]
+    if ticket.team_id:
+        groups.append(realtime.team_group(ticket.team_id))
+    if ticket.assignee_id:
+        groups.append(realtime.agent_group(ticket.assignee_id))
+    return groups
+
+
+def _record(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor: AbstractBaseUser | None,
+    data: dict[str, object],
+    at: datetime | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, data=data, created_at=at or timezone.now()
+    )
+
+
+# --- agents' work ------------------------------------------------------------------------
+
+
+def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
+    """Store an agent's reply as queued and deliver it on the ticket's channel after commit.
+    The first reply stops the first-response clock."""
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("A reply cannot be empty."))
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.OUT,
+            channel=ticket.channel,
+            author=author,
+            body=body,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+        )
+        fields = ["awaiting_reply_since", "updated_at"]
+        ticket.awaiting_reply_since = None
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            fields.append("first_response_at")
+            sla_services.clock_satisfy(
+                subject_id=ticket.pk, milestone=Milestone.FIRST_RESPONSE, at=now
+            )
+            ticket.sla_due_at = sla_selectors.next_due(subject_id=ticket.pk)
+            fields.append("sla_due_at")
+        if ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+            fields.append("status")
+        if ticket.assignee_id is None:
+            ticket.assignee = author
+            fields.append("assignee")
+        ticket.save(update_fields=fields)
+        _record(ticket=ticket, kind=EventKind.REPLIED, actor=author.user, data={})
+        message_id = message.pk
+        transaction.on_commit(lambda: _deliver_later(message_id))
+        realtime.publish_on_commit(
+            [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.message_added(ticket, message)
+        )
+    return message
+
+
+def _deliver_later(message_id: int) -> None:
+    from tickets.tasks import deliver_message
+
+    deliver_message.delay(message_id)
+
+
+def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("A note cannot be empty."))
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.NOTE,
+            channel=ticket.channel,
+            author=author,
+            body=body,
+            created_at=timezone.now(),
+        )
+        _record(ticket=ticket, kind=EventKind.NOTE, actor=author.user, data={})
+        realtime.publish_on_commit(
+            [realtime.ticket_group(ticket.pk)], events.message_added(ticket, message)
+        )
+    return message
+
+
+def ticket_set_status(*, ticket: Ticket, status: str, actor: AbstractBaseUser) -> Ticket:
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status == status:
+            return ticket
+        previous = ticket.status
+        ticket.status = status
+        ticket.is_open = status in OPEN_STATUSES
+        fields = ["status", "is_open", "updated_at"]
+        if status == Status.RESOLVED:
+            ticket.resolved_at = now
+            fields.append("resolved_at")
+        elif status == Status.CLOSED:
+            ticket.closed_at = now
+            fields.append("closed_at")
+        ticket.save(update_fields=fields)
+        _record(
+            ticket=ticket,
+            kind=EventKind.STATUS,
+            actor=actor,
+            data={"from": previous, "to": status},
+        )
+        realtime.publish_on_commit(
+            [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.ticket_updated(ticket)
+        )
+    return ticket
+
+
+def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: AbstractBaseUser) -> Ticket:
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.assignee_id == (agent.pk if agent else None):
+            return ticket
+        previous = ticket.assignee_id
+        ticket.assignee = agent
+        ticket.save(update_fields=["assignee", "updated_at"])
+        _record(
+            ticket=ticket,
+            kind=EventKind.ASSIGNED,
+            actor=actor,
+            data={"from": previous, "to": agent.pk if agent else None},
+        )
+        groups = [*_ticket_groups(ticket), realtime.BOARD_GROUP]
+        if previous:
+            groups.append(realtime.agent_group(previous))
+        realtime.publish_on_commit(groups, events.ticket_updated(ticket))
+    return ticket
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def _address(customer: Customer, channel: str) -> str | None:
+    kind = CHANNEL_ADDRESS.get(channel)
+    identity = customer.identities.filter(kind=kind).order_by("-created_at").first()
+    return identity.value if identity else None
+
+
+def message_deliver(*, message_id: int) -> Message:
+    """Send a queued outbound message through its channel's backend and record the outcome.
+
+    Runs in a Celery task that may run twice: only a message still `queued` is sent.
+    Raises TransientDeliveryError (after counting the attempt) so the task can retry.
+    """
+    message = Message.objects.select_related("ticket__customer").get(pk=message_id)
+    if message.delivery_status != DeliveryStatus.QUEUED:
+        return message
+    ticket = message.ticket
+    address = _address(ticket.customer, message.channel)
+    if address is None:
+        result = DeliveryResult(status=DeliveryStatus.FAILED, error="no address on this channel")
+    else:
+        outbound = Outbound(
+            channel=message.channel,
+            to=address,
+            body=message.body,
+            subject=ticket.subject,
+            ticket_number=ticket.number or "",
+            reference=f"kefu-{message.pk}",
+        )
+        try:
+            result = backend_for(message.channel).send(outbound)
+        except TransientDeliveryError as error:
+            Message.objects.filter(pk=message.pk).update(
+                delivery_attempts=F("delivery_attempts") + 1, delivery_error=str(error)[:500]
+            )
+            raise
+    return message_delivery_update(
+        message=message, status=result.status, reference=result.provider_id, error=result.error
+    )
+
+
+def message_delivery_update(
+    *, message: Message, status: str, reference: str, error: str
+) -> Message:
+    """Record a delivery outcome (from the backend or a provider's status callback)."""
+    message.delivery_status = status
+    message.delivery_ref = reference or message.delivery_ref
+    message.delivery_error = error[:500]
+    message.save(update_fields=["delivery_status", "delivery_ref", "delivery_error"])
+    ticket = message.ticket
+    _record(
+        ticket=ticket,
+        kind=EventKind.DELIVERY,
+        actor=None,
+        data={"message": message.pk, "status": status, "error": error[:200]},
+    )
+    realtime.publish_on_commit(
+        [realtime.ticket_group(ticket.pk)], events.delivery_changed(ticket, message)
+    )
+    return message
+
+
+def message_delivery_give_up(*, message_id: int, error: str) -> Message:
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    return message_delivery_update(
+        message=message, status=DeliveryStatus.FAILED, reference="", error=error
+    )
+
+
+# --- SLA ---------------------------------------------------------------------------------
+
+
+def ticket_record_sla(*, clock: SlaClock, kind: str) -> None:
+    """React to a warning or breach that the SLA engine fired (exactly once per clock)."""
+    ticket = Ticket.objects.filter(pk=clock.subject_id).first()
+    if ticket is None:
+        return
+    at = clock.breached_at if kind == "breach" else clock.warned_at
+    state = SlaState.BREACHED if kind == "breach" else SlaState.AT_RISK
+    # A breach outranks a warning that a slower tick might record after it.
+    if kind == "breach" or ticket.sla_state == SlaState.OK:
+        Ticket.objects.filter(pk=ticket.pk).update(sla_state=state)
+        ticket.sla_state = state
+    _record(
+        ticket=ticket,
+        kind=EventKind.SLA_BREACH if kind == "breach" else EventKind.SLA_WARNING,
+        actor=None,
+        data={"milestone": clock.milestone, "due_at": clock.due_at.isoformat()},
+        at=at,
+    )
+    realtime.publish_on_commit(
+        [*_ticket_groups(ticket), realtime.BOARD_GROUP],
+        events.sla_fired(ticket, milestone=clock.milestone, kind=kind),
+    )
+
+
+# --- self-service access -----------------------------------------------------------------
+
+
+def _code_hash(code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None:
+    """Send a one-time code to `contact` if it is the phone or email the ticket belongs to.
+
+    Returns the code record, or None when nothing matched; the caller shows the customer the
+    same page either way, so the form cannot be used to probe for tickets or contacts.
+    """
+    contact = contact.strip()
+    kind = IdentityKind.EMAIL if "@" in contact else IdentityKind.PHONE
+    try:
+        value = normalise_identity(kind, contact)
+    except ValidationError:
+        return None
+    ticket = Ticket.objects.filter(number=number.strip()).select_related("customer").first()
+    if ticket is None:
+        return None
+    if not ticket.customer.identities.filter(kind=kind, value=value).exists():
+        return None
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = timezone.now()
+    with transaction.atomic():
+        access = StatusAccessCode.objects.create(
+            ticket=ticket,
+            destination=value,
+            code_hash=_code_hash(code),
+            expires_at=now + timedelta(seconds=settings.STATUS_CODE_TTL_SECONDS),
+        )
+        channel = Channel.EMAIL if kind == IdentityKind.EMAIL else Channel.SMS
+        outbound = Outbound(
+            channel=channel,
+            to=value,
+            subject=_("Your Kefu verification code"),
+            body=_(
+                "Your code to view ticket %(number)s is %(code)s. "
+                "It expires in %(minutes)d minutes."
+            )
+            % {
+                "number": ticket.number,
+                "code": code,
+                "minutes": settings.STATUS_CODE_TTL_SECONDS // 60,
+            },
+            ticket_number=ticket.number or "",
+            reference=f"kefu-code-{access.pk}",
+            kind="code",
+        )
+        transaction.on_commit(lambda: _send_code(outbound))
+    return access
+
+
+def _send_code(outbound: Outbound) -> None:
+    try:
+        backend_for(outbound.channel).send(outbound)
+    except Exception:
+        logger.exception("could not send a status code on %s", outbound.channel)
+
+
+def status_code_verify(*, number: str, code: str) -> Ticket | None:
+    """Check a code for a ticket. Each code works once, expires, and allows a few attempts."""
+    now = timezone.now()
+    access = (
+        StatusAccessCode.objects.filter(
+            ticket__number=number.strip(), used_at__isnull=True, expires_at__gt=now
+        )
+        .select_related("ticket")
+        .order_by("-created_at")
+        .first()
+    )
+    if access is None or access.attempts >= settings.STATUS_CODE_MAX_ATTEMPTS:
+        return None
+    StatusAccessCode.objects.filter(pk=access.pk).update(attempts=F("attempts") + 1)
+    if not hmac.compare_digest(access.code_hash, _code_hash(code.strip())):
+        return None
+    claimed = StatusAccessCode.objects.filter(pk=access.pk, used_at__isnull=True).update(
+        used_at=now
+    )
+    return access.ticket if claimed == 1 else None
+
+
+# --- integration tokens ------------------------------------------------------------------
+
+
+def token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def token_issue(*, name: str, actor: AbstractBaseUser | None) -> tuple[IntegrationToken, str]:
+    """Create a token and return it with its key, which is not stored and cannot be shown
+    again."""
+    key = secrets.token_urlsafe(32)
+    token = IntegrationToken.objects.create(name=name, prefix=key[:8], key_hash=token_hash(key))
+    AuditEntry.objects.create(
+        actor=actor, action="token_issued", object_type="token", object_id=str(token.pk)
+    )
+    return token, key

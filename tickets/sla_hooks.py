@@ -1,0 +1,10 @@
+"""The receiver of the SLA engine's one signal (see sla/signals.py)."""
+
+from typing import Any
+
+from sla.models import SlaClock
+from tickets.services import ticket_record_sla
+
+
+def on_clock_fired(sender: type, *, clock: SlaClock, kind: str, **_: Any) -> None:
+    ticket_record_sla(clock=clock, kind=kind)

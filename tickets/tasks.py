@@ -1,0 +1,26 @@
+"""Celery tasks of the core. They take ids, may run twice, and call a service."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from tickets.delivery import TransientDeliveryError
+from tickets.services import message_deliver, message_delivery_give_up
+
+logger = logging.getLogger("kefu.tickets")
+
+
+@shared_task(bind=True, name="tickets.tasks.deliver_message", ignore_result=True)
+def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
+    try:
+        message_deliver(message_id=message_id)
+    except TransientDeliveryError as error:
+        if self.request.retries + 1 >= settings.DELIVERY_MAX_ATTEMPTS:
+            message_delivery_give_up(message_id=message_id, error=str(error))
+            return
+        if self.request.is_eager:
+            # Eager mode (embedded) has no broker to hold a retry: give up at once, visibly.
+            message_delivery_give_up(message_id=message_id, error=str(error))
+            return
+        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error

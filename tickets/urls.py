@@ -1,0 +1,15 @@
+from django.urls import path
+
+from tickets.views import agent
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", agent.queue, name="queue"),
+    path("queue/rows/", agent.queue_rows, name="queue_rows"),
+    path("tickets/<str:number>/", agent.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/reply/", agent.ticket_reply, name="reply"),
+    path("tickets/<str:number>/status/", agent.ticket_status, name="status"),
+    path("tickets/<str:number>/take/", agent.ticket_take, name="take"),
+    path("tickets/<str:number>/reveal/", agent.customer_reveal, name="reveal"),
+]

@@ -1,0 +1,1 @@
+"""Pages of the core: the agent workspace (`agent`) and customer self-service (`portal`)."""

@@ -1,0 +1,139 @@
+"""The agent workspace: the queue and the ticket page."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from sla.selectors import clocks_for_subject
+from tickets import selectors, services
+from tickets.models import Agent, Status, Ticket
+from tickets.roles import Role, role_required
+
+QUEUE_VIEWS = ("team", "mine", "unassigned")
+
+
+def _queue_context(request: HttpRequest) -> dict[str, object]:
+    view = request.GET.get("view", "team")
+    if view not in QUEUE_VIEWS:
+        view = "team"
+    page = selectors.queue_page(user=request.user, view=view, cursor=request.GET.get("after", ""))
+    return {"page": page, "view": view}
+
+
+@require_GET
+@role_required(Role.AGENT)
+def queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "agent/queue.html", _queue_context(request))
+
+
+@require_GET
+@role_required(Role.AGENT)
+def queue_rows(request: HttpRequest) -> HttpResponse:
+    """The queue's table body, fetched by the page when a websocket event arrives."""
+    return render(request, "agent/_queue_rows.html", _queue_context(request))
+
+
+def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
+    ticket = selectors.ticket_for(request.user, number)
+    if ticket is None:
+        raise Http404(_("No such ticket"))
+    return ticket
+
+
+def _agent_or_403(request: HttpRequest) -> Agent:
+    agent = selectors.agent_for(request.user)
+    if agent is None:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("Only agents can do this."))
+    return agent
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+@require_GET
+@role_required(Role.AGENT)
+def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    return render(
+        request,
+        "agent/ticket.html",
+        {
+            "ticket": ticket,
+            "timeline": selectors.customer_timeline(
+                customer=ticket.customer, include_internal=True
+            ),
+            "clocks": clocks_for_subject(subject_id=ticket.pk),
+            "contacts": selectors.customer_contacts_masked(ticket.customer),
+            "other_tickets": ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at")[
+                :20
+            ],
+            "reply_form": ReplyForm(),
+            "status_form": StatusForm(initial={"status": ticket.status}),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    agent = _agent_or_403(request)
+    form = ReplyForm(request.POST)
+    note = request.POST.get("kind") == "note"
+    if form.is_valid():
+        try:
+            if note:
+                services.ticket_add_note(
+                    ticket=ticket, author=agent, body=form.cleaned_data["body"]
+                )
+            else:
+                services.ticket_reply(ticket=ticket, author=agent, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, _("The message cannot be empty."))
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        services.ticket_set_status(
+            ticket=ticket, status=form.cleaned_data["status"], actor=request.user
+        )
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_take(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    services.ticket_assign(ticket=ticket, agent=_agent_or_403(request), actor=request.user)
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
+    """Unmask the customer's contact details for this ticket; the reveal is audited."""
+    ticket = _ticket_or_404(request, number)
+    identities = services.customer_reveal_contact(
+        customer=ticket.customer, actor=request.user, ticket=ticket
+    )
+    return JsonResponse(
+        {"contacts": [{"kind": identity.kind, "value": identity.value} for identity in identities]}
+    )

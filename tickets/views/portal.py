@@ -1,0 +1,80 @@
+"""Customer self-service: look up a ticket with a one-time code sent to its phone or email."""
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from tickets import selectors, services
+from tickets.models import Ticket
+
+SESSION_KEY = "kefu_status_tickets"
+
+
+class LookupForm(forms.Form):
+    number = forms.CharField(label=gettext_lazy("Ticket number"), max_length=32)
+    contact = forms.CharField(label=gettext_lazy("Phone or email"), max_length=254)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Code"), max_length=12)
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "portal/rate_limited.html", status=429)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
+def status_lookup(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = LookupForm(request.POST)
+        if form.is_valid():
+            number = form.cleaned_data["number"].strip()
+            services.status_code_request(number=number, contact=form.cleaned_data["contact"])
+            # The same answer whether or not the ticket and the contact matched.
+            request.session["kefu_status_number"] = number
+            return redirect("portal:verify")
+    else:
+        form = LookupForm()
+    return render(request, "portal/lookup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
+def status_verify(request: HttpRequest) -> HttpResponse:
+    number = request.session.get("kefu_status_number")
+    if not number:
+        return redirect("portal:lookup")
+    error = ""
+    if request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            ticket = services.status_code_verify(number=number, code=form.cleaned_data["code"])
+            if ticket is not None:
+                allowed = set(request.session.get(SESSION_KEY, []))
+                allowed.add(ticket.pk)
+                request.session[SESSION_KEY] = sorted(allowed)
+                request.session.cycle_key()
+                return redirect("portal:ticket", number=ticket.number)
+        error = _("That code is wrong or has expired. Ask for a new one if needed.")
+    else:
+        form = CodeForm()
+    return render(request, "portal/verify.html", {"form": form, "number": number, "error": error})
+
+
+@require_GET
+def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
+    allowed = request.session.get(SESSION_KEY, [])
+    ticket = Ticket.objects.filter(number=number, pk__in=allowed).first()
+    if ticket is None:
+        raise Http404(_("No such ticket"))
+    return render(
+        request,
+        "portal/ticket.html",
+        {"ticket": ticket, "messages_public": selectors.public_messages(ticket=ticket)},
+    )
