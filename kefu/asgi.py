@@ -15,11 +15,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from kefu.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
-)
+
+def build_application(http_app=None) -> ProtocolTypeRouter:  # type: ignore[no-untyped-def]
+    """The HTTP + websocket router. Tests build a fresh one after changing settings, since
+    Django's HTTP handler reads its middleware settings once, when it is made."""
+    return ProtocolTypeRouter(
+        {
+            "http": http_app or get_asgi_application(),
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
+
+
+application = build_application(django_asgi_app)

@@ -4,6 +4,7 @@ Every variable is listed in `.env.example`. Without DATABASE_URL and REDIS_URL K
 embedded mode: SQLite, the in-memory channel layer, eager Celery and outbox delivery.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -12,6 +13,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+# An empty variable (as copied from .env.example) means "use the default", not "empty".
+for _name in [name for name, value in os.environ.items() if value == ""]:
+    del os.environ[_name]
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
 EMBEDDED: bool = env.bool("KEFU_EMBEDDED", default=not REDIS_URL)
@@ -57,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "kefu.urls"

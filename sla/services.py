@@ -80,8 +80,10 @@ def clocks_tick(*, now: datetime | None = None, batch: int = 500) -> TickResult:
     now = now or timezone.now()
     warned = _fire(
         kind="warning",
+        # A clock already past due is breached, not warned: the breach supersedes it.
         candidates=SlaClock.objects.filter(
             warn_at__lte=now,
+            due_at__gt=now,
             warned_at__isnull=True,
             satisfied_at__isnull=True,
             breached_at__isnull=True,

@@ -1,0 +1,41 @@
+# Kefu: `make run` starts the embedded demo, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Embedded mode: SQLite, in-memory channel layer, eager Celery, in-process ticker, outbox.
+run: $(STAMP)
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py run_embedded 127.0.0.1:8000
+
+## The test suite. Uses PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
+test: $(STAMP)
+	SECRET_KEY=$${SECRET_KEY:-kefu-test-only-secret} $(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	SECRET_KEY=$${SECRET_KEY:-kefu-lint-only-secret} $(PY) manage.py makemigrations --check --dry-run
+
+bench: $(STAMP)
+	$(PY) bench/intake.py
+	$(PY) bench/live.py
+	$(PY) bench/queue.py
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var/kefu.sqlite3* var/static

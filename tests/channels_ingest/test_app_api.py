@@ -1,0 +1,136 @@
+import pytest
+from rest_framework.test import APIClient
+
+from channels_ingest.models import InboundRecord, InboundState
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/inbound/app"
+
+
+@pytest.fixture
+def api(token):  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def body(**overrides: object) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "message_id": "app-1",
+        "user_id": "u1001",
+        "name": "张伟",
+        "phone": "+86 138-0013-8000",
+        "email": "zhang.wei@example.com",
+        "text": "我的草莓发霉了",
+        "sent_at": "2026-11-23T10:15:00+08:00",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def test_a_new_message_opens_a_ticket_and_answers_201_with_its_number(api, default_team):
+    response = api.post(URL, body(), format="json")
+
+    assert response.status_code == 201
+    ticket = Ticket.objects.get()
+    assert response.json() == {"ticket_number": ticket.number, "message_id": "app-1"}
+    record = InboundRecord.objects.get()
+    assert (record.channel, record.provider_id, record.state) == ("app", "app-1", "processed")
+    assert record.payload["phone"] == "+8613800138000"
+    assert record.ticket_number == ticket.number
+
+
+def test_the_same_message_id_again_answers_200_with_the_same_ticket(api, default_team):
+    first = api.post(URL, body(), format="json")
+
+    again = api.post(URL, body(text="changed on redelivery"), format="json")
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert Message.objects.count() == 1
+    assert InboundRecord.objects.count() == 1
+
+
+def test_a_bad_token_is_refused_401(default_team):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    response = client.post(URL, body(), format="json")
+
+    assert response.status_code == 401
+    assert Ticket.objects.count() == 0
+
+
+def test_no_token_is_refused_401(default_team):
+    response = APIClient().post(URL, body(), format="json")
+
+    assert response.status_code == 401
+    assert InboundRecord.objects.count() == 0
+
+
+def test_a_logged_in_agent_session_cannot_post_as_an_integration(agent_client, default_team):
+    response = agent_client.post(URL, body(), content_type="application/json")
+
+    assert response.status_code == 403
+
+
+def test_a_malformed_body_gets_400_with_field_errors(api, default_team):
+    response = api.post(URL, {"user_id": "u1", "phone": "12", "text": ""}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"message_id", "phone", "text"}
+    assert InboundRecord.objects.count() == 0
+
+
+def test_a_message_without_any_identity_gets_400(api, default_team):
+    response = api.post(URL, {"message_id": "x", "text": "hi"}, format="json")
+
+    assert response.status_code == 400
+    assert "user_id" in response.json()
+
+
+def test_invalid_json_gets_400_not_500(api, default_team):
+    response = api.post(URL, "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_an_unparseable_sent_at_gets_400(api, default_team):
+    response = api.post(URL, body(sent_at="yesterday-ish"), format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"sent_at"}
+
+
+def test_a_payload_stored_but_not_processed_is_taken_in_by_the_sweep(default_team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_ingest.tasks import inbound_sweep
+
+    record = InboundRecord.objects.create(
+        channel="app", provider_id="lost-1", payload={"user_id": "u9", "text": "hello"}
+    )
+    InboundRecord.objects.filter(pk=record.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    requeued = inbound_sweep()
+
+    record.refresh_from_db()
+    assert requeued == 1
+    assert record.state == InboundState.PROCESSED
+    assert Ticket.objects.get().number == record.ticket_number
+
+
+def test_the_openapi_schema_describes_the_inbound_endpoint(client):
+    response = client.get("/api/schema/?format=json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert "/api/v1/inbound/app" in schema["paths"]
+    assert "post" in schema["paths"]["/api/v1/inbound/app"]

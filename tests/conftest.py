@@ -1,0 +1,73 @@
+"""Shared fixtures. Real PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set."""
+
+import os
+
+import pytest
+from django.conf import settings as django_settings
+
+from kefu.celery import app as celery_app
+from sla.selectors import calendar_cache_clear
+from tests.factories import TeamFactory, issue_token, make_agent
+from tickets.delivery import backend_for
+
+ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+HAS_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_report_header(config):  # type: ignore[no-untyped-def]
+    database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    layer = django_settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return [f"kefu: database={database} channel layer={layer} redis={'yes' if HAS_REDIS else 'no'}"]
+
+
+@pytest.fixture(autouse=True)
+def _test_environment(settings):  # type: ignore[no-untyped-def]
+    """Celery runs eagerly inside the test; static files need no collectstatic; caches and the
+    delivery backend lookup start empty."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.RATELIMIT_ENABLE = False
+    calendar_cache_clear()
+    backend_for.cache_clear()
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    backend_for.cache_clear()
+
+
+@pytest.fixture
+def default_team(db):  # type: ignore[no-untyped-def]
+    return TeamFactory(name="客服一组", is_default=True)
+
+
+@pytest.fixture
+def agent(default_team):  # type: ignore[no-untyped-def]
+    return make_agent(teams=[default_team])
+
+
+@pytest.fixture
+def supervisor(default_team):  # type: ignore[no-untyped-def]
+    return make_agent(teams=[default_team], role="supervisor")
+
+
+@pytest.fixture
+def token(db):  # type: ignore[no-untyped-def]
+    return issue_token()
+
+
+@pytest.fixture
+def agent_client(client, agent):  # type: ignore[no-untyped-def]
+    client.force_login(agent.user)
+    return client
+
+
+requires_postgres = pytest.mark.skipif(
+    not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): row locks across connections"
+)
+requires_redis = pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)")

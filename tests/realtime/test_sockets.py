@@ -1,0 +1,137 @@
+"""Websocket consumers against the configured channel layer (Redis when REDIS_URL is set)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
+
+from kefu.asgi import application
+from tests.factories import TeamFactory, app_message, make_agent
+from tickets.services import intake_message
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def session_cookie_for(user) -> bytes:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+
+
+def communicator(path: str, cookie: bytes | None = None) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def receive_until(socket: WebsocketCommunicator, event_type: str) -> dict:
+    while True:
+        event = await socket.receive_json_from(timeout=5)
+        if event["type"] == event_type:
+            return event
+
+
+async def test_an_agent_socket_receives_ticket_created_after_the_intake_commits():
+    team = await database_sync_to_async(TeamFactory)(is_default=True)
+    agent = await database_sync_to_async(make_agent)(teams=[team])
+    cookie = await database_sync_to_async(session_cookie_for)(agent.user)
+    socket = communicator("/ws/agent/", cookie)
+    connected, _code = await socket.connect()
+    assert connected
+
+    result = await database_sync_to_async(intake_message)(
+        inbound=app_message(text="我的快递到哪了", provider_id="ws-1")
+    )
+
+    event = await receive_until(socket, "ticket.created")
+    assert event["ticket"]["number"] == result.ticket.number
+    assert event["ticket"]["team_id"] == team.pk
+    assert "phone" not in str(event)
+    await socket.disconnect()
+
+
+async def test_an_agent_of_another_team_hears_nothing():
+    team = await database_sync_to_async(TeamFactory)(is_default=True)
+    other = await database_sync_to_async(TeamFactory)()
+    outsider = await database_sync_to_async(make_agent)(teams=[other])
+    cookie = await database_sync_to_async(session_cookie_for)(outsider.user)
+    socket = communicator("/ws/agent/", cookie)
+    connected, _code = await socket.connect()
+    assert connected
+
+    await database_sync_to_async(intake_message)(inbound=app_message(provider_id="ws-2"))
+
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+    assert team.pk != other.pk
+
+
+async def test_a_socket_without_a_session_is_refused():
+    socket = communicator("/ws/agent/")
+
+    connected, code = await socket.connect()
+
+    assert connected is False
+    assert code == 4403
+
+
+async def test_a_user_without_a_staff_role_is_refused_on_both_sockets():
+    from tests.factories import UserFactory
+
+    user = await database_sync_to_async(UserFactory)()
+    cookie = await database_sync_to_async(session_cookie_for)(user)
+
+    for path in ("/ws/agent/", "/ws/board/"):
+        connected, code = await communicator(path, cookie).connect()
+        assert (path, connected, code) == (path, False, 4403)
+
+
+async def test_the_board_refuses_agents_and_serves_supervisors():
+    team = await database_sync_to_async(TeamFactory)(is_default=True)
+    agent = await database_sync_to_async(make_agent)(teams=[team])
+    boss = await database_sync_to_async(make_agent)(teams=[team], role="supervisor")
+    agent_cookie = await database_sync_to_async(session_cookie_for)(agent.user)
+    boss_cookie = await database_sync_to_async(session_cookie_for)(boss.user)
+
+    refused, code = await communicator("/ws/board/", agent_cookie).connect()
+    board = communicator("/ws/board/", boss_cookie)
+    accepted, _ = await board.connect()
+    await database_sync_to_async(intake_message)(inbound=app_message(provider_id="ws-3"))
+    event = await receive_until(board, "ticket.created")
+
+    assert (refused, code, accepted) == (False, 4403, True)
+    assert event["ticket"]["team_id"] == team.pk
+    await board.disconnect()
+
+
+async def test_watching_a_ticket_of_another_team_is_refused():
+    team = await database_sync_to_async(TeamFactory)(is_default=True)
+    other = await database_sync_to_async(TeamFactory)()
+    outsider = await database_sync_to_async(make_agent)(teams=[other])
+    result = await database_sync_to_async(intake_message)(inbound=app_message(provider_id="ws-4"))
+    cookie = await database_sync_to_async(session_cookie_for)(outsider.user)
+    socket = communicator("/ws/agent/", cookie)
+    await socket.connect()
+
+    await socket.send_json_to({"type": "ticket.watch", "number": result.ticket.number})
+
+    assert await socket.receive_json_from(timeout=5) == {"type": "error", "error": "no such ticket"}
+    await socket.disconnect()
+    assert team.pk != other.pk
+
+
+def test_anonymous_users_have_no_role():
+    from tickets.roles import user_roles
+
+    assert user_roles(AnonymousUser()) == set()
+    assert asyncio.iscoroutinefunction(test_a_socket_without_a_session_is_refused)
