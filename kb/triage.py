@@ -105,11 +105,11 @@ def _hits(text: str, chinese: list[str], english: re.Pattern[str]) -> list[str]:
 def triage_text(text: str) -> Triage:
     """Classify one message. Never raises on any string, including an empty one."""
     scores: list[tuple[int, int, str]] = []
-    for order, (category, chinese, english) in enumerate(_CATEGORY_COMPILED):
+    for order, (name, chinese, english) in enumerate(_CATEGORY_COMPILED):
         count = len(_hits(text, chinese, english))
         if count:
-            scores.append((-count, order, category))
-    category = min(scores)[2] if scores else None
+            scores.append((-count, order, name))
+    category: str | None = min(scores)[2] if scores else None
 
     reasons = []
     for reason, chinese, english in _URGENCY_COMPILED:

@@ -17,7 +17,7 @@ def ticker_start() -> threading.Event:
 
     app.loader.import_default_modules()
     schedule = {
-        name: (entry["task"], float(entry["schedule"]))
+        name: (str(entry["task"]), float(entry["schedule"]))  # type: ignore[arg-type]
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
     }
     stop = threading.Event()

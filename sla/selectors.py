@@ -2,7 +2,7 @@
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -25,8 +25,8 @@ def work_calendar(calendar_id: int) -> WorkCalendar:
     weekly: dict[int, list[Slot]] = {day: [] for day in range(7)}
     for hours in calendar.hours.all():
         weekly[hours.weekday].append(Slot(start=hours.start, end=hours.end))
-    closures = set()
-    extra = set()
+    closures: set[date] = set()
+    extra: set[date] = set()
     for day in calendar.dates.all():
         (extra if day.is_working else closures).add(day.date)
     result = WorkCalendar(

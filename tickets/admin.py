@@ -1,4 +1,7 @@
+from typing import cast
+
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -49,7 +52,7 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     fields = ["created_at", "direction", "channel", "body", "delivery_status"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "direction", "channel", "body", "delivery_status"]
     can_delete = False
 
 
@@ -85,7 +88,7 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, key = services.token_issue(name=obj.name, actor=request.user)
+        token, key = services.token_issue(name=obj.name, actor=cast(User, request.user))
         obj.pk = token.pk
         obj.prefix = token.prefix
         obj.key_hash = token.key_hash

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
@@ -137,7 +137,7 @@ def _normalised_identities(message: InboundMessage) -> list[tuple[str, str]]:
 
 
 def customer_reveal_contact(
-    *, customer: Customer, actor: AbstractBaseUser, ticket: Ticket | None
+    *, customer: Customer, actor: User, ticket: Ticket | None
 ) -> list[ContactIdentity]:
     """Show a customer's unmasked contact details, and record who saw them."""
     identities = list(customer.identities.order_by("kind", "value"))
@@ -322,7 +322,7 @@ def _record(
     *,
     ticket: Ticket,
     kind: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     data: dict[str, object],
     at: datetime | None = None,
 ) -> TicketEvent:
@@ -404,7 +404,7 @@ def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
     return message
 
 
-def ticket_set_status(*, ticket: Ticket, status: str, actor: AbstractBaseUser) -> Ticket:
+def ticket_set_status(*, ticket: Ticket, status: str, actor: User) -> Ticket:
     if status not in Status.values:
         raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
     now = timezone.now()
@@ -435,7 +435,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: AbstractBaseUser) -
     return ticket
 
 
-def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: AbstractBaseUser) -> Ticket:
+def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket:
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.assignee_id == (agent.pk if agent else None):
@@ -460,7 +460,7 @@ def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: AbstractBaseUse
 
 
 def _address(customer: Customer, channel: str) -> str | None:
-    kind = CHANNEL_ADDRESS.get(channel)
+    kind = CHANNEL_ADDRESS.get(Channel(channel))
     identity = customer.identities.filter(kind=kind).order_by("-created_at").first()
     return identity.value if identity else None
 
@@ -645,7 +645,7 @@ def token_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_issue(*, name: str, actor: AbstractBaseUser | None) -> tuple[IntegrationToken, str]:
+def token_issue(*, name: str, actor: User | None) -> tuple[IntegrationToken, str]:
     """Create a token and return it with its key, which is not stored and cannot be shown
     again."""
     key = secrets.token_urlsafe(32)

@@ -1,6 +1,7 @@
 """`POST /api/v1/inbound/app`: a customer message from the shop's app."""
 
 import logging
+from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from channels_ingest.models import InboundState
 from channels_ingest.services import inbound_process, inbound_store
 from channels_ingest.tasks import process_inbound
 from tickets.identity import normalise_email, normalise_phone
+from tickets.models import IntegrationToken
 from tickets.roles import IsIntegration
 
 logger = logging.getLogger("kefu.ingest")
@@ -82,7 +84,7 @@ class AppInboundView(APIView):
             channel="app",
             provider_id=str(data["message_id"]),
             payload=payload,
-            source=request.auth.name,
+            source=cast(IntegrationToken, request.auth).name,
         )
         answer = {"message_id": record.provider_id, "ticket_number": record.ticket_number or None}
         if record.state == InboundState.PROCESSED:

@@ -22,7 +22,7 @@ class Shop:
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 — the http.server hook name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 shop.requests.append((dict(self.headers), body))
                 self.send_response(shop.status)

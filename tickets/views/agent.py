@@ -1,7 +1,10 @@
 """The agent workspace: the queue and the ticket page."""
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -35,6 +38,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def queue_rows(request: HttpRequest) -> HttpResponse:
     """The queue's table body, fetched by the page when a websocket event arrives."""
     return render(request, "agent/_queue_rows.html", _queue_context(request))
+
+
+def _user(request: HttpRequest) -> User:
+    # Every view here is behind role_required, so the user is a signed-in staff user.
+    return cast(User, request.user)
 
 
 def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
@@ -113,7 +121,7 @@ def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
     form = StatusForm(request.POST)
     if form.is_valid():
         services.ticket_set_status(
-            ticket=ticket, status=form.cleaned_data["status"], actor=request.user
+            ticket=ticket, status=form.cleaned_data["status"], actor=_user(request)
         )
     return redirect("tickets:ticket", number=ticket.number)
 
@@ -122,7 +130,7 @@ def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
 @role_required(Role.AGENT)
 def ticket_take(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
-    services.ticket_assign(ticket=ticket, agent=_agent_or_403(request), actor=request.user)
+    services.ticket_assign(ticket=ticket, agent=_agent_or_403(request), actor=_user(request))
     return redirect("tickets:ticket", number=ticket.number)
 
 
@@ -132,7 +140,7 @@ def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
     """Unmask the customer's contact details for this ticket; the reveal is audited."""
     ticket = _ticket_or_404(request, number)
     identities = services.customer_reveal_contact(
-        customer=ticket.customer, actor=request.user, ticket=ticket
+        customer=ticket.customer, actor=_user(request), ticket=ticket
     )
     return JsonResponse(
         {"contacts": [{"kind": identity.kind, "value": identity.value} for identity in identities]}

@@ -114,7 +114,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("demo data loaded"))
 
     def _teams(self) -> dict[str, Team]:
-        teams = {}
+        teams: dict[str, Team] = {}
         for name, department, is_default, category in TEAMS:
             team, _ = Team.objects.get_or_create(
                 name=name, defaults={"department": department, "is_default": is_default}
@@ -126,7 +126,7 @@ class Command(BaseCommand):
 
     def _users(self, teams: dict[str, Team]) -> dict[str, Agent]:
         User = get_user_model()
-        people = [
+        people: list[tuple[str, str, str, list[str]]] = [
             ("agent", "小美 Mei", "agent", [Department.CUSTOMER_SERVICE]),
             ("supervisor", "老陈 Chen", "supervisor", list(teams)),
             ("admin", "管理员 Admin", "admin", []),
