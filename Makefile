@@ -35,7 +35,8 @@ bench: $(STAMP)
 	$(PY) bench/queue.py
 
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \
+		--ignore=var --ignore=docs --ignore=deploy --ignore='*.egg-info'
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:

@@ -2,17 +2,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from analytics.selectors import board_counters as counters
+from analytics import selectors
 from tickets.roles import Role, role_required
+from tickets.templatetags.kefu_format import business_duration
+
+
+def _counters() -> dict[str, object]:
+    values = selectors.board_counters()
+    average = values["first_response_avg_seconds"]
+    values["first_response_avg_display"] = "—" if average is None else business_duration(average)
+    return values
 
 
 @require_GET
 @role_required(Role.SUPERVISOR)
 def board(request: HttpRequest) -> HttpResponse:
-    return render(request, "board/board.html", {"counters": counters()})
+    return render(request, "board/board.html", {"counters": _counters()})
 
 
 @require_GET
 @role_required(Role.SUPERVISOR)
 def board_counters(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(counters())
+    return JsonResponse(_counters())

@@ -1,12 +1,15 @@
 """Triage of one inbound text: category, urgency (with the reasons) and a sentiment score.
 
-This first cut is rule-based and explainable; each rule says why it fired, so the ticket can
-show "urgent because …". Chinese keywords match as substrings (Chinese has no spaces between
-words); English keywords match on word boundaries, case-insensitively.
+This first cut is rule-based and explainable: each urgency rule that fires is returned with the
+words that made it fire, so the ticket can show "urgent because …". Chinese keywords match as
+substrings (Chinese has no spaces between words); English keywords match on word boundaries,
+case-insensitively.
 """
 
 import re
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
 
 
 class Category:
@@ -35,10 +38,18 @@ _CATEGORY_RULES: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
-# (reason shown on the ticket, Chinese keywords, English keywords)
+# Why a ticket is urgent, by rule code; shown on the ticket in the reader's language.
+URGENCY_LABELS = {
+    "food_safety": _("Food safety"),
+    "injury": _("Injury or danger"),
+    "legal": _("Legal or regulatory threat"),
+    "media": _("Media exposure"),
+}
+
+# (rule code, Chinese keywords, English keywords)
 _URGENCY_RULES: list[tuple[str, list[str], list[str]]] = [
     (
-        "food safety",
+        "food_safety",
         [
             "变质",
             "发霉",
@@ -55,16 +66,16 @@ _URGENCY_RULES: list[tuple[str, list[str], list[str]]] = [
         ["food poisoning", "mould", "mold", "moldy", "mouldy", "expired", "rotten", "spoiled"],
     ),
     (
-        "injury or danger",
+        "injury",
         ["受伤", "划伤", "烫伤", "过敏", "住院", "危险", "起火", "爆炸"],
         ["injury", "injured", "hurt", "allergic reaction", "hospital", "fire", "explode"],
     ),
     (
-        "legal or regulatory threat",
+        "legal",
         ["12315", "消协", "起诉", "律师", "投诉到", "市场监管", "法院"],
         ["lawyer", "sue", "lawsuit", "court", "regulator"],
     ),
-    ("media exposure", ["曝光", "媒体", "微博", "记者", "抖音"], ["media", "journalist", "press"]),
+    ("media", ["曝光", "媒体", "微博", "记者", "抖音"], ["media", "journalist", "press"]),
 ]
 
 _NEGATIVE = ["差", "垃圾", "失望", "生气", "愤怒", "太慢", "骗", "恶心", "投诉", "不满"]
@@ -92,7 +103,7 @@ _POS_EN = _english_pattern(_POSITIVE_EN)
 class Triage:
     category: str | None
     is_urgent: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[dict[str, object]] = field(default_factory=list)  # {"rule", "words"}
     sentiment: float = 0.0  # -1 (very negative) … 1 (very positive)
 
 
@@ -111,11 +122,11 @@ def triage_text(text: str) -> Triage:
             scores.append((-count, order, name))
     category: str | None = min(scores)[2] if scores else None
 
-    reasons = []
-    for reason, chinese, english in _URGENCY_COMPILED:
+    reasons: list[dict[str, object]] = []
+    for rule, chinese, english in _URGENCY_COMPILED:
         hits = _hits(text, chinese, english)
         if hits:
-            reasons.append(f"{reason}: {', '.join(dict.fromkeys(hits))}")
+            reasons.append({"rule": rule, "words": list(dict.fromkeys(hits))})
 
     negative = len(_hits(text, _NEGATIVE, _NEG_EN)) + len(reasons)
     positive = len(_hits(text, _POSITIVE, _POS_EN))

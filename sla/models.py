@@ -85,7 +85,7 @@ class SlaPolicy(models.Model):
     first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"))
     plan_minutes = models.PositiveIntegerField(_("plan (business minutes)"), null=True, blank=True)
     warning_percent = models.PositiveSmallIntegerField(
-        _("warn at % of the target elapsed"), default=80
+        _("warning threshold (percent of the target elapsed)"), default=80
     )
 
     class Meta:
@@ -103,7 +103,7 @@ class SlaClock(models.Model):
     a later change of the policy does not rewrite this clock's history.
     """
 
-    subject_id = models.BigIntegerField(_("subject"))
+    subject_id = models.BigIntegerField(_("subject id"))
     milestone = models.CharField(_("milestone"), max_length=20, choices=Milestone.choices)
     policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT)
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)

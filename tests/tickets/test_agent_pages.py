@@ -209,3 +209,10 @@ def test_pages_switch_between_chinese_and_english(agent_client):
 
     assert "队列" in chinese
     assert ">Queue<" in english
+
+
+def test_chinese_is_the_default_even_for_an_english_browser(agent_client):
+    page = agent_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+
+    assert "队列" in page
+    assert agent_client.get("/").headers["Content-Language"] == "zh-hans"

@@ -127,7 +127,7 @@ def test_food_safety_complaints_are_urgent_with_the_reason_and_two_clocks(defaul
     ticket = result.ticket
     assert ticket.tier == Tier.URGENT
     assert ticket.priority_rank == 0
-    assert ticket.urgency_reasons == ["food safety: 过期, 拉肚子"]
+    assert ticket.urgency_reasons == [{"rule": "food_safety", "words": ["过期", "拉肚子"]}]
     clocks = {c.milestone: c.target_seconds for c in SlaClock.objects.filter(subject_id=ticket.pk)}
     assert clocks == {Milestone.FIRST_RESPONSE: 30 * 60, Milestone.PLAN: 120 * 60}
 

@@ -1,5 +1,9 @@
+from typing import Any
+
 from django import template
 from django.utils.translation import gettext as _
+
+from kb.triage import URGENCY_LABELS
 
 register = template.Library()
 
@@ -13,3 +17,13 @@ def business_duration(seconds: int) -> str:
     if hours:
         return _("%(h)dh %(m)02dm") % {"h": hours, "m": minutes}
     return _("%(m)dm") % {"m": minutes}
+
+
+@register.filter
+def urgency_reason(reason: Any) -> str:
+    """`{"rule": "food_safety", "words": ["过期"]}` → `Food safety: 过期` in the active language."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    label = URGENCY_LABELS.get(str(reason.get("rule")), reason.get("rule"))
+    words = "、".join(str(word) for word in reason.get("words", []))
+    return f"{label}: {words}" if words else str(label)

@@ -59,10 +59,5 @@
       });
   }
 
-  function duration(seconds) {
-    var m = Math.round(seconds / 60);
-    return m >= 60 ? Math.floor(m / 60) + "h " + ("0" + (m % 60)).slice(-2) + "m" : m + "m";
-  }
-
-  window.kefu = {debounce: debounce, socket: socket, replaceFrom: replaceFrom, replaceParts: replaceParts, duration: duration};
+  window.kefu = {debounce: debounce, socket: socket, replaceFrom: replaceFrom, replaceParts: replaceParts};
 })();
