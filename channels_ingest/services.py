@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channels_ingest.app.normalise import app_inbound
@@ -40,7 +41,6 @@ def inbound_process(*, record: InboundRecord) -> IntakeResult | None:
     intake is idempotent on (channel, provider id). A payload that cannot become a message
     is marked failed with the reason (visible in the admin's inbound log) and not retried."""
     normalise = NORMALISERS.get(record.channel)
-    InboundRecord.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
     if normalise is None:
         _mark_failed(record, f"no normaliser for channel {record.channel!r}")
         return None
@@ -51,7 +51,11 @@ def inbound_process(*, record: InboundRecord) -> IntakeResult | None:
         return None
     number = result.ticket.number or ""
     InboundRecord.objects.filter(pk=record.pk).update(
-        state=InboundState.PROCESSED, ticket_number=number, processed_at=timezone.now(), error=""
+        state=InboundState.PROCESSED,
+        ticket_number=number,
+        processed_at=timezone.now(),
+        error="",
+        attempts=F("attempts") + 1,
     )
     record.state = InboundState.PROCESSED
     record.ticket_number = number
@@ -60,6 +64,8 @@ def inbound_process(*, record: InboundRecord) -> IntakeResult | None:
 
 def _mark_failed(record: InboundRecord, error: str) -> None:
     logger.warning("inbound %s:%s refused: %s", record.channel, record.provider_id, error)
-    InboundRecord.objects.filter(pk=record.pk).update(state=InboundState.FAILED, error=error)
+    InboundRecord.objects.filter(pk=record.pk).update(
+        state=InboundState.FAILED, error=error, attempts=F("attempts") + 1
+    )
     record.state = InboundState.FAILED
     record.error = error

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from sla.calendar import Slot, WorkCalendar
-from sla.models import BusinessCalendar, SlaClock
+from sla.models import BusinessCalendar, SlaClock, SlaPolicy
 
 # Calendars change rarely and are read on every intake; a short per-process cache keeps the
 # hot path to one query while an edit still takes effect within a minute.
@@ -40,8 +40,23 @@ def work_calendar(calendar_id: int) -> WorkCalendar:
     return result
 
 
+_policy_cache: dict[str, tuple[float, SlaPolicy | None]] = {}
+
+
+def policy_for_tier(tier: str) -> SlaPolicy | None:
+    """The policy of a tier, cached like calendars (read on every new ticket)."""
+    hit = _policy_cache.get(tier)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    policy = SlaPolicy.objects.filter(tier=tier).first()
+    _policy_cache[tier] = (now, policy)
+    return policy
+
+
 def calendar_cache_clear() -> None:
     _cache.clear()
+    _policy_cache.clear()
 
 
 @dataclass(frozen=True)

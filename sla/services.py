@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sla.models import Milestone, SlaClock, SlaPolicy
-from sla.selectors import work_calendar
+from sla.models import Milestone, SlaClock
+from sla.selectors import policy_for_tier, work_calendar
 from sla.signals import clock_fired
 
 logger = logging.getLogger("kefu.sla")
@@ -18,7 +18,7 @@ logger = logging.getLogger("kefu.sla")
 def clocks_start(*, subject_id: int, tier: str, started_at: datetime) -> list[SlaClock]:
     """Start the clocks of `tier`'s policy for a subject. Idempotent per (subject, milestone):
     a subject that already has a clock for a milestone keeps it."""
-    policy = SlaPolicy.objects.filter(tier=tier).first()
+    policy = policy_for_tier(tier)
     if policy is None:
         logger.warning(
             "no SLA policy for tier %s; subject %s runs without clocks", tier, subject_id

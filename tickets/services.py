@@ -79,45 +79,55 @@ def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Custome
     """Find the customer behind normalised (kind, value) identities, creating the customer and
     attaching identities not seen before. When identities belong to different customers the
     strongest one wins and nothing is merged automatically (a merge is a supervisor's call).
+
+    Call inside a transaction: an existing customer's row stays locked until it ends, so one
+    intake per customer at a time decides whether to thread into a ticket or open one.
     """
     query = Q()
     for kind, value in identities:
         query |= Q(kind=kind, value=value)
-    known = {(i.kind, i.value): i for i in ContactIdentity.objects.filter(query)}
-    owner = None
-    for kind in IDENTITY_STRENGTH:
-        for key, identity in known.items():
-            if key[0] == kind:
-                owner = identity.customer_id
-                break
-        if owner is not None:
-            break
-    if owner is None and known:
-        owner = next(iter(known.values())).customer_id
+    known = {(i.kind, i.value): i.customer_id for i in ContactIdentity.objects.filter(query)}
+    owner = _strongest_owner(known)
     if owner is None:
         customer = Customer.objects.create(name=name[:200])
     else:
-        customer = Customer.objects.get(pk=owner)
+        customer = Customer.objects.select_for_update().get(pk=owner)
         if name and not customer.name:
             customer.name = name[:200]
             customer.save(update_fields=["name"])
-    for kind, value in identities:
-        if (kind, value) in known:
-            continue
-        try:
-            # A savepoint, so that losing a race to another intake does not abort ours.
-            with transaction.atomic():
-                ContactIdentity.objects.create(customer=customer, kind=kind, value=value)
-        except IntegrityError:
-            other = ContactIdentity.objects.get(kind=kind, value=value)
-            if owner is None and other.customer_id != customer.pk:
-                # Someone else created this person a moment ago: use theirs, drop ours.
-                orphan = customer
-                customer = other.customer
-                ContactIdentity.objects.filter(customer=orphan).update(customer=customer)
-                orphan.delete()
-                owner = customer.pk
+    missing = [(kind, value) for kind, value in identities if (kind, value) not in known]
+    if not missing:
+        return customer
+    ContactIdentity.objects.bulk_create(
+        [ContactIdentity(customer=customer, kind=kind, value=value) for kind, value in missing],
+        ignore_conflicts=True,
+    )
+    # ON CONFLICT DO NOTHING waits for a concurrent insert of the same identity to commit and
+    # then skips ours; this read (a fresh snapshot) shows who won.
+    missing_query = Q()
+    for kind, value in missing:
+        missing_query |= Q(kind=kind, value=value)
+    winners = {
+        (kind, value): customer_id
+        for kind, value, customer_id in ContactIdentity.objects.filter(missing_query)
+        .exclude(customer=customer)
+        .values_list("kind", "value", "customer_id")
+    }
+    if owner is None and winners:
+        # Another intake created this person a moment ago: use theirs, drop the one we made.
+        orphan = customer
+        customer = Customer.objects.select_for_update().get(pk=_strongest_owner(winners))
+        ContactIdentity.objects.filter(customer=orphan).update(customer=customer)
+        orphan.delete()
     return customer
+
+
+def _strongest_owner(owners: dict[tuple[str, str], int]) -> int | None:
+    for strength in IDENTITY_STRENGTH:
+        for (kind, _value), customer_id in owners.items():
+            if kind == strength:
+                return customer_id
+    return next(iter(owners.values()), None)
 
 
 def _normalised_identities(message: InboundMessage) -> list[tuple[str, str]]:
@@ -181,17 +191,13 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     result with `created=False` and changes nothing. Raises ValidationError when the message
     names no usable identity.
     """
-    done = _already_taken(inbound)
-    if done is not None:
-        return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
+    # No "already taken?" read up front: the unique key on the message decides, below, and
+    # edges answer redeliveries from their own log before calling in.
     identities = _normalised_identities(inbound)
     now = timezone.now()
     try:
         with transaction.atomic():
             customer = customer_resolve(identities=identities, name=inbound.name)
-            # One intake per customer at a time decides "thread or open", so two messages
-            # arriving together cannot both open a new ticket.
-            Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
             ticket = _thread_target(customer=customer, inbound=inbound)
             opened = ticket is None
             if ticket is None:
@@ -266,9 +272,9 @@ def _ticket_open(*, customer: Customer, inbound: InboundMessage, now: datetime) 
         awaiting_reply_since=now,
         created_at=now,
     )
-    sla_services.clocks_start(subject_id=ticket.pk, tier=tier, started_at=now)
+    clocks = sla_services.clocks_start(subject_id=ticket.pk, tier=tier, started_at=now)
     ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
-    ticket.sla_due_at = sla_selectors.next_due(subject_id=ticket.pk)
+    ticket.sla_due_at = min((clock.due_at for clock in clocks), default=None)
     ticket.save(update_fields=["number", "sla_due_at"])
     return ticket
 

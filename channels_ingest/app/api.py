@@ -74,16 +74,12 @@ class AppInboundView(APIView):
     def post(self, request: Request) -> Response:
         serializer = AppMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        payload = {
-            key: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for key, value in data.items()
-            if value not in (None, "")
-        }
+        # The log keeps the body as the app sent it; normalising happens downstream, so a
+        # change to the rules can be replayed over what was really received.
         record, created = inbound_store(
             channel="app",
-            provider_id=str(data["message_id"]),
-            payload=payload,
+            provider_id=str(serializer.validated_data["message_id"]),
+            payload=dict(request.data),
             source=cast(IntegrationToken, request.auth).name,
         )
         answer = {"message_id": record.provider_id, "ticket_number": record.ticket_number or None}

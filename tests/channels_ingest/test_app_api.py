@@ -38,7 +38,8 @@ def test_a_new_message_opens_a_ticket_and_answers_201_with_its_number(api, defau
     assert response.json() == {"ticket_number": ticket.number, "message_id": "app-1"}
     record = InboundRecord.objects.get()
     assert (record.channel, record.provider_id, record.state) == ("app", "app-1", "processed")
-    assert record.payload["phone"] == "+8613800138000"
+    assert record.payload["phone"] == "+86 138-0013-8000"  # as sent; normalised downstream
+    assert ticket.customer.identities.get(kind="phone").value == "+8613800138000"
     assert record.ticket_number == ticket.number
 
 

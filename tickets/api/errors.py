@@ -17,7 +17,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
-    if response is not None and response.status_code in (401, 403):
+    if response is not None and 400 <= response.status_code < 500:
         request = context.get("request")
         logger.warning(
             "API refused %s %s: %s",
