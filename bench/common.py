@@ -212,7 +212,7 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 — closed in stop()
+        self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             self.argv,
             cwd=ROOT,
@@ -410,6 +410,26 @@ def group_cpu_seconds(pgid: int) -> float:
     return seconds
 
 
+def named_cpu_seconds(prefix: str) -> float:
+    """CPU seconds of every process whose name starts with `prefix` (e.g. "postgres",
+    "redis-server"), including the children they have reaped: for PostgreSQL this counts
+    the backends of connections already closed."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if not raw[raw.index("(") + 1 : raw.rindex(")")].startswith(prefix):
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        seconds += sum(int(value) for value in fields[11:15]) / tick
+    return seconds
+
+
 def self_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -474,7 +494,10 @@ class HttpConnection:
         for line in lines[1:]:
             if ":" in line:
                 name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
+                name, value = name.strip().lower(), value.strip()
+                if name in headers:  # repeated headers (Set-Cookie): one per line
+                    value = f"{headers[name]}\n{value}"
+                headers[name] = value
         if "content-length" in headers:
             payload = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     Job,
     LoadRun,
     Services,
@@ -42,6 +44,7 @@ from bench.common import (  # noqa: E402
     gunicorn,
     log,
     machine_cpu,
+    named_cpu_seconds,
     percentile,
     r,
     recreate_database,
@@ -86,9 +89,14 @@ def build_jobs(
     return [job for _key, job in keyed], ceiling, redelivered
 
 
-def phase(port: int, jobs: list[Job], concurrency: int, server_pgid: int) -> dict[str, object]:
+def phase(
+    port: int, jobs: list[Job], concurrency: int, server_pgid: int, celery_pgid: int
+) -> dict[str, Any]:
     cpu_before = machine_cpu()
     server_before = group_cpu_seconds(server_pgid)
+    celery_before = group_cpu_seconds(celery_pgid)
+    pg_before = named_cpu_seconds("postgres")
+    redis_before = named_cpu_seconds("redis-server")
     run: LoadRun = run_async(lambda: run_closed_loop(port=port, jobs=jobs, concurrency=concurrency))
     latencies = run.latencies_ms()
     errors = [res.error for res in run.results if res.error]
@@ -104,8 +112,29 @@ def phase(port: int, jobs: list[Job], concurrency: int, server_pgid: int) -> dic
         "statuses": run.statuses(),
         "busy": busy_percent(cpu_before, machine_cpu()),
         "server_cpu": group_cpu_seconds(server_pgid) - server_before,
+        "postgres_cpu": named_cpu_seconds("postgres") - pg_before,
+        "redis_cpu": named_cpu_seconds("redis-server") - redis_before,
+        "celery_cpu": group_cpu_seconds(celery_pgid) - celery_before,
         "client_cpu": run.client_cpu,
         "wall": run.wall,
+    }
+
+
+def cpu_split(result: dict[str, Any], requests: int) -> dict[str, float | None]:
+    """Where the CPU of one request went, in ms: the machine as a whole (both cores), and the
+    processes that took part."""
+    cores = os.cpu_count() or 1
+    machine = result["busy"] / 100 * cores * result["wall"]
+    return {
+        key: r(1000 * seconds / requests)
+        for key, seconds in (
+            ("machine", machine),
+            ("gunicorn", result["server_cpu"]),
+            ("postgres", result["postgres_cpu"]),
+            ("redis", result["redis_cpu"]),
+            ("celery", result["celery_cpu"]),
+            ("load_generator", result["client_cpu"]),
+        )
     }
 
 
@@ -185,10 +214,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--repeat", type=float, default=0.10, help="share of returning customers")
     parser.add_argument("--redeliver", type=float, default=0.05, help="share sent twice")
+    parser.add_argument(
+        "--conn-max-age",
+        default=None,
+        help="DATABASE_CONN_MAX_AGE for the servers (default: the project's default)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=100, help="requests per endpoint")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if args.conn_max_age is not None:
+        os.environ["DATABASE_CONN_MAX_AGE"] = str(args.conn_max_age)
+    conn_max_age = os.environ.get("DATABASE_CONN_MAX_AGE", "project default (0)")
 
     recreate_database()
     setup_django("bench.settings_ceiling")
@@ -208,6 +245,7 @@ def main() -> None:
     port = free_port()
     server = f"gunicorn kefu.wsgi, {args.workers} {'sync' if args.threads == 1 else 'gthread'}"
     server += f" worker(s) x {args.threads} thread(s), settings bench.settings_ceiling"
+    server += f", DATABASE_CONN_MAX_AGE={conn_max_age}"
     log(f"server: {server}; load: closed loop, {args.concurrency} connections")
 
     with Services() as services:
@@ -219,7 +257,7 @@ def main() -> None:
                 settings_module="bench.settings_ceiling",
             )
         )
-        services.start(celery_worker())
+        worker = services.start(celery_worker())
         wait_port(port, web)
         run_async(
             lambda: run_closed_loop(
@@ -227,10 +265,10 @@ def main() -> None:
             )
         )
         log(f"ceiling: {len(ceiling_jobs)} requests to {CEILING_PATH}")
-        ceiling = phase(port, ceiling_jobs, args.concurrency, web.pid)
+        ceiling = phase(port, ceiling_jobs, args.concurrency, web.pid, worker.pid)
         log(f"  {ceiling['rate']:.0f}/s, p50 {ceiling['p50']:.1f} ms, p99 {ceiling['p99']:.1f} ms")
         log(f"kefu: {len(jobs)} requests to {API_PATH} ({len(redelivered)} redeliveries)")
-        kefu = phase(port, jobs, args.concurrency, web.pid)
+        kefu = phase(port, jobs, args.concurrency, web.pid, worker.pid)
         log(f"  {kefu['rate']:.0f}/s, p50 {kefu['p50']:.1f} ms, p99 {kefu['p99']:.1f} ms")
         left = drain(prefix, timeout=60)
         ids = [f"{prefix}-{index:06d}" for index in range(args.n)]
@@ -260,9 +298,8 @@ def main() -> None:
         **probes,
         "cpu_busy_pct": kefu["busy"],
         "ceiling_cpu_busy_pct": ceiling["busy"],
-        "server_cpu_ms_per_request": r(1000 * kefu["server_cpu"] / len(jobs)),
-        "ceiling_server_cpu_ms_per_request": r(1000 * ceiling["server_cpu"] / len(ceiling_jobs)),
-        "client_cpu_ms_per_request": r(1000 * kefu["client_cpu"] / len(jobs), 3),
+        "cpu_ms_per_request": cpu_split(kefu, len(jobs)),
+        "ceiling_cpu_ms_per_request": cpu_split(ceiling, len(ceiling_jobs)),
         "targets": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS},
         "ratio_met": ratio >= TARGET_RATIO,
         "p99_met": kefu["p99"] <= TARGET_P99_MS,

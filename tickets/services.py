@@ -116,7 +116,9 @@ def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Custome
     if owner is None and winners:
         # Another intake created this person a moment ago: use theirs, drop the one we made.
         orphan = customer
-        customer = Customer.objects.select_for_update().get(pk=_strongest_owner(winners))
+        winner = _strongest_owner(winners)
+        assert winner is not None  # winners is not empty
+        customer = Customer.objects.select_for_update().get(pk=winner)
         ContactIdentity.objects.filter(customer=orphan).update(customer=customer)
         orphan.delete()
     return customer
