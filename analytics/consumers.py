@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from kefu import realtime
-from tickets.roles import Role, has_role
+from kefu.roles import Role, has_role
 
 CLOSE_FORBIDDEN = 4403
 

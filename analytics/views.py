@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analytics import selectors
-from tickets.roles import Role, role_required
+from kefu.roles import Role, role_required
 from tickets.templatetags.kefu_format import business_duration
 
 

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from channels_ingest.models import OutboxEntry
-from tickets.roles import Role, role_required
+from kefu.roles import Role, role_required
 
 
 @require_GET

@@ -5,6 +5,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import BasePermission
 
 from tickets.models import IntegrationToken
 from tickets.services import token_hash
@@ -52,3 +53,10 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return self.keyword
+
+
+class IsIntegration(BasePermission):
+    """DRF permission: the request carries an active integration token."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return isinstance(request.auth, IntegrationToken)

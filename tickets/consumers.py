@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from kefu import realtime
+from kefu.roles import Role, has_role
 from tickets.models import Team
-from tickets.roles import Role, has_role
 from tickets.selectors import agent_for, team_ids_for, ticket_for
 
 CLOSE_FORBIDDEN = 4403

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from tickets.roles import Role, has_role
+from kefu.roles import Role, has_role
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
+from kefu.roles import Role, has_role
 from tickets.identity import mask_identity
 from tickets.models import Agent, Customer, Direction, Message, Ticket, TicketEvent
-from tickets.roles import Role, has_role
 
 QUEUE_PAGE_SIZE = 50
 

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 from channels_ingest.models import InboundState
 from channels_ingest.services import inbound_process, inbound_store
 from channels_ingest.tasks import process_inbound
+from tickets.authentication import IsIntegration
 from tickets.identity import normalise_email, normalise_phone
 from tickets.models import IntegrationToken
-from tickets.roles import IsIntegration
 
 logger = logging.getLogger("kefu.ingest")
 

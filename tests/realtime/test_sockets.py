@@ -131,7 +131,7 @@ async def test_watching_a_ticket_of_another_team_is_refused():
 
 
 def test_anonymous_users_have_no_role():
-    from tickets.roles import user_roles
+    from kefu.roles import user_roles
 
     assert user_roles(AnonymousUser()) == set()
     assert asyncio.iscoroutinefunction(test_a_socket_without_a_session_is_refused)

@@ -4,10 +4,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kefu.roles import HasRole, Role
 from tickets import selectors
 from tickets.api.serializers import QueuePageSerializer, TicketSerializer
 from tickets.models import Ticket
-from tickets.roles import HasRole, Role
 
 
 class QueueView(APIView):

@@ -1,4 +1,4 @@
-"""The three staff roles as groups. Pages and APIs check the group (tickets.roles); the model
+"""The three staff roles as groups. Pages and APIs check the group (kefu.roles); the model
 permissions make the Django admin follow the same lines."""
 
 from django.contrib.auth.management import create_permissions

@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kefu.roles import Role, role_required
 from sla.selectors import clocks_for_subject
 from tickets import selectors, services
 from tickets.models import Agent, Status, Ticket
-from tickets.roles import Role, role_required
 
 QUEUE_VIEWS = ("team", "mine", "unassigned")
 

@@ -1,4 +1,7 @@
-"""Roles are Django groups; these helpers are the only place that names them."""
+"""Roles are Django groups; these helpers are the only place that names them.
+
+Shared by every app (the engines too), so this module imports no app.
+"""
 
 from collections.abc import Callable
 from functools import wraps
@@ -65,15 +68,6 @@ def role_required(
         return wrapped
 
     return decorator
-
-
-class IsIntegration(BasePermission):
-    """DRF permission: the request carries an active integration token."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        from tickets.models import IntegrationToken
-
-        return isinstance(request.auth, IntegrationToken)
 
 
 class HasRole(BasePermission):
