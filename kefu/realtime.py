@@ -29,6 +29,10 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
 BOARD_GROUP = "board"
 
 

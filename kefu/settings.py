@@ -184,6 +184,7 @@ SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "sla-tick": {"task": "sla.tasks.sla_tick", "schedule": SLA_TICK_SECONDS},
     "inbound-sweep": {"task": "channels_ingest.tasks.inbound_sweep", "schedule": 30.0},
+    "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
 }
 
 # Delivery backends per channel, chosen like EMAIL_BACKEND. The outbox stores what would

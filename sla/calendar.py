@@ -93,6 +93,9 @@ class WorkCalendar:
     use_cn_holidays: bool = True
     closures: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    # Another country's public holidays (ISO 3166 code, e.g. "HK", "SG"), from the `holidays`
+    # package; empty for none. Applied after the Chinese schedule.
+    holiday_country: str = ""
     # Memo of each day's spans: not part of the calendar's identity, never passed in.
     _spans: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
@@ -117,6 +120,7 @@ class WorkCalendar:
                 self.use_cn_holidays,
                 self.closures,
                 self.extra_workdays,
+                self.holiday_country,
             )
         )
 
@@ -136,6 +140,8 @@ class WorkCalendar:
                     return verdict
             else:
                 _warn_uncovered(day.year)
+        if self.holiday_country and _is_country_holiday(self.holiday_country, day):
+            return False
         return bool(self.weekly.get(day.weekday()))
 
     def slots_on(self, day: date) -> tuple[Slot, ...]:
@@ -311,6 +317,17 @@ def _cn_verdict(day: date) -> bool | None:
     if name is None:
         return None
     return not is_holiday
+
+
+@lru_cache(maxsize=64)
+def _country_holidays(country: str, year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=year))
+
+
+def _is_country_holiday(country: str, day: date) -> bool:
+    return day in _country_holidays(country, day.year)
 
 
 def _warn_uncovered(year: int) -> None:

@@ -1,19 +1,25 @@
-"""Reads: calendars as arithmetic objects, clocks with their time left."""
+"""Reads: calendars as arithmetic objects, policy matching, clocks with their time left,
+compliance."""
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from sla.calendar import Slot, WorkCalendar
 from sla.models import BusinessCalendar, SlaClock, SlaPolicy
 
-# Calendars change rarely and are read on every intake; a short per-process cache keeps the
-# hot path to one query while an edit still takes effect within a minute.
+# Calendars and policies change rarely and are read on every intake; a short per-process
+# cache keeps the hot path lean while an edit still takes effect within a minute (and at once
+# in the process that made it, which calls `calendar_cache_clear`).
 _CACHE_SECONDS = 60.0
 _cache: dict[int, tuple[float, WorkCalendar]] = {}
+_policies: tuple[float, list[SlaPolicy]] | None = None
 
 
 def work_calendar(calendar_id: int) -> WorkCalendar:
@@ -35,75 +41,175 @@ def work_calendar(calendar_id: int) -> WorkCalendar:
         use_cn_holidays=calendar.use_cn_holidays,
         closures=frozenset(closures),
         extra_workdays=frozenset(extra),
+        holiday_country=calendar.holiday_country,
     )
     _cache[calendar_id] = (now, result)
     return result
 
 
-_policy_cache: dict[str, tuple[float, SlaPolicy | None]] = {}
+def default_calendar_id() -> int | None:
+    return BusinessCalendar.objects.filter(is_default=True).values_list("pk", flat=True).first()
 
 
-def policy_for_tier(tier: str) -> SlaPolicy | None:
-    """The policy of a tier, cached like calendars (read on every new ticket)."""
-    hit = _policy_cache.get(tier)
+def active_policies() -> list[SlaPolicy]:
+    global _policies
     now = time.monotonic()
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
-        return hit[1]
-    policy = SlaPolicy.objects.filter(tier=tier).first()
-    _policy_cache[tier] = (now, policy)
-    return policy
+    if _policies is not None and now - _policies[0] < _CACHE_SECONDS:
+        return _policies[1]
+    policies = list(
+        SlaPolicy.objects.filter(is_active=True)
+        .prefetch_related("escalations")
+        .order_by("position", "pk")
+    )
+    _policies = (now, policies)
+    return policies
 
 
 def calendar_cache_clear() -> None:
+    global _policies
     _cache.clear()
-    _policy_cache.clear()
+    _policies = None
+
+
+def policy_matches(conditions: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
+    """Whether a subject with `attributes` meets every condition of a policy."""
+    for key, wanted in conditions.items():
+        value = attributes.get(key)
+        if key == "vip":
+            if bool(value) != bool(wanted):
+                return False
+        elif key == "tags":
+            if not set(wanted) & set(value or ()):
+                return False
+        elif value not in wanted and str(value) not in {str(w) for w in wanted}:
+            return False
+    return True
+
+
+def policy_for(attributes: Mapping[str, Any]) -> SlaPolicy | None:
+    """The first active policy, by position, whose conditions the subject meets."""
+    for policy in active_policies():
+        if policy_matches(policy.conditions or {}, attributes):
+            return policy
+    return None
+
+
+def clock_due_in(clock: SlaClock, *, now: datetime | None = None) -> int:
+    """Business seconds until the clock is due; negative once overdue. A paused clock keeps
+    the time it had left when it was paused."""
+    now = now or timezone.now()
+    calendar = work_calendar(clock.calendar_id)
+    end = clock.satisfied_at or clock.paused_at or now
+    if end <= clock.due_at:
+        return calendar.between(end, clock.due_at)
+    return -calendar.between(clock.due_at, end)
 
 
 @dataclass(frozen=True)
 class ClockView:
     milestone: str
     milestone_label: str
+    sequence: int
     state: str
     started_at: datetime
     due_at: datetime
     satisfied_at: datetime | None
+    breached_at: datetime | None
+    paused_at: datetime | None
     business_seconds_left: int  # negative once overdue
     target_seconds: int
+    escalation_level: int
+    policy_name: str
 
 
 def clocks_for_subject(*, subject_id: int, now: datetime | None = None) -> list[ClockView]:
+    """The subject's clocks: every running one, and the last of each milestone otherwise."""
     now = now or timezone.now()
     views = []
-    for clock in SlaClock.objects.filter(subject_id=subject_id).order_by("due_at"):
-        calendar = work_calendar(clock.calendar_id)
-        end = clock.satisfied_at or now
-        if end <= clock.due_at:
-            left = calendar.between(end, clock.due_at)
-        else:
-            left = -calendar.between(clock.due_at, end)
+    clocks = list(
+        SlaClock.objects.filter(subject_id=subject_id)
+        .select_related("policy")
+        .order_by("milestone", "-sequence")
+    )
+    shown: set[str] = set()
+    for clock in clocks:
+        running = clock.satisfied_at is None
+        if clock.milestone in shown and not running:
+            continue
+        shown.add(clock.milestone)
         views.append(
             ClockView(
                 milestone=clock.milestone,
                 milestone_label=str(clock.get_milestone_display()),
+                sequence=clock.sequence,
                 state=clock.state,
                 started_at=clock.started_at,
                 due_at=clock.due_at,
                 satisfied_at=clock.satisfied_at,
-                business_seconds_left=left,
+                breached_at=clock.breached_at,
+                paused_at=clock.paused_at,
+                business_seconds_left=clock_due_in(clock, now=now),
                 target_seconds=clock.target_seconds,
+                escalation_level=clock.escalation_level,
+                policy_name=clock.policy.name,
             )
         )
+    views.sort(key=lambda view: (view.satisfied_at is not None, view.due_at))
     return views
 
 
 def next_due(*, subject_id: int) -> datetime | None:
-    """The earliest due time among the subject's running clocks."""
+    """The earliest due time among the subject's running, unpaused clocks."""
     clock = (
         SlaClock.objects.filter(
-            subject_id=subject_id, satisfied_at__isnull=True, breached_at__isnull=True
+            subject_id=subject_id,
+            satisfied_at__isnull=True,
+            breached_at__isnull=True,
+            paused_at__isnull=True,
         )
         .order_by("due_at")
         .only("due_at")
         .first()
     )
     return clock.due_at if clock else None
+
+
+@dataclass(frozen=True)
+class Compliance:
+    key: str
+    total: int  # clocks that ended (met or breached) in the period
+    met: int
+    breached: int
+
+    @property
+    def percent_met(self) -> float | None:
+        return round(100.0 * self.met / self.total, 1) if self.total else None
+
+
+def compliance(
+    *, clocks: QuerySet[SlaClock], since: datetime, until: datetime, by: str
+) -> list[Compliance]:
+    """Share of milestones met on time among `clocks` that were met or breached in
+    [since, until), grouped by a clock field (`milestone`, `policy__name`) or an annotation
+    the caller added (e.g. the ticket's team)."""
+    ended = clocks.filter(
+        Q(satisfied_at__gte=since, satisfied_at__lt=until)
+        | Q(breached_at__gte=since, breached_at__lt=until)
+    )
+    rows = (
+        ended.values(by)
+        .annotate(
+            total=Count("pk"),
+            breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        )
+        .order_by(by)
+    )
+    return [
+        Compliance(
+            key=str(row[by]),
+            total=row["total"],
+            met=row["total"] - row["breached"],
+            breached=row["breached"],
+        )
+        for row in rows
+    ]

@@ -1,127 +1,372 @@
-"""Writes: start and satisfy clocks, and the tick that fires warnings and breaches."""
+"""Writes: start, satisfy, pause, resume and re-evaluate clocks, and the tick that fires
+warnings, breaches and escalations exactly once."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max
 from django.utils import timezone
 
-from sla.models import Milestone, SlaClock
-from sla.selectors import policy_for_tier, work_calendar
+from sla.calendar import WorkCalendar
+from sla.models import EscalationRule, Milestone, SlaClock, SlaPolicy
+from sla.selectors import policy_for, work_calendar
 from sla.signals import clock_fired
 
 logger = logging.getLogger("kefu.sla")
 
+# Milestones started with the subject; next response starts on each customer message.
+STARTING_MILESTONES = (Milestone.FIRST_RESPONSE, Milestone.PLAN, Milestone.RESOLUTION)
 
-def clocks_start(*, subject_id: int, tier: str, started_at: datetime) -> list[SlaClock]:
-    """Start the clocks of `tier`'s policy for a subject. Idempotent per (subject, milestone):
-    a subject that already has a clock for a milestone keeps it."""
-    policy = policy_for_tier(tier)
+
+def _warn_offset(policy: SlaPolicy, target: int) -> int:
+    """Business seconds from the start at which to warn."""
+    by_percent = target * policy.warning_percent // 100
+    if policy.warning_minutes_before:
+        return max(0, min(by_percent, target - policy.warning_minutes_before * 60))
+    return by_percent
+
+
+def _new_clock(
+    *,
+    subject_id: int,
+    milestone: str,
+    sequence: int,
+    policy: SlaPolicy,
+    calendar_id: int,
+    target: int,
+    started_at: datetime,
+) -> SlaClock:
+    calendar = work_calendar(calendar_id)
+    return SlaClock(
+        subject_id=subject_id,
+        milestone=milestone,
+        sequence=sequence,
+        policy=policy,
+        calendar_id=calendar_id,
+        target_seconds=target,
+        started_at=started_at,
+        warn_at=calendar.add(started_at, _warn_offset(policy, target)),
+        due_at=calendar.add(started_at, target),
+    )
+
+
+def clocks_start(
+    *,
+    subject_id: int,
+    attributes: Mapping[str, Any],
+    started_at: datetime,
+    calendar_id: int | None = None,
+) -> list[SlaClock]:
+    """Start the first-response, plan and resolution clocks of the first policy matching the
+    subject's attributes, on `calendar_id` (a team's calendar) or else the policy's.
+    Idempotent: a milestone that already has a clock keeps it."""
+    policy = policy_for(attributes)
     if policy is None:
-        logger.warning(
-            "no SLA policy for tier %s; subject %s runs without clocks", tier, subject_id
-        )
+        logger.warning("no SLA policy matches subject %s %s", subject_id, dict(attributes))
         return []
-    calendar = work_calendar(policy.calendar_id)
-    targets = [(Milestone.FIRST_RESPONSE, policy.first_response_minutes)]
-    if policy.plan_minutes:
-        targets.append((Milestone.PLAN, policy.plan_minutes))
-    clocks = []
-    for milestone, minutes in targets:
-        seconds = minutes * 60
-        warn_seconds = seconds * policy.warning_percent // 100
-        clocks.append(
-            SlaClock(
-                subject_id=subject_id,
-                milestone=milestone,
-                policy=policy,
-                calendar_id=policy.calendar_id,
-                target_seconds=seconds,
-                started_at=started_at,
-                warn_at=calendar.add(started_at, warn_seconds),
-                due_at=calendar.add(started_at, seconds),
-            )
+    calendar = calendar_id or policy.calendar_id
+    targets = policy.targets()
+    clocks = [
+        _new_clock(
+            subject_id=subject_id,
+            milestone=milestone,
+            sequence=0,
+            policy=policy,
+            calendar_id=calendar,
+            target=targets[milestone],
+            started_at=started_at,
         )
+        for milestone in STARTING_MILESTONES
+        if milestone in targets
+    ]
     SlaClock.objects.bulk_create(clocks, ignore_conflicts=True)
     return clocks
 
 
-def clock_satisfy(*, subject_id: int, milestone: str, at: datetime) -> bool:
-    """Mark a milestone met at `at`. Returns True only for the call that satisfied it."""
-    clock = SlaClock.objects.filter(
-        subject_id=subject_id, milestone=milestone, satisfied_at__isnull=True
+def clock_start_next_response(*, subject_id: int, at: datetime) -> SlaClock | None:
+    """Start a next-response clock after a customer message, unless one is already running.
+    Uses the policy and calendar the subject's clocks started with."""
+    first = (
+        SlaClock.objects.filter(subject_id=subject_id)
+        .select_related("policy")
+        .order_by("pk")
+        .first()
+    )
+    if first is None:
+        return None
+    target = first.policy.targets().get(Milestone.NEXT_RESPONSE)
+    if not target:
+        return None
+    running = SlaClock.objects.filter(
+        subject_id=subject_id, milestone=Milestone.NEXT_RESPONSE, satisfied_at__isnull=True
     ).first()
+    if running is not None:
+        return running
+    last = SlaClock.objects.filter(
+        subject_id=subject_id, milestone=Milestone.NEXT_RESPONSE
+    ).aggregate(last=Max("sequence"))["last"]
+    clock = _new_clock(
+        subject_id=subject_id,
+        milestone=Milestone.NEXT_RESPONSE,
+        sequence=(last or 0) + 1,
+        policy=first.policy,
+        calendar_id=first.calendar_id,
+        target=target,
+        started_at=at,
+    )
+    # Two messages at once may both get here; the unique key keeps one clock per sequence.
+    SlaClock.objects.bulk_create([clock], ignore_conflicts=True)
+    return clock
+
+
+def clock_satisfy(*, subject_id: int, milestone: str, at: datetime) -> bool:
+    """Mark the subject's running clock of `milestone` met at `at`. Returns True only for the
+    call that satisfied it (a compare-and-set)."""
+    clock = (
+        SlaClock.objects.filter(
+            subject_id=subject_id, milestone=milestone, satisfied_at__isnull=True
+        )
+        .order_by("-sequence")
+        .first()
+    )
     if clock is None:
         return False
     calendar = work_calendar(clock.calendar_id)
+    paused = sum(int(p.get("business_seconds", 0)) for p in clock.pauses)
     changed = SlaClock.objects.filter(pk=clock.pk, satisfied_at__isnull=True).update(
         satisfied_at=at,
+        paused_at=None,
+        next_escalation_at=None,
         elapsed_wall_seconds=max(0, int((at - clock.started_at).total_seconds())),
-        elapsed_business_seconds=calendar.between(clock.started_at, at),
+        elapsed_business_seconds=max(0, calendar.between(clock.started_at, at) - paused),
     )
     return changed == 1
+
+
+def clocks_pause(*, subject_id: int, state: str, at: datetime) -> int:
+    """Pause the subject's running clocks whose policy pauses in `state` (e.g. waiting for the
+    customer). Returns how many were paused."""
+    paused = 0
+    for clock in SlaClock.objects.filter(
+        subject_id=subject_id, satisfied_at__isnull=True, paused_at__isnull=True
+    ).select_related("policy"):
+        if state not in (clock.policy.pause_states or []):
+            continue
+        paused += SlaClock.objects.filter(pk=clock.pk, paused_at__isnull=True).update(paused_at=at)
+    return paused
+
+
+def clocks_hold(*, subject_id: int, milestones: list[str], at: datetime) -> int:
+    """Pause the subject's running clocks of `milestones` whatever the policy says (the core
+    uses it when a ticket is resolved before those milestones were met)."""
+    return SlaClock.objects.filter(
+        subject_id=subject_id,
+        milestone__in=milestones,
+        satisfied_at__isnull=True,
+        paused_at__isnull=True,
+    ).update(paused_at=at)
+
+
+def clocks_resume(*, subject_id: int, at: datetime) -> int:
+    """Resume paused clocks: each is pushed back by the business time it spent paused."""
+    resumed = 0
+    for clock in SlaClock.objects.filter(subject_id=subject_id, paused_at__isnull=False):
+        if _push_back(clock=clock, since=clock.paused_at, at=at, reason="paused", clear_met=False):
+            resumed += 1
+    return resumed
+
+
+def clock_reopen(*, subject_id: int, milestone: str, at: datetime) -> bool:
+    """Continue a met clock (resolution, when a resolved ticket is reopened): it runs again,
+    pushed back by the business time between meeting it and now."""
+    clock = (
+        SlaClock.objects.filter(
+            subject_id=subject_id, milestone=milestone, satisfied_at__isnull=False
+        )
+        .order_by("-sequence")
+        .first()
+    )
+    if clock is None or clock.satisfied_at is None:
+        return False
+    return _push_back(
+        clock=clock, since=clock.satisfied_at, at=at, reason="reopened", clear_met=True
+    )
+
+
+def _push_back(
+    *, clock: SlaClock, since: datetime | None, at: datetime, reason: str, clear_met: bool
+) -> bool:
+    if since is None:
+        return False
+    calendar = work_calendar(clock.calendar_id)
+    gap = calendar.between(since, at)
+    guard: dict[str, Any] = {"satisfied_at": since} if clear_met else {"paused_at": since}
+    updates: dict[str, Any] = {
+        "paused_at": None,
+        "pauses": [
+            *clock.pauses,
+            {
+                "from": since.isoformat(),
+                "to": at.isoformat(),
+                "business_seconds": gap,
+                "reason": reason,
+            },
+        ],
+    }
+    if clock.breached_at is None:
+        updates["due_at"] = _shift(calendar, clock.due_at, since, at)
+        if clock.warned_at is None:
+            updates["warn_at"] = _shift(calendar, clock.warn_at, since, at)
+    if clear_met:
+        updates.update(satisfied_at=None, elapsed_wall_seconds=None, elapsed_business_seconds=None)
+    return SlaClock.objects.filter(pk=clock.pk, **guard).update(**updates) == 1
+
+
+def _shift(calendar: WorkCalendar, instant: datetime, since: datetime, at: datetime) -> datetime:
+    """Move a deadline so that the business time left at `since` is left again at `at`."""
+    if instant <= since:
+        return instant
+    return calendar.add(at, calendar.between(since, instant))
+
+
+def clocks_reevaluate(
+    *, subject_id: int, attributes: Mapping[str, Any], at: datetime
+) -> list[SlaClock]:
+    """Re-pick the policy after the subject changed (e.g. its priority) and re-target the
+    clocks still running, from their original start. An explicit step: the core records it.
+    Returns the clocks that changed."""
+    policy = policy_for(attributes)
+    if policy is None:
+        return []
+    targets = policy.targets()
+    changed = []
+    for clock in SlaClock.objects.filter(
+        subject_id=subject_id, satisfied_at__isnull=True, breached_at__isnull=True
+    ):
+        target = targets.get(clock.milestone)
+        if not target or (target == clock.target_seconds and policy.pk == clock.policy_id):
+            continue
+        fresh = _new_clock(
+            subject_id=subject_id,
+            milestone=clock.milestone,
+            sequence=clock.sequence,
+            policy=policy,
+            calendar_id=clock.calendar_id,
+            target=target,
+            started_at=clock.started_at,
+        )
+        clock.policy = policy
+        clock.target_seconds = target
+        clock.due_at = fresh.due_at
+        clock.warn_at = fresh.warn_at
+        clock.save(update_fields=["policy", "target_seconds", "due_at", "warn_at"])
+        changed.append(clock)
+    started = {c.milestone for c in SlaClock.objects.filter(subject_id=subject_id)}
+    for milestone in STARTING_MILESTONES:
+        if milestone in targets and milestone not in started:
+            new = _new_clock(
+                subject_id=subject_id,
+                milestone=milestone,
+                sequence=0,
+                policy=policy,
+                calendar_id=policy.calendar_id,
+                target=targets[milestone],
+                started_at=at,
+            )
+            SlaClock.objects.bulk_create([new], ignore_conflicts=True)
+            changed.append(new)
+    return changed
 
 
 @dataclass(frozen=True)
 class TickResult:
     warned: int
     breached: int
+    escalated: int
 
 
 def clocks_tick(*, now: datetime | None = None, batch: int = 500) -> TickResult:
-    """Fire every due warning and breach exactly once.
+    """Fire every due warning, breach and escalation exactly once.
 
-    Candidates come from the partial indexes on running clocks; each is then claimed with a
+    Candidates come from partial indexes on running clocks; each is then claimed with a
     compare-and-set, and the signal is sent inside the claiming transaction. Two tickers
     racing over the same clock both try the update; only one sees a changed row and fires.
+    A receiver that fails rolls the claim back, so the next tick fires it again.
     """
     now = now or timezone.now()
-    warned = _fire(
-        kind="warning",
-        # A clock already past due is breached, not warned: the breach supersedes it.
-        candidates=SlaClock.objects.filter(
-            warn_at__lte=now,
-            due_at__gt=now,
-            warned_at__isnull=True,
-            satisfied_at__isnull=True,
-            breached_at__isnull=True,
-        ),
-        claim={"warned_at": now},
-        guard={"warned_at__isnull": True},
-        batch=batch,
-    )
-    breached = _fire(
-        kind="breach",
-        candidates=SlaClock.objects.filter(
-            due_at__lte=now, satisfied_at__isnull=True, breached_at__isnull=True
-        ),
-        claim={"breached_at": now},
-        guard={},
-        batch=batch,
-    )
-    return TickResult(warned=warned, breached=breached)
-
-
-def _fire(
-    *,
-    kind: str,
-    candidates: QuerySet[SlaClock],
-    claim: dict[str, datetime],
-    guard: dict[str, bool],
-    batch: int,
-) -> int:
-    fired = 0
-    for clock in candidates.order_by()[:batch]:
+    running = {"satisfied_at__isnull": True, "breached_at__isnull": True, "paused_at__isnull": True}
+    warned = 0
+    # A clock already past due is breached, not warned: the breach supersedes it.
+    for clock in SlaClock.objects.filter(
+        warn_at__lte=now, due_at__gt=now, warned_at__isnull=True, **running
+    ).order_by()[:batch]:
         with transaction.atomic():
-            changed = SlaClock.objects.filter(
-                pk=clock.pk, satisfied_at__isnull=True, breached_at__isnull=True, **guard
-            ).update(**claim)
-            if changed != 1:
-                continue
-            for field, value in claim.items():
-                setattr(clock, field, value)
-            clock_fired.send(sender=SlaClock, clock=clock, kind=kind)
-            fired += 1
-    return fired
+            if SlaClock.objects.filter(pk=clock.pk, warned_at__isnull=True, **running).update(
+                warned_at=now
+            ):
+                clock.warned_at = now
+                clock_fired.send(sender=SlaClock, clock=clock, kind="warning", rule=None, at=now)
+                warned += 1
+    breached = 0
+    for clock in (
+        SlaClock.objects.filter(due_at__lte=now, **running)
+        .prefetch_related("policy__escalations")
+        .order_by()[:batch]
+    ):
+        with transaction.atomic():
+            first = _rule(clock, level=1)
+            next_at = _escalation_time(clock, first, breached_at=now) if first else None
+            if SlaClock.objects.filter(pk=clock.pk, **running).update(
+                breached_at=now, next_escalation_at=next_at
+            ):
+                clock.breached_at = now
+                clock.next_escalation_at = next_at
+                clock_fired.send(sender=SlaClock, clock=clock, kind="breach", rule=None, at=now)
+                breached += 1
+    escalated = 0
+    for clock in (
+        SlaClock.objects.filter(next_escalation_at__lte=now, satisfied_at__isnull=True)
+        .prefetch_related("policy__escalations")
+        .order_by()[:batch]
+    ):
+        level = clock.escalation_level + 1
+        rule = _rule(clock, level=level)
+        following = _rule(clock, level=level + 1)
+        next_at = (
+            _escalation_time(clock, following, breached_at=clock.breached_at or now)
+            if following
+            else None
+        )
+        with transaction.atomic():
+            if SlaClock.objects.filter(
+                pk=clock.pk,
+                escalation_level=clock.escalation_level,
+                next_escalation_at=clock.next_escalation_at,
+                satisfied_at__isnull=True,
+            ).update(escalation_level=level, next_escalation_at=next_at):
+                clock.escalation_level = level
+                clock.next_escalation_at = next_at
+                if rule is not None:
+                    clock_fired.send(
+                        sender=SlaClock, clock=clock, kind="escalation", rule=rule, at=now
+                    )
+                    escalated += 1
+    return TickResult(warned=warned, breached=breached, escalated=escalated)
+
+
+def _rule(clock: SlaClock, *, level: int) -> EscalationRule | None:
+    for rule in clock.policy.escalations.all():
+        if rule.milestone == clock.milestone and rule.level == level:
+            return rule
+    return None
+
+
+def _escalation_time(clock: SlaClock, rule: EscalationRule, *, breached_at: datetime) -> datetime:
+    # Wall-clock minutes: an overdue ticket keeps getting more overdue for the customer at
+    # night too. Whether the resulting notification waits for opening hours is the rule's
+    # `hold_outside_hours`, applied by the core.
+    return breached_at + timedelta(minutes=rule.delay_minutes)

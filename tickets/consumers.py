@@ -26,6 +26,7 @@ def _agent_groups(user: Any) -> list[str] | None:
     agent = agent_for(user)
     if agent is not None:
         groups.append(realtime.agent_group(agent.pk))
+    groups.append(realtime.user_group(user.pk))
     return groups
 
 

@@ -4,7 +4,7 @@ addresses): a browser that needs more fetches it through a view that checks role
 
 from typing import Any
 
-from tickets.models import Message, Ticket
+from tickets.models import Message, Notification, Ticket
 
 
 def _ticket(ticket: Ticket) -> dict[str, Any]:
@@ -57,4 +57,14 @@ def sla_fired(ticket: Ticket, *, milestone: str, kind: str) -> dict[str, Any]:
         "type": "sla.breach" if kind == "breach" else "sla.warning",
         "ticket": _ticket(ticket),
         "milestone": milestone,
+    }
+
+
+def notification(item: Notification) -> dict[str, Any]:
+    return {
+        "type": "notification",
+        "id": item.pk,
+        "kind": item.kind,
+        "text": item.text,
+        "ticket": item.ticket.number if item.ticket else None,
     }

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sla.models import Tier
+from sla.models import BusinessCalendar, Tier
 
 
 class Channel(models.TextChoices):
@@ -69,6 +69,14 @@ class Team(models.Model):
     department = models.CharField(_("department"), max_length=30, choices=Department.choices)
     is_default = models.BooleanField(
         _("default team"), default=False, help_text=_("Gets tickets no routing rule matches.")
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("business calendar"),
+        help_text=_("The team's hours for SLA timers; empty for the policy's calendar."),
     )
 
     class Meta:
@@ -162,6 +170,8 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    plan_at = models.DateTimeField(_("plan proposed"), null=True, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -255,6 +265,9 @@ class EventKind(models.TextChoices):
     DELIVERY = "delivery", _("Delivery status")
     SLA_WARNING = "sla_warning", _("SLA at risk")
     SLA_BREACH = "sla_breach", _("SLA breached")
+    ESCALATED = "escalated", _("Escalated")
+    PRIORITY = "priority", _("Priority changed")
+    PLAN = "plan", _("Plan proposed")
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
 
 
@@ -337,3 +350,35 @@ class StatusAccessCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.ticket_id}"
+
+
+class Notification(models.Model):
+    """A message to one staff user (an escalation, a breach on their ticket). Held until
+    `deliver_after` when it should wait for business hours."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kefu_notifications"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=30)
+    text = models.CharField(_("text"), max_length=500)
+    created_at = models.DateTimeField(_("created"))
+    deliver_after = models.DateTimeField(_("deliver after"))
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["deliver_after"],
+                condition=Q(delivered_at__isnull=True),
+                name="tickets_notification_due",
+            ),
+            models.Index(fields=["user", "read_at"], name="tickets_notification_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"

@@ -23,7 +23,7 @@ from kb.triage import Category, triage_text
 from kefu import realtime
 from sla import selectors as sla_selectors
 from sla import services as sla_services
-from sla.models import Milestone, SlaClock, Tier
+from sla.models import EscalationAction, EscalationRule, Milestone, SlaClock, Tier
 from tickets import events
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
 from tickets.identity import normalise_identity
@@ -45,6 +45,7 @@ from tickets.models import (
     IdentityKind,
     IntegrationToken,
     Message,
+    Notification,
     RoutingRule,
     SlaState,
     Status,
@@ -274,11 +275,28 @@ def _ticket_open(*, customer: Customer, inbound: InboundMessage, now: datetime) 
         awaiting_reply_since=now,
         created_at=now,
     )
-    clocks = sla_services.clocks_start(subject_id=ticket.pk, tier=tier, started_at=now)
+    clocks = sla_services.clocks_start(
+        subject_id=ticket.pk,
+        attributes=sla_attributes(ticket),
+        started_at=now,
+        calendar_id=team.calendar_id if team else None,
+    )
     ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
     ticket.sla_due_at = min((clock.due_at for clock in clocks), default=None)
     ticket.save(update_fields=["number", "sla_due_at"])
     return ticket
+
+
+def sla_attributes(ticket: Ticket) -> dict[str, object]:
+    """How a ticket looks to SLA policy conditions (see sla.models.CONDITION_KEYS)."""
+    return {
+        "tier": ticket.tier,
+        "channel": ticket.channel,
+        "team": ticket.team_id,
+        "category": ticket.category,
+        "vip": ticket.customer.is_vip,
+        "tags": list(ticket.tags or []),
+    }
 
 
 def _subject_of(inbound: InboundMessage) -> str:
@@ -307,14 +325,39 @@ def _least_loaded_agent(team: Team) -> Agent | None:
 
 
 def _ticket_customer_wrote(*, ticket: Ticket, now: datetime) -> None:
+    """A customer message on an open ticket: we owe them an answer again (next-response
+    clock once the first response is done), and a wait for them is over."""
     fields = ["updated_at"]
     if ticket.awaiting_reply_since is None:
         ticket.awaiting_reply_since = now
         fields.append("awaiting_reply_since")
+        if ticket.first_response_at is not None:
+            sla_services.clock_start_next_response(subject_id=ticket.pk, at=now)
     if ticket.status == Status.PENDING_CUSTOMER:
         ticket.status = Status.OPEN
         fields.append("status")
+        sla_services.clocks_resume(subject_id=ticket.pk, at=now)
+    fields.extend(_sla_refresh(ticket))
     ticket.save(update_fields=fields)
+
+
+def _sla_refresh(ticket: Ticket) -> list[str]:
+    """Bring the ticket's SLA summary (state, next due) in line with its running clocks.
+    Returns the fields it set, for the caller's save."""
+    running = [
+        view
+        for view in sla_selectors.clocks_for_subject(subject_id=ticket.pk)
+        if view.satisfied_at is None
+    ]
+    if any(view.breached_at is not None for view in running):
+        ticket.sla_state = SlaState.BREACHED
+    elif any(view.state == "at_risk" for view in running):
+        ticket.sla_state = SlaState.AT_RISK
+    else:
+        ticket.sla_state = SlaState.OK
+    due = [v.due_at for v in running if v.breached_at is None and v.paused_at is None]
+    ticket.sla_due_at = min(due, default=None)
+    return ["sla_state", "sla_due_at"]
 
 
 def _ticket_groups(ticket: Ticket) -> list[str]:
@@ -368,8 +411,8 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
             sla_services.clock_satisfy(
                 subject_id=ticket.pk, milestone=Milestone.FIRST_RESPONSE, at=now
             )
-            ticket.sla_due_at = sla_selectors.next_due(subject_id=ticket.pk)
-            fields.append("sla_due_at")
+        sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.NEXT_RESPONSE, at=now)
+        fields.extend(_sla_refresh(ticket))
         if ticket.status == Status.NEW:
             ticket.status = Status.OPEN
             fields.append("status")
@@ -430,6 +473,8 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User) -> Ticket:
         elif status == Status.CLOSED:
             ticket.closed_at = now
             fields.append("closed_at")
+        _sla_follow_status(ticket=ticket, previous=previous, now=now)
+        fields.extend(_sla_refresh(ticket))
         ticket.save(update_fields=fields)
         _record(
             ticket=ticket,
@@ -441,6 +486,84 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User) -> Ticket:
             [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.ticket_updated(ticket)
         )
     return ticket
+
+
+def _sla_follow_status(*, ticket: Ticket, previous: str, now: datetime) -> None:
+    """Clocks follow the ticket's state: a pausing state (per policy, e.g. pending customer)
+    stops them, leaving it resumes them; resolving meets resolution, reopening continues it."""
+    was_open = previous in OPEN_STATUSES
+    if was_open and not ticket.is_open:
+        sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
+        # A ticket resolved before it was answered owes no answer while it stays resolved:
+        # hold those clocks (reopening resumes them) rather than let them breach or count as met.
+        sla_services.clocks_hold(
+            subject_id=ticket.pk,
+            milestones=[Milestone.FIRST_RESPONSE, Milestone.NEXT_RESPONSE, Milestone.PLAN],
+            at=now,
+        )
+        return
+    if not was_open and ticket.is_open:
+        sla_services.clock_reopen(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
+    sla_services.clocks_resume(subject_id=ticket.pk, at=now)
+    sla_services.clocks_pause(subject_id=ticket.pk, state=ticket.status, at=now)
+
+
+def ticket_mark_plan(*, ticket: Ticket, actor: User) -> Ticket:
+    """Record that a plan was proposed to the customer (the "plan" milestone)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.plan_at is not None:
+            return ticket
+        ticket.plan_at = now
+        sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.PLAN, at=now)
+        ticket.save(update_fields=["plan_at", "updated_at", *_sla_refresh(ticket)])
+        _record(ticket=ticket, kind=EventKind.PLAN, actor=actor, data={})
+        realtime.publish_on_commit(_ticket_groups(ticket), events.ticket_updated(ticket))
+    return ticket
+
+
+def ticket_set_tier(*, ticket: Ticket, tier: str, actor: User | None, reason: str) -> Ticket:
+    """Change a ticket's priority tier and re-target its running SLA clocks under the policy
+    that now applies: an explicit, audited step (history of met clocks is kept)."""
+    if tier not in Tier.values:
+        raise ValidationError(_("Unknown tier: %(tier)s"), params={"tier": tier})
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+        if ticket.tier == tier:
+            return ticket
+        previous = ticket.tier
+        ticket.tier = tier
+        ticket.priority_rank = _rank(tier=tier, is_vip=ticket.customer.is_vip)
+        changed = sla_services.clocks_reevaluate(
+            subject_id=ticket.pk, attributes=sla_attributes(ticket), at=now
+        )
+        ticket.save(update_fields=["tier", "priority_rank", "updated_at", *_sla_refresh(ticket)])
+        _record(
+            ticket=ticket,
+            kind=EventKind.PRIORITY,
+            actor=actor,
+            data={
+                "from": previous,
+                "to": tier,
+                "reason": reason,
+                "clocks": [f"{c.milestone}:{c.due_at.isoformat()}" for c in changed],
+            },
+        )
+        realtime.publish_on_commit(
+            [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.ticket_updated(ticket)
+        )
+    return ticket
+
+
+def _rank(*, tier: str, is_vip: bool) -> int:
+    rank = {
+        Tier.URGENT: PRIORITY_URGENT,
+        Tier.REGULAR: PRIORITY_REGULAR,
+        Tier.VALUE_ADDED: PRIORITY_VALUE_ADDED,
+    }.get(Tier(tier), PRIORITY_REGULAR)
+    return min(rank, PRIORITY_VIP) if is_vip else rank
 
 
 def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket:
@@ -538,17 +661,22 @@ def message_delivery_give_up(*, message_id: int, error: str) -> Message:
 # --- SLA ---------------------------------------------------------------------------------
 
 
-def ticket_record_sla(*, clock: SlaClock, kind: str) -> None:
-    """React to a warning or breach that the SLA engine fired (exactly once per clock)."""
-    ticket = Ticket.objects.filter(pk=clock.subject_id).first()
+def ticket_record_sla(
+    *, clock: SlaClock, kind: str, rule: EscalationRule | None, at: datetime
+) -> None:
+    """React to a warning, breach or escalation level that the SLA engine fired (exactly once
+    per clock and level, inside the engine's claiming transaction)."""
+    ticket = (
+        Ticket.objects.select_related("customer", "assignee__user")
+        .filter(pk=clock.subject_id)
+        .first()
+    )
     if ticket is None:
         return
-    at = clock.breached_at if kind == "breach" else clock.warned_at
-    state = SlaState.BREACHED if kind == "breach" else SlaState.AT_RISK
-    # A breach outranks a warning that a slower tick might record after it.
-    if kind == "breach" or ticket.sla_state == SlaState.OK:
-        Ticket.objects.filter(pk=ticket.pk).update(sla_state=state)
-        ticket.sla_state = state
+    if kind == "escalation" and rule is not None:
+        _escalate(ticket=ticket, clock=clock, rule=rule, now=at)
+        return
+    ticket.save(update_fields=_sla_refresh(ticket))
     _record(
         ticket=ticket,
         kind=EventKind.SLA_BREACH if kind == "breach" else EventKind.SLA_WARNING,
@@ -560,6 +688,138 @@ def ticket_record_sla(*, clock: SlaClock, kind: str) -> None:
         [*_ticket_groups(ticket), realtime.BOARD_GROUP],
         events.sla_fired(ticket, milestone=clock.milestone, kind=kind),
     )
+
+
+def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: datetime) -> None:
+    milestone = str(clock.get_milestone_display())
+    text = _("%(number)s: %(milestone)s overdue (escalation level %(level)d)") % {
+        "number": ticket.number,
+        "milestone": milestone,
+        "level": rule.level,
+    }
+    hold_until = now
+    if rule.hold_outside_hours:
+        hold_until = sla_selectors.work_calendar(clock.calendar_id).next_open(now)
+    done: dict[str, object] = {"milestone": clock.milestone, "level": rule.level}
+    if rule.action == EscalationAction.NOTIFY_ASSIGNEE:
+        recipients = [ticket.assignee.user] if ticket.assignee else _supervisors_of(ticket)
+        done["notified"] = notifications_create(
+            users=recipients,
+            ticket=ticket,
+            kind="escalation",
+            text=text,
+            deliver_after=hold_until,
+            now=now,
+        )
+    elif rule.action == EscalationAction.NOTIFY_SUPERVISOR:
+        done["notified"] = notifications_create(
+            users=_supervisors_of(ticket),
+            ticket=ticket,
+            kind="escalation",
+            text=text,
+            deliver_after=hold_until,
+            now=now,
+            email=True,
+        )
+    elif rule.action == EscalationAction.RAISE_PRIORITY:
+        higher = {Tier.VALUE_ADDED: Tier.REGULAR, Tier.REGULAR: Tier.URGENT}.get(Tier(ticket.tier))
+        if higher is not None:
+            ticket_set_tier(ticket=ticket, tier=higher, actor=None, reason=f"escalation {text}")
+            done["tier"] = str(higher)
+    elif rule.action == EscalationAction.REASSIGN:
+        team = Team.objects.filter(pk=int(rule.target)).first() if rule.target.isdigit() else None
+        if team is not None and team.pk != ticket.team_id:
+            ticket.team = team
+            ticket.assignee = _least_loaded_agent(team)
+            ticket.save(update_fields=["team", "assignee", "updated_at"])
+            done["team"] = team.pk
+    _record(
+        ticket=ticket, kind=EventKind.ESCALATED, actor=None, data={**done, "action": rule.action}
+    )
+    realtime.publish_on_commit(
+        [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.ticket_updated(ticket)
+    )
+
+
+def _supervisors_of(ticket: Ticket) -> list[User]:
+    supervisors = User.objects.filter(groups__name="supervisor", is_active=True)
+    of_team = (
+        list(supervisors.filter(agent__teams=ticket.team_id).distinct()) if ticket.team_id else []
+    )
+    return of_team or list(supervisors.distinct())
+
+
+def notifications_create(
+    *,
+    users: list[User],
+    ticket: Ticket | None,
+    kind: str,
+    text: str,
+    deliver_after: datetime,
+    now: datetime,
+    email: bool = False,
+) -> int:
+    """Queue a notification per user; delivered at once when `deliver_after` is not after
+    `now`, else by the release task when it comes (held for business hours). Returns how
+    many were queued."""
+    # Held ones wait for `deliver_after`; the rest go at once, after this transaction commits.
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user,
+                ticket=ticket,
+                kind=kind,
+                text=text[:500],
+                created_at=now,
+                deliver_after=max(deliver_after, now),
+            )
+            for user in users
+        ]
+    )
+    if deliver_after <= now:
+        ids = [n.pk for n in created if n.pk is not None]
+        transaction.on_commit(lambda: notifications_deliver(ids=ids, email=email, now=now))
+    return len(created)
+
+
+def notifications_deliver(
+    *, ids: list[int] | None = None, email: bool = False, now: datetime | None = None
+) -> int:
+    """Deliver due notifications: pushed to the user's screens, and by email when asked.
+    Each is delivered once (a compare-and-set on `delivered_at`)."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(delivered_at__isnull=True, deliver_after__lte=now)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    delivered = 0
+    for notification in due.select_related("user", "ticket")[:500]:
+        if not Notification.objects.filter(pk=notification.pk, delivered_at__isnull=True).update(
+            delivered_at=now
+        ):
+            continue
+        delivered += 1
+        realtime.publish(
+            [realtime.user_group(notification.user_id)], events.notification(notification)
+        )
+        if (email or notification.kind == "escalation") and notification.user.email:
+            _send_notification_email(notification)
+    return delivered
+
+
+def _send_notification_email(notification: Notification) -> None:
+    outbound = Outbound(
+        channel=Channel.EMAIL,
+        to=notification.user.email,
+        subject=notification.text[:200],
+        body=notification.text,
+        ticket_number=notification.ticket.number or "" if notification.ticket else "",
+        reference=f"kefu-notification-{notification.pk}",
+        kind="notification",
+    )
+    try:
+        backend_for(Channel.EMAIL).send(outbound)
+    except Exception:
+        logger.exception("could not email notification %s", notification.pk)
 
 
 # --- self-service access -----------------------------------------------------------------

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from tickets.delivery import TransientDeliveryError
-from tickets.services import message_deliver, message_delivery_give_up
+from tickets.services import message_deliver, message_delivery_give_up, notifications_deliver
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -24,3 +24,9 @@ def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-d
             message_delivery_give_up(message_id=message_id, error=str(error))
             return
         raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
+
+
+@shared_task(name="tickets.tasks.notifications_release", ignore_result=True)
+def notifications_release() -> int:
+    """Deliver notifications that were held for business hours and are now due."""
+    return notifications_deliver()

@@ -115,13 +115,15 @@ def test_a_new_ticket_gets_a_checked_number_a_tier_and_sla_clocks(default_team):
     assert is_valid_number(ticket.number)
     assert ticket.tier == Tier.REGULAR
     assert ticket.status == Status.NEW
-    clocks = SlaClock.objects.filter(subject_id=ticket.pk)
-    assert [c.milestone for c in clocks] == [Milestone.FIRST_RESPONSE]
-    assert clocks[0].target_seconds == 4 * 3600
-    assert ticket.sla_due_at == clocks[0].due_at
+    clocks = {c.milestone: c for c in SlaClock.objects.filter(subject_id=ticket.pk)}
+    assert {m: c.target_seconds for m, c in clocks.items()} == {
+        Milestone.FIRST_RESPONSE: 4 * 3600,
+        Milestone.RESOLUTION: 24 * 3600,
+    }
+    assert ticket.sla_due_at == clocks[Milestone.FIRST_RESPONSE].due_at
 
 
-def test_food_safety_complaints_are_urgent_with_the_reason_and_two_clocks(default_team):
+def test_food_safety_complaints_are_urgent_with_the_reason_and_urgent_clocks(default_team):
     result = intake(text="买的牛奶过期了，孩子喝了拉肚子")
 
     ticket = result.ticket
@@ -129,7 +131,11 @@ def test_food_safety_complaints_are_urgent_with_the_reason_and_two_clocks(defaul
     assert ticket.priority_rank == 0
     assert ticket.urgency_reasons == [{"rule": "food_safety", "words": ["过期", "拉肚子"]}]
     clocks = {c.milestone: c.target_seconds for c in SlaClock.objects.filter(subject_id=ticket.pk)}
-    assert clocks == {Milestone.FIRST_RESPONSE: 30 * 60, Milestone.PLAN: 120 * 60}
+    assert clocks == {
+        Milestone.FIRST_RESPONSE: 30 * 60,
+        Milestone.PLAN: 120 * 60,
+        Milestone.RESOLUTION: 8 * 3600,
+    }
 
 
 def test_a_category_rule_routes_to_its_team_and_the_least_loaded_agent(default_team):

@@ -1,0 +1,190 @@
+"""How a ticket's life drives its SLA clocks, and how the core acts on what the engine fires."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from sla.models import (
+    BusinessCalendar,
+    BusinessHours,
+    EscalationRule,
+    Milestone,
+    SlaClock,
+    SlaPolicy,
+    Tier,
+)
+from sla.selectors import calendar_cache_clear
+from sla.services import clocks_tick
+from tests.factories import TeamFactory, intake, make_agent
+from tickets.models import EventKind, Notification, SlaState, Status, Ticket, TicketEvent
+from tickets.services import (
+    ticket_mark_plan,
+    ticket_reply,
+    ticket_set_status,
+    ticket_set_tier,
+)
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def clock(ticket: Ticket, milestone: str) -> SlaClock:
+    return SlaClock.objects.filter(subject_id=ticket.pk, milestone=milestone).latest("sequence")
+
+
+def test_waiting_for_the_customer_pauses_and_their_answer_resumes(agent):
+    ticket = intake(user_id="u1", text="hello").ticket
+
+    ticket_set_status(ticket=ticket, status=Status.PENDING_CUSTOMER, actor=agent.user)
+    paused = clock(ticket, Milestone.FIRST_RESPONSE)
+    intake(user_id="u1", text="here is my order number")
+    resumed = clock(ticket, Milestone.FIRST_RESPONSE)
+
+    assert paused.paused_at is not None
+    assert resumed.paused_at is None
+    assert resumed.pauses[0]["reason"] == "paused"
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
+
+
+def test_each_customer_message_after_a_reply_owes_a_next_response(agent):
+    ticket = intake(user_id="u1", text="hello").ticket
+    ticket_reply(ticket=ticket, author=agent, body="hi, how can I help?")
+
+    intake(user_id="u1", text="my parcel is late")
+    intake(user_id="u1", text="still waiting")  # the same wait: no second clock
+    waiting = clock(ticket, Milestone.NEXT_RESPONSE)
+    ticket_reply(ticket=ticket, author=agent, body="checking now")
+
+    assert SlaClock.objects.filter(subject_id=ticket.pk, milestone="next_response").count() == 1
+    assert waiting.satisfied_at is None
+    assert clock(ticket, Milestone.NEXT_RESPONSE).satisfied_at is not None
+    assert clock(ticket, Milestone.FIRST_RESPONSE).satisfied_at is not None
+
+
+def test_resolving_meets_resolution_and_reopening_continues_it(agent):
+    ticket = intake(user_id="u1", text="hello").ticket
+    ticket_reply(ticket=ticket, author=agent, body="done")
+
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
+    met = clock(ticket, Milestone.RESOLUTION)
+    ticket_set_status(ticket=ticket, status=Status.OPEN, actor=agent.user)
+    again = clock(ticket, Milestone.RESOLUTION)
+
+    assert met.satisfied_at is not None
+    assert again.satisfied_at is None
+    assert again.pauses[-1]["reason"] == "reopened"
+
+
+def test_a_ticket_resolved_unanswered_holds_its_response_clock_until_reopened(agent):
+    ticket = intake(user_id="u1", text="never mind, found it").ticket
+
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    first = clock(ticket, Milestone.FIRST_RESPONSE)
+    assert first.paused_at is not None
+    assert first.breached_at is None
+    assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.OK
+
+
+def test_marking_the_plan_meets_the_plan_milestone_once(agent):
+    ticket = intake(user_id="u1", text="牛奶过期了，喝了拉肚子").ticket
+
+    ticket_mark_plan(ticket=ticket, actor=agent.user)
+    ticket_mark_plan(ticket=ticket, actor=agent.user)
+
+    assert clock(ticket, Milestone.PLAN).satisfied_at is not None
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.PLAN).count() == 1
+
+
+def test_raising_the_tier_retargets_the_clocks_and_is_audited(supervisor):
+    ticket = intake(user_id="u1", text="hello").ticket
+    before = clock(ticket, Milestone.FIRST_RESPONSE).due_at
+
+    ticket_set_tier(ticket=ticket, tier=Tier.URGENT, actor=supervisor.user, reason="VIP call")
+
+    ticket.refresh_from_db()
+    after = clock(ticket, Milestone.FIRST_RESPONSE)
+    event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.PRIORITY)
+    assert (ticket.tier, ticket.priority_rank) == (Tier.URGENT, 0)
+    assert after.target_seconds == 30 * 60
+    assert after.due_at < before
+    assert (event.actor, event.data["from"], event.data["to"]) == (
+        supervisor.user,
+        "regular",
+        "urgent",
+    )
+    assert clock(ticket, Milestone.PLAN).target_seconds == 120 * 60
+
+
+def _escalation(milestone: str, level: int, action: str, **extra: object) -> EscalationRule:
+    policy = SlaPolicy.objects.get(name="常规 Regular")
+    rule = EscalationRule.objects.create(
+        policy=policy, milestone=milestone, level=level, action=action, **extra
+    )
+    calendar_cache_clear()
+    return rule
+
+
+def test_a_breach_notifies_the_assignee_on_their_screen(agent, django_capture_on_commit_callbacks):
+    _escalation("first_response", 1, "notify_assignee", hold_outside_hours=False)
+    ticket = intake(user_id="u1", text="hello").ticket
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    (notification,) = Notification.objects.filter(user=agent.user)
+    assert notification.ticket == ticket
+    assert notification.delivered_at is not None
+    assert ticket.number in notification.text
+    escalated = TicketEvent.objects.get(ticket=ticket, kind=EventKind.ESCALATED)
+    assert escalated.data["action"] == "notify_assignee"
+
+
+def test_notifications_outside_business_hours_wait_for_opening(agent):
+    night_desk = BusinessCalendar.objects.create(name="night desk", use_cn_holidays=False)
+    BusinessHours.objects.create(calendar=night_desk, weekday=6, start="03:00", end="04:00")
+    team = agent.teams.get()
+    team.calendar = night_desk
+    team.save()
+    _escalation("first_response", 1, "notify_assignee", hold_outside_hours=True)
+    ticket = intake(user_id="u1", text="hello").ticket
+    # A Monday evening at least a week ahead: closed, and the next opening (Sunday 03:00
+    # Shanghai) is still in the future when the notification is made.
+    monday = timezone.localdate() + timedelta(days=7 + (7 - timezone.localdate().weekday()) % 7)
+    tick_at = datetime.combine(monday, time(20, 0), tzinfo=SHANGHAI)
+    SlaClock.objects.filter(subject_id=ticket.pk).update(due_at=tick_at - timedelta(hours=1))
+
+    clocks_tick(now=tick_at)
+
+    (notification,) = Notification.objects.filter(user=agent.user)
+    assert notification.delivered_at is None
+    assert notification.deliver_after == datetime.combine(
+        monday + timedelta(days=6), time(3, 0), tzinfo=SHANGHAI
+    )
+
+
+def test_an_escalation_can_raise_the_priority(agent):
+    _escalation("first_response", 1, "raise_priority")
+    ticket = intake(user_id="u1", text="hello").ticket
+
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    ticket.refresh_from_db()
+    assert ticket.tier == Tier.URGENT
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.PRIORITY).count() == 1
+
+
+def test_an_escalation_can_move_the_ticket_to_another_team(agent):
+    second_line = TeamFactory(name="二线 Second line")
+    backup = make_agent(teams=[second_line])
+    _escalation("first_response", 1, "reassign", target=str(second_line.pk))
+    ticket = intake(user_id="u1", text="hello").ticket
+
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (second_line, backup)
