@@ -1,12 +1,15 @@
 """The board's counters."""
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
-from tickets.models import SlaState, Status, Ticket
+from sla.forecast import breach_probability
+from sla.selectors import default_calendar_id, work_calendar
+from tickets.models import Direction, Message, SlaState, Status, Ticket
 
 
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
@@ -36,3 +39,77 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         "first_responses_today": today["count"],
         "first_response_avg_seconds": round(average.total_seconds()) if average else None,
     }
+
+
+@dataclass(frozen=True)
+class Forecast:
+    number: str
+    subject: str
+    team: str
+    due_at: datetime
+    ahead: int
+    rate_per_hour: float
+    seconds_left: int
+    probability: float
+
+
+RATE_WINDOW = timedelta(hours=8)
+
+
+def breach_forecast(
+    *, now: datetime | None = None, threshold: float = 0.5, limit: int = 10
+) -> list[Forecast]:
+    """Open tickets still waiting for an answer that are likely to breach their next SLA
+    deadline, given the tickets due before them in their team and the team's recent answer
+    rate (replies per business hour over the last eight hours). Three queries."""
+    now = now or timezone.now()
+    waiting = list(
+        Ticket.objects.filter(
+            is_open=True,
+            awaiting_reply_since__isnull=False,
+            sla_due_at__isnull=False,
+            sla_state__in=[SlaState.OK, SlaState.AT_RISK],
+        )
+        .select_related("team")
+        .order_by("team_id", "sla_due_at", "pk")
+    )
+    replies: dict[int | None, int] = dict(
+        Message.objects.filter(
+            direction=Direction.OUT,
+            author__isnull=False,
+            created_at__gte=now - RATE_WINDOW,
+            ticket__team__isnull=False,
+        )
+        .values_list("ticket__team_id")
+        .annotate(count=Count("pk"))
+        .values_list("ticket__team_id", "count")
+    )
+    default_calendar = default_calendar_id()
+    forecasts: list[Forecast] = []
+    ahead_in_team: dict[int | None, int] = {}
+    for ticket in waiting:
+        ahead = ahead_in_team.get(ticket.team_id, 0)
+        ahead_in_team[ticket.team_id] = ahead + 1
+        calendar_id = (ticket.team.calendar_id if ticket.team else None) or default_calendar
+        if calendar_id is None or ticket.sla_due_at is None:
+            continue
+        calendar = work_calendar(calendar_id)
+        window_hours = max(calendar.between(now - RATE_WINDOW, now) / 3600.0, 1.0)
+        rate = replies.get(ticket.team_id, 0) / window_hours
+        left = calendar.between(now, ticket.sla_due_at) if ticket.sla_due_at > now else 0
+        probability = breach_probability(ahead=ahead, rate_per_hour=rate, seconds_left=left)
+        if probability >= threshold:
+            forecasts.append(
+                Forecast(
+                    number=ticket.number or "",
+                    subject=ticket.subject,
+                    team=ticket.team.name if ticket.team else "",
+                    due_at=ticket.sla_due_at,
+                    ahead=ahead,
+                    rate_per_hour=round(rate, 2),
+                    seconds_left=left,
+                    probability=round(probability, 3),
+                )
+            )
+    forecasts.sort(key=lambda f: (-f.probability, f.due_at))
+    return forecasts[:limit]

@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET
 
 from analytics import selectors
@@ -11,6 +12,19 @@ def _counters() -> dict[str, object]:
     values = selectors.board_counters()
     average = values["first_response_avg_seconds"]
     values["first_response_avg_display"] = "—" if average is None else business_duration(average)
+    values["likely_to_breach"] = [
+        {
+            "number": f.number,
+            "subject": f.subject,
+            "team": f.team,
+            "due_at": localtime(f.due_at).strftime("%m-%d %H:%M"),
+            "left": business_duration(f.seconds_left),
+            "ahead": f.ahead,
+            "rate_per_hour": f.rate_per_hour,
+            "probability": round(f.probability * 100),
+        }
+        for f in selectors.breach_forecast()
+    ]
     return values
 
 

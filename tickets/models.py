@@ -190,6 +190,11 @@ class Ticket(models.Model):
                 condition=Q(is_open=True),
                 name="tickets_queue_assignee",
             ),
+            models.Index(
+                fields=["team", "sla_due_at", "id"],
+                condition=Q(is_open=True),
+                name="tickets_queue_team_due",
+            ),
             models.Index(fields=["customer", "channel", "is_open"], name="tickets_threading"),
             models.Index(fields=["first_response_at"], name="tickets_first_response"),
         ]

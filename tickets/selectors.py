@@ -4,12 +4,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from kefu.roles import Role, has_role
 from tickets.identity import mask_identity
-from tickets.models import Agent, Customer, Direction, Message, Ticket, TicketEvent
+from tickets.models import (
+    Agent,
+    Customer,
+    Direction,
+    Message,
+    Notification,
+    SlaState,
+    Ticket,
+    TicketEvent,
+)
 
 QUEUE_PAGE_SIZE = 50
 
@@ -54,28 +63,63 @@ class QueuePage:
     next_cursor: str | None
 
 
-def _cursor(ticket: Ticket) -> str:
+QUEUE_VIEWS = ("team", "mine", "unassigned", "at_risk")
+QUEUE_SORTS = ("priority", "due")
+
+
+def _cursor(ticket: Ticket, sort: str) -> str:
+    if sort == "due":
+        if ticket.sla_due_at is None:
+            return f"n_{ticket.pk}"
+        return f"d_{ticket.sla_due_at.isoformat()}_{ticket.pk}"
     return f"{ticket.priority_rank}_{ticket.created_at.isoformat()}_{ticket.pk}"
 
 
-def _parse_cursor(cursor: str) -> tuple[int, datetime, int] | None:
+def _after_cursor(tickets: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet[Ticket]:
+    """Rows strictly after the cursor in the sort order; a malformed cursor means page one."""
+    parts = cursor.split("_")
     try:
-        rank, created, pk = cursor.split("_")
-        created_at = parse_datetime(created)
-        if created_at is None:
-            return None
-        return int(rank), created_at, int(pk)
+        if sort == "due":
+            if parts[0] == "n" and len(parts) == 2:
+                return tickets.filter(sla_due_at__isnull=True, pk__gt=int(parts[1]))
+            if parts[0] == "d" and len(parts) == 3:
+                due = parse_datetime(parts[1])
+                if due is None:
+                    return tickets
+                return tickets.filter(
+                    Q(sla_due_at__gt=due)
+                    | Q(sla_due_at=due, pk__gt=int(parts[2]))
+                    | Q(sla_due_at__isnull=True)
+                )
+            return tickets
+        if len(parts) != 3:
+            return tickets
+        rank, created_at, pk = int(parts[0]), parse_datetime(parts[1]), int(parts[2])
     except ValueError:
-        return None
+        return tickets
+    if created_at is None:
+        return tickets
+    return tickets.filter(
+        Q(priority_rank__gt=rank)
+        | Q(priority_rank=rank, created_at__gt=created_at)
+        | Q(priority_rank=rank, created_at=created_at, pk__gt=pk)
+    )
 
 
 def queue_page(
-    *, user: Any, view: str = "team", cursor: str = "", size: int = QUEUE_PAGE_SIZE
+    *,
+    user: Any,
+    view: str = "team",
+    sort: str = "priority",
+    cursor: str = "",
+    size: int = QUEUE_PAGE_SIZE,
 ) -> QueuePage:
-    """One page of open tickets in queue order (priority, then oldest first), by keyset.
+    """One page of open tickets, by keyset.
 
-    `view` is "mine" (assigned to the user), "unassigned", or "team" (every open ticket of the
-    user's teams). Two queries whatever the page: the tickets with their joins, nothing else.
+    `view` is "mine" (assigned to the user), "unassigned", "at_risk" (SLA warned or breached)
+    or "team" (every open ticket of the user's teams). `sort` is "priority" (urgent first,
+    then VIP, then oldest) or "due" (next SLA deadline first; tickets with none last).
+    Two queries whatever the page: the tickets with their joins, nothing else.
     """
     tickets = Ticket.objects.filter(is_open=True)
     if view == "mine":
@@ -86,22 +130,23 @@ def queue_page(
             tickets = tickets.filter(team_id__in=teams)
         if view == "unassigned":
             tickets = tickets.filter(assignee__isnull=True)
-    position = _parse_cursor(cursor) if cursor else None
-    if position is not None:
-        rank, created_at, pk = position
-        tickets = tickets.filter(
-            Q(priority_rank__gt=rank)
-            | Q(priority_rank=rank, created_at__gt=created_at)
-            | Q(priority_rank=rank, created_at=created_at, pk__gt=pk)
-        )
+        elif view == "at_risk":
+            tickets = tickets.filter(sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED])
+    if sort not in QUEUE_SORTS:
+        sort = "priority"
+    if cursor:
+        tickets = _after_cursor(tickets, cursor, sort)
+    order = (
+        [F("sla_due_at").asc(nulls_last=True), "pk"]
+        if sort == "due"
+        else ["priority_rank", "created_at", "pk"]
+    )
     rows = list(
-        tickets.select_related("customer", "team", "assignee__user").order_by(
-            "priority_rank", "created_at", "pk"
-        )[: size + 1]
+        tickets.select_related("customer", "team", "assignee__user").order_by(*order)[: size + 1]
     )
     more = len(rows) > size
     rows = rows[:size]
-    return QueuePage(tickets=rows, next_cursor=_cursor(rows[-1]) if more and rows else None)
+    return QueuePage(tickets=rows, next_cursor=_cursor(rows[-1], sort) if more and rows else None)
 
 
 @dataclass(frozen=True)
@@ -145,3 +190,14 @@ def customer_contacts_masked(customer: Customer) -> list[dict[str, str]]:
         {"kind": identity.kind, "value": mask_identity(identity.kind, identity.value)}
         for identity in customer.identities.order_by("kind", "value")
     ]
+
+
+def notifications_unread(*, user: Any, limit: int = 10) -> list[Notification]:
+    """The user's delivered, unread notifications, newest first."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Notification.objects.filter(user=user, delivered_at__isnull=False, read_at__isnull=True)
+        .select_related("ticket")
+        .order_by("-created_at")[:limit]
+    )

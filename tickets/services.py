@@ -806,6 +806,16 @@ def notifications_deliver(
     return delivered
 
 
+def notification_mark_read(*, user: User, notification_id: int) -> bool:
+    """Mark one of the user's own notifications read (anyone else's is left alone)."""
+    return (
+        Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        == 1
+    )
+
+
 def _send_notification_email(notification: Notification) -> None:
     outbound = Outbound(
         channel=Channel.EMAIL,

@@ -12,4 +12,7 @@ urlpatterns = [
     path("tickets/<str:number>/status/", agent.ticket_status, name="status"),
     path("tickets/<str:number>/take/", agent.ticket_take, name="take"),
     path("tickets/<str:number>/reveal/", agent.customer_reveal, name="reveal"),
+    path("tickets/<str:number>/plan/", agent.ticket_plan, name="plan"),
+    path("tickets/<str:number>/tier/", agent.ticket_tier, name="tier"),
+    path("notifications/<int:pk>/read/", agent.notification_read, name="notification_read"),
 ]

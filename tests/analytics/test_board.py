@@ -26,3 +26,45 @@ def test_the_board_page_is_for_supervisors(client, agent, supervisor):
     assert client.get("/board/").status_code == 403
     client.force_login(supervisor.user)
     assert client.get("/board/").status_code == 200
+
+
+def test_the_forecast_lists_waiting_tickets_a_slow_team_will_not_reach_in_time(client, supervisor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.selectors import breach_forecast
+    from tickets.models import Ticket
+
+    numbers = [intake(user_id=f"f{i}").ticket.number for i in range(3)]
+    # Nobody has answered anything today: a rate of zero, so every waiting ticket is at risk
+    # of breaching; the one due first has nobody ahead of it.
+    Ticket.objects.update(sla_due_at=timezone.now() + timedelta(hours=2))
+
+    forecast = breach_forecast()
+
+    assert sorted(f.number for f in forecast) == sorted(numbers)
+    assert sorted(f.ahead for f in forecast) == [0, 1, 2]
+    assert all(f.probability == 1.0 for f in forecast)
+    client.force_login(supervisor.user)
+    rows = client.get("/board/counters/").json()["likely_to_breach"]
+    assert len(rows) == 3
+
+
+def test_a_team_answering_fast_is_not_forecast_to_breach(supervisor, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.selectors import breach_forecast
+    from tickets.models import Message, Ticket
+    from tickets.services import ticket_reply
+
+    answered = [intake(user_id=f"a{i}").ticket for i in range(40)]
+    for ticket in answered:
+        ticket_reply(ticket=ticket, author=agent, body="ok")
+    waiting = intake(user_id="late").ticket
+    Ticket.objects.filter(pk=waiting.pk).update(sla_due_at=timezone.now() + timedelta(days=14))
+    Message.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+
+    assert [f.number for f in breach_forecast()] == []

@@ -12,19 +12,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.roles import Role, role_required
+from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors, services
 from tickets.models import Agent, Status, Ticket
 
-QUEUE_VIEWS = ("team", "mine", "unassigned")
-
 
 def _queue_context(request: HttpRequest) -> dict[str, object]:
     view = request.GET.get("view", "team")
-    if view not in QUEUE_VIEWS:
+    if view not in selectors.QUEUE_VIEWS:
         view = "team"
-    page = selectors.queue_page(user=request.user, view=view, cursor=request.GET.get("after", ""))
-    return {"page": page, "view": view}
+    sort = request.GET.get("sort", "priority")
+    if sort not in selectors.QUEUE_SORTS:
+        sort = "priority"
+    page = selectors.queue_page(
+        user=request.user, view=view, sort=sort, cursor=request.GET.get("after", "")
+    )
+    notifications = selectors.notifications_unread(user=request.user)
+    return {"page": page, "view": view, "sort": sort, "notifications": notifications}
 
 
 @require_GET
@@ -69,6 +74,11 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
 
 
+class TierForm(forms.Form):
+    tier = forms.ChoiceField(choices=Tier.choices)
+    reason = forms.CharField(max_length=200)
+
+
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
@@ -88,6 +98,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             ],
             "reply_form": ReplyForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
+            "tier_form": TierForm(initial={"tier": ticket.tier}),
         },
     )
 
@@ -145,3 +156,35 @@ def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
     return JsonResponse(
         {"contacts": [{"kind": identity.kind, "value": identity.value} for identity in identities]}
     )
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_plan(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    services.ticket_mark_plan(ticket=ticket, actor=_user(request))
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def ticket_tier(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = TierForm(request.POST)
+    if form.is_valid():
+        services.ticket_set_tier(
+            ticket=ticket,
+            tier=form.cleaned_data["tier"],
+            actor=_user(request),
+            reason=form.cleaned_data["reason"],
+        )
+    else:
+        messages.error(request, _("Choose a priority and give a reason."))
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    services.notification_mark_read(user=_user(request), notification_id=pk)
+    return redirect("tickets:queue")

@@ -59,5 +59,23 @@
       });
   }
 
-  window.kefu = {debounce: debounce, socket: socket, replaceFrom: replaceFrom, replaceParts: replaceParts};
+  function notify(event) {
+    var list = document.getElementById("notification-list");
+    if (!list) { return; }
+    var empty = document.getElementById("no-notifications");
+    if (empty) { empty.remove(); }
+    var item = document.createElement("li");
+    item.className = "fresh";
+    if (event.ticket) {
+      var link = document.createElement("a");
+      link.href = "/tickets/" + encodeURIComponent(event.ticket) + "/";
+      link.textContent = event.text;
+      item.appendChild(link);
+    } else {
+      item.textContent = event.text;
+    }
+    list.insertBefore(item, list.firstChild);
+  }
+
+  window.kefu = {notify: notify, debounce: debounce, socket: socket, replaceFrom: replaceFrom, replaceParts: replaceParts};
 })();
