@@ -19,6 +19,7 @@ urlpatterns = [
     path("board/", analytics_views.board, name="board"),
     path("board/counters/", analytics_views.board_counters, name="board-counters"),
     path("status/", include("tickets.portal_urls")),
+    path("sla/", include("sla.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("", include("tickets.urls")),
 ]

@@ -47,9 +47,20 @@ class BusinessCalendar(models.Model):
         return self.name
 
 
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
 class BusinessHours(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
-    weekday = models.PositiveSmallIntegerField(_("weekday"), help_text=_("0 = Monday … 6 = Sunday"))
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=WEEKDAYS)
     start = models.TimeField(_("start"))
     end = models.TimeField(_("end"))
 

@@ -5,16 +5,22 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from sla.calendar import WorkCalendar
-from sla.models import EscalationRule, Milestone, SlaClock, SlaPolicy
-from sla.selectors import policy_for, work_calendar
+from sla.models import BusinessCalendar, EscalationRule, Milestone, SlaClock, SlaPolicy
+from sla.selectors import calendar_cache_clear, policy_for, work_calendar
 from sla.signals import clock_fired
+
+if TYPE_CHECKING:
+    from django.forms import BaseInlineFormSet
+
+    from sla.forms import CalendarForm, PolicyForm
 
 logger = logging.getLogger("kefu.sla")
 
@@ -370,3 +376,51 @@ def _escalation_time(clock: SlaClock, rule: EscalationRule, *, breached_at: date
     # night too. Whether the resulting notification waits for opening hours is the rule's
     # `hold_outside_hours`, applied by the core.
     return breached_at + timedelta(minutes=rule.delay_minutes)
+
+
+def policy_save(
+    *, form: "PolicyForm", escalations: "BaseInlineFormSet[Any, Any, Any]", actor: Any
+) -> SlaPolicy:
+    """Save a validated policy and its escalation rules in one transaction, record who
+    changed it (the admin's change log) and drop the cached policies so it applies at once.
+    Clocks already running keep the targets they started with."""
+    created = form.instance.pk is None
+    with transaction.atomic():
+        policy: SlaPolicy = form.save()
+        escalations.instance = policy
+        escalations.save()
+        _log_change(actor=actor, instance=policy, created=created)
+    calendar_cache_clear()
+    return policy
+
+
+def calendar_save(
+    *,
+    form: "CalendarForm",
+    hours: "BaseInlineFormSet[Any, Any, Any]",
+    dates: "BaseInlineFormSet[Any, Any, Any]",
+    actor: Any,
+) -> BusinessCalendar:
+    """Save a validated calendar with its hours and dates; as for policies."""
+    with transaction.atomic():
+        if form.cleaned_data.get("is_default"):
+            BusinessCalendar.objects.filter(is_default=True).exclude(pk=form.instance.pk).update(
+                is_default=False
+            )
+        calendar: BusinessCalendar = form.save()
+        for formset in (hours, dates):
+            formset.instance = calendar
+            formset.save()
+        _log_change(actor=actor, instance=calendar, created=False)
+    calendar_cache_clear()
+    return calendar
+
+
+def _log_change(*, actor: Any, instance: Any, created: bool) -> None:
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[instance],
+        action_flag=ADDITION if created else CHANGE,
+        change_message="edited on the SLA pages",
+        single_object=True,
+    )

@@ -1,7 +1,7 @@
 """Business-time arithmetic from the command line.
 
-    manage.py sla_due --start 2025-09-30T17:00:00+08:00 --minutes 120
-    manage.py sla_due --start 2025-09-30T17:00:00+08:00 --end 2025-10-09T10:00:00+08:00
+manage.py sla_due --start 2025-09-30T17:00:00+08:00 --minutes 120
+manage.py sla_due --start 2025-09-30T17:00:00+08:00 --end 2025-10-09T10:00:00+08:00
 """
 
 from datetime import datetime

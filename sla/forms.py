@@ -1,0 +1,135 @@
+"""Forms for the supervisors' SLA pages, with the validation a policy needs."""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from sla.models import (
+    CONDITION_KEYS,
+    BusinessCalendar,
+    BusinessHours,
+    CalendarDate,
+    EscalationRule,
+    SlaPolicy,
+)
+
+
+class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "name",
+            "position",
+            "is_active",
+            "conditions",
+            "calendar",
+            "first_response_minutes",
+            "next_response_minutes",
+            "plan_minutes",
+            "resolution_minutes",
+            "warning_percent",
+            "warning_minutes_before",
+            "pause_states",
+            "bot_counts_as_response",
+        ]
+        widgets = {
+            "conditions": forms.Textarea(attrs={"rows": 3}),
+            "pause_states": forms.Textarea(attrs={"rows": 1}),
+        }
+        help_texts = {
+            "conditions": _(
+                'JSON, e.g. {"tier": ["urgent"], "channel": ["chat"]}; keys: tier, channel, '
+                "team, category, vip, tags. Empty {} matches every ticket."
+            ),
+            "pause_states": _('JSON list of ticket states, e.g. ["pending_customer"].'),
+        }
+
+    def clean_conditions(self) -> dict[str, Any]:
+        conditions = self.cleaned_data.get("conditions") or {}
+        if not isinstance(conditions, dict):
+            raise ValidationError(_("Conditions must be a JSON object."))
+        for key, value in conditions.items():
+            if key not in CONDITION_KEYS:
+                raise ValidationError(
+                    _("Unknown condition %(key)s; use one of %(keys)s."),
+                    params={"key": key, "keys": ", ".join(CONDITION_KEYS)},
+                )
+            if key == "vip":
+                if not isinstance(value, bool):
+                    raise ValidationError(_("vip must be true or false."))
+            elif not isinstance(value, list) or not value:
+                raise ValidationError(
+                    _("%(key)s must be a non-empty list of values."), params={"key": key}
+                )
+        return conditions
+
+    def clean_pause_states(self) -> list[str]:
+        states = self.cleaned_data.get("pause_states") or []
+        if not isinstance(states, list) or not all(isinstance(s, str) for s in states):
+            raise ValidationError(_("A JSON list of state names."))
+        return states
+
+    def clean_warning_percent(self) -> int:
+        percent: int = self.cleaned_data["warning_percent"]
+        if not 1 <= percent <= 99:
+            raise ValidationError(_("Between 1 and 99."))
+        return percent
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        targets = [
+            "first_response_minutes",
+            "next_response_minutes",
+            "plan_minutes",
+            "resolution_minutes",
+        ]
+        if not any(data.get(name) for name in targets):
+            raise ValidationError(_("Set at least one target."))
+        return data
+
+
+EscalationFormSet = inlineformset_factory(
+    SlaPolicy,
+    EscalationRule,
+    fields=["milestone", "level", "action", "delay_minutes", "target", "hold_outside_hours"],
+    extra=1,
+    can_delete=True,
+)
+
+
+class CalendarForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = BusinessCalendar
+        fields = ["name", "timezone", "use_cn_holidays", "holiday_country", "is_default"]
+
+    def clean_timezone(self) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        name: str = self.cleaned_data["timezone"]
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError(
+                _("Unknown time zone %(name)s."), params={"name": name}
+            ) from error
+        return name
+
+    def clean_holiday_country(self) -> str:
+        code: str = self.cleaned_data.get("holiday_country", "").strip().upper()
+        if code:
+            import holidays
+
+            if code not in holidays.list_supported_countries():
+                raise ValidationError(_("No holiday data for %(code)s."), params={"code": code})
+        return code
+
+
+HoursFormSet = inlineformset_factory(
+    BusinessCalendar, BusinessHours, fields=["weekday", "start", "end"], extra=1, can_delete=True
+)
+DatesFormSet = inlineformset_factory(
+    BusinessCalendar, CalendarDate, fields=["date", "is_working", "name"], extra=1, can_delete=True
+)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from sla import views
+
+app_name = "sla"
+
+urlpatterns = [
+    path("policies/", views.policy_list, name="policies"),
+    path("policies/new/", views.policy_edit, name="policy_new"),
+    path("policies/<int:pk>/", views.policy_edit, name="policy"),
+    path("calendars/", views.calendar_list, name="calendars"),
+    path("calendars/new/", views.calendar_edit, name="calendar_new"),
+    path("calendars/<int:pk>/", views.calendar_edit, name="calendar"),
+]
