@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
 from kefu.roles import Role, has_role
+from sla.models import SlaClock
+from sla.selectors import Compliance, compliance
 from tickets.identity import mask_identity
 from tickets.models import (
     Agent,
@@ -201,3 +203,27 @@ def notifications_unread(*, user: Any, limit: int = 10) -> list[Notification]:
         .select_related("ticket")
         .order_by("-created_at")[:limit]
     )
+
+
+def sla_compliance(*, since: datetime, until: datetime, by: str) -> list[Compliance]:
+    """Share of SLA milestones met on time, per `by`: "milestone", "policy", "team" or
+    "agent" (the ticket's team or assignee now), over clocks that ended in [since, until).
+    One query."""
+    clocks = SlaClock.objects.all()
+    if by == "team":
+        clocks = clocks.annotate(
+            group=Subquery(Ticket.objects.filter(pk=OuterRef("subject_id")).values("team__name"))
+        )
+    elif by == "agent":
+        clocks = clocks.annotate(
+            group=Subquery(
+                Ticket.objects.filter(pk=OuterRef("subject_id")).values("assignee__user__username")
+            )
+        )
+    elif by == "policy":
+        clocks = clocks.annotate(group=F("policy__name"))
+    elif by == "milestone":
+        clocks = clocks.annotate(group=F("milestone"))
+    else:
+        raise ValueError(f"unknown grouping {by!r}")
+    return compliance(clocks=clocks, since=since, until=until, by="group")

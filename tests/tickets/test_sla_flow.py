@@ -188,3 +188,29 @@ def test_an_escalation_can_move_the_ticket_to_another_team(agent):
 
     ticket.refresh_from_db()
     assert (ticket.team, ticket.assignee) == (second_line, backup)
+
+
+def test_compliance_per_team_and_per_agent_counts_met_and_breached(agent):
+    from tickets.selectors import sla_compliance
+
+    other_team = TeamFactory(name="物流 Logistics")
+    other = make_agent(teams=[other_team])
+    answered = intake(user_id="u1", text="hello").ticket
+    late = intake(user_id="u2", text="hello").ticket
+    Ticket.objects.filter(pk=late.pk).update(team=other_team, assignee=other)
+    ticket_reply(ticket=answered, author=agent, body="hi")
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+    since, until = timezone.now() - timedelta(days=1), timezone.now() + timedelta(days=31)
+
+    by_team = {
+        row.key: (row.total, row.met, row.breached)
+        for row in sla_compliance(since=since, until=until, by="team")
+    }
+    by_agent = {
+        row.key: row.percent_met for row in sla_compliance(since=since, until=until, by="agent")
+    }
+
+    # The answered ticket met its first response but not its resolution (never resolved);
+    # the other breached both.
+    assert by_team == {agent.teams.get().name: (2, 1, 1), "物流 Logistics": (2, 0, 2)}
+    assert by_agent == {agent.user.username: 50.0, other.user.username: 0.0}
