@@ -21,6 +21,8 @@ class InboundRecord(models.Model):
     provider_id = models.CharField(_("provider id"), max_length=255)
     source = models.CharField(_("source"), max_length=100, blank=True)
     payload = models.JSONField(_("payload"))
+    # The bytes as received, for channels whose payload is not JSON (raw MIME email).
+    raw = models.BinaryField(_("raw bytes"), null=True, blank=True)
     state = models.CharField(
         _("state"), max_length=10, choices=InboundState.choices, default=InboundState.RECEIVED
     )

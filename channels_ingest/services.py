@@ -21,15 +21,39 @@ NORMALISERS: dict[str, Callable[[InboundRecord], InboundMessage]] = {
 }
 
 
+class Refused(Exception):
+    """A stored payload that can never become a message; the reason is kept on the record."""
+
+
+def _email(record: InboundRecord) -> IntakeResult | None:
+    from channels_ingest.email.ingest import EmailRefused, email_process
+
+    try:
+        return email_process(record)
+    except EmailRefused as error:
+        raise Refused(str(error)) from error
+
+
+# Channels whose processing is more than normalise-then-intake (bounces, acknowledgements).
+PROCESSORS: dict[str, Callable[[InboundRecord], IntakeResult | None]] = {
+    "email": _email,
+}
+
+
 def inbound_store(
-    *, channel: str, provider_id: str, payload: dict[str, Any], source: str
+    *,
+    channel: str,
+    provider_id: str,
+    payload: dict[str, Any],
+    source: str,
+    raw: bytes | None = None,
 ) -> tuple[InboundRecord, bool]:
     """Store a payload as it arrived, committed before the caller answers the provider.
     Returns the record and whether it is new; a redelivery returns the first record."""
     try:
         with transaction.atomic():
             record = InboundRecord.objects.create(
-                channel=channel, provider_id=provider_id, payload=payload, source=source
+                channel=channel, provider_id=provider_id, payload=payload, source=source, raw=raw
             )
         return record, True
     except IntegrityError:
@@ -40,16 +64,24 @@ def inbound_process(*, record: InboundRecord) -> IntakeResult | None:
     """Normalise a stored payload and take it into a ticket. Safe to run any number of times:
     intake is idempotent on (channel, provider id). A payload that cannot become a message
     is marked failed with the reason (visible in the admin's inbound log) and not retried."""
+    processor = PROCESSORS.get(record.channel)
     normalise = NORMALISERS.get(record.channel)
-    if normalise is None:
+    if processor is None and normalise is None:
         _mark_failed(record, f"no normaliser for channel {record.channel!r}")
         return None
     try:
-        result = intake_message(inbound=normalise(record))
+        if processor is not None:
+            result = processor(record)
+        else:
+            assert normalise is not None
+            result = intake_message(inbound=normalise(record))
     except ValidationError as error:
         _mark_failed(record, "; ".join(error.messages))
         return None
-    number = result.ticket.number or ""
+    except Refused as error:
+        _mark_failed(record, str(error))
+        return None
+    number = result.ticket.number or "" if result is not None else ""
     InboundRecord.objects.filter(pk=record.pk).update(
         state=InboundState.PROCESSED,
         ticket_number=number,

@@ -132,6 +132,29 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+# Attachments larger than this are refused (the message is still taken in, with a note).
+MAX_ATTACHMENT_BYTES: int = env.int("MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+# Email: our domain for Message-IDs and per-ticket reply addresses (reply+TOKEN@domain; the
+# mail server must deliver them to the inbound webhook or the polled mailbox).
+KEFU_EMAIL_DOMAIN: str = env.str("KEFU_EMAIL_DOMAIN", default="kefu.localhost")
+DEFAULT_FROM_EMAIL: str = env.str(
+    "DEFAULT_FROM_EMAIL", default="客服 Kefu <support@kefu.localhost>"
+)
+EMAIL_HOST: str = env.str("EMAIL_HOST", default="")
+EMAIL_PORT: int = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER: str = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD: str = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS: bool = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL: bool = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", default=20)
+# Acknowledge a new email ticket automatically (never to automatic mail; see docs/email.md).
+EMAIL_AUTO_ACKNOWLEDGE: bool = env.bool("EMAIL_AUTO_ACKNOWLEDGE", default=True)
+# A customer's reply to a ticket closed less than this long ago reopens it; later replies
+# open a new ticket linked to the old one.
+REOPEN_WINDOW_DAYS: int = env.int("REOPEN_WINDOW_DAYS", default=7)
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "kefu" / "static"]
@@ -200,7 +223,10 @@ KEFU_DELIVERY_BACKENDS: dict[str, str] = {
         else _OUTBOX,
     ),
     "sms": env.str("DELIVERY_BACKEND_SMS", default=_OUTBOX),
-    "email": env.str("DELIVERY_BACKEND_EMAIL", default=_OUTBOX),
+    "email": env.str(
+        "DELIVERY_BACKEND_EMAIL",
+        default="channels_ingest.email.delivery.SmtpBackend" if EMAIL_HOST else _OUTBOX,
+    ),
     "chat": env.str("DELIVERY_BACKEND_CHAT", default=_OUTBOX),
     "phone": env.str("DELIVERY_BACKEND_PHONE", default=_OUTBOX),
 }

@@ -20,7 +20,12 @@ class Outbound:
     subject: str = ""
     ticket_number: str = ""
     reference: str = ""  # our id for this message, echoed in status callbacks
-    kind: str = "reply"  # reply, code (a one-time code), notification
+    kind: str = "reply"  # reply, code (a one-time code), notification, acknowledgement
+    # Threading for channels that have it (email): our Message-ID for this message, the ids
+    # it answers (oldest first, the last one is In-Reply-To), the ticket's reply token.
+    message_id: str = ""
+    thread_message_ids: tuple[str, ...] = ()
+    reply_token: str = ""
 
 
 @dataclass(frozen=True)

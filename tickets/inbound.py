@@ -11,6 +11,19 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    size: int
+    md5: str
+    sha256: str
+    content_id: str = ""
+    is_inline: bool = False
+    data: bytes | None = None  # None when the channel refused it (too large)
+    refused_reason: str = ""
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: str  # a Channel value
     provider_id: str  # the provider's id of this message, unique per channel
@@ -19,5 +32,15 @@ class InboundMessage:
     name: str = ""
     subject: str = ""
     sent_at: datetime | None = None
-    thread_ticket_number: str = ""  # a hint such as a ticket tag, when the channel has one
+    html: str = ""  # already sanitised by the channel
+    quoted_text: str = ""  # quoted or forwarded history, shown folded
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)  # shown on the ticket
+    # Thread hints, strongest first: a per-ticket reply token, the message ids this one
+    # answers (email In-Reply-To/References), a ticket number (e.g. a subject tag).
+    reply_token: str = ""
+    thread_message_ids: tuple[str, ...] = ()
+    thread_ticket_number: str = ""
+    email_message_id: str = ""
+    # Channel-specific facts intake passes on untouched (e.g. "auto_generated").
     extra: dict[str, str] = field(default_factory=dict)

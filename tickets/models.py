@@ -172,6 +172,17 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     plan_at = models.DateTimeField(_("plan proposed"), null=True, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
+    # The token in this ticket's reply address (reply+TOKEN@…): a reply finds its ticket
+    # even when the client dropped every other thread header.
+    reply_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="followups",
+        verbose_name=_("follows up on"),
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -235,8 +246,18 @@ class Message(models.Model):
     # idempotency key of messages we received).
     delivery_ref = models.CharField(max_length=255, blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # Sent by Kefu itself (an acknowledgement, a bot answer), not written by a person: it
+    # goes out marked as automatic and never counts as a response for the SLA.
+    is_automatic = models.BooleanField(default=False)
     sent_at = models.DateTimeField(_("sent by the customer"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    html = models.TextField(_("HTML (sanitised)"), blank=True)
+    quoted_text = models.TextField(_("quoted history"), blank=True)
+    defects = models.JSONField(_("defects"), default=list, blank=True)
+    # The email Message-ID of this message (theirs when inbound, ours when outbound), so a
+    # reply's In-Reply-To/References lead back to the ticket.
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("message")
@@ -260,6 +281,26 @@ class Message(models.Model):
         return self.direction in (Direction.IN, Direction.OUT)
 
 
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=127)
+    size = models.PositiveBigIntegerField(_("size"))
+    md5 = models.CharField(max_length=32)
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
+    file = models.FileField(upload_to="attachments/%Y/%m/", null=True, blank=True)
+    refused_reason = models.CharField(_("refused because"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", _("Ticket opened")
     MESSAGE_IN = "message_in", _("Customer wrote")
@@ -273,6 +314,7 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
     PRIORITY = "priority", _("Priority changed")
     PLAN = "plan", _("Plan proposed")
+    REOPENED = "reopened", _("Reopened by the customer")
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
 
 

@@ -161,8 +161,10 @@ class TimelineEntry:
 
 def customer_timeline(*, customer: Customer, include_internal: bool) -> list[TimelineEntry]:
     """Every message and event of every ticket of the customer, any channel, oldest first."""
-    messages = Message.objects.filter(ticket__customer=customer).select_related(
-        "ticket", "author__user"
+    messages = (
+        Message.objects.filter(ticket__customer=customer)
+        .select_related("ticket", "author__user")
+        .prefetch_related("attachments")
     )
     if not include_internal:
         messages = messages.filter(direction__in=[Direction.IN, Direction.OUT])

@@ -10,10 +10,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -35,6 +37,7 @@ from tickets.models import (
     PRIORITY_VALUE_ADDED,
     PRIORITY_VIP,
     Agent,
+    Attachment,
     AuditEntry,
     Channel,
     ContactIdentity,
@@ -201,10 +204,14 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     try:
         with transaction.atomic():
             customer = customer_resolve(identities=identities, name=inbound.name)
-            ticket = _thread_target(customer=customer, inbound=inbound)
+            ticket, previous = _thread_target(customer=customer, inbound=inbound, now=now)
             opened = ticket is None
             if ticket is None:
-                ticket = _ticket_open(customer=customer, inbound=inbound, now=now)
+                ticket = _ticket_open(
+                    customer=customer, inbound=inbound, now=now, previous=previous
+                )
+            elif not ticket.is_open:
+                _ticket_reopen_by_customer(ticket=ticket, now=now)
             message = Message.objects.create(
                 ticket=ticket,
                 direction=Direction.IN,
@@ -214,7 +221,14 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 delivery_status=DeliveryStatus.RECEIVED,
                 sent_at=inbound.sent_at,
                 created_at=now,
+                subject=inbound.subject[:255],
+                html=inbound.html,
+                quoted_text=inbound.quoted_text,
+                defects=list(inbound.defects),
+                email_message_id=inbound.email_message_id[:255],
             )
+            if inbound.attachments:
+                _store_attachments(message=message, inbound=inbound)
             if opened:
                 _record(ticket=ticket, kind=EventKind.CREATED, actor=None, data={})
                 groups = [*_ticket_groups(ticket), realtime.BOARD_GROUP]
@@ -235,21 +249,92 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
 
 
-def _thread_target(*, customer: Customer, inbound: InboundMessage) -> Ticket | None:
-    if inbound.thread_ticket_number:
-        hinted = Ticket.objects.filter(
-            number=inbound.thread_ticket_number, customer=customer, is_open=True
-        ).first()
-        if hinted is not None:
-            return hinted
-    return (
+def _thread_target(
+    *, customer: Customer, inbound: InboundMessage, now: datetime
+) -> tuple[Ticket | None, Ticket | None]:
+    """Which ticket a message belongs to: (ticket to add it to, or None for a new ticket;
+    a closed ticket the new one follows up on).
+
+    Explicit thread keys win, strongest first: the ticket's reply token, the message ids the
+    message answers, a ticket number of the same customer. A key that leads to a closed ticket
+    reopens it within REOPEN_WINDOW_DAYS of closing, else the new ticket is linked to it.
+    Without keys, email opens a new ticket (a new mail is a new matter); other channels
+    continue the customer's open ticket on the same channel.
+    """
+    named = _ticket_named_by(customer=customer, inbound=inbound)
+    if named is not None:
+        if named.is_open:
+            return named, None
+        ended = named.closed_at or named.resolved_at or named.updated_at
+        if ended >= now - timedelta(days=settings.REOPEN_WINDOW_DAYS):
+            return named, None
+        return None, named
+    if inbound.channel == Channel.EMAIL:
+        return None, None
+    current = (
         Ticket.objects.filter(customer=customer, channel=inbound.channel, is_open=True)
         .order_by("-created_at")
         .first()
     )
+    return current, None
 
 
-def _ticket_open(*, customer: Customer, inbound: InboundMessage, now: datetime) -> Ticket:
+def _ticket_named_by(*, customer: Customer, inbound: InboundMessage) -> Ticket | None:
+    if inbound.reply_token:
+        # The token is secret to the ticket's thread, so it counts whoever writes with it.
+        by_token = Ticket.objects.filter(reply_token=inbound.reply_token).first()
+        if by_token is not None:
+            return by_token
+    if inbound.thread_message_ids:
+        answered = (
+            Message.objects.filter(
+                email_message_id__in=list(inbound.thread_message_ids)[:50],
+                ticket__customer=customer,
+            )
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if answered is not None:
+            return answered.ticket
+    if inbound.thread_ticket_number:
+        return Ticket.objects.filter(number=inbound.thread_ticket_number, customer=customer).first()
+    return None
+
+
+def _ticket_reopen_by_customer(*, ticket: Ticket, now: datetime) -> None:
+    previous = ticket.status
+    ticket.status = Status.OPEN
+    ticket.is_open = True
+    sla_services.clock_reopen(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
+    sla_services.clocks_resume(subject_id=ticket.pk, at=now)
+    ticket.save(update_fields=["status", "is_open", "updated_at"])
+    _record(ticket=ticket, kind=EventKind.REOPENED, actor=None, data={"from": previous})
+
+
+def _store_attachments(*, message: Message, inbound: InboundMessage) -> None:
+    for item in inbound.attachments:
+        attachment = Attachment(
+            message=message,
+            filename=item.filename[:255],
+            content_type=item.content_type[:127],
+            size=item.size,
+            md5=item.md5,
+            sha256=item.sha256,
+            content_id=item.content_id[:255],
+            is_inline=item.is_inline,
+            refused_reason=item.refused_reason[:300],
+        )
+        if item.data is not None:
+            attachment.file.save(
+                item.filename[:100] or "attachment", ContentFile(item.data), save=False
+            )
+        attachment.save()
+
+
+def _ticket_open(
+    *, customer: Customer, inbound: InboundMessage, now: datetime, previous: Ticket | None
+) -> Ticket:
     triage = triage_text(f"{inbound.subject}\n{inbound.text}")
     if triage.is_urgent:
         tier, rank = Tier.URGENT, PRIORITY_URGENT
@@ -274,6 +359,8 @@ def _ticket_open(*, customer: Customer, inbound: InboundMessage, now: datetime) 
         assignee=_least_loaded_agent(team) if team else None,
         awaiting_reply_since=now,
         created_at=now,
+        reply_token=secrets.token_hex(8),
+        previous=previous,
     )
     clocks = sla_services.clocks_start(
         subject_id=ticket.pk,
@@ -402,6 +489,7 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
             body=body,
             delivery_status=DeliveryStatus.QUEUED,
             created_at=now,
+            email_message_id=new_message_id(),
         )
         fields = ["awaiting_reply_since", "updated_at"]
         ticket.awaiting_reply_since = None
@@ -427,6 +515,44 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
             [*_ticket_groups(ticket), realtime.BOARD_GROUP], events.message_added(ticket, message)
         )
     return message
+
+
+def ticket_acknowledge(*, ticket: Ticket, text: str) -> Message:
+    """Send the customer an automatic acknowledgement on the ticket's channel. It is on the
+    timeline and delivered like a reply, but marked automatic: it is no response for the SLA
+    and goes out with the headers that stop other systems answering it."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.OUT,
+            channel=ticket.channel,
+            body=text,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+            email_message_id=new_message_id(),
+            is_automatic=True,
+        )
+        message_id = message.pk
+        transaction.on_commit(lambda: _deliver_later(message_id))
+    return message
+
+
+def message_mark_bounced(*, email_message_id: str, reason: str) -> Message | None:
+    """A delivery failure report came back for one of our emails: mark it failed."""
+    message = (
+        Message.objects.select_related("ticket")
+        .filter(email_message_id=email_message_id, direction=Direction.OUT)
+        .first()
+    )
+    if message is None:
+        return None
+    return message_delivery_update(
+        message=message,
+        status=DeliveryStatus.FAILED,
+        reference=message.delivery_ref,
+        error=f"bounced: {reason}" if reason else "bounced",
+    )
 
 
 def _deliver_later(message_id: int) -> None:
@@ -617,6 +743,10 @@ def message_deliver(*, message_id: int) -> Message:
             subject=ticket.subject,
             ticket_number=ticket.number or "",
             reference=f"kefu-{message.pk}",
+            kind="acknowledgement" if message.is_automatic else "reply",
+            message_id=message.email_message_id,
+            thread_message_ids=_thread_ids(ticket=ticket, before=message),
+            reply_token=ticket.reply_token or "",
         )
         try:
             result = backend_for(message.channel).send(outbound)
@@ -628,6 +758,26 @@ def message_deliver(*, message_id: int) -> Message:
     return message_delivery_update(
         message=message, status=result.status, reference=result.provider_id, error=result.error
     )
+
+
+def new_message_id() -> str:
+    """A Message-ID for a message we send, on our own mail domain (without angle brackets)."""
+    return make_msgid(domain=settings.KEFU_EMAIL_DOMAIN).strip("<>")
+
+
+def _thread_ids(*, ticket: Ticket, before: Message) -> tuple[str, ...]:
+    """The email ids of the ticket's earlier messages, oldest first (the References chain),
+    capped so a long thread does not grow the header without bound."""
+    ids = (
+        ticket.messages.filter(created_at__lte=before.created_at)
+        .exclude(pk=before.pk)
+        .exclude(email_message_id="")
+        .order_by("created_at", "pk")
+        .values_list("email_message_id", flat=True)
+    )
+    chain = list(dict.fromkeys(ids))
+    # RFC 5322 suggests keeping the first and the most recent ones when trimming.
+    return tuple(chain[:1] + chain[1:][-19:]) if len(chain) > 20 else tuple(chain)
 
 
 def message_delivery_update(

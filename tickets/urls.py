@@ -15,4 +15,5 @@ urlpatterns = [
     path("tickets/<str:number>/plan/", agent.ticket_plan, name="plan"),
     path("tickets/<str:number>/tier/", agent.ticket_tier, name="tier"),
     path("notifications/<int:pk>/read/", agent.notification_read, name="notification_read"),
+    path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
 ]

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +15,7 @@ from kefu.roles import Role, role_required
 from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors, services
-from tickets.models import Agent, Status, Ticket
+from tickets.models import Agent, Attachment, Status, Ticket
 
 
 def _queue_context(request: HttpRequest) -> dict[str, object]:
@@ -188,3 +188,23 @@ def ticket_tier(request: HttpRequest, number: str) -> HttpResponse:
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     services.notification_mark_read(user=_user(request), notification_id=pk)
     return redirect("tickets:queue")
+
+
+@require_GET
+@role_required(Role.AGENT)
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """An attachment of a ticket the user may see, always as a download: a file from a
+    customer is never rendered in our origin (it could be HTML with script)."""
+    attachment = (
+        Attachment.objects.select_related("message__ticket")
+        .filter(pk=pk, message__ticket__in=selectors.tickets_visible_to(request.user))
+        .first()
+    )
+    if attachment is None or not attachment.file:
+        raise Http404(_("No such attachment"))
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
+    )
+    response["Content-Type"] = "application/octet-stream"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,124 @@
+"""From a stored raw email to a ticket: parse, route bounces and automatic mail, intake,
+acknowledge."""
+
+import hashlib
+import logging
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from channels_ingest.email.parse import parse_message
+from channels_ingest.email.parsed import ParsedEmail
+from channels_ingest.models import InboundRecord
+from tickets.inbound import Identity, InboundAttachment, InboundMessage
+from tickets.models import Channel, IdentityKind
+from tickets.services import IntakeResult, intake_message, message_mark_bounced, ticket_acknowledge
+
+logger = logging.getLogger("kefu.ingest.email")
+
+
+def provider_id_for(raw: bytes) -> str:
+    """The key that makes a redelivered mail a no-op: its Message-ID, or a digest of the
+    bytes for the rare mail without one."""
+    try:
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw[:65536])
+        message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
+    except Exception:  # a header block the parser cannot read still gets a stable key
+        message_id = ""
+    if message_id:
+        return message_id[:255]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def parse(raw: bytes) -> ParsedEmail:
+    return parse_message(
+        raw,
+        max_attachment_bytes=settings.MAX_ATTACHMENT_BYTES,
+        own_addresses=[settings.DEFAULT_FROM_EMAIL],
+        own_message_id_domains=[settings.KEFU_EMAIL_DOMAIN],
+    )
+
+
+def to_inbound(parsed: ParsedEmail, *, provider_id: str) -> InboundMessage:
+    defects = list(parsed.errors)
+    attachments = []
+    for item in parsed.attachments:
+        attachments.append(
+            InboundAttachment(
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                md5=item.md5,
+                sha256=item.sha256,
+                content_id=item.content_id,
+                is_inline=item.is_inline,
+                data=item.data,
+                refused_reason=item.refused_reason,
+            )
+        )
+    text = parsed.new_text or parsed.text
+    if not text.strip():
+        text = parsed.subject or _("(empty message)")
+        if not parsed.attachments:
+            defects.append(_("The email had no text."))
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        provider_id=provider_id,
+        identities=[Identity(kind=IdentityKind.EMAIL, value=parsed.from_.email)],
+        text=text,
+        name=parsed.from_.name,
+        subject=parsed.subject,
+        sent_at=parsed.date,
+        html=parsed.html,
+        quoted_text=parsed.quoted_text,
+        attachments=attachments,
+        defects=defects,
+        reply_token=parsed.reply_token,
+        thread_message_ids=parsed.thread_message_ids,
+        thread_ticket_number=parsed.ticket_tag,
+        email_message_id=parsed.message_id,
+        extra={"auto_generated": parsed.auto_reason if parsed.is_auto_generated else ""},
+    )
+
+
+class EmailRefused(Exception):
+    """The mail cannot become a ticket; the reason is kept on the inbound record."""
+
+
+def email_process(record: InboundRecord) -> IntakeResult | None:
+    """Take one stored email in. Returns the intake result, or None for a mail that is
+    handled without a ticket (a bounce). Raises EmailRefused with the reason for one that
+    cannot become a ticket."""
+    raw = bytes(record.raw or b"")
+    parsed = parse(raw)
+    if parsed.is_bounce:
+        bounced = message_mark_bounced(
+            email_message_id=parsed.bounced_message_id, reason=parsed.bounce_reason
+        )
+        logger.info(
+            "bounce %s for %s (%s)",
+            record.provider_id,
+            parsed.bounced_message_id or "unknown message",
+            "matched" if bounced else "no match",
+        )
+        return None
+    if parsed.refusal_reason:
+        raise EmailRefused(parsed.refusal_reason)
+    result = intake_message(inbound=to_inbound(parsed, provider_id=record.provider_id))
+    if (
+        result.created
+        and result.ticket_opened
+        and settings.EMAIL_AUTO_ACKNOWLEDGE
+        and not parsed.is_auto_generated
+    ):
+        ticket_acknowledge(
+            ticket=result.ticket,
+            text=_(
+                "We have received your message and opened ticket %(number)s. We will answer "
+                "within our business hours. Reply to this email to add to the ticket."
+            )
+            % {"number": result.ticket.number},
+        )
+    return result
