@@ -71,3 +71,36 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.to}"
+
+
+class SmsChannel(models.Model):
+    """A Twilio(-compatible) number: its credentials sign webhooks and send replies."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    number = models.CharField(_("number (E.164)"), max_length=20, unique=True)
+    account_sid = models.CharField(_("account SID"), max_length=64)
+    auth_token = models.CharField(_("auth token"), max_length=128)
+    api_base = models.URLField(_("API base URL"), default="https://api.twilio.com")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SMS channel")
+        verbose_name_plural = _("SMS channels")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+
+class SmsOptOut(models.Model):
+    """A number that asked not to receive SMS (STOP, TD, 退订); removed when it opts back in."""
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    keyword = models.CharField(_("keyword"), max_length=20)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+
+    def __str__(self) -> str:
+        return self.phone

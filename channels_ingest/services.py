@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from channels_ingest.app.normalise import app_inbound
 from channels_ingest.models import InboundRecord, InboundState
+from channels_ingest.sms.normalise import sms_inbound
 from tickets.inbound import InboundMessage
 from tickets.services import IntakeResult, intake_message
 
@@ -18,11 +19,38 @@ logger = logging.getLogger("kefu.ingest")
 
 NORMALISERS: dict[str, Callable[[InboundRecord], InboundMessage]] = {
     "app": app_inbound,
+    "sms": sms_inbound,
 }
 
 
 class Refused(Exception):
     """A stored payload that can never become a message; the reason is kept on the record."""
+
+
+def _sms(record: InboundRecord) -> IntakeResult | None:
+    """Opt-out and opt-in keywords are honoured and open no ticket; anything else is a
+    customer message."""
+    from channels_ingest.sms.services import (
+        START_WORDS,
+        STOP_WORDS,
+        keyword_of,
+        sms_opt_in,
+        sms_opt_out,
+    )
+    from tickets.identity import normalise_phone
+
+    word = keyword_of(str(record.payload.get("Body", "")))
+    if word in STOP_WORDS | START_WORDS:
+        try:
+            phone = normalise_phone(str(record.payload.get("From", "")))
+        except ValidationError as error:
+            raise Refused("; ".join(error.messages)) from error
+        if word in STOP_WORDS:
+            sms_opt_out(phone=phone, keyword=word)
+        else:
+            sms_opt_in(phone=phone)
+        return None
+    return intake_message(inbound=sms_inbound(record))
 
 
 def _email(record: InboundRecord) -> IntakeResult | None:
@@ -37,6 +65,7 @@ def _email(record: InboundRecord) -> IntakeResult | None:
 # Channels whose processing is more than normalise-then-intake (bounces, acknowledgements).
 PROCESSORS: dict[str, Callable[[InboundRecord], IntakeResult | None]] = {
     "email": _email,
+    "sms": _sms,
 }
 
 

@@ -210,6 +210,17 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
 }
 
+# SMS (Twilio or a Twilio-compatible gateway). SMS channels configured in the admin win; these
+# serve a single-provider deployment.
+TWILIO_ACCOUNT_SID: str = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN: str = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER: str = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE: str = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+# The public base URL (https://helpdesk.shop.example) providers call back; also what webhook
+# signatures are computed over when Kefu sits behind a proxy.
+KEFU_PUBLIC_URL: str = env.str("KEFU_PUBLIC_URL", default="")
+USE_X_FORWARDED_HOST: bool = env.bool("USE_X_FORWARDED_HOST", default=False)
+
 # Delivery backends per channel, chosen like EMAIL_BACKEND. The outbox stores what would
 # have been sent and shows it at /outbox/.
 _OUTBOX = "channels_ingest.outbox.OutboxBackend"
@@ -222,7 +233,10 @@ KEFU_DELIVERY_BACKENDS: dict[str, str] = {
         if APP_OUTBOUND_WEBHOOK_URL
         else _OUTBOX,
     ),
-    "sms": env.str("DELIVERY_BACKEND_SMS", default=_OUTBOX),
+    "sms": env.str(
+        "DELIVERY_BACKEND_SMS",
+        default="channels_ingest.sms.delivery.TwilioBackend" if TWILIO_ACCOUNT_SID else _OUTBOX,
+    ),
     "email": env.str(
         "DELIVERY_BACKEND_EMAIL",
         default="channels_ingest.email.delivery.SmtpBackend" if EMAIL_HOST else _OUTBOX,

@@ -1,0 +1,82 @@
+"""Twilio webhooks: `/webhooks/sms/twilio/` (incoming SMS) and `…/status/` (delivery status).
+
+Both verify X-Twilio-Signature before anything else; a forged or unsigned request gets 403
+and a log line. An incoming message is stored before we answer; a redelivery (same
+MessageSid) is answered the same way and changes nothing.
+"""
+
+import logging
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from channels_ingest.models import InboundState
+from channels_ingest.services import inbound_store
+from channels_ingest.sms.services import auth_token_for, sms_status_update
+from channels_ingest.sms.signature import twilio_signature_valid
+from channels_ingest.tasks import process_inbound
+
+logger = logging.getLogger("kefu.ingest.sms")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _twiml() -> HttpResponse:
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
+
+
+def _signed(request: HttpRequest, *, our_number_field: str) -> bool:
+    params = {key: request.POST.getlist(key) for key in request.POST}
+    token = auth_token_for(
+        account_sid=request.POST.get("AccountSid", ""),
+        our_number=request.POST.get(our_number_field, ""),
+    )
+    valid = twilio_signature_valid(
+        auth_token=token,
+        url=request.build_absolute_uri(),
+        params=params,
+        signature=request.headers.get("X-Twilio-Signature", ""),
+    )
+    if not valid:
+        logger.warning(
+            "refused SMS webhook %s from %s: %s",
+            request.path,
+            request.META.get("REMOTE_ADDR"),
+            "no signature" if "X-Twilio-Signature" not in request.headers else "bad signature",
+        )
+    return valid
+
+
+@csrf_exempt  # authenticated by Twilio's signature instead; there is no browser session
+@require_POST
+def incoming(request: HttpRequest) -> HttpResponse:
+    if not _signed(request, our_number_field="To"):
+        return HttpResponse("forbidden: invalid Twilio signature", status=403)
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    if not sid or not request.POST.get("From"):
+        logger.warning("refused SMS webhook without MessageSid or From")
+        return HttpResponse("bad request: MessageSid and From are required", status=400)
+    payload = {key: request.POST.get(key, "") for key in request.POST}
+    record, created = inbound_store(
+        channel="sms", provider_id=sid, payload=payload, source=request.POST.get("To", "")
+    )
+    if created or record.state == InboundState.RECEIVED:
+        record_id = record.pk
+        transaction.on_commit(lambda: process_inbound.delay(record_id))
+    return _twiml()
+
+
+@csrf_exempt
+@require_POST
+def status(request: HttpRequest) -> HttpResponse:
+    # On a status callback our number is the sender.
+    if not _signed(request, our_number_field="From"):
+        return HttpResponse("forbidden: invalid Twilio signature", status=403)
+    sms_status_update(
+        message_sid=request.POST.get("MessageSid", ""),
+        status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+    )
+    return HttpResponse(status=204)
