@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/intake.py
 	$(PY) bench/live.py
 	$(PY) bench/queue.py
+	$(PY) bench/sla.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

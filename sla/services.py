@@ -265,12 +265,16 @@ def clocks_reevaluate(
             target=target,
             started_at=clock.started_at,
         )
-        clock.policy = policy
-        clock.target_seconds = target
-        clock.due_at = fresh.due_at
-        clock.warn_at = fresh.warn_at
-        clock.save(update_fields=["policy", "target_seconds", "due_at", "warn_at"])
-        changed.append(clock)
+        # Conditional, like the tick's claims: a clock breached or met since the read keeps
+        # its history.
+        if SlaClock.objects.filter(
+            pk=clock.pk, satisfied_at__isnull=True, breached_at__isnull=True
+        ).update(policy=policy, target_seconds=target, due_at=fresh.due_at, warn_at=fresh.warn_at):
+            clock.policy = policy
+            clock.target_seconds = target
+            clock.due_at = fresh.due_at
+            clock.warn_at = fresh.warn_at
+            changed.append(clock)
     started = {c.milestone for c in SlaClock.objects.filter(subject_id=subject_id)}
     for milestone in STARTING_MILESTONES:
         if milestone in targets and milestone not in started:
@@ -311,9 +315,11 @@ def clocks_tick(*, now: datetime | None = None, batch: int = 500) -> TickResult:
         warn_at__lte=now, due_at__gt=now, warned_at__isnull=True, **running
     ).order_by()[:batch]:
         with transaction.atomic():
-            if SlaClock.objects.filter(pk=clock.pk, warned_at__isnull=True, **running).update(
-                warned_at=now
-            ):
+            # The claim re-checks the times: a deadline moved later since the read (a
+            # re-evaluation) must not fire.
+            if SlaClock.objects.filter(
+                pk=clock.pk, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now, **running
+            ).update(warned_at=now):
                 clock.warned_at = now
                 clock_fired.send(sender=SlaClock, clock=clock, kind="warning", rule=None, at=now)
                 warned += 1
@@ -326,7 +332,7 @@ def clocks_tick(*, now: datetime | None = None, batch: int = 500) -> TickResult:
         with transaction.atomic():
             first = _rule(clock, level=1)
             next_at = _escalation_time(clock, first, breached_at=now) if first else None
-            if SlaClock.objects.filter(pk=clock.pk, **running).update(
+            if SlaClock.objects.filter(pk=clock.pk, due_at__lte=now, **running).update(
                 breached_at=now, next_escalation_at=next_at
             ):
                 clock.breached_at = now

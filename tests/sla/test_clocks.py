@@ -372,3 +372,38 @@ def test_two_workers_racing_over_many_due_clocks_fire_each_exactly_once(fired):
     breaches = sorted(subject for subject, _m, kind in fired if kind == "breach")
     assert breaches == list(range(100, 1100))
     assert SlaClock.objects.filter(policy=policy, breached_at__isnull=True).count() == 0
+
+
+def test_a_deadline_moved_later_after_the_tick_read_it_does_not_fire(one_hour_policy, fired):
+    """A receiver handling the first breach re-targets the second clock to a later deadline
+    before the same tick reaches it; the tick's claim must notice."""
+    from sla.models import BusinessCalendar
+
+    long_policy = SlaPolicy.objects.create(
+        name="long",
+        position=1,
+        conditions={"tier": ["long"]},
+        calendar=BusinessCalendar.objects.get(is_default=True),
+        first_response_minutes=600,
+    )
+    calendar_cache_clear()
+    start = at(2025, 10, 14, 9, 0)
+    clocks_start(subject_id=30, attributes=TEST, started_at=start)
+    clocks_start(subject_id=31, attributes=TEST, started_at=start)
+
+    def retarget(sender, *, clock, kind, **kwargs):  # type: ignore[no-untyped-def]
+        if kind == "breach" and clock.subject_id != 31:
+            clocks_reevaluate(subject_id=31, attributes={"tier": "long"}, at=clock.breached_at)
+
+    clock_fired.connect(retarget, dispatch_uid="retarget")
+    # Make sure subject 30 is reached first by giving it the earlier deadline.
+    SlaClock.objects.filter(subject_id=30).update(due_at=at(2025, 10, 14, 9, 59))
+    try:
+        clocks_tick(now=at(2025, 10, 14, 10, 1))
+    finally:
+        clock_fired.disconnect(dispatch_uid="retarget")
+
+    moved = SlaClock.objects.get(subject_id=31)
+    assert moved.policy == long_policy
+    assert moved.breached_at is None
+    assert [(subject, kind) for subject, _m, kind in fired] == [(30, "breach")]

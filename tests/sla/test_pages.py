@@ -130,9 +130,7 @@ def test_a_calendar_edit_saves_hours_and_a_custom_closure(client, supervisor):
     )
 
     assert response.status_code == 302
-    assert list(calendar.hours.values_list("weekday", "start")) == [
-        (5, time(8))
-    ]
+    assert list(calendar.hours.values_list("weekday", "start")) == [(5, time(8))]
     closure = calendar.dates.get()
     assert (str(closure.date), closure.is_working) == ("2026-12-26", False)
 
