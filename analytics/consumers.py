@@ -30,5 +30,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         # The board only listens.
         return
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # As in the agent consumer: forwarded events need no database hop.
+        if message.get("type") == realtime.EVENT_HANDLER:
+            await self.send_json(message["event"])
+            return
+        await super().dispatch(message)
+
     async def kefu_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -87,6 +88,64 @@ def inbound_store(
         return record, True
     except IntegrityError:
         return InboundRecord.objects.get(channel=channel, provider_id=provider_id), False
+
+
+@dataclass(frozen=True)
+class Received:
+    record: InboundRecord
+    created: bool  # False for a redelivery of a payload we already have
+    result: IntakeResult | None  # None when it did not (yet) become a message
+    queued: bool  # processing failed unexpectedly; stored, and a worker will retry
+
+
+def inbound_receive(
+    *,
+    channel: str,
+    provider_id: str,
+    payload: dict[str, Any],
+    source: str,
+    raw: bytes | None = None,
+) -> Received:
+    """Store a payload and take it in, for edges that answer with the result (the app API).
+
+    The usual case is one transaction: store, intake, mark processed — one commit, as cheap
+    as it gets, and nothing is acknowledged until it has committed. A redelivery finds the
+    stored record and returns it (re-processing it if it had not been). If processing fails
+    unexpectedly the transaction is gone, so the payload is then stored on its own and queued
+    for a worker: still stored before the caller acknowledges, never lost.
+    """
+    try:
+        with transaction.atomic():
+            record = InboundRecord.objects.create(
+                channel=channel, provider_id=provider_id, payload=payload, source=source, raw=raw
+            )
+            result = inbound_process(record=record)
+        return Received(record=record, created=True, result=result, queued=False)
+    except IntegrityError:
+        existing = InboundRecord.objects.filter(channel=channel, provider_id=provider_id).first()
+        if existing is None:
+            raise
+        if existing.state == InboundState.PROCESSED:
+            return Received(record=existing, created=False, result=None, queued=False)
+        return Received(
+            record=existing, created=False, result=inbound_process(record=existing), queued=False
+        )
+    except Exception:
+        logger.exception("inbound %s:%s: processing failed, storing to retry", channel, provider_id)
+        record, created = inbound_store(
+            channel=channel, provider_id=provider_id, payload=payload, source=source, raw=raw
+        )
+        _queue_retry(record.pk)
+        return Received(record=record, created=created, result=None, queued=True)
+
+
+def _queue_retry(record_id: int) -> None:
+    from channels_ingest.tasks import process_inbound
+
+    try:
+        process_inbound.apply_async((record_id,), countdown=5)
+    except Exception:
+        logger.exception("inbound %s: could not queue; the sweep will take it", record_id)
 
 
 def inbound_process(*, record: InboundRecord) -> IntakeResult | None:

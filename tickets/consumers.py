@@ -66,5 +66,13 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Forwarded events touch no database: skip Channels' per-message hop to a thread to
+        # close stale connections, which otherwise serialises every event for every socket.
+        if message.get("type") == realtime.EVENT_HANDLER:
+            await self.send_json(message["event"])
+            return
+        await super().dispatch(message)
+
     async def kefu_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])

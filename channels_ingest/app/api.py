@@ -12,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_ingest.models import InboundState
-from channels_ingest.services import inbound_process, inbound_store
-from channels_ingest.tasks import process_inbound
+from channels_ingest.services import inbound_receive
 from tickets.authentication import IsIntegration
 from tickets.identity import normalise_email, normalise_phone
 from tickets.models import IntegrationToken
@@ -76,29 +75,23 @@ class AppInboundView(APIView):
         serializer.is_valid(raise_exception=True)
         # The log keeps the body as the app sent it; normalising happens downstream, so a
         # change to the rules can be replayed over what was really received.
-        record, created = inbound_store(
+        received = inbound_receive(
             channel="app",
             provider_id=str(serializer.validated_data["message_id"]),
             payload=dict(request.data),
             source=cast(IntegrationToken, request.auth).name,
         )
+        record, result = received.record, received.result
         answer = {"message_id": record.provider_id, "ticket_number": record.ticket_number or None}
-        if record.state == InboundState.PROCESSED:
-            return Response(answer, status=status.HTTP_200_OK)
-        try:
-            result = inbound_process(record=record)
-        except Exception:
-            # Stored, so nothing is lost: a worker (or the sweep) takes it in later.
-            logger.exception("inbound app %s: processing failed, queued", record.provider_id)
-            try:
-                process_inbound.apply_async((record.pk,), countdown=5)
-            except Exception:
-                logger.exception("inbound app %s: could not queue; the sweep will", record.pk)
+        if received.queued:
             return Response(answer, status=status.HTTP_202_ACCEPTED)
-        if result is None:
+        if record.state == InboundState.FAILED:
             return Response(
                 {"detail": record.error, "message_id": record.provider_id},
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
+        if result is None:
+            return Response(answer, status=status.HTTP_200_OK)
+        created = received.created
         answer["ticket_number"] = result.ticket.number
         return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

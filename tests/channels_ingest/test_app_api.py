@@ -135,3 +135,32 @@ def test_the_openapi_schema_describes_the_inbound_endpoint(client):
     schema = response.json()
     assert "/api/v1/inbound/app" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/inbound/app"]
+
+
+def test_a_crash_while_taking_in_still_stores_the_message_and_a_retry_takes_it_in(
+    api, default_team, monkeypatch
+):
+    from channels_ingest import services
+    from channels_ingest.tasks import process_inbound
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away mid-intake")
+
+    monkeypatch.setattr(services, "intake_message", broken)
+
+    response = api.post(URL, body(message_id="crash-1"), format="json")
+
+    record = InboundRecord.objects.get(provider_id="crash-1")
+    assert response.status_code == 202
+    assert response.json() == {"message_id": "crash-1", "ticket_number": None}
+    assert record.state == InboundState.RECEIVED
+    assert Ticket.objects.count() == 0
+
+    monkeypatch.undo()
+    process_inbound(record.pk)
+
+    record.refresh_from_db()
+    assert record.state == InboundState.PROCESSED
+    assert Ticket.objects.get().number == record.ticket_number
+    again = api.post(URL, body(message_id="crash-1"), format="json")
+    assert (again.status_code, again.json()["ticket_number"]) == (200, record.ticket_number)
