@@ -266,11 +266,13 @@ class Services(contextlib.AbstractContextManager["Services"]):
     """Started services, stopped in reverse order on exit, on error, on SIGTERM/SIGINT and
     (as a last resort) at interpreter exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_limit: int = 600) -> None:
         self.items: list[Service] = []
         atexit.register(self.stop_all)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
             signal.signal(sig, _raise_exit)
+        # A hard bound on the whole benchmark: SIGALRM ends it (and stops the services).
+        signal.alarm(time_limit)
 
     def start(self, service: Service) -> Service:
         self.items.append(service)
@@ -285,6 +287,7 @@ class Services(contextlib.AbstractContextManager["Services"]):
                 log(f"could not stop {service.name}: {error}")
 
     def __exit__(self, *exc: object) -> None:
+        signal.alarm(0)
         self.stop_all()
 
 
@@ -542,6 +545,7 @@ class LoadRun:
     results: list[Result]
     wall: float  # seconds from the first request sent to the last response read
     client_cpu: float  # CPU seconds the load generator itself used
+    unsent: int = 0  # jobs not sent because the time budget ran out
 
     @property
     def rate(self) -> float:
@@ -558,18 +562,25 @@ class LoadRun:
 
 
 async def run_closed_loop(
-    *, port: int, jobs: Sequence[Job], concurrency: int, timeout: float = 30.0
+    *,
+    port: int,
+    jobs: Sequence[Job],
+    concurrency: int,
+    timeout: float = 30.0,
+    budget: float | None = None,
 ) -> LoadRun:
     """Send `jobs` in order with `concurrency` clients, each sending its next request as soon
-    as its previous response is read (closed loop), each with its own connection."""
+    as its previous response is read (closed loop), each with its own connection. Requests
+    time out after `timeout` seconds; none is started once `budget` seconds have passed."""
     cursor = 0
     results: list[Result] = []
+    stop_at = time.perf_counter() + budget if budget else math.inf
 
     async def client() -> None:
         nonlocal cursor
         connection = HttpConnection(port)
         try:
-            while cursor < len(jobs):
+            while cursor < len(jobs) and time.perf_counter() < stop_at:
                 job = jobs[cursor]
                 cursor += 1
                 results.append(await _timed(connection, job, timeout))
@@ -580,7 +591,12 @@ async def run_closed_loop(
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
-    return LoadRun(results=results, wall=wall, client_cpu=self_cpu_seconds() - cpu0)
+    return LoadRun(
+        results=results,
+        wall=wall,
+        client_cpu=self_cpu_seconds() - cpu0,
+        unsent=len(jobs) - cursor,
+    )
 
 
 async def _timed(connection: HttpConnection, job: Job, timeout: float) -> Result:
