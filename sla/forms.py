@@ -13,6 +13,7 @@ from sla.models import (
     BusinessHours,
     CalendarDate,
     EscalationRule,
+    Milestone,
     SlaPolicy,
 )
 
@@ -32,12 +33,14 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             "resolution_minutes",
             "warning_percent",
             "warning_minutes_before",
+            "milestone_warnings",
             "pause_states",
             "bot_counts_as_response",
         ]
         widgets = {
             "conditions": forms.Textarea(attrs={"rows": 3}),
             "pause_states": forms.Textarea(attrs={"rows": 1}),
+            "milestone_warnings": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
             "conditions": _(
@@ -65,6 +68,23 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
                     _("%(key)s must be a non-empty list of values."), params={"key": key}
                 )
         return conditions
+
+    def clean_milestone_warnings(self) -> dict[str, Any]:
+        warnings = self.cleaned_data.get("milestone_warnings") or {}
+        if not isinstance(warnings, dict):
+            raise ValidationError(_("A JSON object keyed by milestone."))
+        for milestone, rule in warnings.items():
+            if milestone not in Milestone.values:
+                raise ValidationError(_("Unknown milestone %(name)s."), params={"name": milestone})
+            if not isinstance(rule, dict) or not set(rule) <= {"percent", "minutes_before"}:
+                raise ValidationError(_('Use "percent" and/or "minutes_before".'))
+            percent = rule.get("percent", 50)
+            if not isinstance(percent, int) or not 1 <= percent <= 99:
+                raise ValidationError(_("A warning percent is between 1 and 99."))
+            before = rule.get("minutes_before", 1)
+            if not isinstance(before, int) or before < 1:
+                raise ValidationError(_("Minutes before due must be a positive number."))
+        return warnings
 
     def clean_pause_states(self) -> list[str]:
         states = self.cleaned_data.get("pause_states") or []

@@ -130,6 +130,15 @@ class SlaPolicy(models.Model):
     warning_minutes_before = models.PositiveIntegerField(
         _("or warn this many business minutes before due"), null=True, blank=True
     )
+    milestone_warnings = models.JSONField(
+        _("warning per milestone"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Overrides for single milestones, e.g. {"first_response": {"percent": 50}, '
+            '"resolution": {"minutes_before": 60}}.'
+        ),
+    )
     pause_states = models.JSONField(_("states that pause the clocks"), default=list, blank=True)
     bot_counts_as_response = models.BooleanField(
         _("a bot answer counts as a response"), default=False

@@ -28,12 +28,22 @@ logger = logging.getLogger("kefu.sla")
 STARTING_MILESTONES = (Milestone.FIRST_RESPONSE, Milestone.PLAN, Milestone.RESOLUTION)
 
 
-def _warn_offset(policy: SlaPolicy, target: int) -> int:
-    """Business seconds from the start at which to warn."""
-    by_percent = target * policy.warning_percent // 100
-    if policy.warning_minutes_before:
-        return max(0, min(by_percent, target - policy.warning_minutes_before * 60))
-    return by_percent
+def _warn_offset(policy: SlaPolicy, milestone: str, target: int) -> int:
+    """Business seconds from the start at which to warn: by the milestone's own threshold
+    when the policy sets one (exactly what it names), else by the policy's (a percentage
+    elapsed, or minutes before due, whichever comes first)."""
+    override = (policy.milestone_warnings or {}).get(milestone)
+    if override:
+        percent = override.get("percent")
+        minutes_before = override.get("minutes_before")
+    else:
+        percent, minutes_before = policy.warning_percent, policy.warning_minutes_before
+    offsets = []
+    if percent:
+        offsets.append(target * int(percent) // 100)
+    if minutes_before:
+        offsets.append(target - int(minutes_before) * 60)
+    return max(0, min(offsets)) if offsets else target * policy.warning_percent // 100
 
 
 def _new_clock(
@@ -55,7 +65,7 @@ def _new_clock(
         calendar_id=calendar_id,
         target_seconds=target,
         started_at=started_at,
-        warn_at=calendar.add(started_at, _warn_offset(policy, target)),
+        warn_at=calendar.add(started_at, _warn_offset(policy, milestone, target)),
         due_at=calendar.add(started_at, target),
     )
 

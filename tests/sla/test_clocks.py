@@ -407,3 +407,23 @@ def test_a_deadline_moved_later_after_the_tick_read_it_does_not_fire(one_hour_po
     assert moved.policy == long_policy
     assert moved.breached_at is None
     assert [(subject, kind) for subject, _m, kind in fired] == [(30, "breach")]
+
+
+def test_a_milestone_can_have_its_own_warning_threshold(one_hour_policy):
+    one_hour_policy.resolution_minutes = 600
+    one_hour_policy.milestone_warnings = {
+        "first_response": {"percent": 50},
+        "resolution": {"minutes_before": 60},
+    }
+    one_hour_policy.save()
+    calendar_cache_clear()
+
+    clocks = clocks_start(subject_id=40, attributes=TEST, started_at=at(2025, 10, 14, 9, 0))
+
+    warn = {clock.milestone: clock.warn_at for clock in clocks}
+    # First response: half of 60 minutes. Resolution: 600 business minutes from Tuesday 09:00
+    # end on Wednesday at 11:00; the warning comes an hour before, not at the policy's 80 %.
+    assert warn == {
+        "first_response": at(2025, 10, 14, 9, 30),
+        "resolution": at(2025, 10, 15, 10, 0),
+    }

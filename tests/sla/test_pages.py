@@ -28,6 +28,7 @@ def policy_post(**overrides: object) -> dict[str, object]:
         "warning_percent": "75",
         "warning_minutes_before": "",
         "pause_states": '["pending_customer"]',
+        "milestone_warnings": "{}",
         "rules-TOTAL_FORMS": "1",
         "rules-INITIAL_FORMS": "0",
         "rules-MIN_NUM_FORMS": "0",
@@ -74,6 +75,8 @@ def test_a_supervisor_adds_a_policy_that_applies_at_once(client, supervisor):
         ("conditions", '{"tier": "urgent"}', "must be a non-empty list"),
         ("conditions", "not json", "Enter a valid JSON"),
         ("warning_percent", "100", "Between 1 and 99"),
+        ("milestone_warnings", '{"lunch": {"percent": 50}}', "Unknown milestone lunch"),
+        ("milestone_warnings", '{"plan": {"percent": 150}}', "between 1 and 99"),
         ("first_response_minutes", "", "Set at least one target"),
     ],
 )
