@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from sla.forecast import breach_probability
 from sla.selectors import default_calendar_id, work_calendar
-from tickets.models import Direction, Message, SlaState, Status, Ticket
+from tickets.models import Direction, EventKind, Message, SlaState, Status, Ticket, TicketEvent
 
 
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
@@ -113,3 +113,34 @@ def breach_forecast(
             )
     forecasts.sort(key=lambda f: (-f.probability, f.due_at))
     return forecasts[:limit]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    number: str
+    subject: str
+    action: str
+    milestone: str
+    level: int
+    at: datetime
+
+
+def recent_escalations(*, hours: int = 24, limit: int = 10) -> list[Escalation]:
+    """The latest SLA escalations (newest first) for the board. One query."""
+    since = timezone.now() - timedelta(hours=hours)
+    rows = (
+        TicketEvent.objects.filter(kind=EventKind.ESCALATED, created_at__gte=since)
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return [
+        Escalation(
+            number=row.ticket.number or "",
+            subject=row.ticket.subject,
+            action=str(row.data.get("action", "")),
+            milestone=str(row.data.get("milestone", "")),
+            level=int(row.data.get("level", 0) or 0),
+            at=row.created_at,
+        )
+        for row in rows
+    ]

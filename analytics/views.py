@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import selectors
 from kefu.roles import Role, role_required
+from sla.models import EscalationAction, Milestone
 from tickets.templatetags.kefu_format import business_duration
 
 
@@ -24,6 +25,18 @@ def _counters() -> dict[str, object]:
             "probability": round(f.probability * 100),
         }
         for f in selectors.breach_forecast()
+    ]
+    actions = dict(EscalationAction.choices)
+    milestones = dict(Milestone.choices)
+    values["escalations"] = [
+        {
+            "number": e.number,
+            "subject": e.subject,
+            "what": f"{milestones.get(e.milestone, e.milestone)} · L{e.level} · "
+            f"{actions.get(e.action, e.action)}",
+            "at": localtime(e.at).strftime("%H:%M"),
+        }
+        for e in selectors.recent_escalations()
     ]
     return values
 

@@ -68,3 +68,31 @@ def test_a_team_answering_fast_is_not_forecast_to_breach(supervisor, agent):
     Message.objects.update(created_at=timezone.now() - timedelta(minutes=5))
 
     assert [f.number for f in breach_forecast()] == []
+
+
+def test_escalations_show_on_the_board(client, supervisor, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sla.models import EscalationRule, SlaPolicy
+    from sla.selectors import calendar_cache_clear
+    from sla.services import clocks_tick
+
+    EscalationRule.objects.create(
+        policy=SlaPolicy.objects.get(name="常规 Regular"),
+        milestone="first_response",
+        level=1,
+        action="notify_supervisor",
+        hold_outside_hours=False,
+    )
+    calendar_cache_clear()
+    ticket = intake(user_id="late", text="hello").ticket
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+    client.force_login(supervisor.user)
+    client.cookies["django_language"] = "en"
+
+    (row,) = client.get("/board/counters/").json()["escalations"]
+
+    assert row["number"] == ticket.number
+    assert row["what"] == "First response · L1 · Notify the team's supervisors"
