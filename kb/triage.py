@@ -1,42 +1,51 @@
 """Triage of one inbound text: category, urgency (with the reasons) and a sentiment score.
 
-This first cut is rule-based and explainable: each urgency rule that fires is returned with the
-words that made it fire, so the ticket can show "urgent because …". Chinese keywords match as
-substrings (Chinese has no spaces between words); English keywords match on word boundaries,
-case-insensitively.
+- **Category**: the active category model (see `kb.classifier`) when there is one: its most
+  probable label if the probability clears the threshold supervisors set, else no category
+  (left for a person). Without an active model, keyword rules that supervisors edit.
+- **Urgency**: keyword rules (food safety, injury, legal threats, media), each returned with
+  the words that made it fire so the ticket can say "urgent because …"; a VIP customer,
+  repeated contact about the same issue and (when enabled) a very negative message are
+  reasons too.
+- **Sentiment**: the active sentiment model, else a lexicon (`kb.sentiment`).
+
+Chinese keywords match as substrings (Chinese has no spaces between words); English keywords
+match whole words, case-insensitively. Rules, settings and models come from the database and
+are cached in-process (`RevisionCache`); `triage_text` never raises: without a database it
+falls back to the built-in rules.
 """
 
-import re
+import logging
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from kb import sentiment as sentiment_scoring
+from kb.revision_cache import RevisionCache
+from kb.rules import (
+    DEFAULT_CATEGORY_RULES,
+    DEFAULT_CONFIG,
+    DEFAULT_URGENCY_RULES,
+    Category,
+    KeywordRule,
+    TriageConfig,
+)
+from kb.text import classifier_features, normalise
 
-class Category:
-    LOGISTICS = "logistics"
-    AFTER_SALES = "after_sales"
-    TECH = "tech"
-    VALUE_ADDED = "value_added"
+__all__ = [
+    "DEFAULT_CATEGORY_RULES",
+    "DEFAULT_URGENCY_RULES",
+    "URGENCY_LABELS",
+    "Category",
+    "KeywordRule",
+    "Triage",
+    "TriageConfig",
+    "triage_text",
+    "urgency_reasons",
+]
 
+logger = logging.getLogger("kefu.kb")
 
-_CATEGORY_RULES: dict[str, tuple[list[str], list[str]]] = {
-    Category.AFTER_SALES: (
-        ["退货", "退款", "换货", "维修", "退钱", "售后", "质量问题", "破损"],
-        ["refund", "return", "exchange", "repair", "broken", "damaged"],
-    ),
-    Category.LOGISTICS: (
-        ["物流", "快递", "配送", "送货", "没收到", "未收到", "到货", "发货", "运单", "骑手"],
-        ["delivery", "shipping", "courier", "tracking", "parcel", "not arrived", "late order"],
-    ),
-    Category.TECH: (
-        ["登录", "登陆", "密码", "闪退", "支付失败", "验证码", "打不开", "报错"],
-        ["login", "log in", "password", "crash", "crashes", "error", "bug", "app"],
-    ),
-    Category.VALUE_ADDED: (
-        ["发票", "会员", "积分", "礼品卡", "优惠券", "建议"],
-        ["invoice", "membership", "points", "gift card", "coupon", "suggestion"],
-    ),
-}
 
 # Why a ticket is urgent, by rule code; shown on the ticket in the reader's language.
 URGENCY_LABELS = {
@@ -44,92 +53,151 @@ URGENCY_LABELS = {
     "injury": _("Injury or danger"),
     "legal": _("Legal or regulatory threat"),
     "media": _("Media exposure"),
+    "vip": _("VIP customer"),
+    "repeat_contact": _("Repeated contact about the same issue"),
+    "negative_sentiment": _("Very negative message"),
 }
-
-# (rule code, Chinese keywords, English keywords)
-_URGENCY_RULES: list[tuple[str, list[str], list[str]]] = [
-    (
-        "food_safety",
-        [
-            "变质",
-            "发霉",
-            "霉变",
-            "过期",
-            "异物",
-            "拉肚子",
-            "腹泻",
-            "食物中毒",
-            "呕吐",
-            "虫子",
-            "发臭",
-        ],
-        ["food poisoning", "mould", "mold", "moldy", "mouldy", "expired", "rotten", "spoiled"],
-    ),
-    (
-        "injury",
-        ["受伤", "划伤", "烫伤", "过敏", "住院", "危险", "起火", "爆炸"],
-        ["injury", "injured", "hurt", "allergic reaction", "hospital", "fire", "explode"],
-    ),
-    (
-        "legal",
-        ["12315", "消协", "起诉", "律师", "投诉到", "市场监管", "法院"],
-        ["lawyer", "sue", "lawsuit", "court", "regulator"],
-    ),
-    ("media", ["曝光", "媒体", "微博", "记者", "抖音"], ["media", "journalist", "press"]),
-]
-
-_NEGATIVE = ["差", "垃圾", "失望", "生气", "愤怒", "太慢", "骗", "恶心", "投诉", "不满"]
-_NEGATIVE_EN = ["terrible", "awful", "angry", "disappointed", "worst", "scam", "unacceptable"]
-_POSITIVE = ["谢谢", "满意", "好评", "感谢", "很好", "不错"]
-_POSITIVE_EN = ["thanks", "thank you", "great", "satisfied", "excellent", "good"]
-
-
-def _english_pattern(words: list[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
-
-
-_CATEGORY_COMPILED = [
-    (category, chinese, _english_pattern(english))
-    for category, (chinese, english) in _CATEGORY_RULES.items()
-]
-_URGENCY_COMPILED = [
-    (reason, chinese, _english_pattern(english)) for reason, chinese, english in _URGENCY_RULES
-]
-_NEG_EN = _english_pattern(_NEGATIVE_EN)
-_POS_EN = _english_pattern(_POSITIVE_EN)
+KEYWORD_URGENCY_RULES = ("food_safety", "injury", "legal", "media")
 
 
 @dataclass(frozen=True)
 class Triage:
     category: str | None
     is_urgent: bool
-    reasons: list[dict[str, object]] = field(default_factory=list)  # {"rule", "words"}
+    reasons: list[dict[str, object]] = field(default_factory=list)  # {"rule", "words", …}
     sentiment: float = 0.0  # -1 (very negative) … 1 (very positive)
+    # Probability of `category` under the model; None when rules decided (or nothing did).
+    category_confidence: float | None = None
+    category_source: str = ""  # "model", "rules" or "" (no category)
+    # The model's three most probable labels, also when none cleared the threshold.
+    category_scores: list[tuple[str, float]] = field(default_factory=list)
+    model_version: int | None = None  # the TriageModel id of the category model
+    sentiment_source: str = "lexicon"  # "model" or "lexicon"
+    sentiment_model_version: int | None = None
 
 
-def _hits(text: str, chinese: list[str], english: re.Pattern[str]) -> list[str]:
-    found = [word for word in chinese if word in text]
-    found.extend(match.group(0).lower() for match in english.finditer(text))
-    return found
+def _load_config() -> TriageConfig:
+    from kb import selectors
+
+    return selectors.triage_config()
 
 
-def triage_text(text: str) -> Triage:
-    """Classify one message. Never raises on any string, including an empty one."""
-    scores: list[tuple[int, int, str]] = []
-    for order, (name, chinese, english) in enumerate(_CATEGORY_COMPILED):
-        count = len(_hits(text, chinese, english))
-        if count:
-            scores.append((-count, order, name))
-    category: str | None = min(scores)[2] if scores else None
+config_cache: RevisionCache[TriageConfig] = RevisionCache(("triage", "kb"), _load_config)
 
+
+def current_config() -> TriageConfig:
+    """The cached configuration, or the built-in one when the database cannot be read."""
+    try:
+        return config_cache.get()
+    except Exception:
+        # No database (a test without one, a broken connection): rules still work.
+        logger.warning("triage configuration unavailable, using built-in rules", exc_info=True)
+        return DEFAULT_CONFIG
+
+
+# Long messages are cut to their start and end before classification: the gist of a long
+# complaint is in its first and last sentences, and time per message stays bounded.
+_CLASSIFY_HEAD = 160
+_CLASSIFY_TAIL = 80
+
+
+def _for_classifier(text: str) -> str:
+    if len(text) <= _CLASSIFY_HEAD + _CLASSIFY_TAIL:
+        return text
+    return f"{text[:_CLASSIFY_HEAD]} {text[-_CLASSIFY_TAIL:]}"
+
+
+def urgency_reasons(text: str, *, config: TriageConfig | None = None) -> list[dict[str, object]]:
+    """The keyword urgency rules that fire on `text`, with their words, in rule order."""
+    config = config or current_config()
+    normalised = normalise(text)
     reasons: list[dict[str, object]] = []
-    for rule, chinese, english in _URGENCY_COMPILED:
-        hits = _hits(text, chinese, english)
+    for rule in config.urgency_rules:
+        hits = rule.hits(normalised)
         if hits:
-            reasons.append({"rule": rule, "words": list(dict.fromkeys(hits))})
+            reasons.append({"rule": rule.code, "words": list(dict.fromkeys(hits))})
+    return reasons
 
-    negative = len(_hits(text, _NEGATIVE, _NEG_EN)) + len(reasons)
-    positive = len(_hits(text, _POSITIVE, _POS_EN))
-    total = negative + positive
-    sentiment = 0.0 if total == 0 else round((positive - negative) / total, 2)
-    return Triage(category=category, is_urgent=bool(reasons), reasons=reasons, sentiment=sentiment)
+
+def _category_by_rules(normalised: str, config: TriageConfig) -> str | None:
+    scores: list[tuple[int, int, str]] = []
+    for order, rule in enumerate(config.category_rules):
+        count = len(rule.hits(normalised))
+        if count:
+            scores.append((-count, order, rule.code))
+    return min(scores)[2] if scores else None
+
+
+def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: int) -> Triage:
+    normalised = normalise(text)
+    # Both models take the same features: segment the text once.
+    features = (
+        classifier_features(_for_classifier(text))
+        if normalised and (config.category_model or config.sentiment_model)
+        else []
+    )
+    category: str | None = None
+    confidence: float | None = None
+    source = ""
+    top: list[tuple[str, float]] = []
+    if config.category_model is not None:
+        if normalised:
+            probabilities = config.category_model.probabilities_of(features)
+            ranked = sorted(probabilities.items(), key=lambda pair: -pair[1])
+            top = [(label, round(share, 4)) for label, share in ranked[:3]]
+            if ranked[0][1] >= config.category_threshold:
+                category, confidence, source = ranked[0][0], round(ranked[0][1], 4), "model"
+    else:
+        category = _category_by_rules(normalised, config)
+        source = "rules" if category else ""
+
+    reasons = urgency_reasons(text, config=config)
+    keyword_reasons = len(reasons)
+
+    if config.sentiment_model is not None and normalised:
+        probabilities = config.sentiment_model.probabilities_of(features)
+        score = sentiment_scoring.model_score(probabilities, config.sentiment_polarities)
+        sentiment_source = "model"
+    else:
+        score = sentiment_scoring.lexicon_score(text, extra_negative=keyword_reasons)
+        sentiment_source = "lexicon"
+
+    if is_vip and config.vip_is_urgent:
+        reasons.append({"rule": "vip", "words": []})
+    threshold = config.repeat_contacts_threshold
+    if threshold and repeat_contacts >= threshold:
+        reasons.append({"rule": "repeat_contact", "words": [], "count": repeat_contacts})
+    if config.negative_sentiment_is_urgent and score <= config.negative_sentiment_threshold:
+        reasons.append({"rule": "negative_sentiment", "words": [], "score": score})
+
+    return Triage(
+        category=category,
+        is_urgent=bool(reasons),
+        reasons=reasons,
+        sentiment=score,
+        category_confidence=confidence,
+        category_source=source,
+        category_scores=top,
+        model_version=config.category_model_id,
+        sentiment_source=sentiment_source,
+        sentiment_model_version=(
+            config.sentiment_model_id if sentiment_source == "model" else None
+        ),
+    )
+
+
+def triage_text(text: str, *, is_vip: bool = False, repeat_contacts: int = 0) -> Triage:
+    """Classify one message. Never raises, on any string (an empty one too) and whatever the
+    state of the database or the models: at worst it answers with the built-in rules."""
+    text = text if isinstance(text, str) else str(text or "")
+    try:
+        return _triage(
+            text, current_config(), is_vip=is_vip, repeat_contacts=max(0, int(repeat_contacts))
+        )
+    except Exception:
+        logger.exception("triage failed; answering with the built-in rules")
+    try:
+        return _triage(text, DEFAULT_CONFIG, is_vip=is_vip, repeat_contacts=0)
+    except Exception:
+        logger.exception("triage with the built-in rules failed")
+        return Triage(category=None, is_urgent=False)

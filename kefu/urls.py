@@ -21,5 +21,6 @@ urlpatterns = [
     path("status/", include("tickets.portal_urls")),
     path("sla/", include("sla.urls")),
     path("", include(ingest_urls.urlpatterns)),
+    path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),
 ]

@@ -163,6 +163,20 @@ def clock_satisfy(*, subject_id: int, milestone: str, at: datetime) -> bool:
     return changed == 1
 
 
+def bot_answered(*, subject_id: int, at: datetime) -> bool:
+    """A bot answered: meet the running response clocks whose policy counts bot answers.
+    Returns whether any was met."""
+    met = False
+    for clock in SlaClock.objects.filter(
+        subject_id=subject_id,
+        milestone__in=[Milestone.FIRST_RESPONSE, Milestone.NEXT_RESPONSE],
+        satisfied_at__isnull=True,
+        policy__bot_counts_as_response=True,
+    ):
+        met |= clock_satisfy(subject_id=subject_id, milestone=clock.milestone, at=at)
+    return met
+
+
 def clocks_pause(*, subject_id: int, state: str, at: datetime) -> int:
     """Pause the subject's running clocks whose policy pauses in `state` (e.g. waiting for the
     customer). Returns how many were paused."""

@@ -34,11 +34,26 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     settings.RATELIMIT_ENABLE = False
     calendar_cache_clear()
     backend_for.cache_clear()
+    _kb_caches_reset(check_seconds=0.0)
     from django.core.cache import cache
 
     cache.clear()
     yield
     backend_for.cache_clear()
+    _kb_caches_reset(check_seconds=3.0)
+
+
+def _kb_caches_reset(*, check_seconds: float) -> None:
+    """The knowledge engine caches its rules, models and search index per process; a test's
+    rows are rolled back afterwards, so every test starts from empty caches that re-check the
+    database on each call."""
+    from kb import search, selectors, triage
+
+    for cache in (triage.config_cache, search.index_cache):
+        cache.clear()
+        cache.check_seconds = check_seconds
+    search.index_reset()
+    selectors._loaded_models.clear()
 
 
 @pytest.fixture

@@ -172,6 +172,10 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     plan_at = models.DateTimeField(_("plan proposed"), null=True, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
+    # The answer bot's memory of this conversation (kb.bot), and the articles it would
+    # suggest to the agent who takes over.
+    bot_state = models.JSONField(default=dict, blank=True)
+    suggestions = models.JSONField(default=list, blank=True)
     # The token in this ticket's reply address (reply+TOKEN@…): a reply finds its ticket
     # even when the client dropped every other thread header.
     reply_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
@@ -249,6 +253,9 @@ class Message(models.Model):
     # Sent by Kefu itself (an acknowledgement, a bot answer), not written by a person: it
     # goes out marked as automatic and never counts as a response for the SLA.
     is_automatic = models.BooleanField(default=False)
+    # Written by the answer bot (an automatic message that answers a question).
+    is_bot = models.BooleanField(default=False)
+    sentiment = models.FloatField(_("sentiment"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent by the customer"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))
     subject = models.CharField(_("subject"), max_length=255, blank=True)

@@ -1,5 +1,6 @@
 """Reads of the core that are more than one line."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+
+logger = logging.getLogger("kefu.tickets")
 
 QUEUE_PAGE_SIZE = 50
 
@@ -229,3 +232,21 @@ def sla_compliance(*, since: datetime, until: datetime, by: str) -> list[Complia
     else:
         raise ValueError(f"unknown grouping {by!r}")
     return compliance(clocks=clocks, since=since, until=until, by="group")
+
+
+def article_suggestions(*, ticket: Ticket, limit: int = 3) -> list[dict[str, object]]:
+    """Knowledge-base articles for the agent on this ticket: those the bot attached when it
+    handed off, else a search for the customer's latest message."""
+    if ticket.suggestions:
+        return list(ticket.suggestions)[:limit]
+    latest = ticket.messages.filter(direction=Direction.IN).order_by("-created_at").first()
+    if latest is None:
+        return []
+    from kb.search import suggest_for
+
+    try:
+        hits = suggest_for(latest.body, limit=limit)
+    except Exception:  # suggestions must never break the ticket page
+        logger.exception("article suggestions failed for ticket %s", ticket.pk)
+        return []
+    return [{"article_id": h.article_id, "title": h.title, "answer": h.answer} for h in hits]

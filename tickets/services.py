@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -226,7 +226,10 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 quoted_text=inbound.quoted_text,
                 defects=list(inbound.defects),
                 email_message_id=inbound.email_message_id[:255],
+                sentiment=ticket.sentiment if opened else _sentiment_of(inbound),
             )
+            if not opened:
+                _ticket_sentiment_refresh(ticket)
             if inbound.attachments:
                 _store_attachments(message=message, inbound=inbound)
             if opened:
@@ -240,6 +243,9 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                     [*_ticket_groups(ticket), realtime.BOARD_GROUP],
                     events.message_added(ticket, message),
                 )
+        if inbound.channel in BOT_CHANNELS:
+            message_pk = message.pk
+            transaction.on_commit(lambda: _bot_later(message_pk))
     except IntegrityError:
         # Another delivery of the same provider message won the race on the unique key.
         done = _already_taken(inbound)
@@ -247,6 +253,20 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
             raise
         return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
     return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
+
+
+def _sentiment_of(inbound: InboundMessage) -> float:
+    return triage_text(inbound.text).sentiment
+
+
+def _ticket_sentiment_refresh(ticket: Ticket) -> None:
+    """The ticket's emotion index: the mean of its customer messages' scores."""
+    mean = ticket.messages.filter(direction=Direction.IN, sentiment__isnull=False).aggregate(
+        mean=Avg("sentiment")
+    )["mean"]
+    if mean is not None:
+        ticket.sentiment = round(mean, 3)
+        Ticket.objects.filter(pk=ticket.pk).update(sentiment=ticket.sentiment)
 
 
 def _thread_target(
@@ -332,10 +352,18 @@ def _store_attachments(*, message: Message, inbound: InboundMessage) -> None:
         attachment.save()
 
 
+REPEAT_CONTACT_WINDOW = timedelta(days=7)
+
+
 def _ticket_open(
     *, customer: Customer, inbound: InboundMessage, now: datetime, previous: Ticket | None
 ) -> Ticket:
-    triage = triage_text(f"{inbound.subject}\n{inbound.text}")
+    recent = Ticket.objects.filter(
+        customer=customer, created_at__gte=now - REPEAT_CONTACT_WINDOW
+    ).count()
+    triage = triage_text(
+        f"{inbound.subject}\n{inbound.text}", is_vip=customer.is_vip, repeat_contacts=recent
+    )
     if triage.is_urgent:
         tier, rank = Tier.URGENT, PRIORITY_URGENT
     elif triage.category == Category.VALUE_ADDED:
@@ -581,7 +609,7 @@ def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
     return message
 
 
-def ticket_set_status(*, ticket: Ticket, status: str, actor: User) -> Ticket:
+def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Ticket:
     if status not in Status.values:
         raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
     now = timezone.now()
@@ -711,6 +739,79 @@ def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket
             groups.append(realtime.agent_group(previous))
         realtime.publish_on_commit(groups, events.ticket_updated(ticket))
     return ticket
+
+
+# --- the answer bot ---------------------------------------------------------------------
+
+# Channels where the bot may answer before a person (kb.bot decides per channel whether it
+# does, with its thresholds); email and phone are for people.
+BOT_CHANNELS = {Channel.APP, Channel.CHAT, Channel.SMS, Channel.WEB}
+
+
+def _bot_later(message_id: int) -> None:
+    from tickets.tasks import bot_consider
+
+    bot_consider.delay(message_id)
+
+
+def bot_consider(*, message_id: int) -> Message | None:
+    """Let the answer bot look at one customer message (after intake committed). It answers
+    from the knowledge base when it is confident, hands off to a person otherwise, and the
+    outcome is recorded for deflection analytics. Returns the bot's message, if it sent one.
+    Runs in a task that may run twice: a message it already considered is skipped."""
+    from kb.bot import DecisionKind, bot_reply
+    from kb.services import deflection_record
+
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    ticket = message.ticket
+    state = dict(ticket.bot_state or {})
+    if state.get("handed_off") or message_id in state.get("seen", []):
+        return None
+    decision = bot_reply(text=message.body, channel=message.channel, state=state)
+    now = timezone.now()
+    new_state = dict(decision.state)
+    new_state["seen"] = [*state.get("seen", [])[-20:], message_id]
+    if decision.kind == DecisionKind.HANDOFF:
+        new_state["handed_off"] = True
+    reply = None
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket.bot_state = new_state
+        fields = ["bot_state"]
+        if decision.suggestions:
+            ticket.suggestions = [
+                {"article_id": hit.article_id, "title": hit.title, "answer": hit.answer[:2000]}
+                for hit in decision.suggestions[:3]
+            ]
+            fields.append("suggestions")
+        ticket.save(update_fields=fields)
+        if decision.text:
+            reply = Message.objects.create(
+                ticket=ticket,
+                direction=Direction.OUT,
+                channel=ticket.channel,
+                body=decision.text,
+                delivery_status=DeliveryStatus.QUEUED,
+                created_at=now,
+                email_message_id=new_message_id(),
+                is_automatic=True,
+                is_bot=True,
+            )
+            reply_id = reply.pk
+            transaction.on_commit(lambda: _deliver_later(reply_id))
+            if sla_services.bot_answered(subject_id=ticket.pk, at=now):
+                ticket.save(update_fields=_sla_refresh(ticket))
+            realtime.publish_on_commit(_ticket_groups(ticket), events.message_added(ticket, reply))
+        if decision.deflection_outcome:
+            deflection_record(
+                article_id=decision.deflection_article_id,
+                channel=message.channel,
+                outcome=decision.deflection_outcome,
+                reference=ticket.number or str(ticket.pk),
+            )
+        if decision.kind == DecisionKind.RESOLVED and ticket.is_open:
+            ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)
+    return reply
 
 
 # --- delivery ----------------------------------------------------------------------------

@@ -6,7 +6,14 @@ from celery import shared_task
 from django.conf import settings
 
 from tickets.delivery import TransientDeliveryError
-from tickets.services import message_deliver, message_delivery_give_up, notifications_deliver
+from tickets.services import (
+    bot_consider as bot_consider_message,
+)
+from tickets.services import (
+    message_deliver,
+    message_delivery_give_up,
+    notifications_deliver,
+)
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -30,3 +37,9 @@ def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-d
 def notifications_release() -> int:
     """Deliver notifications that were held for business hours and are now due."""
     return notifications_deliver()
+
+
+@shared_task(name="tickets.tasks.bot_consider", ignore_result=True)
+def bot_consider(message_id: int) -> None:
+    """The answer bot looks at a customer message, after intake committed."""
+    bot_consider_message(message_id=message_id)

@@ -32,3 +32,19 @@ def test_sentiment_is_negative_for_complaints_and_positive_for_thanks():
     assert triage_text("太慢了，非常失望").sentiment < 0
     assert triage_text("谢谢，很满意").sentiment > 0
     assert triage_text("").sentiment == 0.0
+
+
+def test_vip_customers_and_repeated_contact_are_reasons_of_their_own():
+    triage = triage_text("你好", is_vip=True, repeat_contacts=2)
+
+    assert triage.is_urgent
+    assert triage.reasons == [
+        {"rule": "vip", "words": []},
+        {"rule": "repeat_contact", "words": [], "count": 2},
+    ]
+    assert triage_text("你好", repeat_contacts=1).is_urgent is False
+
+
+def test_triage_never_raises_on_odd_input():
+    assert triage_text(None).category is None  # type: ignore[arg-type]
+    assert triage_text("\x00" * 10_000).is_urgent is False

@@ -42,7 +42,7 @@ def test_same_provider_message_twice_gives_one_message_one_ticket_one_event(
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 1
     assert TicketEvent.objects.filter(kind=EventKind.CREATED).count() == 1
-    assert len(first_callbacks) == 1
+    assert len(first_callbacks) == 2  # the ticket-created event and the answer bot's turn
     assert second_callbacks == []
 
 

@@ -97,6 +97,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                 :20
             ],
             "reply_form": ReplyForm(),
+            "suggestions": selectors.article_suggestions(ticket=ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "tier_form": TierForm(initial={"tier": ticket.tier}),
         },

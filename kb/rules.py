@@ -1,0 +1,113 @@
+"""Keyword rules and the triage configuration they are part of.
+
+The defaults here are seeded into `TriageRule` by a migration (supervisors then edit them on
+the triage page) and are used as they are when the database cannot be read.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from kb.classifier import LinearTextModel
+from kb.text import has_chinese, normalise
+
+
+class Category:
+    LOGISTICS = "logistics"
+    AFTER_SALES = "after_sales"
+    TECH = "tech"
+    VALUE_ADDED = "value_added"
+
+
+# fmt: off
+DEFAULT_CATEGORY_RULES: list[tuple[str, list[str]]] = [
+    (Category.AFTER_SALES, [
+        "退货", "退款", "换货", "维修", "退钱", "售后", "质量问题", "破损",
+        "refund", "return", "exchange", "repair", "broken", "damaged",
+    ]),
+    (Category.LOGISTICS, [
+        "物流", "快递", "配送", "送货", "没收到", "未收到", "到货", "发货", "运单", "骑手",
+        "delivery", "shipping", "courier", "tracking", "parcel", "not arrived", "late order",
+    ]),
+    (Category.TECH, [
+        "登录", "登陆", "密码", "闪退", "支付失败", "验证码", "打不开", "报错",
+        "login", "log in", "password", "crash", "crashes", "error", "bug", "app",
+    ]),
+    (Category.VALUE_ADDED, [
+        "发票", "会员", "积分", "礼品卡", "优惠券", "建议",
+        "invoice", "membership", "points", "gift card", "coupon", "suggestion",
+    ]),
+]
+
+DEFAULT_URGENCY_RULES: list[tuple[str, list[str]]] = [
+    ("food_safety", [
+        "变质", "发霉", "霉变", "过期", "异物", "拉肚子", "腹泻", "食物中毒", "呕吐", "虫子",
+        "发臭",
+        "food poisoning", "mould", "mold", "moldy", "mouldy", "expired", "rotten", "spoiled",
+    ]),
+    ("injury", [
+        "受伤", "划伤", "烫伤", "过敏", "住院", "危险", "起火", "爆炸",
+        "injury", "injured", "hurt", "allergic reaction", "hospital", "fire", "explode",
+    ]),
+    ("legal", [
+        "12315", "消协", "起诉", "律师", "投诉到", "市场监管", "法院",
+        "lawyer", "sue", "lawsuit", "court", "regulator",
+    ]),
+    ("media", ["曝光", "媒体", "微博", "记者", "抖音", "media", "journalist", "press"]),
+]
+# fmt: on
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    code: str
+    substrings: tuple[str, ...]
+    english: re.Pattern[str] | None
+
+    @classmethod
+    def compile(cls, code: str, words: list[str]) -> "KeywordRule":
+        substrings: list[str] = []
+        english: list[str] = []
+        for word in words:
+            word = normalise(word)
+            if not word:
+                continue
+            # Chinese (and bare numbers such as 12315) match inside text; English needs word
+            # boundaries, or "courting" would match "court".
+            if has_chinese(word) or word.isdigit():
+                substrings.append(word)
+            else:
+                english.append(word)
+        pattern = (
+            re.compile(r"\b(?:" + "|".join(re.escape(w) for w in english) + r")\b", re.IGNORECASE)
+            if english
+            else None
+        )
+        return cls(code=code, substrings=tuple(dict.fromkeys(substrings)), english=pattern)
+
+    def hits(self, normalised: str) -> list[str]:
+        found = [word for word in self.substrings if word in normalised]
+        if self.english is not None:
+            found.extend(match.group(0).lower() for match in self.english.finditer(normalised))
+        return found
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    category_rules: list[KeywordRule]
+    urgency_rules: list[KeywordRule]
+    category_threshold: float = 0.5
+    negative_sentiment_is_urgent: bool = False
+    negative_sentiment_threshold: float = -0.8
+    vip_is_urgent: bool = True
+    repeat_contacts_threshold: int = 2
+    category_model: LinearTextModel | None = None
+    category_model_id: int | None = None
+    sentiment_model: LinearTextModel | None = None
+    sentiment_model_id: int | None = None
+    sentiment_polarities: dict[str, float] = field(default_factory=dict)
+
+
+DEFAULT_CONFIG = TriageConfig(
+    category_rules=[KeywordRule.compile(code, words) for code, words in DEFAULT_CATEGORY_RULES],
+    urgency_rules=[KeywordRule.compile(code, words) for code, words in DEFAULT_URGENCY_RULES],
+)
