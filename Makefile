@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(PY) bench/live.py
 	$(PY) bench/queue.py
 	$(PY) bench/sla.py
+	$(PY) bench/triage.py
+	$(PY) bench/kb_search.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

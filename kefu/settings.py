@@ -261,6 +261,8 @@ DELIVERY_MAX_ATTEMPTS: int = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)
 STATUS_CODE_MAX_ATTEMPTS: int = env.int("STATUS_CODE_MAX_ATTEMPTS", default=5)
 STATUS_RATE_LIMIT: str = env.str("STATUS_RATE_LIMIT", default="10/m")
+# The public help centre (/kb/), per client IP.
+KB_PUBLIC_RATE_LIMIT: str = env.str("KB_PUBLIC_RATE_LIMIT", default="120/m")
 RATELIMIT_ENABLE: bool = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "tickets.views.portal.rate_limited"
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -228,6 +229,7 @@ def test_the_triage_page_edits_rules_and_trains_from_an_upload(
         )
     model = TriageModel.objects.get()
     assert (model.name, model.is_active) == ("page", True)
+    supervisor_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = supervisor_client.get(reverse("kb:triage"))
     assert f"model #{model.pk} (page)" in page.content.decode()
 
