@@ -14,7 +14,8 @@ from tickets.models import Direction, EventKind, Message, SlaState, Status, Tick
 
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
     """Open, unassigned, waiting on us, SLA at risk and breached (open tickets), and today's
-    first responses with their average wall-clock time. Two queries."""
+    first responses with their average wall-clock time, and today's customer emotion index.
+    Three queries."""
     now = now or timezone.now()
     current = Ticket.objects.filter(is_open=True).aggregate(
         open=Count("pk"),
@@ -34,10 +35,15 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         average=Avg(F("first_response_at") - F("created_at")),
     )
     average: timedelta | None = today["average"]
+    emotion = Message.objects.filter(
+        direction=Direction.IN, created_at__gte=local_midnight, sentiment__isnull=False
+    ).aggregate(mean=Avg("sentiment"))["mean"]
     return {
         **current,
         "first_responses_today": today["count"],
         "first_response_avg_seconds": round(average.total_seconds()) if average else None,
+        # 客户情绪指数: the mean sentiment of today's customer messages, -1 … 1.
+        "emotion_index_today": round(emotion, 2) if emotion is not None else None,
     }
 
 

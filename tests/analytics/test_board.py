@@ -96,3 +96,17 @@ def test_escalations_show_on_the_board(client, supervisor, agent):
 
     assert row["number"] == ticket.number
     assert row["what"] == "First response · L1 · Notify the team's supervisors"
+
+
+def test_the_board_shows_todays_customer_emotion_index(client, supervisor):
+    intake(user_id="e1", text="谢谢，很满意")
+    intake(user_id="e2", text="太慢了，非常失望")
+    client.force_login(supervisor.user)
+
+    index = client.get("/board/counters/").json()["emotion_index_today"]
+
+    from tickets.models import Message
+
+    scores = list(Message.objects.values_list("sentiment", flat=True))
+    assert index == round(sum(scores) / len(scores), 2)
+    assert -1 <= index <= 1
