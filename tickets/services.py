@@ -29,7 +29,7 @@ from sla.models import EscalationAction, EscalationRule, Milestone, SlaClock, Ti
 from tickets import events
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
 from tickets.identity import normalise_identity
-from tickets.inbound import InboundMessage
+from tickets.inbound import Identity, InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
     PRIORITY_REGULAR,
@@ -1136,6 +1136,24 @@ def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None
         )
         transaction.on_commit(lambda: _send_code(outbound))
     return access
+
+
+def portal_message(*, ticket: Ticket, text: str, token: str) -> IntakeResult:
+    """A customer writes on their ticket from the self-service page (after proving who they
+    are with a one-time code). It goes through intake like any channel, onto that ticket,
+    and the answer bot may reply; `token` makes a resubmitted form one message."""
+    identity = ticket.customer.identities.order_by("pk").first()
+    if identity is None:
+        raise ValidationError(_("This ticket has no contact to write from."))
+    return intake_message(
+        inbound=InboundMessage(
+            channel=Channel.WEB,
+            provider_id=f"portal:{token}",
+            identities=[Identity(kind=identity.kind, value=identity.value)],
+            text=text,
+            thread_ticket_number=ticket.number or "",
+        )
+    )
 
 
 def _send_code(outbound: Outbound) -> None:

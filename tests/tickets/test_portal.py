@@ -138,3 +138,67 @@ def test_the_lookup_form_is_rate_limited(client, default_team, settings):
     ]
 
     assert codes == [302, 302, 302, 429, 429]
+
+
+def verified_client(client, number: str, capture) -> None:  # type: ignore[no-untyped-def]
+    request_code(client, number, "13800138000", capture)
+    client.post("/status/verify/", {"code": code_in_outbox("+8613800138000")})
+
+
+def test_a_verified_customer_writes_on_their_ticket_from_the_status_page(
+    client, default_team, django_capture_on_commit_callbacks
+):
+    import uuid
+
+    result = intake(phone="13800138000", text="订单没到")
+    verified_client(client, result.ticket.number, django_capture_on_commit_callbacks)
+    token = str(uuid.uuid4())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(
+            f"/status/t/{result.ticket.number}/", {"text": "还有一个问题", "token": token}
+        )
+        again = client.post(
+            f"/status/t/{result.ticket.number}/", {"text": "还有一个问题", "token": token}
+        )
+
+    bodies = list(
+        result.ticket.messages.filter(direction="in").order_by("pk").values_list("body", flat=True)
+    )
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert bodies == ["订单没到", "还有一个问题"]
+    assert "还有一个问题" in client.get(f"/status/t/{result.ticket.number}/").content.decode()
+
+
+def test_the_answer_bot_replies_on_the_status_page(
+    client, default_team, django_capture_on_commit_callbacks
+):
+    import uuid
+
+    from tests.kb.factories import make_article
+
+    make_article(
+        title="退款多久到账",
+        questions=("退款什么时候到账",),
+        body="退款审核通过后原路退回，一般1-3个工作日到账。",
+    )
+    result = intake(phone="13800138000", text="你好", channel="sms")
+    verified_client(client, result.ticket.number, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/status/t/{result.ticket.number}/",
+            {"text": "退款什么时候到账？", "token": str(uuid.uuid4())},
+        )
+
+    page = client.get(f"/status/t/{result.ticket.number}/").content.decode()
+    assert "1-3个工作日" in page
+
+
+def test_someone_without_the_code_cannot_write_on_a_ticket(client, default_team):
+    result = intake(phone="13800138000", text="订单没到")
+
+    response = client.post(f"/status/t/{result.ticket.number}/", {"text": "x", "token": "y"})
+
+    assert response.status_code == 404
+    assert result.ticket.messages.count() == 1

@@ -1,12 +1,14 @@
 """Customer self-service: look up a ticket with a one-time code sent to its phone or email."""
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from tickets import selectors, services
@@ -67,14 +69,38 @@ def status_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/verify.html", {"form": form, "number": number, "error": error})
 
 
-@require_GET
+class PortalMessageForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Your message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    # Made when the page is drawn: a double submit of the same form is one message.
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
 def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
     allowed = request.session.get(SESSION_KEY, [])
     ticket = Ticket.objects.filter(number=number, pk__in=allowed).first()
     if ticket is None:
         raise Http404(_("No such ticket"))
+    if request.method == "POST" and ticket.is_open:
+        form = PortalMessageForm(request.POST)
+        if form.is_valid():
+            services.portal_message(
+                ticket=ticket, text=form.cleaned_data["text"], token=str(form.cleaned_data["token"])
+            )
+            return redirect("portal:ticket", number=ticket.number)
+    else:
+        form = PortalMessageForm(initial={"token": uuid.uuid4()})
     return render(
         request,
         "portal/ticket.html",
-        {"ticket": ticket, "messages_public": selectors.public_messages(ticket=ticket)},
+        {
+            "ticket": ticket,
+            "messages_public": selectors.public_messages(ticket=ticket),
+            "form": form,
+        },
     )
