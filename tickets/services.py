@@ -549,20 +549,26 @@ def ticket_acknowledge(*, ticket: Ticket, text: str) -> Message:
     """Send the customer an automatic acknowledgement on the ticket's channel. It is on the
     timeline and delivered like a reply, but marked automatic: it is no response for the SLA
     and goes out with the headers that stop other systems answering it."""
-    now = timezone.now()
     with transaction.atomic():
-        message = Message.objects.create(
-            ticket=ticket,
-            direction=Direction.OUT,
-            channel=ticket.channel,
-            body=text,
-            delivery_status=DeliveryStatus.QUEUED,
-            created_at=now,
-            email_message_id=new_message_id(),
-            is_automatic=True,
-        )
-        message_id = message.pk
-        transaction.on_commit(lambda: _deliver_later(message_id))
+        return _automatic_message(ticket=ticket, body=text, is_bot=False, now=timezone.now())
+
+
+def _automatic_message(*, ticket: Ticket, body: str, is_bot: bool, now: datetime) -> Message:
+    """A message Kefu itself sends the customer on the ticket's channel, delivered after
+    commit like a reply."""
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUT,
+        channel=ticket.channel,
+        body=body,
+        delivery_status=DeliveryStatus.QUEUED,
+        created_at=now,
+        email_message_id=new_message_id(),
+        is_automatic=True,
+        is_bot=is_bot,
+    )
+    message_id = message.pk
+    transaction.on_commit(lambda: _deliver_later(message_id))
     return message
 
 
@@ -786,19 +792,7 @@ def bot_consider(*, message_id: int) -> Message | None:
             fields.append("suggestions")
         ticket.save(update_fields=fields)
         if decision.text:
-            reply = Message.objects.create(
-                ticket=ticket,
-                direction=Direction.OUT,
-                channel=ticket.channel,
-                body=decision.text,
-                delivery_status=DeliveryStatus.QUEUED,
-                created_at=now,
-                email_message_id=new_message_id(),
-                is_automatic=True,
-                is_bot=True,
-            )
-            reply_id = reply.pk
-            transaction.on_commit(lambda: _deliver_later(reply_id))
+            reply = _automatic_message(ticket=ticket, body=decision.text, is_bot=True, now=now)
             if sla_services.bot_answered(subject_id=ticket.pk, at=now):
                 ticket.save(update_fields=_sla_refresh(ticket))
             realtime.publish_on_commit(_ticket_groups(ticket), events.message_added(ticket, reply))

@@ -91,4 +91,4 @@ def test_the_ticket_page_suggests_articles_to_insert(agent_client, faq):
     page = agent_client.get(f"/tickets/{ticket.number}/")
 
     assert [s["title"] for s in page.context["suggestions"]][:1] == ["退款多久到账"]
-    assert "insert-answer" in page.content.decode()
+    assert "data-kb-insert" in page.content.decode()

@@ -4,6 +4,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -89,10 +90,16 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST" and ticket.is_open:
         form = PortalMessageForm(request.POST)
         if form.is_valid():
-            services.portal_message(
-                ticket=ticket, text=form.cleaned_data["text"], token=str(form.cleaned_data["token"])
-            )
-            return redirect("portal:ticket", number=ticket.number)
+            try:
+                services.portal_message(
+                    ticket=ticket,
+                    text=form.cleaned_data["text"],
+                    token=str(form.cleaned_data["token"]),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return redirect("portal:ticket", number=ticket.number)
     else:
         form = PortalMessageForm(initial={"token": uuid.uuid4()})
     return render(
