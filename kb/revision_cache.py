@@ -9,7 +9,7 @@ reaches every process within a few seconds, at the cost of one tiny query per ch
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -17,6 +17,9 @@ CHECK_SECONDS = 3.0
 
 
 class RevisionCache(Generic[T]):
+    # Every cache made, so that tests can start each case from empty caches.
+    instances: "list[RevisionCache[Any]]" = []
+
     def __init__(
         self,
         keys: tuple[str, ...],
@@ -31,6 +34,7 @@ class RevisionCache(Generic[T]):
         self._value: T | None = None
         self._tokens: dict[str, str] | None = None
         self._next_check = 0.0
+        RevisionCache.instances.append(self)
 
     def get(self) -> T:
         value = self._value

@@ -47,9 +47,10 @@ def _kb_caches_reset(*, check_seconds: float) -> None:
     """The knowledge engine caches its rules, models and search index per process; a test's
     rows are rolled back afterwards, so every test starts from empty caches that re-check the
     database on each call."""
-    from kb import search, selectors, triage
+    from kb import search, selectors
+    from kb.revision_cache import RevisionCache
 
-    for cache in (triage.config_cache, search.index_cache):
+    for cache in RevisionCache.instances:
         cache.clear()
         cache.check_seconds = check_seconds
     search.index_reset()

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,3 +15,25 @@ class TicketsConfig(AppConfig):
         from tickets.sla_hooks import on_clock_fired
 
         clock_fired.connect(on_clock_fired, dispatch_uid="tickets.sla_hooks.on_clock_fired")
+
+        # Per-process caches of rarely changed rows follow revisions (kb.revision_cache);
+        # any save or delete of those rows moves them.
+        from django.db.models.signals import post_delete, post_save
+
+        from tickets.models import IntegrationToken, RoutingRule, Team
+
+        cached = ((Team, "routing"), (RoutingRule, "routing"), (IntegrationToken, "tokens"))
+        for model, key in cached:
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    _bump(key), sender=model, weak=False, dispatch_uid=f"{model.__name__}.{key}"
+                )
+
+
+def _bump(key: str) -> Callable[..., None]:
+    def receiver(**_: Any) -> None:
+        from kb.services import revision_bump
+
+        revision_bump(key=key)
+
+    return receiver

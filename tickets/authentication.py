@@ -1,5 +1,12 @@
-"""Token authentication for integrations (shop systems, PBXs, gateways)."""
+"""Token authentication for integrations (shop systems, PBXs, gateways).
 
+Every integration call is authenticated, so each process keeps the active tokens (by hash) in
+a cache that follows the "tokens" revision: issuing, revoking or editing a token bumps it
+(tickets/apps.py) and every process sees the change within seconds.
+"""
+
+import threading
+import time
 from typing import Any
 
 from django.utils import timezone
@@ -7,8 +14,35 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
+from kb.revision_cache import RevisionCache
 from tickets.models import IntegrationToken
 from tickets.services import token_hash
+
+TOKENS_REVISION = "tokens"
+# How often a token's last use is written, per process.
+LAST_USED_EVERY = 60.0
+
+
+def _active_tokens() -> dict[str, IntegrationToken]:
+    return {token.key_hash: token for token in IntegrationToken.objects.filter(is_active=True)}
+
+
+token_cache: RevisionCache[dict[str, IntegrationToken]] = RevisionCache(
+    (TOKENS_REVISION,), _active_tokens
+)
+_last_written: dict[int, float] = {}
+_last_written_lock = threading.Lock()
+
+
+def _note_use(token: IntegrationToken) -> None:
+    """Record the token's last use, at most once a minute per token and process, so busy
+    integrations do not write on every call."""
+    now = time.monotonic()
+    with _last_written_lock:
+        if now - _last_written.get(token.pk, -LAST_USED_EVERY) < LAST_USED_EVERY:
+            return
+        _last_written[token.pk] = now
+    IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
 
 
 class IntegrationUser:
@@ -42,13 +76,10 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed(_("Malformed token header.")) from error
-        token = IntegrationToken.objects.filter(key_hash=token_hash(key), is_active=True).first()
+        token = token_cache.get().get(token_hash(key))
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or inactive token."))
-        now = timezone.now()
-        # Written at most once a minute per token, so busy integrations do not write per call.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        _note_use(token)
         return IntegrationUser(token), token
 
     def authenticate_header(self, request: Any) -> str:

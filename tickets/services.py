@@ -49,7 +49,6 @@ from tickets.models import (
     IntegrationToken,
     Message,
     Notification,
-    RoutingRule,
     SlaState,
     Status,
     StatusAccessCode,
@@ -58,6 +57,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.numbers import ticket_number
+from tickets.routing import routing_table
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -87,6 +87,12 @@ def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Custome
     Call inside a transaction: an existing customer's row stays locked until it ends, so one
     intake per customer at a time decides whether to thread into a ticket or open one.
     """
+    return _customer_resolve(identities=identities, name=name)[0]
+
+
+def _customer_resolve(*, identities: list[tuple[str, str]], name: str) -> tuple[Customer, bool]:
+    """`customer_resolve`, also telling whether the customer was created by this call (and so
+    has no tickets yet)."""
     query = Q()
     for kind, value in identities:
         query |= Q(kind=kind, value=value)
@@ -101,7 +107,7 @@ def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Custome
             customer.save(update_fields=["name"])
     missing = [(kind, value) for kind, value in identities if (kind, value) not in known]
     if not missing:
-        return customer
+        return customer, False
     ContactIdentity.objects.bulk_create(
         [ContactIdentity(customer=customer, kind=kind, value=value) for kind, value in missing],
         ignore_conflicts=True,
@@ -125,7 +131,8 @@ def customer_resolve(*, identities: list[tuple[str, str]], name: str) -> Custome
         customer = Customer.objects.select_for_update().get(pk=winner)
         ContactIdentity.objects.filter(customer=orphan).update(customer=customer)
         orphan.delete()
-    return customer
+        return customer, False
+    return customer, owner is None
 
 
 def _strongest_owner(owners: dict[tuple[str, str], int]) -> int | None:
@@ -203,12 +210,21 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     now = timezone.now()
     try:
         with transaction.atomic():
-            customer = customer_resolve(identities=identities, name=inbound.name)
-            ticket, previous = _thread_target(customer=customer, inbound=inbound, now=now)
+            customer, is_new = _customer_resolve(identities=identities, name=inbound.name)
+            # A customer created just now has no tickets to thread into or to count.
+            ticket, previous = (
+                (None, None)
+                if is_new
+                else _thread_target(customer=customer, inbound=inbound, now=now)
+            )
             opened = ticket is None
             if ticket is None:
                 ticket = _ticket_open(
-                    customer=customer, inbound=inbound, now=now, previous=previous
+                    customer=customer,
+                    inbound=inbound,
+                    now=now,
+                    previous=previous,
+                    first_contact=is_new,
                 )
             elif not ticket.is_open:
                 _ticket_reopen_by_customer(ticket=ticket, now=now)
@@ -356,11 +372,20 @@ REPEAT_CONTACT_WINDOW = timedelta(days=7)
 
 
 def _ticket_open(
-    *, customer: Customer, inbound: InboundMessage, now: datetime, previous: Ticket | None
+    *,
+    customer: Customer,
+    inbound: InboundMessage,
+    now: datetime,
+    previous: Ticket | None,
+    first_contact: bool = False,
 ) -> Ticket:
-    recent = Ticket.objects.filter(
-        customer=customer, created_at__gte=now - REPEAT_CONTACT_WINDOW
-    ).count()
+    recent = (
+        0
+        if first_contact
+        else Ticket.objects.filter(
+            customer=customer, created_at__gte=now - REPEAT_CONTACT_WINDOW
+        ).count()
+    )
     triage = triage_text(
         f"{inbound.subject}\n{inbound.text}", is_vip=customer.is_vip, repeat_contacts=recent
     )
@@ -422,11 +447,7 @@ def _subject_of(inbound: InboundMessage) -> str:
 
 
 def _route_team(category: str | None) -> Team | None:
-    if category:
-        rule = RoutingRule.objects.select_related("team").filter(category=category).first()
-        if rule is not None:
-            return rule.team
-    return Team.objects.filter(is_default=True).first()
+    return routing_table().team_for(category)
 
 
 def _least_loaded_agent(team: Team) -> Agent | None:

@@ -64,6 +64,19 @@ def test_a_bad_token_is_refused_401(default_team):
     assert Ticket.objects.count() == 0
 
 
+def test_a_revoked_token_is_refused_at_once(api, default_team):
+    from tickets.models import IntegrationToken
+
+    assert api.post(URL, body(), format="json").status_code == 201
+    IntegrationToken.objects.update(is_active=False)  # a bulk update sends no signal
+    for token in IntegrationToken.objects.all():
+        token.save()  # as the admin does
+
+    response = api.post(URL, body(message_id="app-2"), format="json")
+
+    assert response.status_code == 401
+
+
 def test_no_token_is_refused_401(default_team):
     response = APIClient().post(URL, body(), format="json")
 

@@ -165,6 +165,19 @@ def test_agents_at_capacity_or_away_get_nothing(default_team):
     assert Ticket.objects.exclude(pk=result.ticket.pk).get().assignee == full
 
 
+def test_a_routing_change_reaches_the_cached_routing_table(default_team):
+    # Routing is cached per process and follows the "routing" revision; a rule added, moved
+    # or removed after tickets were routed must take effect for the next ticket.
+    assert intake(user_id="a", text="快递三天了还没送到").ticket.team == default_team
+    logistics = TeamFactory(name="物流", department=Department.LOGISTICS)
+    rule = RoutingRule.objects.create(category="logistics", team=logistics)
+    assert intake(user_id="b", text="快递三天了还没送到").ticket.team == logistics
+
+    rule.delete()
+
+    assert intake(user_id="c", text="快递三天了还没送到").ticket.team == default_team
+
+
 def test_unrecognised_messages_go_to_the_default_team(default_team):
     result = intake(text="hello there")
 
