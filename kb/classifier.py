@@ -22,8 +22,10 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,24 @@ LSA_MIN_ROWS = 2000
 LSA_FEATURES = 20_000
 LSA_COMPONENTS = 200
 LSA_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """A text's features, each once, with its sublinear term frequency (1 + log count), as
+    TF-IDF with `sublinear_tf` weighs it. Counted once per text and shared by the models that
+    classify it."""
+
+    terms: list[str]
+    tf: np.ndarray  # (len(terms),)
+
+    @classmethod
+    def of(cls, features: Iterable[str]) -> "TermCounts":
+        counts = Counter(features)
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        np.log(tf, out=tf)
+        tf += 1.0
+        return cls(terms=list(counts), tf=tf)
 
 
 @dataclass
@@ -51,39 +71,49 @@ class LinearTextModel:
     lsa_components: np.ndarray | None = None  # (n_components, n_projected)
     lsa_coef: np.ndarray | None = None  # (n_labels or 1, n_components)
 
+    def __post_init__(self) -> None:
+        # A text touches a few hundred of the features: keep each feature's coefficients and
+        # latent components together in memory (row-major by feature), so that gathering
+        # them reads a few contiguous rows rather than one scattered value per label or
+        # component. `coef` and `lsa_components` stay available in their usual shape, as
+        # views of these.
+        self._coef_rows = np.ascontiguousarray(self.coef.T, dtype=np.float64)
+        self.coef = self._coef_rows.T
+        self._lsa_rows: np.ndarray | None = None
+        if self.lsa_components is not None:
+            self._lsa_rows = np.ascontiguousarray(self.lsa_components.T, dtype=np.float64)
+            self.lsa_components = self._lsa_rows.T
+
     def probabilities(self, text: str) -> dict[str, float]:
         """Probability of each label for `text` (they sum to 1)."""
         return self.probabilities_of(classifier_features(text))
 
-    def probabilities_of(self, features: list[str]) -> dict[str, float]:
-        """Probability of each label for a text's `classifier_features` (computed once when
-        several models classify the same text)."""
-        counts = Counter(features)
-        columns: list[int] = []
-        weights: list[float] = []
-        for feature, count in counts.items():
-            column = self.vocabulary.get(feature)
-            if column is not None:
-                columns.append(column)
-                weights.append(1.0 + math.log(count))
+    def probabilities_of(self, features: list[str] | TermCounts) -> dict[str, float]:
+        """Probability of each label for a text's `classifier_features`, or for those features
+        already counted (`TermCounts.of`, once when several models classify the same text)."""
+        counts = features if isinstance(features, TermCounts) else TermCounts.of(features)
         decision = self.intercept.astype(np.float64)
-        if columns:
-            index = np.asarray(columns, dtype=np.int64)
-            values = np.asarray(weights, dtype=np.float64) * self.idf[index]
+        # One C-level pass over the distinct features instead of a Python loop: the look-ups
+        # in a vocabulary of a few hundred thousand terms are most of a long message's time.
+        columns = np.fromiter(
+            map(self.vocabulary.get, counts.terms, repeat(-1)),
+            dtype=np.intp,
+            count=len(counts.terms),
+        )
+        known = columns >= 0
+        if known.any():
+            index = columns[known]
+            values = counts.tf[known] * self.idf[index]
             norm = float(np.sqrt(values @ values))
             if norm > 0:
                 values /= norm
-            decision = decision + self.coef[:, index] @ values
-            if (
-                self.lsa_position is not None
-                and self.lsa_components is not None
-                and self.lsa_coef is not None
-            ):
+            decision = decision + values @ self._coef_rows[index]
+            if self.lsa_position is not None and self._lsa_rows is not None:
                 positions = self.lsa_position[index]
                 projected = positions >= 0
-                latent = self.lsa_components[:, positions[projected]] @ values[projected]
+                latent = values[projected] @ self._lsa_rows[positions[projected]]
                 size = float(np.sqrt(latent @ latent))
-                if size > 0:
+                if size > 0 and self.lsa_coef is not None:
                     decision = decision + self.lsa_coef @ (latent / size * LSA_WEIGHT)
         if len(self.labels) == 2:
             positive = 1.0 / (1.0 + math.exp(-float(decision[0])))
@@ -137,10 +167,13 @@ class LinearTextModel:
                 labels=list(meta["labels"]),
                 vocabulary={term: column for column, term in enumerate(terms)},
                 idf=archive["idf"].astype(np.float64),
-                coef=archive["coef"].astype(np.float64),
+                # Converted straight into the feature-major layout (see __post_init__).
+                coef=archive["coef"].T.astype(np.float64, order="C").T,
                 intercept=archive["intercept"],
                 lsa_position=archive["lsa_position"].astype(np.int64) if has_lsa else None,
-                lsa_components=archive["lsa_components"].astype(np.float64) if has_lsa else None,
+                lsa_components=(
+                    archive["lsa_components"].T.astype(np.float64, order="C").T if has_lsa else None
+                ),
                 lsa_coef=archive["lsa_coef"].astype(np.float64) if has_lsa else None,
             )
 
@@ -167,8 +200,60 @@ class Evaluation:
         }
 
 
+@dataclass(frozen=True)
+class FittedPipeline:
+    """The scikit-learn objects of one training run. `linear_model()` copies what prediction
+    needs into a `LinearTextModel`; `predict_proba` is the reference it must agree with."""
+
+    vectoriser: Any  # TfidfVectorizer
+    classifier: Any  # LogisticRegression
+    svd: Any | None = None  # TruncatedSVD, when trained with a latent projection
+    projected: np.ndarray | None = None  # the feature columns the projection takes
+
+    def matrix(self, texts: Sequence[str]) -> Any:
+        """The rows the classifier sees for `texts`, built as in training."""
+        matrix = self.vectoriser.transform([classifier_features(text) for text in texts])
+        if self.svd is None:
+            return matrix
+        from scipy import sparse
+        from sklearn.preprocessing import normalize
+
+        latent = self.svd.transform(matrix[:, self.projected])
+        return sparse.hstack([matrix, LSA_WEIGHT * normalize(latent)]).tocsr()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """scikit-learn's probabilities, one row per text, columns in `classifier.classes_`."""
+        return np.asarray(self.classifier.predict_proba(self.matrix(texts)))
+
+    def linear_model(self) -> LinearTextModel:
+        n_features = len(self.vectoriser.vocabulary_)
+        coef = np.asarray(self.classifier.coef_, dtype=np.float64)
+        lsa_position = lsa_components = None
+        if self.svd is not None and self.projected is not None:
+            lsa_position = np.full(n_features, -1, dtype=np.int64)
+            lsa_position[self.projected] = np.arange(len(self.projected))
+            lsa_components = np.asarray(self.svd.components_, dtype=np.float64)
+        return LinearTextModel(
+            labels=[str(label) for label in self.classifier.classes_],
+            vocabulary={
+                str(term): int(column) for term, column in self.vectoriser.vocabulary_.items()
+            },
+            idf=np.asarray(self.vectoriser.idf_, dtype=np.float64),
+            coef=coef[:, :n_features],
+            intercept=np.asarray(self.classifier.intercept_, dtype=np.float64),
+            lsa_position=lsa_position,
+            lsa_components=lsa_components,
+            lsa_coef=coef[:, n_features:] if lsa_components is not None else None,
+        )
+
+
 def fit(texts: Sequence[str], labels: Sequence[str]) -> LinearTextModel:
     """Train on all of `texts`. Needs at least two distinct labels."""
+    return fit_pipeline(texts, labels).linear_model()
+
+
+def fit_pipeline(texts: Sequence[str], labels: Sequence[str]) -> FittedPipeline:
+    """Train the scikit-learn pipeline on all of `texts` (see `fit`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -184,7 +269,7 @@ def fit(texts: Sequence[str], labels: Sequence[str]) -> LinearTextModel:
     )
     matrix = vectoriser.fit_transform(features)
     n_features = matrix.shape[1]
-    lsa_position = lsa_components = None
+    svd = projected = None
     if len(texts) >= LSA_MIN_ROWS and n_features >= 4 * LSA_COMPONENTS:
         from scipy import sparse
         from sklearn.decomposition import TruncatedSVD
@@ -195,25 +280,12 @@ def fit(texts: Sequence[str], labels: Sequence[str]) -> LinearTextModel:
         svd = TruncatedSVD(n_components=LSA_COMPONENTS, random_state=SEED)
         latent = svd.fit_transform(matrix[:, projected])
         matrix = sparse.hstack([matrix, LSA_WEIGHT * normalize(latent)]).tocsr()
-        lsa_position = np.full(n_features, -1, dtype=np.int64)
-        lsa_position[projected] = np.arange(len(projected))
-        lsa_components = np.asarray(svd.components_, dtype=np.float64)
     if len(distinct) == 2:
         model = LogisticRegression(C=30.0, solver="liblinear")
     else:
         model = LogisticRegression(C=30.0, max_iter=1000)
     model.fit(matrix, list(labels))
-    coef = np.asarray(model.coef_, dtype=np.float64)
-    return LinearTextModel(
-        labels=[str(label) for label in model.classes_],
-        vocabulary={str(term): int(column) for term, column in vectoriser.vocabulary_.items()},
-        idf=np.asarray(vectoriser.idf_, dtype=np.float64),
-        coef=coef[:, :n_features],
-        intercept=np.asarray(model.intercept_, dtype=np.float64),
-        lsa_position=lsa_position,
-        lsa_components=lsa_components,
-        lsa_coef=coef[:, n_features:] if lsa_components is not None else None,
-    )
+    return FittedPipeline(vectoriser=vectoriser, classifier=model, svd=svd, projected=projected)
 
 
 def _identity(features: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ use, and its cache file is kept under `var/` (or the temp dir), never in the hom
 
 import html
 import logging
+import math
 import re
 import tempfile
 import threading
@@ -116,7 +117,10 @@ class _Segmenter:
             return self._tokenizer
 
     def cut(self, run: str, *, hmm: bool = True) -> list[str]:
-        return list(self.tokenizer().cut(run, HMM=hmm))
+        tokenizer = self.tokenizer()
+        if not hmm and _JIEBA_HAN.fullmatch(run):
+            return _dictionary_cut(tokenizer, run)
+        return list(tokenizer.cut(run, HMM=hmm))
 
     def set_words(self, words: Iterable[str]) -> bool:
         """Make the retailer dictionary exactly `words`; True when it changed."""
@@ -139,6 +143,54 @@ class _Segmenter:
 
 
 segmenter = _Segmenter()
+
+# The characters jieba segments as Chinese (its `re_han_default`): a run made only of these is
+# one block to it, with nothing else to split off.
+_JIEBA_HAN = re.compile("[\u4e00-\u9fd5]+")
+
+
+def _dictionary_cut(tokenizer: jieba.Tokenizer, sentence: str) -> list[str]:
+    """jieba's dictionary-only segmentation (`cut(sentence, HMM=False)`) of a run of Chinese
+    characters, word for word the same (tests compare the two), in about half the time.
+
+    It is jieba's own algorithm in one pass: for each start, from the end of the sentence
+    back, the dictionary words beginning there (found while the fragment is still a
+    dictionary prefix), scored by log frequency plus the best score after them; ties go to
+    the longer word, as `max` over (score, end) pairs does in jieba. Without the per-start
+    lists, dicts and generators, segmentation is no longer most of a message's triage time.
+    """
+    frequencies = tokenizer.FREQ
+    log_total = math.log(tokenizer.total)
+    length = len(sentence)
+    best = [0.0] * (length + 1)
+    ends = [0] * (length + 1)
+    for start in range(length - 1, -1, -1):
+        top_score = -math.inf
+        top_end = -1
+        stop = start
+        fragment = sentence[start]
+        while stop < length:
+            frequency = frequencies.get(fragment)
+            if frequency is None:
+                break
+            if frequency:
+                score = math.log(frequency) - log_total + best[stop + 1]
+                if score >= top_score:
+                    top_score, top_end = score, stop
+            stop += 1
+            fragment = sentence[start : stop + 1]
+        if top_end < 0:
+            # No dictionary word starts here: the character stands alone (frequency 1).
+            top_score, top_end = 0.0 - log_total + best[start + 1], start
+        best[start] = top_score
+        ends[start] = top_end
+    words: list[str] = []
+    start = 0
+    while start < length:
+        stop = ends[start] + 1
+        words.append(sentence[start:stop])
+        start = stop
+    return words
 
 
 def dictionary_sync(words: Iterable[str]) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from kb import sentiment as sentiment_scoring
+from kb.classifier import TermCounts
 from kb.revision_cache import RevisionCache
 from kb.rules import (
     DEFAULT_CATEGORY_RULES,
@@ -109,8 +110,10 @@ def _for_classifier(text: str) -> str:
 
 def urgency_reasons(text: str, *, config: TriageConfig | None = None) -> list[dict[str, object]]:
     """The keyword urgency rules that fire on `text`, with their words, in rule order."""
-    config = config or current_config()
-    normalised = normalise(text)
+    return _urgency_reasons(normalise(text), config or current_config())
+
+
+def _urgency_reasons(normalised: str, config: TriageConfig) -> list[dict[str, object]]:
     reasons: list[dict[str, object]] = []
     for rule in config.urgency_rules:
         hits = rule.hits(normalised)
@@ -130,8 +133,8 @@ def _category_by_rules(normalised: str, config: TriageConfig) -> str | None:
 
 def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: int) -> Triage:
     normalised = normalise(text)
-    # Both models take the same features: segment the text once.
-    features = (
+    # Both models take the same features: segment and count them once.
+    features = TermCounts.of(
         classifier_features(_for_classifier(text))
         if normalised and (config.category_model or config.sentiment_model)
         else []
@@ -151,7 +154,7 @@ def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: i
         category = _category_by_rules(normalised, config)
         source = "rules" if category else ""
 
-    reasons = urgency_reasons(text, config=config)
+    reasons = _urgency_reasons(normalised, config)
     keyword_reasons = len(reasons)
 
     if config.sentiment_model is not None and normalised:

@@ -209,6 +209,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
+# A bot answer the customer has not replied to for this long is recorded as ignored.
+BOT_FEEDBACK_WINDOW_HOURS: float = env.float("BOT_FEEDBACK_WINDOW_HOURS", default=24.0)
 CELERY_BEAT_SCHEDULE = {
     # A tick not started within two intervals is dropped: the next one scans the same clocks,
     # so a backlog of stale ticks would only repeat work.
@@ -219,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "inbound-sweep": {"task": "channels_ingest.tasks.inbound_sweep", "schedule": 30.0},
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
+    "bot-ignored": {
+        "task": "tickets.tasks.bot_answers_ignored",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
 }
 
 # SMS (Twilio or a Twilio-compatible gateway). SMS channels configured in the admin win; these

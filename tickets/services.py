@@ -789,20 +789,22 @@ def bot_consider(*, message_id: int) -> Message | None:
     from kb.bot import DecisionKind, bot_reply
     from kb.services import deflection_record
 
-    message = Message.objects.select_related("ticket").get(pk=message_id)
-    ticket = message.ticket
-    state = dict(ticket.bot_state or {})
-    if state.get("handed_off") or message_id in state.get("seen", []):
-        return None
-    decision = bot_reply(text=message.body, channel=message.channel, state=state)
-    now = timezone.now()
-    new_state = dict(decision.state)
-    new_state["seen"] = [*state.get("seen", [])[-20:], message_id]
-    if decision.kind == DecisionKind.HANDOFF:
-        new_state["handed_off"] = True
+    message = Message.objects.get(pk=message_id)
     reply = None
+    # The decision is taken on the state read under the ticket's lock: another message's turn
+    # or the ignored-answer sweep (tickets.bot_followup) cannot change it meanwhile, so an
+    # answer's outcome is recorded once.
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
+        state = dict(ticket.bot_state or {})
+        if state.get("handed_off") or message_id in state.get("seen", []):
+            return None
+        decision = bot_reply(text=message.body, channel=message.channel, state=state)
+        now = timezone.now()
+        new_state = dict(decision.state)
+        new_state["seen"] = [*state.get("seen", [])[-20:], message_id]
+        if decision.kind == DecisionKind.HANDOFF:
+            new_state["handed_off"] = True
         ticket.bot_state = new_state
         fields = ["bot_state"]
         if decision.suggestions:

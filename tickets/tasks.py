@@ -4,7 +4,9 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from tickets.bot_followup import bot_answers_ignored_record
 from tickets.delivery import TransientDeliveryError
 from tickets.services import (
     bot_consider as bot_consider_message,
@@ -43,3 +45,9 @@ def notifications_release() -> int:
 def bot_consider(message_id: int) -> None:
     """The answer bot looks at a customer message, after intake committed."""
     bot_consider_message(message_id=message_id)
+
+
+@shared_task(name="tickets.tasks.bot_answers_ignored", ignore_result=True)
+def bot_answers_ignored() -> int:
+    """Record as ignored the bot answers nobody replied to within the feedback window."""
+    return bot_answers_ignored_record(now=timezone.now())

@@ -2,6 +2,7 @@ import pytest
 
 from kb import classifier
 from kb.classifier import LinearTextModel
+from kb.text import classifier_features
 
 TEXTS = [
     "快递三天了还没到",
@@ -107,3 +108,59 @@ def test_a_model_with_a_latent_projection_survives_storage(monkeypatch):
     assert loaded.predict("快递还没送到")[0] == model.predict("快递还没送到")[0] == "logistics"
     for label, share in model.probabilities("我想退款").items():
         assert loaded.probabilities("我想退款")[label] == pytest.approx(share, abs=1e-3)
+
+
+PROBES = [
+    "快递还没送到，物流三天没更新",
+    "我想退款，商品破损了",
+    "登录密码错误，验证码收不到",
+    "快递快递快递 退款",  # repeated words: sublinear term frequency
+    "完全没见过的词语组合",  # nothing in the vocabulary
+    "hello",
+    "",
+]
+
+
+def _assert_same_as_scikit_learn(pipeline: classifier.FittedPipeline) -> None:
+    model = pipeline.linear_model()
+    expected = pipeline.predict_proba(PROBES)
+    classes = [str(label) for label in pipeline.classifier.classes_]
+    for text, row in zip(PROBES, expected, strict=True):
+        ours = model.probabilities(text)
+        assert list(ours) == classes
+        for label, share in zip(classes, row, strict=True):
+            assert abs(ours[label] - share) <= 1e-9, (text, label, ours[label], share)
+
+
+def test_the_fast_path_gives_scikit_learns_probabilities_for_several_labels():
+    _assert_same_as_scikit_learn(classifier.fit_pipeline(TEXTS, LABELS))
+
+
+def test_the_fast_path_gives_scikit_learns_probabilities_for_two_labels():
+    texts = ["很好，很满意", "服务不错", "太差了，很失望", "没有热水，不满意", "谢谢，下次还来"]
+    labels = ["1", "1", "0", "0", "1"]
+
+    _assert_same_as_scikit_learn(classifier.fit_pipeline(texts, labels))
+
+
+@pytest.mark.parametrize("labels", [LABELS, ["good"] * 6 + ["bad"] * 6])
+def test_the_fast_path_gives_scikit_learns_probabilities_with_a_latent_projection(
+    monkeypatch, labels
+):
+    monkeypatch.setattr(classifier, "LSA_MIN_ROWS", 10)
+    monkeypatch.setattr(classifier, "LSA_COMPONENTS", 3)
+    pipeline = classifier.fit_pipeline(TEXTS, labels)
+
+    assert pipeline.svd is not None
+    _assert_same_as_scikit_learn(pipeline)
+
+
+def test_features_of_one_text_counted_once_serve_every_model_alike():
+    category = classifier.fit(TEXTS, LABELS)
+    sentiment = classifier.fit(["很好", "满意", "很差", "失望"], ["1", "1", "0", "0"])
+    text = "快递太差了，很失望，快递还没到"
+
+    counts = classifier.TermCounts.of(classifier_features(text))
+
+    assert category.probabilities_of(counts) == category.probabilities(text)
+    assert sentiment.probabilities_of(counts) == sentiment.probabilities(text)

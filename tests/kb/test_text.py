@@ -6,6 +6,7 @@ from kb.text import (
     language_of,
     normalise,
     search_terms,
+    segmenter,
     words,
 )
 
@@ -45,3 +46,41 @@ def test_search_terms_carry_words_bigrams_and_trigrams_by_family():
         "t:nd>",
     ]
     assert char_trigrams("ab") == ["<ab", "ab>"]
+
+
+SEGMENTATION_SAMPLES = [
+    "我昨天下单的草莓今天到了打开发现有几颗发霉了",
+    "快递三天了还没送到物流一直显示在分拣中心",
+    "我买的牛奶过期了孩子喝了以后拉肚子请尽快处理",
+    "盒马鲜生的榴莲很新鲜",
+    "不",
+    "的的的的的",
+    "哈哈哈哈哈",  # equal scores: jieba takes the longer word
+    "床垫实在是太太太硬了",
+    "买了丄丅牌的牛奶",  # characters jieba's dictionary does not know
+    "研究生命起源",  # ambiguous: 研究生/命 or 研究/生命
+    "结婚的和尚未结婚的",
+    "酒店位置比较偏交通不方便出租车还有拒载的情况另外该酒店会告知携程客人提前退房" * 3,
+]
+
+
+def test_dictionary_segmentation_cuts_exactly_like_jieba_without_hmm():
+    tokenizer = segmenter.tokenizer()
+    for sample in SEGMENTATION_SAMPLES:
+        assert segmenter.cut(sample, hmm=False) == list(tokenizer.cut(sample, HMM=False))
+
+
+def test_dictionary_segmentation_follows_words_added_and_removed():
+    tokenizer = segmenter.tokenizer()
+    dictionary_sync(["盒马鲜生", "榴莲很新"])
+    assert segmenter.cut("盒马鲜生的榴莲很新鲜", hmm=False)[0] == "盒马鲜生"
+    dictionary_sync(["盒马鲜生"])  # a removed word stays in jieba's table with frequency 0
+
+    for sample in SEGMENTATION_SAMPLES:
+        assert segmenter.cut(sample, hmm=False) == list(tokenizer.cut(sample, HMM=False))
+
+
+def test_runs_with_characters_jieba_does_not_treat_as_chinese_are_left_to_jieba():
+    sample = "㐀这是扩展区的字"  # U+3400 is outside jieba's range for Chinese
+
+    assert segmenter.cut(sample, hmm=False) == list(segmenter.tokenizer().cut(sample, HMM=False))
