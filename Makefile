@@ -36,6 +36,8 @@ bench: $(STAMP)
 	$(PY) bench/sla.py
 	$(PY) bench/triage.py
 	$(PY) bench/kb_search.py
+	$(PY) bench/bot.py
+	$(PY) bench/email.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

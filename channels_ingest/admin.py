@@ -1,10 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from channels_ingest.models import InboundRecord, InboundState, OutboxEntry
-from channels_ingest.tasks import process_inbound
+from channels_ingest.models import InboundRecord, InboundState, Mailbox, OutboxEntry
+from channels_ingest.tasks import imap_poll_mailbox, process_inbound
 
 
 @admin.register(InboundRecord)
@@ -32,3 +33,77 @@ class OutboxEntryAdmin(admin.ModelAdmin):
     list_display = ["created_at", "channel", "to", "kind", "ticket_number"]
     list_filter = ["channel", "kind"]
     readonly_fields = [field.name for field in OutboxEntry._meta.fields]
+
+
+class MailboxForm(forms.ModelForm):
+    # The password is never sent back to the browser; left empty, the stored one is kept.
+    secret = forms.CharField(
+        label=_("password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the current password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "name",
+            "is_active",
+            "host",
+            "port",
+            "security",
+            "username",
+            "secret",
+            "folder",
+            "action",
+            "processed_folder",
+            "processed_flag",
+        ]
+
+    def clean_secret(self) -> str:
+        secret: str = self.cleaned_data.get("secret") or ""
+        if secret:
+            return secret
+        if self.instance.pk and self.instance.secret:
+            return self.instance.secret
+        raise forms.ValidationError(_("A password is required."))
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = [
+        "name",
+        "username",
+        "host",
+        "folder",
+        "action",
+        "is_active",
+        "last_uid",
+        "last_polled_at",
+        "last_error",
+    ]
+    list_filter = ["is_active", "action"]
+    search_fields = ["name", "username", "host"]
+    readonly_fields = ["uidvalidity", "last_uid", "last_polled_at", "last_error"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active"]}),
+        (_("Server"), {"fields": ["host", "port", "security", "username", "secret", "folder"]}),
+        (_("After processing"), {"fields": ["action", "processed_folder", "processed_flag"]}),
+        (_("Progress"), {"fields": ["uidvalidity", "last_uid", "last_polled_at", "last_error"]}),
+    ]
+    actions = ["poll_now"]
+
+    @admin.action(description=_("Poll now"))
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
+        count = 0
+        for mailbox in queryset.filter(is_active=True):
+            imap_poll_mailbox.delay(mailbox.pk)
+            count += 1
+        self.message_user(request, _("%(count)d queued.") % {"count": count}, messages.SUCCESS)
+
+
+# The phone and chat channels' admins live with their adapters.
+from channels_ingest.chat import admin as _chat_admin  # noqa: E402, F401
+from channels_ingest.phone import admin as _phone_admin  # noqa: E402, F401
+from channels_ingest.sms import admin as _sms_admin  # noqa: E402, F401

@@ -1,5 +1,7 @@
 """The raw inbound log and the outbox."""
 
+import secrets
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -91,6 +93,32 @@ class SmsChannel(models.Model):
         return f"{self.name} ({self.number})"
 
 
+def new_gateway_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SmsGateway(models.Model):
+    """An SMS gateway that speaks Kefu's generic JSON webhook (docs/sms.md): it signs each
+    request with HMAC-SHA256 over a timestamp and the body, using this secret."""
+
+    name = models.SlugField(_("name"), max_length=50, unique=True)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=128,
+        default=new_gateway_secret,
+        help_text=_("Shared with the gateway; it signs every webhook request with it."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMS gateway")
+        verbose_name_plural = _("SMS gateways")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SmsOptOut(models.Model):
     """A number that asked not to receive SMS (STOP, TD, 退订); removed when it opts back in."""
 
@@ -104,3 +132,210 @@ class SmsOptOut(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+class MailboxSecurity(models.TextChoices):
+    SSL = "ssl", _("SSL/TLS")
+    STARTTLS = "starttls", _("STARTTLS")
+    NONE = "none", _("None (plain text)")
+
+
+class MailboxAction(models.TextChoices):
+    MOVE = "move", _("Move to a folder")
+    FLAG = "flag", _("Set a flag")
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox polled for customer mail.
+
+    ``last_uid`` is only meaningful together with ``uidvalidity``: when the server reports a
+    different UIDVALIDITY the poller starts again from UID 1 and relies on the inbound log's
+    unique (channel, provider id) to skip what it already has.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(
+        _("security"), max_length=10, choices=MailboxSecurity.choices, default=MailboxSecurity.SSL
+    )
+    username = models.CharField(_("username"), max_length=255)
+    secret = models.CharField(_("password"), max_length=255)
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    action = models.CharField(
+        _("after processing"),
+        max_length=10,
+        choices=MailboxAction.choices,
+        default=MailboxAction.MOVE,
+    )
+    processed_folder = models.CharField(
+        _("processed folder"), max_length=255, default="Kefu/Processed"
+    )
+    processed_flag = models.CharField(_("processed flag"), max_length=100, default="\\Seen")
+    is_active = models.BooleanField(_("active"), default=True)
+    uidvalidity = models.BigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
+    last_uid = models.BigIntegerField(_("last UID"), default=0)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_chat_site_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def new_chat_site_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class ChatSite(models.Model):
+    """A website that embeds the chat widget. The key is public (it is in the page); the
+    secret stays on the shop's server, which signs the ids of its signed-in users with it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    key = models.CharField(_("site key"), max_length=40, unique=True, default=new_chat_site_key)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=128,
+        default=new_chat_site_secret,
+        help_text=_("Signs visitor ids (HMAC-SHA256). Keep it on the shop's server."),
+    )
+    allowed_origins = models.TextField(
+        _("allowed origins"),
+        blank=True,
+        help_text=_("One origin per line, e.g. https://shop.example. Other pages are refused."),
+    )
+    team = models.ForeignKey(
+        "tickets.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("team"),
+        help_text=_("Whose availability the widget shows; empty for the default team."),
+    )
+    allows_anonymous = models.BooleanField(
+        _("anonymous visitors may chat"),
+        default=True,
+        help_text=_("Visitors who are not signed in chat under a random id kept in the browser."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("chat site")
+        verbose_name_plural = _("chat sites")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def origins(self) -> set[str]:
+        """The allowed origins, normalised (lower case, no trailing slash)."""
+        return {
+            line.strip().rstrip("/").lower()
+            for line in self.allowed_origins.replace(",", "\n").splitlines()
+            if line.strip()
+        }
+
+
+class PushPlatform(models.TextChoices):
+    IOS = "ios", _("iOS")
+    ANDROID = "android", _("Android")
+
+
+class PushToken(models.Model):
+    """A device of an app user, registered by the shop's app backend; outbound app messages
+    name the user's devices so the shop's push service can notify them."""
+
+    user_id = models.CharField(_("app user id"), max_length=100, db_index=True)
+    platform = models.CharField(_("platform"), max_length=10, choices=PushPlatform.choices)
+    token = models.CharField(_("token"), max_length=512)
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last registered"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("push token")
+        verbose_name_plural = _("push tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "token"], name="channels_push_token_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.token[:12]}…"
+
+
+class Pbx(models.Model):
+    """A phone system that posts call events to `/webhooks/phone/<name>/` with its token.
+
+    Only a SHA-256 of the token is kept (as for integration tokens); the token itself is shown
+    once, when it is issued (`manage.py issue_pbx_token NAME`, or the admin).
+    """
+
+    name = models.SlugField(_("name"), max_length=50, unique=True)
+    prefix = models.CharField(_("token prefix"), max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    default_team = models.ForeignKey(
+        "tickets.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("default team"),
+        help_text=_("Gets the screen pops of calls in queues not mapped below."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("PBX")
+        verbose_name_plural = _("PBXs")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class PbxQueue(models.Model):
+    """Which team hears the calls of one of the PBX's queues (hunt group, ACD queue)."""
+
+    pbx = models.ForeignKey(Pbx, on_delete=models.CASCADE, related_name="queues")
+    queue = models.CharField(_("queue"), max_length=100)
+    team = models.ForeignKey("tickets.Team", on_delete=models.CASCADE, verbose_name=_("team"))
+
+    class Meta:
+        verbose_name = _("PBX queue")
+        verbose_name_plural = _("PBX queues")
+        constraints = [
+            models.UniqueConstraint(fields=["pbx", "queue"], name="channels_pbx_queue_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pbx.name}/{self.queue} → {self.team_id}"
+
+
+class BlockedNumber(models.Model):
+    """A caller the PBXs are told to reject (spam, abuse), on every PBX."""
+
+    phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked number")
+        verbose_name_plural = _("blocked numbers")
+
+    def __str__(self) -> str:
+        return self.phone
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from tickets.identity import normalise_phone
+
+        try:
+            self.phone = normalise_phone(self.phone)
+        except ValidationError as error:
+            raise ValidationError({"phone": error.messages}) from error

@@ -4,9 +4,10 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
-from channels_ingest.models import InboundRecord, InboundState
+from channels_ingest.models import InboundRecord, InboundState, Mailbox
 from channels_ingest.services import inbound_process
 
 logger = logging.getLogger("kefu.ingest")
@@ -30,8 +31,32 @@ def process_inbound(record_id: int) -> None:
     inbound_process(record=record)
 
 
+def _queue_backlog() -> int | None:
+    """Messages waiting in the default task queue, or None when the broker cannot tell."""
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_read() as connection:
+            # Not passive: on a broker no worker has used yet the queue does not exist, and
+            # declaring the default queue is what a worker does anyway.
+            declared = connection.default_channel.queue_declare(
+                queue=current_app.conf.task_default_queue
+            )
+            return int(declared.message_count)
+    except Exception:
+        return None
+
+
 @shared_task(name="channels_ingest.tasks.inbound_sweep", ignore_result=True)
 def inbound_sweep() -> int:
+    """Re-queue stored payloads whose processing task was lost (a crash between storing and
+    queueing, a worker killed mid-task). While the queue still has a backlog, records waiting
+    in it look stale too; re-queueing them would only double the work, so the sweep waits
+    until the workers have caught up."""
+    backlog = _queue_backlog()
+    if backlog:
+        logger.info("inbound sweep skipped: %d tasks still queued", backlog)
+        return 0
     cutoff = timezone.now() - STALE_AFTER
     ids = list(
         InboundRecord.objects.filter(state=InboundState.RECEIVED, received_at__lt=cutoff)
@@ -43,3 +68,23 @@ def inbound_sweep() -> int:
     if ids:
         logger.info("inbound sweep re-queued %d records", len(ids))
     return len(ids)
+
+
+@shared_task(name="channels_ingest.tasks.imap_poll", ignore_result=True)
+def imap_poll() -> int:
+    """Beat's entry: one task per active mailbox, so a slow server delays only its own."""
+    ids = list(Mailbox.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for mailbox_id in ids:
+        # A poll not started before the next one is due would only repeat it.
+        imap_poll_mailbox.apply_async((mailbox_id,), expires=settings.IMAP_POLL_SECONDS)
+    return len(ids)
+
+
+@shared_task(name="channels_ingest.tasks.imap_poll_mailbox", ignore_result=True)
+def imap_poll_mailbox(mailbox_id: int) -> None:
+    # Imported here: the poller imports the email webhook, which imports this module.
+    from channels_ingest.email.imap import mailbox_poll
+
+    mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True).first()
+    if mailbox is not None:
+        mailbox_poll(mailbox=mailbox)

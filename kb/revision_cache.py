@@ -19,6 +19,8 @@ CHECK_SECONDS = 3.0
 class RevisionCache(Generic[T]):
     # Every cache made, so that tests can start each case from empty caches.
     instances: "list[RevisionCache[Any]]" = []
+    # When set, every cache checks this often instead (tests check on every call).
+    check_seconds_override: float | None = None
 
     def __init__(
         self,
@@ -51,7 +53,9 @@ class RevisionCache(Generic[T]):
             if self._value is None or tokens != self._tokens:
                 self._value = self._build()
                 self._tokens = tokens
-            self._next_check = time.monotonic() + self.check_seconds
+            override = RevisionCache.check_seconds_override
+            interval = self.check_seconds if override is None else override
+            self._next_check = time.monotonic() + interval
             return self._value
 
     def peek(self) -> T | None:

@@ -12,8 +12,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from kefu.routing import websocket_urlpatterns  # noqa: E402
+from kefu.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 
 def build_application(http_app=None) -> ProtocolTypeRouter:  # type: ignore[no-untyped-def]
@@ -22,8 +23,18 @@ def build_application(http_app=None) -> ProtocolTypeRouter:  # type: ignore[no-u
     return ProtocolTypeRouter(
         {
             "http": http_app or get_asgi_application(),
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # Public routes first, without the host check (their pages live on other
+            # sites); everything else is a staff socket on Kefu's own hosts.
+            "websocket": URLRouter(
+                [
+                    *public_websocket_urlpatterns,
+                    re_path(
+                        r"^",
+                        AllowedHostsOriginValidator(
+                            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                        ),
+                    ),
+                ]
             ),
         }
     )

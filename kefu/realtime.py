@@ -5,6 +5,7 @@ plain dicts built by `<app>/events.py`; consumers forward them to the browser un
 """
 
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable
@@ -34,6 +35,12 @@ def agent_group(agent_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def chat_group(address: str) -> str:
+    """The open chat widgets of one customer address (the shop's user id, or `visitor:…` for
+    an anonymous visitor). Hashed: group names allow only a few ASCII characters."""
+    return "chat." + hashlib.sha256(address.encode()).hexdigest()[:40]
 
 
 BOARD_GROUP = "board"

@@ -156,6 +156,13 @@ EMAIL_USE_SSL: bool = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", default=20)
 # Acknowledge a new email ticket automatically (never to automatic mail; see docs/email.md).
 EMAIL_AUTO_ACKNOWLEDGE: bool = env.bool("EMAIL_AUTO_ACKNOWLEDGE", default=True)
+# IMAP mailboxes (configured in the admin) are polled this often by Celery beat.
+IMAP_POLL_SECONDS: float = env.float("KEFU_IMAP_POLL_SECONDS", default=60.0)
+IMAP_TIMEOUT_SECONDS: float = env.float("KEFU_IMAP_TIMEOUT_SECONDS", default=30.0)
+# At most this many mails per poll of one mailbox; the next poll takes the rest.
+IMAP_BATCH_SIZE: int = env.int("KEFU_IMAP_BATCH_SIZE", default=200)
+# A poll stops taking new mails after this long, well inside its lock's 300 s.
+IMAP_POLL_BUDGET_SECONDS = 120.0
 # A customer's reply to a ticket closed less than this long ago reopens it; later replies
 # open a new ticket linked to the old one.
 REOPEN_WINDOW_DAYS: int = env.int("REOPEN_WINDOW_DAYS", default=7)
@@ -220,6 +227,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": SLA_TICK_SECONDS * 2},
     },
     "inbound-sweep": {"task": "channels_ingest.tasks.inbound_sweep", "schedule": 30.0},
+    "imap-poll": {
+        "task": "channels_ingest.tasks.imap_poll",
+        "schedule": IMAP_POLL_SECONDS,
+        "options": {"expires": IMAP_POLL_SECONDS},
+    },
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
     "bot-ignored": {
         "task": "tickets.tasks.bot_answers_ignored",
@@ -232,6 +244,8 @@ CELERY_BEAT_SCHEDULE = {
 # serve a single-provider deployment.
 TWILIO_ACCOUNT_SID: str = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN: str = env.str("TWILIO_AUTH_TOKEN", default="")
+# Generic SMS gateway webhooks: how far a request's signed timestamp may be from our clock.
+SMS_GATEWAY_REPLAY_WINDOW_SECONDS: int = env.int("SMS_GATEWAY_REPLAY_WINDOW_SECONDS", default=300)
 TWILIO_FROM_NUMBER: str = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE: str = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 # The public base URL (https://helpdesk.shop.example) providers call back; also what webhook
@@ -259,10 +273,22 @@ KEFU_DELIVERY_BACKENDS: dict[str, str] = {
         "DELIVERY_BACKEND_EMAIL",
         default="channels_ingest.email.delivery.SmtpBackend" if EMAIL_HOST else _OUTBOX,
     ),
-    "chat": env.str("DELIVERY_BACKEND_CHAT", default=_OUTBOX),
+    # Chat replies go straight to the visitor's open widget (they wait in its history).
+    "chat": env.str(
+        "DELIVERY_BACKEND_CHAT", default="channels_ingest.chat.delivery.ChatSocketBackend"
+    ),
     "phone": env.str("DELIVERY_BACKEND_PHONE", default=_OUTBOX),
 }
 DELIVERY_MAX_ATTEMPTS: int = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+
+# Web chat widget (docs/chat.md): longest visitor message, messages per minute per socket
+# (with a short burst allowance), messages shown again on reconnect, and how far ahead a
+# shop may set the expiry of a visitor signature.
+CHAT_MAX_MESSAGE_CHARS: int = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
+CHAT_MESSAGES_PER_MINUTE: int = env.int("CHAT_MESSAGES_PER_MINUTE", default=20)
+CHAT_MESSAGE_BURST: int = env.int("CHAT_MESSAGE_BURST", default=5)
+CHAT_HISTORY_SIZE: int = env.int("CHAT_HISTORY_SIZE", default=50)
+CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=7 * 24 * 3600)
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)

@@ -40,19 +40,20 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     cache.clear()
     yield
     backend_for.cache_clear()
-    _kb_caches_reset(check_seconds=3.0)
+    _kb_caches_reset(check_seconds=None)
 
 
-def _kb_caches_reset(*, check_seconds: float) -> None:
+def _kb_caches_reset(*, check_seconds: float | None) -> None:
     """The knowledge engine caches its rules, models and search index per process; a test's
     rows are rolled back afterwards, so every test starts from empty caches that re-check the
     database on each call."""
     from kb import search, selectors
     from kb.revision_cache import RevisionCache
 
+    # Also for caches created later, when their module is first imported by a test.
+    RevisionCache.check_seconds_override = check_seconds
     for cache in RevisionCache.instances:
         cache.clear()
-        cache.check_seconds = check_seconds
     search.index_reset()
     selectors._loaded_models.clear()
 

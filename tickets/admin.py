@@ -9,6 +9,7 @@ from tickets import services
 from tickets.models import (
     Agent,
     AuditEntry,
+    Call,
     ContactIdentity,
     Customer,
     IntegrationToken,
@@ -98,3 +99,16 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
             _("Token created. Copy it now, it will not be shown again: %(key)s") % {"key": key},
             messages.WARNING,
         )
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    """Calls are what the PBX reported: shown, never edited here."""
+
+    list_display = ["started_at", "direction", "from_number", "to_number", "state", "cause"]
+    list_filter = ["direction", "state", "cause"]
+    search_fields = ["call_id", "from_number", "to_number"]
+    readonly_fields = [field.name for field in Call._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

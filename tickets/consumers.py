@@ -3,6 +3,7 @@
 Consumers only authenticate, join groups and forward what `kefu.realtime` publishes.
 """
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -12,8 +13,10 @@ from kefu import realtime
 from kefu.roles import Role, has_role
 from tickets.models import Team
 from tickets.selectors import agent_for, team_ids_for, ticket_for
+from tickets.services import ticket_agent_typing
 
 CLOSE_FORBIDDEN = 4403
+TYPING_EVERY_SECONDS = 2.0
 
 
 def _agent_groups(user: Any) -> list[str] | None:
@@ -35,9 +38,20 @@ def _watchable_ticket(user: Any, number: str) -> int | None:
     return ticket.pk if ticket else None
 
 
+def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
+    """Tell the ticket's chat visitor the agent is typing; False when the user may not see
+    the ticket (or is no agent)."""
+    ticket = ticket_for(user, number)
+    if ticket is None or agent_for(user) is None:
+        return False
+    ticket_agent_typing(ticket=ticket, is_typing=is_typing)
+    return True
+
+
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.joined: list[str] = []
+        self.typing_sent: dict[str, float] = {}
         groups = await database_sync_to_async(_agent_groups)(self.scope.get("user"))
         if groups is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -48,6 +62,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ticket.typing":
+            await self._typing(str(content.get("number", "")), content.get("typing") is True)
+            return
         if not isinstance(content, dict) or content.get("type") != "ticket.watch":
             await self.send_json({"type": "error", "error": "unknown message"})
             return
@@ -61,6 +78,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         await self.send_json({"type": "ticket.watching", "number": number})
+
+    async def _typing(self, number: str, is_typing: bool) -> None:
+        # The reply box sends "typing" every few seconds while the agent writes; passing on
+        # at most one per ticket every TYPING_EVERY_SECONDS keeps a fast typist cheap.
+        now = time.monotonic()
+        last = self.typing_sent.get(number)
+        if is_typing and last is not None and now - last < TYPING_EVERY_SECONDS:
+            return
+        if is_typing:
+            self.typing_sent[number] = now
+        else:
+            self.typing_sent.pop(number, None)
+        if not await database_sync_to_async(_agent_typing)(self.scope["user"], number, is_typing):
+            await self.send_json({"type": "error", "error": "no such ticket"})
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):

@@ -1,10 +1,15 @@
 """Payloads pushed to browsers. Each has a `type`; none carries personal data (phones,
 addresses): a browser that needs more fetches it through a view that checks roles and masks.
+The one exception is the screen pop of a ringing call (`call.ringing`), which must show who is
+calling at once: it carries the caller's name and their number masked as on the ticket page.
 """
 
 from typing import Any
 
-from tickets.models import Message, Notification, Ticket
+from django.urls import reverse
+
+from tickets.identity import mask_phone
+from tickets.models import Call, Message, Notification, Ticket
 
 
 def _ticket(ticket: Ticket) -> dict[str, Any]:
@@ -52,6 +57,11 @@ def delivery_changed(ticket: Ticket, message: Message) -> dict[str, Any]:
     }
 
 
+def agent_typing(*, is_typing: bool) -> dict[str, Any]:
+    """For the customer's chat widget: an agent is (no longer) writing a reply."""
+    return {"type": "typing", "typing": is_typing}
+
+
 def sla_fired(ticket: Ticket, *, milestone: str, kind: str) -> dict[str, Any]:
     return {
         "type": "sla.breach" if kind == "breach" else "sla.warning",
@@ -68,3 +78,61 @@ def notification(item: Notification) -> dict[str, Any]:
         "text": item.text,
         "ticket": item.ticket.number if item.ticket else None,
     }
+
+
+def _call(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.pk,
+        "direction": call.direction,
+        "state": call.state,
+        "cause": call.cause,
+        "queue": call.queue,
+        "team_id": call.team_id,
+        "answered_by": str(call.answered_by) if call.answered_by else None,
+        "duration": call.duration,
+        "started_at": call.started_at.isoformat(),
+        "url": reverse("tickets:call", args=[call.pk]),
+    }
+
+
+def _masked_number(number: str) -> str:
+    # A withheld caller id ("anonymous") or an extension is shown as the PBX sent it.
+    return mask_phone(number) if number.startswith("+") else number
+
+
+def call_ringing(call: Call, *, open_tickets: list[Ticket]) -> dict[str, Any]:
+    """The screen pop: who is calling (a customer card, or an offer to create one)."""
+    customer = call.customer
+    number = call.customer_number
+    return {
+        "type": "call.ringing",
+        "call": _call(call),
+        "phone": _masked_number(number),
+        "customer": (
+            {"id": customer.pk, "name": customer.name, "is_vip": customer.is_vip}
+            if customer is not None
+            else None
+        ),
+        "open_tickets": [
+            {
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "url": reverse("tickets:ticket", args=[ticket.number]),
+            }
+            for ticket in open_tickets
+        ],
+        "create_customer_url": (
+            reverse("tickets:call_customer", args=[call.pk])
+            if customer is None and number.startswith("+")
+            else None
+        ),
+    }
+
+
+def call_updated(call: Call, *, ticket: Ticket | None = None) -> dict[str, Any]:
+    """A call was answered or ended; with `ticket`, sent to that ticket's page."""
+    event: dict[str, Any] = {"type": "call.updated", "call": _call(call)}
+    if ticket is not None:
+        event["ticket"] = {"id": ticket.pk, "number": ticket.number}
+    return event

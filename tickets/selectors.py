@@ -14,6 +14,7 @@ from sla.selectors import Compliance, compliance
 from tickets.identity import mask_identity
 from tickets.models import (
     Agent,
+    Call,
     Customer,
     Direction,
     Message,
@@ -154,16 +155,37 @@ def queue_page(
     return QueuePage(tickets=rows, next_cursor=_cursor(rows[-1], sort) if more and rows else None)
 
 
+def calls_visible_to(user: Any) -> QuerySet[Call]:
+    """Calls of the user's teams and calls they answered (all of them for supervisors)."""
+    if not has_role(user, Role.AGENT):
+        return Call.objects.none()
+    teams = team_ids_for(user)
+    if teams is None:
+        return Call.objects.all()
+    return Call.objects.filter(Q(team_id__in=teams) | Q(answered_by__user=user))
+
+
+def call_for(user: Any, pk: int) -> Call | None:
+    return (
+        calls_visible_to(user)
+        .select_related("customer", "ticket", "team", "answered_by__user")
+        .filter(pk=pk)
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    ticket: Ticket
+    ticket: Ticket | None  # None only for a call that belongs to no ticket
     message: Message | None
     event: TicketEvent | None
+    call: Call | None = None
 
 
 def customer_timeline(*, customer: Customer, include_internal: bool) -> list[TimelineEntry]:
-    """Every message and event of every ticket of the customer, any channel, oldest first."""
+    """Every message and event of every ticket of the customer, any channel, and (with the
+    internal entries) their phone calls, oldest first."""
     messages = (
         Message.objects.filter(ticket__customer=customer)
         .select_related("ticket", "author__user")
@@ -180,6 +202,11 @@ def customer_timeline(*, customer: Customer, include_internal: bool) -> list[Tim
         )
         entries.extend(
             TimelineEntry(at=e.created_at, ticket=e.ticket, message=None, event=e) for e in events
+        )
+        calls = Call.objects.filter(customer=customer).select_related("ticket", "answered_by__user")
+        entries.extend(
+            TimelineEntry(at=c.started_at, ticket=c.ticket, message=None, event=None, call=c)
+            for c in calls
         )
     entries.sort(key=lambda entry: (entry.at, 0 if entry.message else 1))
     return entries

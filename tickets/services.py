@@ -616,6 +616,16 @@ def _deliver_later(message_id: int) -> None:
     deliver_message.delay(message_id)
 
 
+def ticket_agent_typing(*, ticket: Ticket, is_typing: bool) -> None:
+    """Show (or stop showing) "an agent is typing" in the customer's open chat widgets.
+    Nothing is stored; tickets on other channels have no live customer to tell."""
+    if ticket.channel != Channel.CHAT:
+        return
+    address = _address(ticket.customer, Channel.CHAT)
+    if address:
+        realtime.publish([realtime.chat_group(address)], events.agent_typing(is_typing=is_typing))
+
+
 def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
     body = body.strip()
     if not body:
@@ -902,6 +912,13 @@ def message_delivery_update(
     *, message: Message, status: str, reference: str, error: str
 ) -> Message:
     """Record a delivery outcome (from the backend or a provider's status callback)."""
+    if (
+        status == DeliveryStatus.SENT
+        and Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.DELIVERED).exists()
+    ):
+        # The recipient's confirmation overtook the send's own answer (a chat widget confirms
+        # before the backend returns; status callbacks arrive out of order): keep delivered.
+        status = DeliveryStatus.DELIVERED
     message.delivery_status = status
     message.delivery_ref = reference or message.delivery_ref
     message.delivery_error = error[:500]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent
+from tickets.views import agent, calls
 
 app_name = "tickets"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("tickets/<str:number>/tier/", agent.ticket_tier, name="tier"),
     path("notifications/<int:pk>/read/", agent.notification_read, name="notification_read"),
     path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
+    path("calls/<int:pk>/", calls.call_detail, name="call"),
+    path("calls/<int:pk>/customer/", calls.call_customer, name="call_customer"),
 ]

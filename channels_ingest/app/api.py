@@ -1,21 +1,25 @@
-"""`POST /api/v1/inbound/app`: a customer message from the shop's app."""
+"""The shop app's API: `POST /api/v1/inbound/app` (a customer message), the user's
+conversation since a cursor, and the devices registered for push (docs/chat.md)."""
 
 import logging
 from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_ingest.models import InboundState
+from channels_ingest.app.selectors import MAX_PAGE_SIZE, ConversationPage, conversation_messages
+from channels_ingest.app.services import push_token_register, push_token_remove
+from channels_ingest.models import InboundState, PushPlatform
 from channels_ingest.services import inbound_receive
 from tickets.authentication import IsIntegration
 from tickets.identity import normalise_email, normalise_phone
-from tickets.models import IntegrationToken
+from tickets.models import Direction, IntegrationToken, Message
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -95,3 +99,123 @@ class AppInboundView(APIView):
         created = received.created
         answer["ticket_number"] = result.ticket.number
         return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+# --- the shop app's conversation and devices ---------------------------------------------
+
+
+class ConversationQuerySerializer(serializers.Serializer[dict[str, object]]):
+    since = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_PAGE_SIZE, required=False, default=50
+    )
+
+
+class ConversationMessageSerializer(serializers.Serializer[Message]):
+    id = serializers.IntegerField(source="pk")
+    direction = serializers.ChoiceField(
+        choices=["in", "out"], help_text="in: from the customer; out: to the customer"
+    )
+    sender = serializers.SerializerMethodField(
+        help_text="customer, agent, bot (an answer from the knowledge base) or automatic"
+    )
+    author = serializers.SerializerMethodField(help_text="The agent's first name, if any")
+    text = serializers.CharField(source="body")
+    ticket_number = serializers.CharField(source="ticket.number")
+    delivery_status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_sender(self, message: Message) -> str:
+        if message.direction == Direction.IN:
+            return "customer"
+        if message.is_bot:
+            return "bot"
+        if message.is_automatic:
+            return "automatic"
+        return "agent"
+
+    def get_author(self, message: Message) -> str:
+        if message.direction == Direction.OUT and message.author is not None:
+            return message.author.user.first_name or ""
+        return ""
+
+
+class ConversationPageSerializer(serializers.Serializer[ConversationPage]):
+    messages = ConversationMessageSerializer(many=True)
+    next_cursor = serializers.CharField(
+        help_text="Pass as `since` next time. Opaque; the last moments are returned again "
+        "until they settle, so drop repeats by `id`."
+    )
+    has_more = serializers.BooleanField(help_text="Another page follows at once")
+
+
+class ConversationMessagesView(APIView):
+    permission_classes = [IsIntegration]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="The `next_cursor` of the last call"),
+            OpenApiParameter("limit", int, description=f"1–{MAX_PAGE_SIZE}, default 50"),
+        ],
+        responses={200: ConversationPageSerializer},
+        summary="An app user's conversation: public messages after a cursor, oldest first",
+    )
+    def get(self, request: Request, user_id: str) -> Response:
+        query = ConversationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            page = conversation_messages(
+                user_id=user_id,
+                since=str(query.validated_data["since"]),
+                limit=int(query.validated_data["limit"]),
+                now=timezone.now(),
+            )
+        except ValueError as error:
+            raise serializers.ValidationError({"since": [_("Malformed cursor.")]}) from error
+        return Response(ConversationPageSerializer(page).data)
+
+
+class PushTokenSerializer(serializers.Serializer[dict[str, object]]):
+    user_id = serializers.CharField(max_length=100)
+    platform = serializers.ChoiceField(choices=PushPlatform.choices)
+    token = serializers.CharField(max_length=512)
+
+
+class PushTokenRemoveSerializer(serializers.Serializer[dict[str, object]]):
+    platform = serializers.ChoiceField(choices=PushPlatform.choices)
+    token = serializers.CharField(max_length=512)
+
+
+class PushTokensView(APIView):
+    permission_classes = [IsIntegration]
+
+    @extend_schema(
+        request=PushTokenSerializer,
+        responses={201: PushTokenSerializer, 200: PushTokenSerializer},
+        summary="Register an app user's device for push (idempotent)",
+        description="201 when the token is new or moved from another user, 200 when it was "
+        "already registered for this user. Outbound app messages list the user's tokens.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PushTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        token, changed = push_token_register(
+            user_id=str(data["user_id"]), platform=str(data["platform"]), token=str(data["token"])
+        )
+        body = {"user_id": token.user_id, "platform": token.platform, "token": token.token}
+        return Response(body, status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK)
+
+    @extend_schema(
+        request=PushTokenRemoveSerializer,
+        responses={204: None, 404: None},
+        summary="Forget a device token",
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = PushTokenRemoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        removed = push_token_remove(
+            platform=str(serializer.validated_data["platform"]),
+            token=str(serializer.validated_data["token"]),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT if removed else status.HTTP_404_NOT_FOUND)

@@ -7,6 +7,8 @@ import json
 import httpx
 from django.conf import settings
 
+from channels_ingest.app.selectors import push_tokens_for
+from channels_ingest.http import http_client
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError
 from tickets.models import DeliveryStatus
 
@@ -19,8 +21,10 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class AppWebhookBackend:
-    """POSTs `{"reference", "user_id", "ticket_number", "text", "kind"}`; the shop answers 2xx.
-    A 5xx, 429 or a network error is transient (retried); another 4xx is a failure."""
+    """POSTs `{"reference", "user_id", "ticket_number", "text", "kind", "push_tokens"}`; the
+    shop answers 2xx. `push_tokens` lists the user's registered devices
+    (`[{"platform", "token"}]`, newest first) for the shop's push service. A 5xx, 429 or a
+    network error is transient (retried); another 4xx is a failure."""
 
     def __init__(self) -> None:
         self.url = settings.APP_OUTBOUND_WEBHOOK_URL
@@ -34,6 +38,7 @@ class AppWebhookBackend:
                 "ticket_number": outbound.ticket_number,
                 "text": outbound.body,
                 "kind": outbound.kind,
+                "push_tokens": push_tokens_for(user_id=outbound.to),
             },
             ensure_ascii=False,
         ).encode()
@@ -41,7 +46,9 @@ class AppWebhookBackend:
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+            response = http_client().post(
+                self.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS
+            )
         except httpx.HTTPError as error:
             raise TransientDeliveryError(f"app webhook unreachable: {error}") from error
         if response.status_code == 429 or response.status_code >= 500:

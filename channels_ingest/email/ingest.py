@@ -3,6 +3,7 @@ acknowledge."""
 
 import hashlib
 import logging
+from dataclasses import replace
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
@@ -22,8 +23,14 @@ logger = logging.getLogger("kefu.ingest.email")
 def provider_id_for(raw: bytes) -> str:
     """The key that makes a redelivered mail a no-op: its Message-ID, or a digest of the
     bytes for the rare mail without one."""
+    # Only the header block: the parser would otherwise split the first 64 KB of the body
+    # into lines for nothing.
+    head = raw[:65536]
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=-1)
+    if end >= 0:
+        head = head[: end + 2]
     try:
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw[:65536])
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(head)
         message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
     except Exception:  # a header block the parser cannot read still gets a stable key
         message_id = ""
@@ -106,7 +113,16 @@ def email_process(record: InboundRecord) -> IntakeResult | None:
         return None
     if parsed.refusal_reason:
         raise EmailRefused(parsed.refusal_reason)
-    result = intake_message(inbound=to_inbound(parsed, provider_id=record.provider_id))
+    inbound = to_inbound(parsed, provider_id=record.provider_id)
+    over_limit = record.payload.get("over_limit_bytes") if isinstance(record.payload, dict) else 0
+    if over_limit:
+        # The IMAP poller took only the headers of a mail too large to take in whole.
+        note = _(
+            "The email was %(size)d bytes, over the limit; only its headers were taken in. "
+            "The whole email is still in the mailbox."
+        ) % {"size": over_limit}
+        inbound = replace(inbound, defects=[*inbound.defects, note])
+    result = intake_message(inbound=inbound)
     if (
         result.created
         and result.ticket_opened

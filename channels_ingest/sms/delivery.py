@@ -3,6 +3,7 @@
 import httpx
 from django.conf import settings
 
+from channels_ingest.http import http_client
 from channels_ingest.models import SmsChannel
 from channels_ingest.sms.services import is_opted_out
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError
@@ -29,7 +30,7 @@ class TwilioBackend:
                 "/webhooks/sms/twilio/status/"
             )
         try:
-            response = httpx.post(
+            response = http_client().post(
                 f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
                 data=form,
                 auth=(sid, token),

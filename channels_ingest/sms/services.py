@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from channels_ingest.models import SmsChannel, SmsOptOut
+from kb.revision_cache import RevisionCache
 from tickets.identity import normalise_phone
 from tickets.models import DeliveryStatus, Direction, Message
 from tickets.services import message_delivery_update
@@ -44,7 +45,9 @@ def is_opted_out(phone: str) -> bool:
     return SmsOptOut.objects.filter(phone=phone).exists()
 
 
-def sms_status_update(*, message_sid: str, status: str, error_code: str) -> Message | None:
+def sms_status_update(
+    *, message_sid: str, status: str, error_code: str, provider: str = "Twilio"
+) -> Message | None:
     """Apply a delivery status callback to the message we sent with that SID. Statuses only
     move forward (a late "sent" does not undo "delivered")."""
     ours = DeliveryStatus(TWILIO_STATUS.get(status, DeliveryStatus.QUEUED))
@@ -65,7 +68,7 @@ def sms_status_update(*, message_sid: str, status: str, error_code: str) -> Mess
         message=message,
         status=ours,
         reference=message_sid,
-        error=f"Twilio error {error_code}" if error_code else "",
+        error=f"{provider} error {error_code}" if error_code else "",
     )
 
 
@@ -74,16 +77,30 @@ def auth_token_for(*, account_sid: str, our_number: str) -> str:
     SID Twilio sends, else by our number; else TWILIO_AUTH_TOKEN (single provider)."""
     from django.conf import settings
 
-    channels = SmsChannel.objects.filter(is_active=True)
+    channels = sms_channel_cache.get()
     if account_sid:
-        by_account = channels.filter(account_sid=account_sid).first()
+        by_account = next((c for c in channels if c.account_sid == account_sid), None)
         if by_account is not None:
             return by_account.auth_token
     try:
         number = normalise_phone(our_number)
     except ValidationError:
         number = our_number
-    by_number = channels.filter(number=number).first()
+    by_number = next((c for c in channels if c.number == number), None)
     if by_number is not None:
         return by_number.auth_token
     return settings.TWILIO_AUTH_TOKEN
+
+
+SMS_CHANNELS_REVISION = "sms_channels"
+
+
+def _active_channels() -> list[SmsChannel]:
+    return list(SmsChannel.objects.filter(is_active=True).order_by("pk"))
+
+
+# Every webhook needs a channel's token: kept per process, following the "sms_channels"
+# revision, which any save or delete of an SMS channel bumps (channels_ingest/apps.py).
+sms_channel_cache: RevisionCache[list[SmsChannel]] = RevisionCache(
+    (SMS_CHANNELS_REVISION,), _active_channels
+)

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState
+from tests.conftest import requires_redis
 from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,50 @@ def test_a_payload_stored_but_not_processed_is_taken_in_by_the_sweep(default_tea
     assert requeued == 1
     assert record.state == InboundState.PROCESSED
     assert Ticket.objects.get().number == record.ticket_number
+
+
+def test_the_sweep_waits_while_the_queue_has_a_backlog(default_team, monkeypatch):
+    # Under a backlog, records waiting in the queue look stale; re-queueing them would
+    # double the work. Once the queue is empty the sweep takes them.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_ingest import tasks
+
+    record = InboundRecord.objects.create(
+        channel="app", provider_id="late-1", payload={"user_id": "u9", "text": "hello"}
+    )
+    InboundRecord.objects.filter(pk=record.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+    monkeypatch.setattr(tasks, "_queue_backlog", lambda: 40)
+
+    assert tasks.inbound_sweep() == 0
+    assert InboundRecord.objects.get(pk=record.pk).state == InboundState.RECEIVED
+
+    monkeypatch.setattr(tasks, "_queue_backlog", lambda: 0)
+
+    assert tasks.inbound_sweep() == 1
+    assert InboundRecord.objects.get(pk=record.pk).state == InboundState.PROCESSED
+
+
+@requires_redis
+def test_the_backlog_is_read_from_the_broker(settings):
+    from celery import current_app
+
+    from channels_ingest.tasks import _queue_backlog
+
+    queue = current_app.conf.task_default_queue
+    with current_app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        client.delete(queue)
+        assert _queue_backlog() == 0
+        client.lpush(queue, b"{}", b"{}")
+        try:
+            assert _queue_backlog() == 2
+        finally:
+            client.delete(queue)
 
 
 def test_the_openapi_schema_describes_the_inbound_endpoint(client):

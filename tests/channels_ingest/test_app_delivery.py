@@ -76,8 +76,29 @@ def test_an_app_reply_is_posted_signed_to_the_shops_webhook(
         "ticket_number": result.ticket.number,
         "text": "今天下午发出",
         "kind": "reply",
+        "push_tokens": [],
     }
     assert (reply.delivery_status, reply.delivery_ref) == (DeliveryStatus.SENT, "push-77")
+
+
+def test_the_webhook_names_the_users_registered_devices_newest_first(
+    shop, agent, django_capture_on_commit_callbacks
+):
+    from channels_ingest.app.services import push_token_register
+
+    push_token_register(user_id="u-58", platform="ios", token="apns-old")
+    push_token_register(user_id="u-58", platform="android", token="fcm-new")
+    push_token_register(user_id="someone-else", platform="ios", token="apns-other")
+    result = intake(user_id="u-58", text="到哪了")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=result.ticket, author=agent, body="已发货")
+
+    ((_headers, body),) = shop.requests
+    assert json.loads(body)["push_tokens"] == [
+        {"platform": "android", "token": "fcm-new"},
+        {"platform": "ios", "token": "apns-old"},
+    ]
 
 
 def test_a_refusing_webhook_marks_the_reply_failed_with_the_reason(

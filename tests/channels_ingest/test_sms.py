@@ -202,3 +202,13 @@ def test_a_webhook_without_message_sid_is_refused_400(client, sms_number):
 )
 def test_sms_segments_follow_gsm_and_ucs2_limits(text, segments):
     assert segment_count(text) == segments
+
+
+def test_a_rotated_auth_token_takes_effect_at_once(client, sms_number, default_team):
+    # Channels are cached per process behind a revision that every save moves.
+    assert signed_post(client, URL, sms("SM1", "hi")).status_code == 200
+    sms_number.auth_token = "rotated-token"
+    sms_number.save()
+
+    assert signed_post(client, URL, sms("SM2", "hi")).status_code == 403
+    assert signed_post(client, URL, sms("SM3", "hi"), token="rotated-token").status_code == 200

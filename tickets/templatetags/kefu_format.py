@@ -27,3 +27,15 @@ def urgency_reason(reason: Any) -> str:
     label = URGENCY_LABELS.get(str(reason.get("rule")), reason.get("rule"))
     words = "、".join(str(word) for word in reason.get("words", []))
     return f"{label}: {words}" if words else str(label)
+
+
+@register.filter
+def talk_time(seconds: int | None) -> str:
+    """A call's length as `m:ss` (`h:mm:ss` from an hour); empty when unknown."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"

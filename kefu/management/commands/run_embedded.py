@@ -18,10 +18,13 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo")
+            # The chat demo page (/chat/demo/) is served from this address.
+            host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
+            call_command("seed_demo_chat", origin=[f"http://{host}"], verbosity=0)
         if settings.CELERY_TASK_ALWAYS_EAGER:
             ticker_start()
         self.stdout.write(
             f"Kefu at http://{addrport}/  (demo logins agent / supervisor / admin, "
-            "password kefu-demo)"
+            "password kefu-demo); chat widget demo at /chat/demo/"
         )
         call_command("runserver", addrport, use_reloader=False)

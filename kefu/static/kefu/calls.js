@@ -1,0 +1,57 @@
+/* Screen pops for ringing calls on the agent's queue page (events from /ws/agent/). */
+(function () {
+  "use strict";
+
+  function field(pop, name) { return pop.querySelector('[data-field="' + name + '"]'); }
+
+  function popFor(id) { return document.querySelector('.call-pop[data-call="' + id + '"]'); }
+
+  function setState(pop, call, box) {
+    var label = box.dataset[call.state] || call.state;
+    if (call.answered_by) { label += " · " + call.answered_by; }
+    field(pop, "state").textContent = label;
+    pop.className = "card call-pop state-" + call.state;
+  }
+
+  function ringing(event) {
+    var box = document.getElementById("call-pops");
+    var template = document.getElementById("call-pop-template");
+    if (!box || !template || popFor(event.call.id)) { return; }
+    var pop = template.content.firstElementChild.cloneNode(true);
+    pop.dataset.call = event.call.id;
+    var customer = event.customer;
+    field(pop, "customer").textContent = customer ? (customer.name || "#" + customer.id) : box.dataset.unknown;
+    // Removed rather than hidden: the badge style's display would override [hidden].
+    if (!(customer && customer.is_vip)) { field(pop, "vip").remove(); }
+    field(pop, "phone").textContent = event.phone;
+    field(pop, "queue").textContent = event.call.queue;
+    setState(pop, event.call, box);
+    var list = field(pop, "tickets");
+    event.open_tickets.forEach(function (ticket) {
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = ticket.url;
+      link.textContent = ticket.number;
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(" · " + ticket.subject));
+      list.appendChild(item);
+    });
+    field(pop, "link").href = event.call.url;
+    var create = field(pop, "create");
+    if (event.create_customer_url) { create.action = event.create_customer_url; } else { create.remove(); }
+    pop.querySelector('[data-action="dismiss"]').addEventListener("click", function () { pop.remove(); });
+    box.insertBefore(pop, box.firstChild);
+  }
+
+  function updated(event) {
+    var pop = popFor(event.call.id);
+    var box = document.getElementById("call-pops");
+    if (pop && box) { setState(pop, event.call, box); }
+  }
+
+  window.kefuCalls = {
+    handle: function (event) {
+      if (event.type === "call.ringing") { ringing(event); } else if (event.type === "call.updated") { updated(event); }
+    }
+  };
+})();

@@ -1,0 +1,61 @@
+import pytest
+from django.core.management import call_command
+
+from tests.factories import TeamFactory, make_agent
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def chat_setup(live_asgi, settings):  # type: ignore[no-untyped-def]
+    # Made before the browser starts (Playwright's loop would refuse the ORM in this thread).
+    settings.EMBEDDED = True  # the demo page exists in embedded mode (or with DEBUG) only
+    team = TeamFactory(name="客服一组", is_default=True)
+    agent = make_agent(teams=[team])
+    call_command("seed_demo_chat", origin=[live_asgi], verbosity=0)
+    return live_asgi, agent.user.username
+
+
+def test_a_demo_visitor_writes_the_queue_shows_it_and_the_agents_answer_comes_back_live(
+    chat_setup, browser
+):
+    base, username = chat_setup
+    agent = browser.new_page()
+    agent.goto(f"{base}/accounts/login/")
+    agent.fill("input[name=username]", username)
+    agent.fill("input[name=password]", "pw-for-tests")
+    agent.click("button[type=submit]")
+    agent.wait_for_url(f"{base}/")
+    agent.wait_for_selector("#live-state.up", timeout=10_000)
+    assert agent.locator("tr[data-number]").count() == 0
+
+    shop = browser.new_page()
+    shop.goto(f"{base}/chat/demo/")
+    # The widget lives in a shadow root; Playwright's CSS locators pierce it.
+    box = shop.locator("[data-kefu-chat] textarea")
+    box.wait_for(timeout=10_000)
+    shop.wait_for_function(
+        "document.querySelector('[data-kefu-chat]').shadowRoot.querySelector('.dot') "
+        "&& document.querySelector('[data-kefu-chat]').shadowRoot.querySelector('.title')"
+        ".textContent !== 'Kefu'",
+        timeout=10_000,
+    )
+    box.fill("我买的橙子坏了两个，可以换吗")
+    box.press("Enter")
+    shop.wait_for_selector("[data-kefu-chat] .msg.from-visitor:not(.pending)", timeout=10_000)
+
+    row = agent.wait_for_selector("tr[data-number]", timeout=10_000)
+    assert "我买的橙子坏了两个" in row.inner_text()
+
+    # And back: the agent answers from the ticket page, the widget shows it without a reload.
+    agent.click("tr[data-number] a")
+    agent.wait_for_selector("#live-state.up", timeout=10_000)
+    agent.fill("form.reply textarea", "可以换，我们明天送新的过去")
+    agent.click("button[value=reply]")
+    answer = shop.wait_for_selector("[data-kefu-chat] .msg.from-agent", timeout=10_000)
+    assert "我们明天送新的过去" in answer.inner_text()
+    shop.close()
+    agent.close()
