@@ -21,6 +21,15 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set while this record is merged into another customer (see CustomerMerge).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_customers",
+        verbose_name=_("merged into"),
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -323,6 +332,8 @@ class EventKind(models.TextChoices):
     PLAN = "plan", _("Plan proposed")
     REOPENED = "reopened", _("Reopened by the customer")
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
+    CUSTOMER_MERGED = "customer_merged", _("Customer records merged")
+    CUSTOMER_MERGE_UNDONE = "customer_unmerged", _("Customer merge undone")
 
 
 class TicketEvent(models.Model):
@@ -365,6 +376,51 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class CustomerMerge(models.Model):
+    """A supervisor merged one customer record (`source`) into another (`target`).
+
+    `moved` lists the primary keys of what moved, per kind ("identities", "tickets",
+    "calls"), and the source's own fields before the merge, so that undoing moves exactly
+    those rows back, whatever was added to the target since."""
+
+    source = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="merges_out",
+        verbose_name=_("merged customer"),
+    )
+    target = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="merges_in", verbose_name=_("into")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    moved = models.JSONField(_("moved"), default=dict)
+    created_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("undone by"),
+    )
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} → {self.target_id}"
 
 
 class IntegrationToken(models.Model):

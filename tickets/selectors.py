@@ -1,12 +1,15 @@
 """Reads of the core that are more than one line."""
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+import phonenumbers
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from kefu.roles import Role, has_role
 from sla.models import SlaClock
@@ -15,8 +18,11 @@ from tickets.identity import mask_identity
 from tickets.models import (
     Agent,
     Call,
+    ContactIdentity,
     Customer,
+    CustomerMerge,
     Direction,
+    IdentityKind,
     Message,
     Notification,
     SlaState,
@@ -277,3 +283,97 @@ def article_suggestions(*, ticket: Ticket, limit: int = 3) -> list[dict[str, obj
         logger.exception("article suggestions failed for ticket %s", ticket.pk)
         return []
     return [{"article_id": h.article_id, "title": h.title, "answer": h.answer} for h in hits]
+
+
+# --- customer merges ---------------------------------------------------------------------
+
+# An order number as customers write it: after 订单(号)/order (no./number/#), 6–32 letters,
+# digits and dashes with at least one digit.
+ORDER_NUMBER = re.compile(
+    r"(?:订单(?:编号|号码|号)?|order\s*(?:no\.?|number|#|id)?)\s*[:：#]?\s*"
+    r"((?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{5,31})",
+    re.IGNORECASE,
+)
+SUGGESTION_SCAN_MESSAGES = 50
+
+
+@dataclass(frozen=True)
+class MergeSuggestion:
+    customer: Customer
+    reason: str
+    open_tickets: int
+
+
+def order_numbers_in(text: str) -> set[str]:
+    return {match.group(1).upper() for match in ORDER_NUMBER.finditer(text or "")}
+
+
+def phones_in(text: str) -> set[str]:
+    """Phone numbers written in free text (an email signature, a message), in E.164."""
+    found = set()
+    for match in phonenumbers.PhoneNumberMatcher(text or "", "CN"):
+        if phonenumbers.is_valid_number(match.number):
+            found.add(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
+    return found
+
+
+def merge_suggestions(*, customer: Customer, limit: int = 5) -> list[MergeSuggestion]:
+    """Other customer records that are probably the same person: a phone number written in
+    this customer's messages (an email signature) that another customer uses, or an order
+    number that this customer's messages and another customer's share (as an identity or in
+    their messages). Merged-away records are never suggested."""
+    texts = list(
+        Message.objects.filter(ticket__customer=customer, direction=Direction.IN)
+        .order_by("-created_at")
+        .values_list("body", flat=True)[:SUGGESTION_SCAN_MESSAGES]
+    )
+    phones: set[str] = set()
+    orders: set[str] = set()
+    for text in texts:
+        phones |= phones_in(text)
+        orders |= order_numbers_in(text)
+    own = set(customer.identities.values_list("kind", "value"))
+    orders |= {value.upper() for kind, value in own if kind == IdentityKind.ORDER}
+    phones -= {value for kind, value in own if kind == IdentityKind.PHONE}
+    others = Customer.objects.exclude(pk=customer.pk).filter(merged_into__isnull=True)
+    reasons: dict[int, str] = {}
+    for identity in ContactIdentity.objects.filter(
+        kind=IdentityKind.PHONE, value__in=sorted(phones), customer__in=others
+    ).order_by("value"):
+        reasons.setdefault(
+            identity.customer_id,
+            _("uses the phone number %(phone)s written in this customer's messages")
+            % {"phone": mask_identity(IdentityKind.PHONE, identity.value)},
+        )
+    for order in sorted(orders):
+        owners = set(
+            ContactIdentity.objects.filter(
+                kind=IdentityKind.ORDER, value__iexact=order, customer__in=others
+            ).values_list("customer_id", flat=True)
+        )
+        owners |= set(
+            Message.objects.filter(
+                direction=Direction.IN, body__icontains=order, ticket__customer__in=others
+            ).values_list("ticket__customer_id", flat=True)[:limit]
+        )
+        for owner in sorted(owners):
+            reason = _("mentions the same order number %(order)s") % {"order": order}
+            reasons.setdefault(owner, reason)
+        if len(reasons) >= limit:
+            break
+    ids = list(reasons)[:limit]
+    found = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=ids).annotate(
+            open_count=Count("tickets", filter=Q(tickets__is_open=True))
+        )
+    }
+    return [
+        MergeSuggestion(customer=found[pk], reason=reasons[pk], open_tickets=found[pk].open_count)
+        for pk in ids
+        if pk in found
+    ]
+
+
+def merges_recent(*, limit: int = 50) -> QuerySet[CustomerMerge]:
+    return CustomerMerge.objects.select_related("source", "target", "actor", "undone_by")[:limit]

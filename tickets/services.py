@@ -39,9 +39,11 @@ from tickets.models import (
     Agent,
     Attachment,
     AuditEntry,
+    Call,
     Channel,
     ContactIdentity,
     Customer,
+    CustomerMerge,
     DeliveryStatus,
     Direction,
     EventKind,
@@ -157,6 +159,121 @@ def _normalised_identities(message: InboundMessage) -> list[tuple[str, str]]:
     if not result:
         raise ValidationError(errors or [_("No usable identity for the sender.")])
     return result
+
+
+class MergeRefused(Exception):
+    """A merge or an undo that would leave the records wrong; the message says why."""
+
+
+def customer_merge(
+    *, source: Customer, target: Customer, actor: User, reason: str = ""
+) -> CustomerMerge:
+    """Merge `source` into `target`: its identities, tickets and calls move to `target`, and
+    `source` stays behind, empty, marked as merged. What moved is recorded so that
+    `customer_merge_undo` can move exactly that back. Audited."""
+    if source.pk == target.pk:
+        raise MergeRefused(_("A customer cannot be merged into itself."))
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id or target.merged_into_id:
+            raise MergeRefused(_("One of these customers has already been merged."))
+        ids: dict[str, list[int]] = {
+            "identities": list(source.identities.values_list("pk", flat=True)),
+            "tickets": list(source.tickets.values_list("pk", flat=True)),
+            "calls": list(Call.objects.filter(customer=source).values_list("pk", flat=True)),
+        }
+        moved: dict[str, object] = {
+            **ids,
+            "source": {"name": source.name, "is_vip": source.is_vip},
+            "target": {"name": target.name, "is_vip": target.is_vip},
+        }
+        ContactIdentity.objects.filter(pk__in=ids["identities"]).update(customer=target)
+        Ticket.objects.filter(pk__in=ids["tickets"]).update(customer=target)
+        Call.objects.filter(pk__in=ids["calls"]).update(customer=target)
+        target.name = target.name or source.name
+        target.is_vip = target.is_vip or source.is_vip
+        target.save(update_fields=["name", "is_vip"])
+        source.merged_into = target
+        source.save(update_fields=["merged_into"])
+        merge = CustomerMerge.objects.create(
+            source=source, target=target, actor=actor, reason=reason[:200], moved=moved
+        )
+        AuditEntry.objects.create(
+            actor=actor,
+            action="customer_merged",
+            object_type="customer",
+            object_id=str(target.pk),
+            data={"merge": merge.pk, "from": source.pk, "reason": reason[:200], **_counts(moved)},
+        )
+        for ticket in Ticket.objects.filter(pk__in=ids["tickets"]):
+            _record(
+                ticket=ticket,
+                kind=EventKind.CUSTOMER_MERGED,
+                actor=actor,
+                data={"from": source.pk, "to": target.pk},
+            )
+    return merge
+
+
+def _counts(moved: dict[str, object]) -> dict[str, int]:
+    return {
+        kind: len(value)
+        for kind, value in moved.items()
+        if isinstance(value, list) and kind in ("identities", "tickets", "calls")
+    }
+
+
+def customer_merge_undo(*, merge: CustomerMerge, actor: User) -> CustomerMerge:
+    """Undo a merge: what moved goes back to the source customer (rows that were deleted since
+    stay deleted), and both customers get back their name and VIP flag. Audited."""
+    with transaction.atomic():
+        merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise MergeRefused(_("This merge has already been undone."))
+        later = CustomerMerge.objects.filter(
+            source=merge.target, undone_at__isnull=True, created_at__gte=merge.created_at
+        ).exists()
+        if later:
+            raise MergeRefused(
+                _("The customer it went into was merged again since; undo that merge first.")
+            )
+        source, target = merge.source, merge.target
+        moved = merge.moved
+        ContactIdentity.objects.filter(pk__in=moved.get("identities", []), customer=target).update(
+            customer=source
+        )
+        Ticket.objects.filter(pk__in=moved.get("tickets", []), customer=target).update(
+            customer=source
+        )
+        Call.objects.filter(pk__in=moved.get("calls", []), customer=target).update(customer=source)
+        before = moved.get("target", {})
+        target.name = before.get("name", target.name)
+        target.is_vip = before.get("is_vip", target.is_vip)
+        target.save(update_fields=["name", "is_vip"])
+        source.merged_into = None
+        source.save(update_fields=["merged_into"])
+        merge.undone_at = timezone.now()
+        merge.undone_by = actor
+        merge.save(update_fields=["undone_at", "undone_by"])
+        AuditEntry.objects.create(
+            actor=actor,
+            action="customer_merge_undone",
+            object_type="customer",
+            object_id=str(source.pk),
+            data={"merge": merge.pk, "from": target.pk, **_counts(moved)},
+        )
+        for ticket in Ticket.objects.filter(pk__in=moved.get("tickets", []), customer=source):
+            _record(
+                ticket=ticket,
+                kind=EventKind.CUSTOMER_MERGE_UNDONE,
+                actor=actor,
+                data={"from": target.pk, "to": source.pk},
+            )
+    return merge
 
 
 def customer_reveal_contact(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, calls
+from tickets.views import agent, calls, customers
 
 app_name = "tickets"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("tickets/<str:number>/tier/", agent.ticket_tier, name="tier"),
     path("notifications/<int:pk>/read/", agent.notification_read, name="notification_read"),
     path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
+    path("customers/<int:pk>/merge/", customers.customer_merge, name="customer_merge"),
+    path("customers/merges/", customers.merges, name="merges"),
+    path("customers/merges/<int:pk>/undo/", customers.merge_undo, name="merge_undo"),
     path("calls/<int:pk>/", calls.call_detail, name="call"),
     path("calls/<int:pk>/customer/", calls.call_customer, name="call_customer"),
 ]

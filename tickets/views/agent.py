@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kefu.roles import Role, role_required
+from kefu.roles import Role, has_role, role_required
 from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors, services
@@ -100,6 +100,9 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             "suggestions": selectors.article_suggestions(ticket=ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "tier_form": TierForm(initial={"tier": ticket.tier}),
+            "merge_suggestions": selectors.merge_suggestions(customer=ticket.customer)
+            if has_role(request.user, Role.SUPERVISOR)
+            else None,
         },
     )
 
