@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/kb_search.py
 	$(PY) bench/bot.py
 	$(PY) bench/email.py
+	$(PY) bench/sms.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

@@ -93,7 +93,18 @@ def inbound_store(
     """Store a payload as it arrived, committed before the caller answers the provider.
     Returns the record and whether it is new; a redelivery returns the first record."""
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # Inside the caller's transaction: a savepoint keeps it usable after a conflict.
+            with transaction.atomic():
+                record = InboundRecord.objects.create(
+                    channel=channel,
+                    provider_id=provider_id,
+                    payload=payload,
+                    source=source,
+                    raw=raw,
+                )
+        else:
+            # In autocommit one INSERT is its own transaction: no BEGIN/COMMIT round trips.
             record = InboundRecord.objects.create(
                 channel=channel, provider_id=provider_id, payload=payload, source=source, raw=raw
             )
