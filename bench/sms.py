@@ -1,9 +1,11 @@
 """The Twilio SMS webhook under load, with the Celery worker killed once mid-run.
 
-    .venv/bin/python bench/sms.py [--n 2000] [--concurrency 16] [--workers 4] [--kill-after 3]
+    .venv/bin/python bench/sms.py [--n 2000] [--concurrency 16] [--workers 2] [--threads 4]
+        [--kill-after 3] [--worker-nice 10]
 
 Recreates the bench database, seeds a default team, an SMS channel with its auth token and a
-few agents, and serves Kefu from gunicorn with a Celery worker beside it. One closed-loop load
+few agents, and serves Kefu from gunicorn (gthread, 2 workers x 4 threads, with keep-alive, as
+in docker-compose.yml) with a Celery worker beside it. One closed-loop load
 generator with `--concurrency` connections then posts `--n` inbound SMS in Twilio's format,
 each signed with the official `twilio` package's request validator (about 10 % from numbers
 that wrote before, about 5 % delivered a second time). The worker runs at `--worker-nice`
@@ -195,7 +197,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="inbound SMS (default 2000)")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (1: sync workers, else gthread)"
+    )
     parser.add_argument("--repeat", type=float, default=0.10)
     parser.add_argument("--redeliver", type=float, default=0.05)
     parser.add_argument("--kill-after", type=float, default=3.0, help="seconds; 0: never")
@@ -221,11 +226,12 @@ def main() -> None:
         n=args.n, port=port, prefix=prefix, rng=rng, repeat=args.repeat, redeliver=args.redeliver
     )
     warmup, _ = build_jobs(n=50, port=port, prefix=f"w{prefix}", rng=rng, repeat=0, redeliver=0)
-    server = f"gunicorn kefu.wsgi, {args.workers} sync worker(s)"
+    kind = "sync" if args.threads == 1 else f"gthread x {args.threads} thread(s)"
+    server = f"gunicorn kefu.wsgi, {args.workers} {kind} worker(s)"
     log(f"server: {server}; load: closed loop, {args.concurrency} connections")
 
     with Services(time_limit=int(args.drain_timeout) + 300) as services:
-        web = services.start(gunicorn(port=port, workers=args.workers, threads=1))
+        web = services.start(gunicorn(port=port, workers=args.workers, threads=args.threads))
         first = services.start(worker(args.worker_nice))
         wait_port(port, web)
         run_async(lambda: run_closed_loop(port=port, jobs=warmup, concurrency=args.concurrency))
