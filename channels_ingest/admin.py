@@ -1,11 +1,17 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from channels_ingest.models import InboundRecord, InboundState, Mailbox, OutboxEntry
+from channels_ingest.models import DeadLetter, InboundRecord, InboundState, Mailbox, OutboxEntry
 from channels_ingest.tasks import imap_poll_mailbox, process_inbound
+
+# A record the sweep (every 30 s, after a minute) has not taken in by then is stuck.
+STUCK_AFTER = timedelta(minutes=10)
 
 
 @admin.register(InboundRecord)
@@ -26,6 +32,26 @@ class InboundRecordAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(InboundRecordAdmin):
+    """Failed records, and records still unprocessed well after the sweep should have taken
+    them: what needs a person's look. "Process again" queues them."""
+
+    list_display = ["channel", "provider_id", "state", "error", "attempts", "received_at"]
+    list_filter = ["channel", "state"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundRecord]:
+        waiting_since = timezone.now() - STUCK_AFTER
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(state=InboundState.FAILED)
+                | Q(state=InboundState.RECEIVED, received_at__lt=waiting_since)
+            )
+        )
 
 
 @admin.register(OutboxEntry)

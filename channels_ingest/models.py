@@ -54,6 +54,16 @@ class InboundRecord(models.Model):
         return f"{self.channel}:{self.provider_id}"
 
 
+class DeadLetter(InboundRecord):
+    """The inbound log's records that did not become messages: refused ones (failed, with the
+    reason) and ones still waiting long after arrival. Its own admin page, to retry them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+
+
 class OutboxEntry(models.Model):
     """What embedded mode would have sent, kept to be read at /outbox/."""
 

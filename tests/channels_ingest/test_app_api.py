@@ -222,3 +222,49 @@ def test_a_crash_while_taking_in_still_stores_the_message_and_a_retry_takes_it_i
     assert Ticket.objects.get().number == record.ticket_number
     again = api.post(URL, body(message_id="crash-1"), format="json")
     assert (again.status_code, again.json()["ticket_number"]) == (200, record.ticket_number)
+
+
+def test_the_dead_letter_page_lists_failed_and_stuck_records_and_retries_them(client, default_team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+
+    failed = InboundRecord.objects.create(
+        channel="app",
+        provider_id="dead-1",
+        payload={"user_id": "u1", "text": "hello"},
+        state=InboundState.FAILED,
+        error="no usable identity",
+    )
+    stuck = InboundRecord.objects.create(
+        channel="app", provider_id="stuck-1", payload={"user_id": "u2", "text": "hi"}
+    )
+    InboundRecord.objects.filter(pk=stuck.pk).update(
+        received_at=timezone.now() - timedelta(hours=1)
+    )
+    InboundRecord.objects.create(
+        channel="app", provider_id="fresh-1", payload={"user_id": "u3", "text": "hi"}
+    )
+    InboundRecord.objects.create(
+        channel="app", provider_id="done-1", payload={}, state=InboundState.PROCESSED
+    )
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+
+    page = client.get("/admin/channels_ingest/deadletter/")
+
+    assert page.status_code == 200
+    listed = {r.provider_id for r in page.context["cl"].result_list}
+    assert listed == {"dead-1", "stuck-1"}
+
+    client.post(
+        "/admin/channels_ingest/deadletter/",
+        {"action": "retry", "_selected_action": [failed.pk, stuck.pk]},
+    )
+
+    # The payloads are good now (e.g. the rule that refused them was fixed): both taken in.
+    assert set(
+        InboundRecord.objects.filter(pk__in=[failed.pk, stuck.pk]).values_list("state", flat=True)
+    ) == {InboundState.PROCESSED}
+    assert Ticket.objects.count() == 2
