@@ -88,3 +88,15 @@ requires_postgres = pytest.mark.skipif(
     not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): row locks across connections"
 )
 requires_redis = pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_test_connections(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Async tests reach the database from asgiref's one thread for thread-sensitive code,
+    which keeps its connection open; close it before the test database is dropped."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
