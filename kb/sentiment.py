@@ -58,29 +58,27 @@ _EN_LOOKUP = {**{w: -1.0 for w in _NEGATIVE_EN}, **{w: 1.0 for w in _POSITIVE_EN
 _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
+# The lexicon's words, longest first: at each place the regex engine tries them in that order,
+# so a scan finds, left to right, the longest lexicon word starting at each position, in C.
+_ZH_PATTERN = re.compile("|".join(re.escape(word) for word, _polarity in _ZH_WORDS))
+
+
 def _zh_hits(text: str) -> list[float]:
     hits: list[float] = []
-    position = 0
-    while position < len(text):
-        for size in range(min(_ZH_MAX, len(text) - position), 0, -1):
-            word = text[position : position + size]
-            polarity = _ZH_LOOKUP.get(word)
-            if polarity is None:
-                continue
-            position += size
-            if polarity == 0.0:
-                break
-            before = text[max(0, position - size - 3) : position - size]
-            weight = polarity
-            # "不" inside the word itself (不满意) is already part of its polarity.
-            if not word.startswith(("不", "没", "无")) and before.endswith(_NEGATORS_ZH):
-                weight = -polarity * 0.8
-            elif before.endswith(_INTENSIFIERS_ZH):
-                weight = polarity * 1.5
-            hits.append(weight)
-            break
-        else:
-            position += 1
+    for match in _ZH_PATTERN.finditer(text):
+        word = match.group()
+        polarity = _ZH_LOOKUP[word]
+        if polarity == 0.0:
+            continue  # a neutral word only keeps its characters from being read otherwise
+        start = match.start()
+        before = text[max(0, start - 3) : start]
+        weight = polarity
+        # "不" inside the word itself (不满意) is already part of its polarity.
+        if not word.startswith(("不", "没", "无")) and before.endswith(_NEGATORS_ZH):
+            weight = -polarity * 0.8
+        elif before.endswith(_INTENSIFIERS_ZH):
+            weight = polarity * 1.5
+        hits.append(weight)
     return hits
 
 

@@ -45,3 +45,14 @@ def test_a_ticket_score_weighs_recent_messages_more():
     assert ticket_score([-1.0]) == -1.0
     assert ticket_score([-1.0, 1.0]) > 0
     assert ticket_score([1.0, -1.0]) < 0
+
+
+def test_the_lexicon_reads_the_longest_word_and_lets_neutral_words_hide_their_parts():
+    from kb.sentiment import _zh_hits
+
+    # 不满意 is one negative word (not 不 negating 满意); 快递 is neutral, so its 快 is not
+    # read as "fast"; a negator before a positive word turns it.
+    assert _zh_hits("不满意") == [-1.0]
+    assert _zh_hits("快递到了") == []
+    assert _zh_hits("没有满意") == [-0.8]
+    assert _zh_hits("我并不喜欢") == [-0.8]
