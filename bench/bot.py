@@ -48,29 +48,26 @@ sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if p and Path(p).resolve
 from bench.common import (  # noqa: E402
     BIN,
     OUT,
-    HttpConnection,
     Service,
     Services,
     bench_env,
     busy_percent,
+    cpu_probe,
     emit,
     free_port,
-    group_cpu_seconds,
     gunicorn,
     log,
     machine_cpu,
-    named_cpu_seconds,
     percentile,
+    post_app_paced,
     r,
     recreate_database,
     run_async,
     seed_helpdesk,
-    self_cpu_seconds,
     setup_django,
     wait_port,
 )
 
-API_PATH = "/api/v1/inbound/app"
 PUSH_PATH = "/push"
 SECRET = "bench-push-secret"
 TARGET_P99_MS = 1000.0
@@ -221,42 +218,6 @@ class PushReceiver:
 # --- the run ----------------------------------------------------------------------------------
 
 
-async def post_paced(
-    port: int, token: str, messages: list[dict[str, Any]], rate: float
-) -> list[dict[str, Any]]:
-    """Post each message at start + i / rate (open loop), each on its own connection."""
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    posts: list[dict[str, Any]] = []
-
-    async def one(message: dict[str, Any]) -> None:
-        body = json.dumps(message["payload"], ensure_ascii=False).encode()
-        connection = HttpConnection(port)
-        sent = time.time()
-        try:
-            status, _headers, answer = await asyncio.wait_for(
-                connection.request("POST", API_PATH, body, headers), 30
-            )
-        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
-            status, answer = 0, str(error).encode()
-        finally:
-            await connection.close()
-        returned = time.time()
-        number = json.loads(answer).get("ticket_number") if status in (200, 201, 202) else None
-        posts.append(
-            {**message, "status": status, "sent": sent, "returned": returned, "number": number}
-        )
-
-    start = time.monotonic()
-    tasks = []
-    for index, message in enumerate(messages):
-        delay = start + index / rate - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(message)))
-    await asyncio.gather(*tasks)
-    return posts
-
-
 def bot_outcomes(numbers: list[str]) -> dict[str, dict[str, Any]]:
     """Per ticket number: what the bot did (answered, handoff with a notice, silent), with the
     article it answered with and when it wrote its message."""
@@ -332,13 +293,13 @@ async def scenario(
         # Warm-up: every gunicorn worker and Celery process loads its code, jieba and the
         # search index before anything is timed.
         log(f"warm-up: {len(warmup)} messages")
-        posts = await post_paced(port, token, warmup, rate=10.0)
+        posts = await post_app_paced(port, token, warmup, rate=10.0)
         await wait_settled([p["number"] for p in posts if p["number"]], 60)
         log(f"posting {len(messages)} messages at {rate}/s")
         cpu_before = machine_cpu()
         probe_before = cpu_probe(pgids)
         started = time.perf_counter()
-        posts = await post_paced(port, token, messages, rate)
+        posts = await post_app_paced(port, token, messages, rate)
         numbers = [p["number"] for p in posts if p["number"]]
         complete = await wait_settled(numbers, 60)
         wall = time.perf_counter() - started
@@ -359,17 +320,6 @@ async def scenario(
             for name in probe_before
         },
     }
-
-
-def cpu_probe(pgids: dict[str, int]) -> dict[str, float]:
-    """Cumulative CPU seconds of the machine's busy time and of each party."""
-    busy, _total = machine_cpu()
-    probe = {"machine": busy / os.sysconf("SC_CLK_TCK")}
-    probe |= {name: group_cpu_seconds(pgid) for name, pgid in pgids.items()}
-    probe["postgres"] = named_cpu_seconds("postgres")
-    probe["redis"] = named_cpu_seconds("redis-server")
-    probe["bench"] = self_cpu_seconds()
-    return probe
 
 
 def celery_services(concurrency: int) -> tuple[Service, Service]:

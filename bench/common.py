@@ -622,6 +622,59 @@ async def _timed(connection: HttpConnection, job: Job, timeout: float) -> Result
     )
 
 
+APP_API_PATH = "/api/v1/inbound/app"
+
+
+async def post_app_paced(
+    port: int, token: str, items: Sequence[dict[str, Any]], rate: float
+) -> list[dict[str, Any]]:
+    """Post each item's `payload` to the app API at start + i / rate (open loop), each on its
+    own connection. Returns each item with `status`, `sent`, `returned` (wall-clock seconds)
+    and the answer's `number` (ticket number), in completion order."""
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    posts: list[dict[str, Any]] = []
+
+    async def one(item: dict[str, Any]) -> None:
+        body = json.dumps(item["payload"], ensure_ascii=False).encode()
+        connection = HttpConnection(port)
+        sent = time.time()
+        try:
+            status, _headers, answer = await asyncio.wait_for(
+                connection.request("POST", APP_API_PATH, body, headers), 30
+            )
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
+            status, answer = 0, str(error).encode()
+        finally:
+            await connection.close()
+        returned = time.time()
+        number = json.loads(answer).get("ticket_number") if status in (200, 201, 202) else None
+        posts.append(
+            {**item, "status": status, "sent": sent, "returned": returned, "number": number}
+        )
+
+    start = time.monotonic()
+    tasks = []
+    for index, item in enumerate(items):
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(item)))
+    await asyncio.gather(*tasks)
+    return posts
+
+
+def cpu_probe(pgids: dict[str, int], *, self_name: str = "bench") -> dict[str, float]:
+    """Cumulative CPU seconds of the machine's busy time, of each process group in `pgids`,
+    of PostgreSQL and Redis, and of this process (as `self_name`)."""
+    busy, _total = machine_cpu()
+    probe = {"machine": busy / os.sysconf("SC_CLK_TCK")}
+    probe |= {name: group_cpu_seconds(pgid) for name, pgid in pgids.items()}
+    probe["postgres"] = named_cpu_seconds("postgres")
+    probe["redis"] = named_cpu_seconds("redis-server")
+    probe[self_name] = self_cpu_seconds()
+    return probe
+
+
 def run_async(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """Run a coroutine on uvloop when it is installed (it is, with uvicorn[standard])."""
     try:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
+import random
 import re
 import sys
 import time
@@ -47,24 +47,22 @@ from bench.common import (  # noqa: E402
     asgi_server,
     busy_percent,
     celery_worker,
+    cpu_probe,
     emit,
     free_port,
-    group_cpu_seconds,
     gunicorn,
     log,
     machine_cpu,
-    named_cpu_seconds,
     percentile,
+    post_app_paced,
     r,
     recreate_database,
     run_async,
     seed_helpdesk,
-    self_cpu_seconds,
     setup_django,
     wait_port,
 )
 
-API_PATH = "/api/v1/inbound/app"
 TARGET_P99_MS = 100.0
 PASSWORD = "bench-live-password-1"  # only for the throwaway bench database
 
@@ -186,60 +184,6 @@ class Client:
             pass
 
 
-async def post_paced(
-    port: int, token: str, m: int, pace: float, prefix: str
-) -> list[dict[str, Any]]:
-    """Post `m` messages, the i-th at start + i / pace (open loop), each on a new connection."""
-    import random
-
-    rng = random.Random(7)
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    posts: list[dict[str, Any]] = []
-
-    async def one(index: int) -> None:
-        payload = app_message(rng, message_id=f"{prefix}-{index:05d}", customer=index)
-        body = json.dumps(payload).encode()
-        connection = HttpConnection(port)
-        sent = time.time()
-        try:
-            status, _headers, answer = await asyncio.wait_for(
-                connection.request("POST", API_PATH, body, headers), 30
-            )
-        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
-            status, answer = 0, str(error).encode()
-        finally:
-            await connection.close()
-        returned = time.time()
-        number = None
-        if status in (200, 201, 202):
-            number = json.loads(answer).get("ticket_number")
-        posts.append(
-            {"message_id": payload["message_id"], "status": status, "number": number}
-            | {"sent": sent, "returned": returned}
-        )
-
-    start = time.monotonic()
-    tasks = []
-    for index in range(m):
-        delay = start + index / pace - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(index)))
-    await asyncio.gather(*tasks)
-    return posts
-
-
-def cpu_probe(pgids: dict[str, int]) -> dict[str, float]:
-    """Cumulative CPU seconds of the machine's busy time and of each party."""
-    busy, _total = machine_cpu()
-    probe = {"machine": busy / os.sysconf("SC_CLK_TCK")}
-    probe |= {name: group_cpu_seconds(pgid) for name, pgid in pgids.items()}
-    probe["postgres"] = named_cpu_seconds("postgres")
-    probe["redis"] = named_cpu_seconds("redis-server")
-    probe["bench_clients"] = self_cpu_seconds()
-    return probe
-
-
 async def scenario(
     *,
     http_port: int,
@@ -258,9 +202,15 @@ async def scenario(
     await asyncio.sleep(0.5)
     prefix = f"live{int(time.time())}"
     log(f"posting {args.m} messages at {args.pace}/s")
+    rng = random.Random(7)
+    payloads = [
+        app_message(rng, message_id=f"{prefix}-{index:05d}", customer=index)
+        for index in range(args.m)
+    ]
+    items = [{"message_id": payload["message_id"], "payload": payload} for payload in payloads]
     cpu_before = machine_cpu()
-    probe_before = cpu_probe(pgids)
-    posts = await post_paced(http_port, token, args.m, args.pace, prefix)
+    probe_before = cpu_probe(pgids, self_name="bench_clients")
+    posts = await post_app_paced(http_port, token, items, args.pace)
     busy = busy_percent(cpu_before, machine_cpu())
     expected = sum(1 for post in posts if post["status"] in (200, 201, 202))
     deadline = time.monotonic() + args.settle
@@ -268,7 +218,7 @@ async def scenario(
         if all(len(client.received) >= expected for client in clients):
             break
         await asyncio.sleep(0.05)
-    probe_after = cpu_probe(pgids)
+    probe_after = cpu_probe(pgids, self_name="bench_clients")
     for client in clients:
         await client.ws.close()
     await asyncio.gather(*listeners, return_exceptions=True)
