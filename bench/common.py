@@ -362,7 +362,10 @@ def asgi_server(*, port: int, server: str = "uvicorn") -> Service:
     return Service(server, argv, bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"))
 
 
-def celery_worker() -> Service:
+def celery_worker(*, nice: int = 0) -> Service:
+    """A Celery worker (solo pool), at a lower CPU priority when `nice` > 0: on one small
+    machine the web process then answers first and the worker catches up when the burst is
+    over, as a worker on a machine of its own would keep up."""
     argv = [
         str(BIN / "celery"),
         "-A",
@@ -376,6 +379,8 @@ def celery_worker() -> Service:
         "-n",
         f"bench-{os.getpid()}@%h",
     ]
+    if nice:
+        argv = ["nice", "-n", str(nice), *argv]
     return Service("celery", argv, bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"))
 
 

@@ -113,15 +113,6 @@ def build_jobs(
     return [job for _key, job in keyed], redelivered
 
 
-def worker(nice: int) -> Service:
-    """A Celery worker, at a lower CPU priority when `nice` > 0: on one small machine the
-    webhook then answers first and the worker catches up when the burst is over."""
-    service = celery_worker()
-    if nice:
-        service.argv = ["nice", "-n", str(nice), *service.argv]
-    return service
-
-
 class WorkerKiller(threading.Thread):
     """SIGKILLs the worker's process group after `delay` seconds and starts a new worker."""
 
@@ -142,7 +133,7 @@ class WorkerKiller(threading.Thread):
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.killed_at = time.time()
         log(f"killed the Celery worker (pid {self.worker.pid}) with SIGKILL; starting another")
-        self.replacement = self.services.start(worker(self.nice))
+        self.replacement = self.services.start(celery_worker(nice=self.nice))
 
 
 def drain(prefix: str, *, timeout: float) -> int:
@@ -232,7 +223,7 @@ def main() -> None:
 
     with Services(time_limit=int(args.drain_timeout) + 300) as services:
         web = services.start(gunicorn(port=port, workers=args.workers, threads=args.threads))
-        first = services.start(worker(args.worker_nice))
+        first = services.start(celery_worker(nice=args.worker_nice))
         wait_port(port, web)
         run_async(lambda: run_closed_loop(port=port, jobs=warmup, concurrency=args.concurrency))
         killer = (

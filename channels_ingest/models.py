@@ -47,7 +47,13 @@ class InboundRecord(models.Model):
                 fields=["received_at"],
                 condition=~Q(state="processed"),
                 name="channels_inbound_pending",
-            )
+            ),
+            # What a drain looks for: a channel's records still waiting, oldest first.
+            models.Index(
+                fields=["channel", "id"],
+                condition=Q(state="received"),
+                name="channels_inbound_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,13 +1,17 @@
 """Writes of the edge: store what arrived, then process it into the core."""
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 
 from channels_ingest.app.normalise import app_inbound
@@ -89,28 +93,52 @@ def inbound_store(
     payload: dict[str, Any],
     source: str,
     raw: bytes | None = None,
+    ticket_number: str = "",
 ) -> tuple[InboundRecord, bool]:
     """Store a payload as it arrived, committed before the caller answers the provider.
-    Returns the record and whether it is new; a redelivery returns the first record."""
-    try:
-        if transaction.get_connection().in_atomic_block:
-            # Inside the caller's transaction: a savepoint keeps it usable after a conflict.
-            with transaction.atomic():
-                record = InboundRecord.objects.create(
-                    channel=channel,
-                    provider_id=provider_id,
-                    payload=payload,
-                    source=source,
-                    raw=raw,
-                )
-        else:
-            # In autocommit one INSERT is its own transaction: no BEGIN/COMMIT round trips.
-            record = InboundRecord.objects.create(
-                channel=channel, provider_id=provider_id, payload=payload, source=source, raw=raw
-            )
-        return record, True
-    except IntegrityError:
+    Returns the record and whether it is new; a redelivery returns the first record.
+    `ticket_number` is the ticket already promised to the sender (queued app intake)."""
+    fields: dict[str, Any] = {
+        "channel": channel,
+        "provider_id": provider_id,
+        "source": source,
+        "payload": payload,
+        "raw": raw,
+        "ticket_number": ticket_number,
+        "state": InboundState.RECEIVED,
+        "attempts": 0,
+        "error": "",
+        "received_at": timezone.now(),
+    }
+    # One INSERT that skips a conflict instead of raising: no savepoint inside a transaction,
+    # and in autocommit it is its own transaction (no BEGIN/COMMIT round trips). Written out
+    # because the ORM's create costs a web process more than the statement itself.
+    db = transaction.get_connection()
+    meta = InboundRecord._meta
+    quote = db.ops.quote_name
+    model_fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in fields]
+    values = [
+        field.get_db_prep_save(value, db)
+        for field, value in zip(model_fields, fields.values(), strict=True)
+    ]
+    # Only identifiers of the model go into the text; every value is a parameter.
+    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}, {}) DO NOTHING RETURNING {}".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(quote(field.column) for field in model_fields),
+        ", ".join(["%s"] * len(values)),
+        quote("channel"),
+        quote("provider_id"),
+        quote("id"),
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:  # a redelivery: the first record stands
         return InboundRecord.objects.get(channel=channel, provider_id=provider_id), False
+    record = InboundRecord(pk=row[0], **fields)
+    record._state.adding = False
+    record._state.db = db.alias
+    return record, True
 
 
 @dataclass(frozen=True)
@@ -170,6 +198,101 @@ def _queue_retry(record_id: int) -> None:
         process_inbound.apply_async((record_id,), countdown=5)
     except Exception:
         logger.exception("inbound %s: could not queue; the sweep will take it", record_id)
+
+
+# How long a rung bell stays up if its drain task never starts (a lost task message); the
+# inbound sweep also takes what is left behind.
+BELL_SECONDS = 60
+
+
+def _bell_key(channel: str) -> str:
+    # The database's name keeps two installations (or test runs) on one Redis apart.
+    return f"kefu:inbound-bell:{connection.settings_dict['NAME']}:{channel}"
+
+
+@functools.cache
+def _bell_redis() -> redis.Redis | None:
+    """One client per process. Django's Redis cache builds a client on every call, which
+    costs a web process more than the round trip itself."""
+    return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+def _bell_raise(channel: str) -> bool:
+    """Raise the channel's bell; False when it was already up."""
+    client = _bell_redis()
+    if client is None:  # embedded: the process's own cache
+        return bool(cache.add(_bell_key(channel), 1, timeout=BELL_SECONDS))
+    return bool(client.set(_bell_key(channel), 1, nx=True, ex=BELL_SECONDS))
+
+
+def bell_lower(channel: str) -> None:
+    client = _bell_redis()
+    if client is None:
+        cache.delete(_bell_key(channel))
+    else:
+        client.delete(_bell_key(channel))
+
+
+def inbound_ring(channel: str) -> None:
+    """Wake a worker to take in a channel's stored records, once the caller's transaction
+    commits (at once in autocommit).
+
+    A doorbell rather than a task per record: the first record stored after a drain started
+    raises the bell (SET NX in the cache) and queues one drain task; records stored while the
+    bell is up only need the drain that is already queued. The drain lowers the bell before
+    it looks for records, so a record is either seen by that look or rings again. Queuing a
+    task costs a web process more than everything else it does for a message; this costs it
+    one Redis round trip. If the broker cannot take the task, the bell is lowered again and
+    the record waits for the next ring or the inbound sweep."""
+    from channels_ingest.tasks import inbound_drain_task
+
+    def ring() -> None:
+        try:
+            if _bell_raise(channel):
+                try:
+                    inbound_drain_task.delay(channel)
+                except Exception:
+                    bell_lower(channel)
+                    raise
+        except Exception:
+            logger.exception("inbound %s: could not wake a worker; the sweep will", channel)
+
+    transaction.on_commit(ring)
+
+
+def inbound_drain(*, channel: str, batch: int = 100) -> int:
+    """Take in every record of a channel still waiting, oldest first; returns how many this
+    call took in. Each record is claimed with a row lock that other drains skip, processed
+    and committed on its own (as `inbound_process`). A record whose processing fails
+    unexpectedly is left for the inbound sweep to retry and skipped for the rest of this
+    drain."""
+    bell_lower(channel)  # first: a record stored from now on rings again
+    taken = 0
+    given_up: list[int] = []
+    while True:
+        ids = list(
+            InboundRecord.objects.filter(channel=channel, state=InboundState.RECEIVED)
+            .exclude(pk__in=given_up)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return taken
+        for record_id in ids:
+            try:
+                with transaction.atomic():
+                    record = (
+                        InboundRecord.objects.select_for_update(skip_locked=True)
+                        .filter(pk=record_id, state=InboundState.RECEIVED)
+                        .first()
+                    )
+                    if record is None:  # another drain has it, or had it
+                        continue
+                    _inbound_process(record=record)
+                taken += 1
+            except Exception:
+                logger.exception("inbound %s: processing failed; the sweep retries it", record_id)
+                given_up.append(record_id)
 
 
 def inbound_process(*, record: InboundRecord) -> IntakeResult | None:

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Count
 from django.utils import timezone
 
 from channels_ingest.models import InboundRecord, InboundState, Mailbox
-from channels_ingest.services import inbound_process
+from channels_ingest.services import inbound_drain, inbound_process
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -31,6 +32,12 @@ def process_inbound(record_id: int) -> None:
     inbound_process(record=record)
 
 
+@shared_task(name="channels_ingest.tasks.inbound_drain", ignore_result=True)
+def inbound_drain_task(channel: str) -> int:
+    """Rung by `inbound_ring`: take in the channel's waiting records."""
+    return inbound_drain(channel=channel)
+
+
 def _queue_backlog() -> int | None:
     """Messages waiting in the default task queue, or None when the broker cannot tell."""
     from celery import current_app
@@ -49,25 +56,29 @@ def _queue_backlog() -> int | None:
 
 @shared_task(name="channels_ingest.tasks.inbound_sweep", ignore_result=True)
 def inbound_sweep() -> int:
-    """Re-queue stored payloads whose processing task was lost (a crash between storing and
-    queueing, a worker killed mid-task). While the queue still has a backlog, records waiting
-    in it look stale too; re-queueing them would only double the work, so the sweep waits
-    until the workers have caught up."""
+    """Take in stored payloads whose processing was lost (a crash between storing and
+    queueing, a worker killed mid-task, a bell whose drain never ran): one drain for each
+    channel that has records waiting for over STALE_AFTER. Returns how many stale records it
+    found. While the task queue still has a backlog, records waiting in it look stale too;
+    draining them from here would only race the queued tasks, so the sweep waits until the
+    workers have caught up. Drains run side by side safely (each record is claimed with a
+    lock the others skip)."""
     backlog = _queue_backlog()
     if backlog:
         logger.info("inbound sweep skipped: %d tasks still queued", backlog)
         return 0
     cutoff = timezone.now() - STALE_AFTER
-    ids = list(
+    stale = dict(
         InboundRecord.objects.filter(state=InboundState.RECEIVED, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:500]
+        .values_list("channel")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
-    for record_id in ids:
-        process_inbound.delay(record_id)
-    if ids:
-        logger.info("inbound sweep re-queued %d records", len(ids))
-    return len(ids)
+    for channel in stale:
+        inbound_drain_task.delay(channel)
+    if stale:
+        logger.info("inbound sweep: draining %s", stale)
+    return sum(stale.values())
 
 
 @shared_task(name="channels_ingest.tasks.imap_poll", ignore_result=True)

@@ -216,6 +216,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
+# Queued app intake: the app API stores the message, promises its ticket number and answers;
+# a worker takes it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a
+# broker; elsewhere, and when this is off, the API takes the message in before answering.
+APP_INTAKE_QUEUED: bool = env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER)
 # A bot answer the customer has not replied to for this long is recorded as ignored.
 BOT_FEEDBACK_WINDOW_HOURS: float = env.float("BOT_FEEDBACK_WINDOW_HOURS", default=24.0)
 CELERY_BEAT_SCHEDULE = {

@@ -32,6 +32,8 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.RATELIMIT_ENABLE = False
+    # The app API takes a message in before answering; tests of queued intake turn this on.
+    settings.APP_INTAKE_QUEUED = False
     calendar_cache_clear()
     backend_for.cache_clear()
     _kb_caches_reset(check_seconds=0.0)

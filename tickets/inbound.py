@@ -41,6 +41,9 @@ class InboundMessage:
     reply_token: str = ""
     thread_message_ids: tuple[str, ...] = ()
     thread_ticket_number: str = ""
+    # The number the sender was already given (queued intake, tickets.services.ticket_promise):
+    # the message goes into that ticket, which opens under it if it does not exist yet.
+    promised_ticket_number: str = ""
     email_message_id: str = ""
     # Channel-specific facts intake passes on untouched (e.g. "auto_generated").
     extra: dict[str, str] = field(default_factory=dict)

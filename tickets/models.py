@@ -227,6 +227,38 @@ class Ticket(models.Model):
         return self.number or f"#{self.pk}"
 
 
+class TicketPromise(models.Model):
+    """The ticket a sender's next message on a channel goes to, promised before the message
+    is taken in. Queued intake answers the sender with a ticket number at once and leaves the
+    work to a worker; when the sender has no open ticket, a ticket id is reserved here and
+    the worker opens the ticket under exactly that id and number.
+
+    One row per (channel, identity). It outlives the opening of its ticket: until that ticket
+    is closed, a message sent in the meantime is promised the same ticket, however its
+    worker and the first one interleave. The row is replaced once the ticket has ended, or
+    when the promised ticket never opened within a day (its message was refused)."""
+
+    channel = models.CharField(_("channel"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    # Not a foreign key: the ticket does not exist until a worker opens it. Its number is
+    # the local date of `promised_at` and this id (tickets.numbers).
+    ticket_id = models.BigIntegerField(_("ticket id"))
+    promised_at = models.DateTimeField(_("promised"))
+
+    class Meta:
+        verbose_name = _("ticket promise")
+        verbose_name_plural = _("ticket promises")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "value"], name="tickets_promise_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.kind}:{self.value} -> #{self.ticket_id}"
+
+
 class Direction(models.TextChoices):
     IN = "in", _("From customer")
     OUT = "out", _("To customer")

@@ -31,3 +31,11 @@ def is_valid_number(number: str) -> bool:
     if len(digits) < 10 or not digits.isdigit():
         return False
     return luhn_digit(digits[:-1]) == int(digits[-1])
+
+
+def ticket_id_of(number: str) -> int | None:
+    """The ticket id inside a number made by `ticket_number`, or None if it is not one."""
+    _date, _dash, rest = number.partition("-")
+    if not rest[:-1].isdigit() or not is_valid_number(number):
+        return None
+    return int(rest[:-1])

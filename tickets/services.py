@@ -57,8 +57,9 @@ from tickets.models import (
     Team,
     Ticket,
     TicketEvent,
+    TicketPromise,
 )
-from tickets.numbers import ticket_number
+from tickets.numbers import ticket_id_of, ticket_number
 from tickets.routing import routing_table
 
 logger = logging.getLogger("kefu.tickets")
@@ -304,6 +305,87 @@ class IntakeResult:
     ticket_opened: bool
 
 
+# A promise whose ticket never opened (its message was refused) is given up after this long.
+PROMISE_ABANDONED_AFTER = timedelta(days=1)
+
+_PROMISE_SQL = """
+WITH owner AS (
+    SELECT customer_id FROM {identity}
+    WHERE {identity_match}
+    ORDER BY CASE kind {strength} ELSE 99 END
+    LIMIT 1
+), open_ticket AS (
+    SELECT t.id, t.number FROM {ticket} t JOIN owner ON t.customer_id = owner.customer_id
+    WHERE t.channel = %(channel)s AND t.is_open
+    ORDER BY t.created_at DESC
+    LIMIT 1
+), promise AS (
+    INSERT INTO {promise} AS p (channel, kind, value, ticket_id, promised_at)
+    SELECT %(channel)s, %(kind)s, %(value)s, nextval(pg_get_serial_sequence('{ticket}', 'id')),
+        %(now)s
+    WHERE NOT EXISTS (SELECT 1 FROM open_ticket)
+    ON CONFLICT (channel, kind, value) DO UPDATE SET
+        ticket_id = CASE WHEN {ended} THEN EXCLUDED.ticket_id ELSE p.ticket_id END,
+        promised_at = CASE WHEN {ended} THEN EXCLUDED.promised_at ELSE p.promised_at END
+    RETURNING p.ticket_id, p.promised_at
+)
+SELECT id, number, NULL FROM open_ticket
+UNION ALL
+SELECT ticket_id, NULL, promised_at FROM promise
+"""
+
+# The promised ticket has ended, or never opened and never will.
+_PROMISE_ENDED_SQL = """(
+    EXISTS (SELECT 1 FROM {ticket} t WHERE t.id = p.ticket_id AND NOT t.is_open)
+    OR (p.promised_at < %(abandoned_before)s
+        AND NOT EXISTS (SELECT 1 FROM {ticket} t WHERE t.id = p.ticket_id))
+)"""
+
+
+def ticket_promise(*, inbound: InboundMessage) -> str:
+    """The number of the ticket an inbound message will be taken into, decided before it is
+    (queued intake, PostgreSQL only). A worker later passes the number back in
+    `InboundMessage.promised_ticket_number`, and intake keeps the promise.
+
+    The sender's open ticket on the channel (of the customer their strongest identity names)
+    if they have one, as intake would thread it; otherwise a ticket id is reserved from the
+    tickets' own sequence and promised to the sender's strongest identity, so that messages
+    sent before the worker opens it are promised the same ticket (see TicketPromise). One
+    statement, in the caller's transaction or autocommit. Raises ValidationError when the
+    message names no usable identity."""
+    identities = _normalised_identities(inbound)
+    rank: dict[str, int] = {kind: position for position, kind in enumerate(IDENTITY_STRENGTH)}
+    kind, value = min(identities, key=lambda pair: rank.get(pair[0], len(rank)))
+    params: dict[str, object] = {"channel": inbound.channel, "kind": kind, "value": value}
+    matches = []
+    for index, (identity_kind, identity_value) in enumerate(identities):
+        matches.append(f"(kind = %(k{index})s AND value = %(v{index})s)")
+        params[f"k{index}"], params[f"v{index}"] = identity_kind, identity_value
+    strength = " ".join(
+        f"WHEN %(s{position})s THEN {position}" for position in range(len(IDENTITY_STRENGTH))
+    )
+    params.update({f"s{position}": k for position, k in enumerate(IDENTITY_STRENGTH)})
+    now = timezone.now()
+    params["now"], params["abandoned_before"] = now, now - PROMISE_ABANDONED_AFTER
+    tables = {
+        "identity": ContactIdentity._meta.db_table,
+        "ticket": Ticket._meta.db_table,
+        "promise": TicketPromise._meta.db_table,
+    }
+    sql = _PROMISE_SQL.format(
+        identity_match=" OR ".join(matches),
+        strength=strength,
+        ended=_PROMISE_ENDED_SQL.format(**tables),
+        **tables,
+    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        ticket_id, number, promised_at = cursor.fetchone()
+    if number:
+        return str(number)
+    return ticket_number(opened_on=timezone.localdate(promised_at), ticket_id=ticket_id)
+
+
 def _already_taken(message: InboundMessage) -> Message | None:
     return (
         Message.objects.select_related("ticket")
@@ -328,12 +410,17 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     try:
         with transaction.atomic():
             customer, is_new = _customer_resolve(identities=identities, name=inbound.name)
-            # A customer created just now has no tickets to thread into or to count.
-            ticket, previous = (
-                (None, None)
-                if is_new
-                else _thread_target(customer=customer, inbound=inbound, now=now)
-            )
+            promised_id = ticket_id_of(inbound.promised_ticket_number)
+            if promised_id is not None:
+                # The sender was told this number: keep the promise, whatever threading
+                # would say now (the ticket may have opened meanwhile, from another message).
+                ticket = Ticket.objects.filter(pk=promised_id).first()
+                previous = None
+            elif is_new:
+                # A customer created just now has no tickets to thread into or to count.
+                ticket, previous = None, None
+            else:
+                ticket, previous = _thread_target(customer=customer, inbound=inbound, now=now)
             opened = ticket is None
             if ticket is None:
                 ticket = _ticket_open(
@@ -342,6 +429,7 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                     now=now,
                     previous=previous,
                     first_contact=is_new,
+                    promised_id=promised_id,
                 )
             elif not ticket.is_open:
                 _ticket_reopen_by_customer(ticket=ticket, now=now)
@@ -495,6 +583,7 @@ def _ticket_open(
     now: datetime,
     previous: Ticket | None,
     first_contact: bool = False,
+    promised_id: int | None = None,
 ) -> Ticket:
     recent = (
         0
@@ -516,6 +605,9 @@ def _ticket_open(
         rank = PRIORITY_VIP
     team = _route_team(triage.category)
     ticket = Ticket.objects.create(
+        # A promised ticket opens under the id reserved for it, and with its number.
+        pk=promised_id,
+        number=inbound.promised_ticket_number if promised_id is not None else None,
         subject=_subject_of(inbound),
         status=Status.NEW,
         tier=tier,
@@ -538,9 +630,12 @@ def _ticket_open(
         started_at=now,
         calendar_id=team.calendar_id if team else None,
     )
-    ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
     ticket.sla_due_at = min((clock.due_at for clock in clocks), default=None)
-    ticket.save(update_fields=["number", "sla_due_at"])
+    if ticket.number is None:
+        ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
+        ticket.save(update_fields=["number", "sla_due_at"])
+    else:
+        ticket.save(update_fields=["sla_due_at"])
     return ticket
 
 

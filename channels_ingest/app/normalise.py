@@ -24,4 +24,5 @@ def app_inbound(record: InboundRecord) -> InboundMessage:
         text=str(payload.get("text", "")),
         name=str(payload.get("name") or ""),
         sent_at=sent_at,
+        promised_ticket_number=record.ticket_number,
     )

@@ -1,8 +1,10 @@
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from tickets.identity import mask_email, mask_phone, normalise_email, normalise_phone
-from tickets.numbers import is_valid_number, luhn_digit, ticket_number
+from tickets.numbers import is_valid_number, luhn_digit, ticket_id_of, ticket_number
 
 
 @pytest.mark.parametrize(
@@ -35,8 +37,6 @@ def test_masks_keep_only_what_identifies_the_contact_to_its_owner():
 
 
 def test_ticket_numbers_carry_a_luhn_check_digit():
-    from datetime import date
-
     number = ticket_number(opened_on=date(2026, 11, 23), ticket_id=42)
 
     assert number == "20261123-0042" + str(luhn_digit("202611230042"))
@@ -57,3 +57,13 @@ def test_a_mistyped_or_swapped_digit_fails_the_check():
     assert not is_valid_number(swapped)
     assert not is_valid_number(typo)
     assert not is_valid_number("abc")
+
+
+def test_the_ticket_id_is_read_back_from_a_valid_number_only():
+    number = ticket_number(opened_on=date(2026, 11, 23), ticket_id=42)
+    assert ticket_id_of(number) == 42
+    assert ticket_id_of(ticket_number(opened_on=date(2026, 1, 2), ticket_id=123456)) == 123456
+    wrong_check = number[:-1] + str((int(number[-1]) + 1) % 10)
+    assert ticket_id_of(wrong_check) is None
+    assert ticket_id_of("") is None
+    assert ticket_id_of("20261123-") is None
