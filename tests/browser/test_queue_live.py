@@ -1,6 +1,7 @@
 import httpx
 import pytest
 
+from tests.conftest import ON_POSTGRES
 from tests.factories import TeamFactory, issue_token, make_agent
 
 pytestmark = [
@@ -18,9 +19,27 @@ def queue_setup():  # type: ignore[no-untyped-def]
     return agent.user.username, issue_token("browser-test")
 
 
+@pytest.mark.parametrize(
+    "queued",
+    [
+        pytest.param(False, id="inline"),
+        pytest.param(
+            True,
+            id="queued",
+            marks=pytest.mark.skipif(
+                not ON_POSTGRES,
+                reason="needs PostgreSQL (set DATABASE_URL): queued intake reserves ticket "
+                "ids from the tickets' sequence",
+            ),
+        ),
+    ],
+)
 def test_an_open_queue_shows_a_ticket_posted_through_the_api_without_a_reload(
-    queue_setup, live_asgi, browser
+    queue_setup, live_asgi, browser, settings, queued
 ):
+    # Queued: the answer carries the promised number and the drain (eager here, right after
+    # the answer's commit) opens the ticket under it.
+    settings.APP_INTAKE_QUEUED = queued
     username, token = queue_setup
     page = browser.new_page()
 
