@@ -285,6 +285,14 @@ KEFU_DELIVERY_BACKENDS: dict[str, str] = {
 }
 DELIVERY_MAX_ATTEMPTS: int = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 
+# The shop's orders API (tickets/orders.py): `{number}` in the URL is replaced by an order
+# number a customer wrote; the answer names who placed it. Empty: no lookups.
+ORDERS_API_URL: str = env.str("ORDERS_API_URL", default="")
+ORDERS_API_TOKEN: str = env.str("ORDERS_API_TOKEN", default="")
+KEFU_ORDERS_BACKEND: str = env.str(
+    "ORDERS_BACKEND", default="channels_ingest.orders.ShopOrdersApi" if ORDERS_API_URL else ""
+)
+
 # Web chat widget (docs/chat.md): longest visitor message, messages per minute per socket
 # (with a short burst allowance), messages shown again on reconnect, and how far ahead a
 # shop may set the expiry of a visitor signature.

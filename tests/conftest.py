@@ -9,6 +9,7 @@ from kefu.celery import app as celery_app
 from sla.selectors import calendar_cache_clear
 from tests.factories import TeamFactory, issue_token, make_agent
 from tickets.delivery import backend_for
+from tickets.orders import orders_backend
 
 ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 HAS_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -36,12 +37,14 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     settings.APP_INTAKE_QUEUED = False
     calendar_cache_clear()
     backend_for.cache_clear()
+    orders_backend.cache_clear()
     _kb_caches_reset(check_seconds=0.0)
     from django.core.cache import cache
 
     cache.clear()
     yield
     backend_for.cache_clear()
+    orders_backend.cache_clear()
     _kb_caches_reset(check_seconds=None)
 
 

@@ -60,7 +60,9 @@ from tickets.models import (
     TicketPromise,
 )
 from tickets.numbers import ticket_id_of, ticket_number
+from tickets.orders import OrderOwner, orders_backend
 from tickets.routing import routing_table
+from tickets.selectors import order_numbers_in
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -467,6 +469,9 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
         if inbound.channel in BOT_CHANNELS:
             message_pk = message.pk
             transaction.on_commit(lambda: _bot_later(message_pk))
+        if orders_backend() is not None and order_numbers_in(f"{inbound.subject}\n{inbound.text}"):
+            order_message_pk = message.pk
+            transaction.on_commit(lambda: _orders_later(order_message_pk))
     except IntegrityError:
         # Another delivery of the same provider message won the race on the unique key.
         done = _already_taken(inbound)
@@ -1010,6 +1015,76 @@ def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket
 # Channels where the bot may answer before a person (kb.bot decides per channel whether it
 # does, with its thresholds); email and phone are for people.
 BOT_CHANNELS = {Channel.APP, Channel.CHAT, Channel.SMS, Channel.WEB}
+
+
+def _orders_later(message_id: int) -> None:
+    from tickets.tasks import orders_link
+
+    orders_link.delay(message_id)
+
+
+# At most this many order numbers of one message are looked up (a pasted order list is not
+# a reason to hammer the shop's API).
+ORDERS_PER_MESSAGE = 5
+
+
+def message_orders_link(*, message_id: int) -> list[str]:
+    """Ask the shop's orders API who placed the orders a customer message mentions, and link
+    each number not linked yet to that customer as an `order` identity, audited. The owner
+    is found by the identities the shop gives (app user id, phone, email), the strongest
+    first; an order placed by someone who never wrote to us stays unlinked (the writer's
+    word alone does not make it theirs). Returns the numbers linked. Raises
+    OrderLookupError when the API cannot answer now (the task retries)."""
+    backend = orders_backend()
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if backend is None or message is None:
+        return []
+    numbers = order_numbers_in(f"{message.subject}\n{message.body}")
+    numbers -= set(
+        ContactIdentity.objects.filter(kind=IdentityKind.ORDER, value__in=numbers).values_list(
+            "value", flat=True
+        )
+    )
+    linked = []
+    for number in sorted(numbers)[:ORDERS_PER_MESSAGE]:
+        owner = backend.owner(number)
+        if owner is None:
+            continue
+        owner_id = _order_owner_customer(owner)
+        if owner_id is None:
+            continue
+        _identity, created = ContactIdentity.objects.get_or_create(
+            kind=IdentityKind.ORDER, value=number, defaults={"customer_id": owner_id}
+        )
+        if created:
+            AuditEntry.objects.create(
+                actor=None,
+                action="order_linked",
+                object_type="customer",
+                object_id=str(owner_id),
+                data={"order": number, "message": message.pk, "ticket": message.ticket.number},
+            )
+            linked.append(number)
+    return linked
+
+
+def _order_owner_customer(owner: OrderOwner) -> int | None:
+    query = Q()
+    for kind, raw in (
+        (IdentityKind.APP_USER, owner.user_id),
+        (IdentityKind.PHONE, owner.phone),
+        (IdentityKind.EMAIL, owner.email),
+    ):
+        if not raw:
+            continue
+        try:
+            query |= Q(kind=kind, value=normalise_identity(kind, raw))
+        except ValidationError:
+            continue
+    if not query:
+        return None
+    known = {(i.kind, i.value): i.customer_id for i in ContactIdentity.objects.filter(query)}
+    return _strongest_owner(known)
 
 
 def _bot_later(message_id: int) -> None:

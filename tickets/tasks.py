@@ -8,12 +8,14 @@ from django.utils import timezone
 
 from tickets.bot_followup import bot_answers_ignored_record
 from tickets.delivery import TransientDeliveryError
+from tickets.orders import OrderLookupError
 from tickets.services import (
     bot_consider as bot_consider_message,
 )
 from tickets.services import (
     message_deliver,
     message_delivery_give_up,
+    message_orders_link,
     notifications_deliver,
 )
 
@@ -51,3 +53,15 @@ def bot_consider(message_id: int) -> None:
 def bot_answers_ignored() -> int:
     """Record as ignored the bot answers nobody replied to within the feedback window."""
     return bot_answers_ignored_record(now=timezone.now())
+
+
+@shared_task(
+    name="tickets.tasks.orders_link",
+    ignore_result=True,
+    autoretry_for=(OrderLookupError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def orders_link(message_id: int) -> None:
+    """Link the order numbers a customer message mentions to their owners (orders API)."""
+    message_orders_link(message_id=message_id)
