@@ -5,13 +5,13 @@ import hashlib
 import logging
 from dataclasses import replace
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from channels_ingest.email.parse import parse_message
 from channels_ingest.email.parsed import ParsedEmail
+from channels_ingest.email.tree import POLICY
 from channels_ingest.models import InboundRecord
 from tickets.inbound import Identity, InboundAttachment, InboundMessage
 from tickets.models import Channel, IdentityKind
@@ -30,7 +30,7 @@ def provider_id_for(raw: bytes) -> str:
     if end >= 0:
         head = head[: end + 2]
     try:
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(head)
+        headers = BytesHeaderParser(policy=POLICY).parsebytes(head)
         message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
     except Exception:  # a header block the parser cannot read still gets a stable key
         message_id = ""

@@ -1,10 +1,11 @@
 """The MIME tree as the standard library parses it, with the repairs it does not make itself.
 
-`email.message_from_bytes(raw, policy=default)` splits the tree; this module answers the
-questions the parser and the corpus benchmark both ask of it: what a part's content type is
-(even when its header is broken), what message an attached message/rfc822 holds (also when the
-sender base64-encoded it, which the standard library leaves as an undecoded body), and which
-leaf parts there are, numbered the way Apache mime4j numbers them (1, 1_2, 1_2_1, …).
+`email.message_from_bytes(raw, policy=default)` splits the tree (a `default` policy that reuses
+parsed header objects, see `POLICY`); this module answers the questions the parser and the
+corpus benchmark both ask of it: what a part's content type is (even when its header is
+broken), what message an attached message/rfc822 holds (also when the sender base64-encoded
+it, which the standard library leaves as an undecoded body), and which leaf parts there are,
+numbered the way Apache mime4j numbers them (1, 1_2, 1_2_1, …).
 """
 
 import email
@@ -15,13 +16,44 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.generator import BytesGenerator
+from email.headerregistry import BaseHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from typing import cast
+from typing import Any, cast
 
 from channels_ingest.email.transfer import decode_transfer, raw_payload, transfer_encoding
 
-POLICY = email.policy.default
+
+class _ReusingPolicy(email.policy.EmailPolicy):
+    """The `default` policy, except that a header value fetched again (`part.get(...)`,
+    and the parser's own `get_content_type()`/`get_boundary()` calls while it splits the
+    tree) is not parsed again: the header object built for the same name and value is
+    reused. Building one is most of the cost of parsing ordinary mail, and the same values
+    ("text/plain; charset=gbk", "base64", a multipart's Content-Type) are fetched several
+    times per mail and recur from mail to mail. Header objects are immutable and depend on
+    nothing but the name and the value, so what a caller gets is the same as before.
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name"):
+            return value
+        key = (name, value)
+        found = _HEADERS.get(key)
+        if found is None:
+            found = super().header_fetch_parse(name, value)
+            if len(value) <= _HEADER_CACHE_MAX_VALUE:
+                if len(_HEADERS) >= _HEADER_CACHE_SIZE:
+                    _HEADERS.clear()
+                _HEADERS[key] = found
+        return found
+
+
+_HEADERS: dict[tuple[str, str], BaseHeader] = {}
+_HEADER_CACHE_SIZE = 512  # per process; cleared when full (values recur within minutes)
+_HEADER_CACHE_MAX_VALUE = 1000  # characters; longer values are parsed every time
+
+# `email.policy.default` with the header reuse above; everything else is the same.
+POLICY = _ReusingPolicy()
 # Serialising an attached message back to bytes: no refolding of long headers and no
 # ">From " mangling, so well-formed mail comes out as it went in.
 _SERIALISE_POLICY = email.policy.default.clone(refold_source="none", max_line_length=0)
