@@ -801,8 +801,11 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
 def ticket_acknowledge(*, ticket: Ticket, text: str) -> Message:
     """Send the customer an automatic acknowledgement on the ticket's channel. It is on the
     timeline and delivered like a reply, but marked automatic: it is no response for the SLA
-    and goes out with the headers that stop other systems answering it."""
-    with transaction.atomic():
+    and goes out with the headers that stop other systems answering it.
+
+    Inside a caller's transaction (email intake) it joins that transaction without a
+    savepoint of its own: a failure here fails the caller's whole transaction anyway."""
+    with transaction.atomic(savepoint=False):
         return _automatic_message(ticket=ticket, body=text, is_bot=False, now=timezone.now())
 
 
