@@ -113,21 +113,21 @@ def _customer_resolve(*, identities: list[tuple[str, str]], name: str) -> tuple[
     missing = [(kind, value) for kind, value in identities if (kind, value) not in known]
     if not missing:
         return customer, False
-    ContactIdentity.objects.bulk_create(
-        [ContactIdentity(customer=customer, kind=kind, value=value) for kind, value in missing],
-        ignore_conflicts=True,
-    )
+    attached = _identities_attach(customer=customer, identities=missing)
     # ON CONFLICT DO NOTHING waits for a concurrent insert of the same identity to commit and
-    # then skips ours; this read (a fresh snapshot) shows who won.
-    missing_query = Q()
-    for kind, value in missing:
-        missing_query |= Q(kind=kind, value=value)
-    winners = {
-        (kind, value): customer_id
-        for kind, value, customer_id in ContactIdentity.objects.filter(missing_query)
-        .exclude(customer=customer)
-        .values_list("kind", "value", "customer_id")
-    }
+    # then skips ours; for those, this read (a fresh snapshot) shows who won.
+    skipped = [pair for pair in missing if pair not in attached]
+    winners: dict[tuple[str, str], int] = {}
+    if skipped:
+        skipped_query = Q()
+        for kind, value in skipped:
+            skipped_query |= Q(kind=kind, value=value)
+        winners = {
+            (kind, value): customer_id
+            for kind, value, customer_id in ContactIdentity.objects.filter(skipped_query)
+            .exclude(customer=customer)
+            .values_list("kind", "value", "customer_id")
+        }
     if owner is None and winners:
         # Another intake created this person a moment ago: use theirs, drop the one we made.
         orphan = customer
@@ -138,6 +138,30 @@ def _customer_resolve(*, identities: list[tuple[str, str]], name: str) -> tuple[
         orphan.delete()
         return customer, False
     return customer, owner is None
+
+
+def _identities_attach(
+    *, customer: Customer, identities: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Insert identities for `customer`, skipping any that exist (ON CONFLICT DO NOTHING, as
+    `bulk_create(ignore_conflicts=True)`), and return those actually inserted (RETURNING):
+    usually all, so no read is needed to learn whether a concurrent intake won one."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = ", ".join(quote(name) for name in ("customer_id", "kind", "value", "created_at"))
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(identities))
+    params: list[object] = []
+    for kind, value in identities:
+        params += [customer.pk, kind, value, created_at]
+    # Only quoted names from the model and placeholders go into the text; values are params.
+    sql = (
+        f"INSERT INTO {quote(ContactIdentity._meta.db_table)} ({columns}) VALUES {rows} "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {quote('kind')}, {quote('value')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(kind, value) for kind, value in cursor.fetchall()}
 
 
 def _strongest_owner(owners: dict[tuple[str, str], int]) -> int | None:
