@@ -343,16 +343,31 @@ def _inbound_process(*, record: InboundRecord) -> IntakeResult | None:
         _mark_failed(record, str(error))
         return None
     number = result.ticket.number or "" if result is not None else ""
-    InboundRecord.objects.filter(pk=record.pk).update(
-        state=InboundState.PROCESSED,
-        ticket_number=number,
-        processed_at=timezone.now(),
-        error="",
-        attempts=F("attempts") + 1,
-    )
+    _mark_processed(record, number)
     record.state = InboundState.PROCESSED
     record.ticket_number = number
     return result
+
+
+# What `InboundRecord.objects.filter(pk=…).update(state=PROCESSED, ticket_number=…,
+# processed_at=…, error="", attempts=F("attempts") + 1)` compiles to, written out: every
+# processed payload runs it, and compiling the update cost several times the statement.
+_MARK_PROCESSED_SQL = """
+UPDATE "channels_ingest_inboundrecord"
+SET "state" = %s, "ticket_number" = %s, "processed_at" = %s, "error" = %s,
+    "attempts" = "attempts" + 1
+WHERE "id" = %s
+"""
+
+
+def _mark_processed(record: InboundRecord, number: str) -> None:
+    connection = transaction.get_connection()
+    processed_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_PROCESSED_SQL,
+            [InboundState.PROCESSED.value, number, processed_at, "", record.pk],
+        )
 
 
 def _mark_failed(record: InboundRecord, error: str) -> None:
