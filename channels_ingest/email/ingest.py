@@ -3,6 +3,7 @@ acknowledge."""
 
 import hashlib
 import logging
+import re
 from dataclasses import replace
 from email.parser import BytesHeaderParser
 
@@ -31,12 +32,25 @@ def provider_id_for(raw: bytes) -> str:
         head = head[: end + 2]
     try:
         headers = BytesHeaderParser(policy=POLICY).parsebytes(head)
-        message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
+        raw_id = next((v for k, v in headers.raw_items() if k.lower() == "message-id"), None)
+        if isinstance(raw_id, str) and _PLAIN_MESSAGE_ID.fullmatch(raw_id):
+            # What the header object would give, without building it: for a plain
+            # "<left@right>" its text is the value as written.
+            message_id = raw_id.strip().strip("<>").strip()
+        else:
+            message_id = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
     except Exception:  # a header block the parser cannot read still gets a stable key
         message_id = ""
     if message_id:
         return message_id[:255]
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+# A Message-ID of printable ASCII atom characters and dots around an @, on one line: the
+# everyday shape, whose parsed header reads exactly as written.
+_PLAIN_MESSAGE_ID = re.compile(
+    r"<[A-Za-z0-9!#$%&'*+\-/^_`{|}~.]+@[A-Za-z0-9!#$%&'*+\-/^_`{|}~.]+>[ \t]*"
+)
 
 
 def parse(raw: bytes) -> ParsedEmail:
