@@ -133,6 +133,8 @@ def parse_addresses(values: list[str], *, where: str) -> tuple[list[Address], li
     Addresses are split on the raw value, before decoding, so that a decoded display name
     holding a comma ("张三, 客服部") does not split one address in two.
     """
+    if not values:  # most mail has no Sender, Reply-To, Cc or Return-Path
+        return [], []
     notes: list[str] = []
     mailboxes: list[Address] = []
     # getaddresses does not know encoded words; make each one a quoted string so that the
