@@ -1,6 +1,6 @@
 """Intake throughput and latency of `POST /api/v1/inbound/app`, against the framework ceiling.
 
-    .venv/bin/python bench/intake.py [--n 3000] [--concurrency 16] [--workers 2] [--threads 1]
+    .venv/bin/python bench/intake.py [--n 3000] [--concurrency 16] [--workers 2] [--threads 4]
 
 Recreates the bench database, seeds a default team with agents, routed teams and an
 integration token, and serves Kefu (with bench/urls.py added) from one gunicorn, with a Celery
@@ -235,7 +235,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="app messages (default 3000)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per worker (default 4, gthread, as deployed; 1: sync workers)",
+    )
     parser.add_argument("--repeat", type=float, default=0.10, help="share of returning customers")
     parser.add_argument("--redeliver", type=float, default=0.05, help="share sent twice")
     parser.add_argument(
