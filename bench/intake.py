@@ -15,8 +15,9 @@ worker beside it for anything the API hands to the queue. One closed-loop load g
 The API runs as in production with a broker: queued intake (the request promises the ticket
 number, stores the message and answers; the worker takes it in). `--inline` benches the
 other mode, where each request takes its message in before answering. The worker runs at
-`--worker-nice` (default 10), so on this one machine the web process answers first and the
-worker catches up after the burst, as a worker on a machine of its own would keep up.
+`--worker-nice` (default 10), so on this one machine the web process comes first and the
+worker uses the CPU time it leaves (in the default run it takes about a quarter of the
+messages in during the burst and the rest after it).
 
 Afterwards it waits for the worker to take in every message (`drain_s`; the end-to-end rate
 is `processed_rate_per_s`) and counts what the database holds: `lost` is the
