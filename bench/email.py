@@ -17,8 +17,9 @@ team with agents and the routed teams, and then:
 2. **Worker processes** (`--processes`, default 2: one per core, as a Celery worker with that
    concurrency; `python -m bench.email --worker`, production settings, Redis for the channel
    layer and the Celery broker) each take the mails of their share of the customers (so a
-   customer's mails are taken in the order sent), exactly as the IMAP
-   poller takes each fetched mail: `inbound_store` (the raw bytes, committed) and then
+   customer's mails are taken in the order sent), exactly as the IMAP poller takes each
+   fetched mail, after the warm-up a Celery worker does when it starts (the triage models
+   and jieba's dictionary): `inbound_store` (the raw bytes, committed) and then
    `inbound_process` (parse, intake into a ticket, the automatic acknowledgement). It reports
    its wall time, CPU time and peak RSS (`ru_maxrss`). Attachments go to a temporary
    MEDIA_ROOT, removed afterwards. With `--profile` the workers run under cProfile and the
@@ -286,6 +287,11 @@ def worker_main(
     from channels_ingest.services import inbound_process, inbound_store
 
     files = [path for path in sorted(spool.iterdir()) if _customer_of(path) % parts == part]
+    # What a Celery worker does when it starts, before it takes tasks (kb/apps.py): load the
+    # triage models and jieba's dictionary. A worker is long-lived; its clock starts after.
+    from kb.triage import triage_warm_up
+
+    triage_warm_up()
     rss_start_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
 

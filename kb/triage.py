@@ -189,6 +189,12 @@ def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: i
     )
 
 
+def triage_warm_up() -> None:
+    """Load what the first message would otherwise wait for: the triage configuration and
+    models, and jieba's dictionary (about a second together). Called when a worker starts."""
+    triage_text("您好，我的订单还没到 hello, where is my order")
+
+
 def triage_text(text: str, *, is_vip: bool = False, repeat_contacts: int = 0) -> Triage:
     """Classify one message. Never raises, on any string (an empty one too) and whatever the
     state of the database or the models: at worst it answers with the built-in rules."""
