@@ -7,9 +7,9 @@ plain dicts built by `<app>/events.py`; consumers forward them to the browser un
 import asyncio
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -48,30 +48,81 @@ BOARD_GROUP = "board"
 # A network channel layer (Redis) keeps a connection pool per event loop. `async_to_sync`
 # from a plain thread makes a new loop, so a new connection, on every call: tens of
 # milliseconds per publish. One long-lived loop per process, in a daemon thread, keeps one
-# pool warm, and the request that published does not wait for Redis.
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
+# pool warm, and the request that published does not wait for Redis. One sender on that
+# loop takes the events in order from a queue: a burst (an SLA tick firing a thousand
+# breaches) would otherwise start as many sends at once, more than the layer's connection
+# pool allows, and those over the limit would fail.
+QUEUE_LIMIT = 10_000
+
+_Item = tuple[BaseChannelLayer, list[str], dict[str, Any]]
 
 
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    global _loop
-    with _loop_lock:
-        if _loop is None or _loop.is_closed():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="kefu-realtime", daemon=True).start()
-            _loop = loop
-        return _loop
+class _Publisher:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self._queue: asyncio.Queue[_Item] | None = None
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self._queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
+            self.loop.create_task(self._send_forever())
+            started.set()
+            self.loop.run_forever()
+
+        threading.Thread(target=run, name="kefu-realtime", daemon=True).start()
+        started.wait(timeout=5)
+
+    def submit(self, layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
+        self.loop.call_soon_threadsafe(self._put, (layer, groups, message))
+
+    def _put(self, item: _Item) -> None:
+        assert self._queue is not None
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            logger.error("realtime backlog full: %s not sent", item[2]["event"].get("type"))
+
+    async def _send_forever(self) -> None:
+        assert self._queue is not None
+        while True:
+            layer, groups, message = await self._queue.get()
+            try:
+                await _send_all(layer, groups, message)
+            except Exception as error:
+                logger.error("realtime publish failed: %r", error)
+            finally:
+                self._queue.task_done()
+
+    def wait_sent(self, timeout: float) -> None:
+        assert self._queue is not None
+        asyncio.run_coroutine_threadsafe(self._queue.join(), self.loop).result(timeout)
+
+
+_publisher: _Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publisher_for_process() -> _Publisher:
+    """This process's publisher; a forked process makes its own (the thread is not forked)."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher.pid != os.getpid() or _publisher.loop.is_closed():
+            _publisher = _Publisher()
+        return _publisher
+
+
+def wait_sent(timeout: float = 10.0) -> None:
+    """Wait until every event published so far by this process has been sent (tests, and a
+    process about to exit)."""
+    if _publisher is not None and _publisher.pid == os.getpid():
+        _publisher.wait_sent(timeout)
 
 
 async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
     for group in groups:
         await layer.group_send(group, message)
-
-
-def _log_failure(future: "Future[None]") -> None:
-    error = future.exception()
-    if error is not None:
-        logger.error("realtime publish failed: %r", error)
 
 
 def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
@@ -88,10 +139,7 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
             # tests); async_to_sync from a request thread runs there.
             async_to_sync(_send_all)(layer, targets, message)
             return
-        future = asyncio.run_coroutine_threadsafe(
-            _send_all(layer, targets, message), _publisher_loop()
-        )
-        future.add_done_callback(_log_failure)
+        _publisher_for_process().submit(layer, targets, message)
     except Exception:
         logger.exception("realtime publish failed for %s", event.get("type"))
 

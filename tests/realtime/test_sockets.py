@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 
 from kefu.asgi import application
+from tests.conftest import requires_redis
 from tests.factories import TeamFactory, app_message, make_agent
 from tickets.services import intake_message
 
@@ -135,3 +136,33 @@ def test_anonymous_users_have_no_role():
 
     assert user_roles(AnonymousUser()) == set()
     assert asyncio.iscoroutinefunction(test_a_socket_without_a_session_is_refused)
+
+
+@requires_redis
+def test_a_burst_of_events_is_sent_in_order_without_exhausting_the_layers_connections(caplog):
+    # An SLA tick can fire a thousand breaches at once. Each event used to start its own
+    # send, and those beyond the layer's connection pool failed.
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from kefu import realtime
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("test.burst", channel)
+    try:
+        with caplog.at_level("ERROR", logger="kefu.realtime"):
+            for index in range(1000):
+                realtime.publish(["test.burst.empty", "board.none"], {"type": "x", "n": index})
+            for index in range(50):  # within the channel's capacity
+                realtime.publish(["test.burst"], {"type": "x", "n": index})
+            realtime.wait_sent(timeout=60)
+
+        assert [r for r in caplog.records if r.name == "kefu.realtime"] == []
+
+        async def received() -> list[int]:
+            return [(await layer.receive(channel))["event"]["n"] for _ in range(50)]
+
+        assert async_to_sync(received)() == list(range(50))
+    finally:
+        async_to_sync(layer.group_discard)("test.burst", channel)
