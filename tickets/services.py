@@ -647,10 +647,7 @@ def _ticket_open(
     if customer.is_vip and rank > PRIORITY_VIP:
         rank = PRIORITY_VIP
     team = _route_team(triage.category)
-    ticket = Ticket.objects.create(
-        # A promised ticket opens under the id reserved for it, and with its number.
-        pk=promised_id,
-        number=inbound.promised_ticket_number if promised_id is not None else None,
+    ticket = Ticket(
         subject=_subject_of(inbound),
         status=Status.NEW,
         tier=tier,
@@ -667,6 +664,12 @@ def _ticket_open(
         reply_token=secrets.token_hex(8),
         previous=previous,
     )
+    # The id first (a promised ticket's, or the next of the ticket sequence), so that the
+    # number and the SLA due time go in with the row: one INSERT, no UPDATE after it. Where
+    # there is no sequence to draw from (SQLite), the INSERT makes the id.
+    ticket.pk = promised_id if promised_id is not None else _ticket_id_next()
+    if ticket.pk is None:
+        ticket.save(force_insert=True)
     clocks = sla_services.clocks_start(
         subject_id=ticket.pk,
         attributes=sla_attributes(ticket),
@@ -674,12 +677,26 @@ def _ticket_open(
         calendar_id=team.calendar_id if team else None,
     )
     ticket.sla_due_at = min((clock.due_at for clock in clocks), default=None)
-    if ticket.number is None:
-        ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
-        ticket.save(update_fields=["number", "sla_due_at"])
+    ticket.number = (
+        inbound.promised_ticket_number
+        if promised_id is not None
+        else ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
+    )
+    if ticket._state.adding:
+        ticket.save(force_insert=True)
     else:
-        ticket.save(update_fields=["sla_due_at"])
+        ticket.save(update_fields=["number", "sla_due_at"])
     return ticket
+
+
+def _ticket_id_next() -> int | None:
+    """The next id of the tickets' sequence (PostgreSQL), or None where there is none."""
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        return None
+    with db.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
+        return int(cursor.fetchone()[0])
 
 
 def sla_attributes(ticket: Ticket) -> dict[str, object]:
