@@ -476,6 +476,7 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 sentiment=ticket.sentiment if opened else _sentiment_of(inbound),
             )
             if not opened:
+                # Saved with the customer's other changes to the ticket, below.
                 _ticket_sentiment_refresh(ticket)
             if inbound.attachments:
                 _store_attachments(message=message, inbound=inbound)
@@ -524,13 +525,13 @@ def _sentiment_of(inbound: InboundMessage) -> float:
 
 
 def _ticket_sentiment_refresh(ticket: Ticket) -> None:
-    """The ticket's emotion index: the mean of its customer messages' scores."""
+    """The ticket's emotion index: the mean of its customer messages' scores. Set on the
+    instance; `_ticket_customer_wrote` saves it."""
     mean = ticket.messages.filter(direction=Direction.IN, sentiment__isnull=False).aggregate(
         mean=Avg("sentiment")
     )["mean"]
     if mean is not None:
         ticket.sentiment = round(mean, 3)
-        Ticket.objects.filter(pk=ticket.pk).update(sentiment=ticket.sentiment)
 
 
 def _thread_target(
@@ -749,8 +750,9 @@ def _least_loaded_agent(team: Team) -> Agent | None:
 
 def _ticket_customer_wrote(*, ticket: Ticket, now: datetime) -> None:
     """A customer message on an open ticket: we owe them an answer again (next-response
-    clock once the first response is done), and a wait for them is over."""
-    fields = ["updated_at"]
+    clock once the first response is done), and a wait for them is over. Saves the ticket's
+    sentiment too (refreshed for the message just before)."""
+    fields = ["updated_at", "sentiment"]
     if ticket.awaiting_reply_since is None:
         ticket.awaiting_reply_since = now
         fields.append("awaiting_reply_since")
