@@ -255,7 +255,8 @@ def inbound_ring(channel: str) -> None:
     commits (at once in autocommit).
 
     A doorbell rather than a task per record: the first record stored after a drain started
-    raises the bell (SET NX in the cache) and queues one drain task; records stored while the
+    raises the bell (SET NX in Redis; in the process's cache in embedded mode) and queues
+    one drain task; records stored while the
     bell is up only need the drain that is already queued. The drain lowers the bell before
     it looks for records, so a record is either seen by that look or rings again. Queuing a
     task costs a web process more than everything else it does for a message; this costs it

@@ -117,7 +117,7 @@ class AppInboundView(APIView):
     def _queue(self, request: Request, *, provider_id: str) -> Response:
         """Queued intake: promise the ticket, store the payload with that number, answer,
         and ring for a worker to take it in (it keeps the promise). Two statements in
-        autocommit and a cache round trip; a redelivery answers from the stored record.
+        autocommit and a Redis round trip; a redelivery answers from the stored record.
         Promising before storing spares the common case a look-up; a redelivery's promise
         names the ticket the sender's next message would get anyway."""
         payload = dict(request.data)
