@@ -306,6 +306,7 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
                     )
                     if record is None:  # another drain has it, or had it
                         continue
+                    _commit_without_waiting()  # the promise was stored, and told, before
                     _inbound_process(record=record)
                 taken += 1
             except Exception:
@@ -313,16 +314,42 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
                 given_up.append(record_id)
 
 
-def inbound_process(*, record: InboundRecord) -> IntakeResult | None:
+def inbound_process(*, record: InboundRecord, answered: bool = False) -> IntakeResult | None:
     """Normalise a stored payload and take it into a ticket. Safe to run any number of times:
     intake is idempotent on (channel, provider id). A payload that cannot become a message
     is marked failed with the reason (visible in the admin's inbound log) and not retried.
 
     One transaction: the message, what processing adds (an acknowledgement) and the record's
     new state commit together, or not at all and the record stays to be retried. It is also
-    one commit instead of three, which is most of the cost of a mail on a busy database."""
+    one commit instead of three, which is most of the cost of a mail on a busy database.
+
+    The commit does not wait for the disk (`_commit_without_waiting`) unless `answered`: the
+    caller is about to tell someone the result (the ticket number), which must then survive
+    a crash of the database."""
     with transaction.atomic():
+        if not answered:
+            _commit_without_waiting()
         return _inbound_process(record=record)
+
+
+def _commit_without_waiting() -> None:
+    """Let the current transaction commit without waiting for its WAL to reach the disk
+    (PostgreSQL's `synchronous_commit` off, for this transaction only; ADR 0004).
+
+    Only for processing a record that was stored, and committed durably, before: if the
+    database crashes before the WAL writer flushes (a fraction of a second later, or at the
+    next ordinary commit, whichever is first), the record is back to `received` and the sweep
+    takes it in again. Nothing a provider sent can be lost this way, and the worker does not
+    sit idle waiting for a disk write on every message."""
+    if not settings.INBOUND_ASYNC_COMMIT:
+        return
+    db = transaction.get_connection()
+    if db.vendor != "postgresql" or len(db.atomic_blocks) != 1:
+        # Inside someone else's transaction, which may hold writes that must wait for the
+        # disk (the record's own store, say): its commit is not ours to relax.
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _inbound_process(*, record: InboundRecord) -> IntakeResult | None:

@@ -220,6 +220,10 @@ SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
 # a worker takes it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a
 # broker; elsewhere, and when this is off, the API takes the message in before answering.
 APP_INTAKE_QUEUED: bool = env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER)
+# Processing a stored inbound payload commits without waiting for PostgreSQL to flush it
+# (synchronous_commit off for that transaction): the payload itself was committed durably
+# before, and a crash only sends it back to the sweep. See docs/adr/0004.
+INBOUND_ASYNC_COMMIT: bool = env.bool("INBOUND_ASYNC_COMMIT", default=True)
 # A bot answer the customer has not replied to for this long is recorded as ignored.
 BOT_FEEDBACK_WINDOW_HOURS: float = env.float("BOT_FEEDBACK_WINDOW_HOURS", default=24.0)
 CELERY_BEAT_SCHEDULE = {

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tickets.bot_followup import bot_answers_ignored_record
 from tickets.delivery import TransientDeliveryError
+from tickets.models import Message
 from tickets.orders import OrderLookupError
 from tickets.services import (
     bot_consider as bot_consider_message,
@@ -26,6 +27,11 @@ logger = logging.getLogger("kefu.tickets")
 def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
     try:
         message_deliver(message_id=message_id)
+    except Message.DoesNotExist:
+        # Its transaction did not survive (a database crash after an intake that committed
+        # without waiting for the disk; the sweep takes the payload in again, with a new
+        # acknowledgement), or it was deleted. Nothing to send.
+        logger.warning("message %s to deliver does not exist; skipped", message_id)
     except TransientDeliveryError as error:
         if self.request.retries + 1 >= settings.DELIVERY_MAX_ATTEMPTS:
             message_delivery_give_up(message_id=message_id, error=str(error))

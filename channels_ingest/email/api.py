@@ -74,7 +74,7 @@ class EmailInboundView(APIView):
             answer["ticket_number"] = record.ticket_number or None
             return Response(answer, status=status.HTTP_200_OK)
         try:
-            result = inbound_process(record=record)
+            result = inbound_process(record=record, answered=True)
         except Exception:
             logger.exception("inbound email %s: processing failed, queued", record.provider_id)
             try:
