@@ -121,6 +121,10 @@ def wait_sent(timeout: float = 10.0) -> None:
 
 
 async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
+    send_many = getattr(layer, "group_send_many", None)  # kefu.channel_layer's Redis layer
+    if send_many is not None:
+        await send_many(groups, message)
+        return
     for group in groups:
         await layer.group_send(group, message)
 

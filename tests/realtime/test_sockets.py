@@ -166,3 +166,42 @@ def test_a_burst_of_events_is_sent_in_order_without_exhausting_the_layers_connec
         assert async_to_sync(received)() == list(range(50))
     finally:
         async_to_sync(layer.group_discard)("test.burst", channel)
+
+
+@requires_redis
+def test_one_event_to_several_groups_reaches_each_member_and_skips_empty_groups(monkeypatch):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from kefu import realtime
+    from kefu.channel_layer import RedisChannelLayer
+
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    in_team, in_both = (async_to_sync(layer.new_channel)() for _ in range(2))
+    async_to_sync(layer.group_add)("test.team", in_team)
+    async_to_sync(layer.group_add)("test.team", in_both)
+    async_to_sync(layer.group_add)("test.board", in_both)
+    sent_to: list[str] = []
+    group_send = layer.group_send
+
+    async def counted(group, message):  # type: ignore[no-untyped-def]
+        sent_to.append(group)
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counted)
+    try:
+        realtime.publish(["test.nobody", "test.team", "test.board"], {"type": "x", "n": 1})
+        realtime.wait_sent(timeout=10)
+
+        assert sent_to == ["test.team", "test.board"]
+
+        async def received(channel: str, count: int) -> list[int]:
+            return [(await layer.receive(channel))["event"]["n"] for _ in range(count)]
+
+        assert async_to_sync(received)(in_team, 1) == [1]
+        assert async_to_sync(received)(in_both, 2) == [1, 1]  # once per group, as before
+    finally:
+        for group, channel in (("test.team", in_team), ("test.team", in_both)):
+            async_to_sync(layer.group_discard)(group, channel)
+        async_to_sync(layer.group_discard)("test.board", in_both)
