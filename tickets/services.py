@@ -571,17 +571,17 @@ def _ticket_named_by(*, customer: Customer, inbound: InboundMessage) -> Ticket |
         if by_token is not None:
             return by_token
     if inbound.thread_message_ids:
+        # The ticket of the newest message answered, read without the message itself.
         answered = (
-            Message.objects.filter(
-                email_message_id__in=list(inbound.thread_message_ids)[:50],
-                ticket__customer=customer,
+            Ticket.objects.filter(
+                customer=customer,
+                messages__email_message_id__in=list(inbound.thread_message_ids)[:50],
             )
-            .select_related("ticket")
-            .order_by("-created_at")
+            .order_by("-messages__created_at")
             .first()
         )
         if answered is not None:
-            return answered.ticket
+            return answered
     if inbound.thread_ticket_number:
         return Ticket.objects.filter(number=inbound.thread_ticket_number, customer=customer).first()
     return None
@@ -769,14 +769,10 @@ def _ticket_customer_wrote(*, ticket: Ticket, now: datetime) -> None:
 def _sla_refresh(ticket: Ticket) -> list[str]:
     """Bring the ticket's SLA summary (state, next due) in line with its running clocks.
     Returns the fields it set, for the caller's save."""
-    running = [
-        view
-        for view in sla_selectors.clocks_for_subject(subject_id=ticket.pk)
-        if view.satisfied_at is None
-    ]
-    if any(view.breached_at is not None for view in running):
+    running = sla_selectors.clocks_running(subject_id=ticket.pk)
+    if any(clock.breached_at is not None for clock in running):
         ticket.sla_state = SlaState.BREACHED
-    elif any(view.state == "at_risk" for view in running):
+    elif any(clock.paused_at is None and clock.warned_at is not None for clock in running):
         ticket.sla_state = SlaState.AT_RISK
     else:
         ticket.sla_state = SlaState.OK
