@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kefu.fields import EncryptedCharField
+
 
 class InboundState(models.TextChoices):
     RECEIVED = "received", _("Received")
@@ -97,7 +99,7 @@ class SmsChannel(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     number = models.CharField(_("number (E.164)"), max_length=20, unique=True)
     account_sid = models.CharField(_("account SID"), max_length=64)
-    auth_token = models.CharField(_("auth token"), max_length=128)
+    auth_token = EncryptedCharField(_("auth token"), max_length=128)
     api_base = models.URLField(_("API base URL"), default="https://api.twilio.com")
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -118,7 +120,7 @@ class SmsGateway(models.Model):
     request with HMAC-SHA256 over a timestamp and the body, using this secret."""
 
     name = models.SlugField(_("name"), max_length=50, unique=True)
-    secret = models.CharField(
+    secret = EncryptedCharField(
         _("signing secret"),
         max_length=128,
         default=new_gateway_secret,
@@ -176,7 +178,7 @@ class Mailbox(models.Model):
         _("security"), max_length=10, choices=MailboxSecurity.choices, default=MailboxSecurity.SSL
     )
     username = models.CharField(_("username"), max_length=255)
-    secret = models.CharField(_("password"), max_length=255)
+    secret = EncryptedCharField(_("password"), max_length=255)
     folder = models.CharField(_("folder"), max_length=255, default="INBOX")
     action = models.CharField(
         _("after processing"),
@@ -216,7 +218,7 @@ class ChatSite(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     key = models.CharField(_("site key"), max_length=40, unique=True, default=new_chat_site_key)
-    secret = models.CharField(
+    secret = EncryptedCharField(
         _("signing secret"),
         max_length=128,
         default=new_chat_site_secret,

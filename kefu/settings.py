@@ -24,6 +24,9 @@ DEBUG: bool = env.bool("DEBUG", default=False)
 
 _INSECURE_DEMO_KEY = "kefu-embedded-demo-key-not-for-production-use-0123456789"
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
+# Fernet keys for secrets stored in the database (kefu/fields.py), comma-separated: the first
+# encrypts, all decrypt. Empty: one key derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not SECRET_KEY:
     if not EMBEDDED:
         raise ImproperlyConfigured("SECRET_KEY must be set outside embedded mode")
