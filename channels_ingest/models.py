@@ -235,7 +235,10 @@ class ChatSite(models.Model):
         null=True,
         blank=True,
         verbose_name=_("team"),
-        help_text=_("Whose availability the widget shows; empty for the default team."),
+        help_text=_(
+            "Answers this site's chats (new chat tickets go to it) and its availability is what "
+            "the widget shows; empty: routing rules and the default team."
+        ),
     )
     allows_anonymous = models.BooleanField(
         _("anonymous visitors may chat"),

@@ -647,7 +647,7 @@ def _ticket_open(
         tier, rank = Tier.REGULAR, PRIORITY_REGULAR
     if customer.is_vip and rank > PRIORITY_VIP:
         rank = PRIORITY_VIP
-    team = _route_team(triage.category)
+    team = _channel_team(inbound.team_id) or _route_team(triage.category)
     ticket = Ticket(
         subject=_subject_of(inbound),
         status=Status.NEW,
@@ -717,6 +717,10 @@ def _subject_of(inbound: InboundMessage) -> str:
         return inbound.subject.strip()[:200]
     first_line = next((line for line in inbound.text.splitlines() if line.strip()), "")
     return first_line.strip()[:80]
+
+
+def _channel_team(team_id: int | None) -> Team | None:
+    return Team.objects.filter(pk=team_id).first() if team_id is not None else None
 
 
 def _route_team(category: str | None) -> Team | None:

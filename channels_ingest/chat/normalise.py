@@ -1,4 +1,4 @@
-from channels_ingest.models import InboundRecord
+from channels_ingest.models import ChatSite, InboundRecord
 from tickets.inbound import Identity, InboundMessage
 from tickets.models import Channel, IdentityKind
 
@@ -10,6 +10,7 @@ def chat_inbound(record: InboundRecord) -> InboundMessage:
     and in the widget, and replies on chat are addressed to that identity."""
     payload = record.payload
     frame = payload.get("frame") or {}
+    site = ChatSite.objects.filter(key=str(payload.get("site", ""))).only("team_id").first()
     return InboundMessage(
         channel=Channel.CHAT,
         provider_id=record.provider_id,
@@ -17,4 +18,6 @@ def chat_inbound(record: InboundRecord) -> InboundMessage:
         text=str(frame.get("text", "")).strip(),
         name=str(payload.get("name") or ""),
         extra={"chat_site": str(payload.get("site", ""))},
+        # The site's team answers, as the widget told the visitor (its hours, its agents).
+        team_id=site.team_id if site is not None else None,
     )
