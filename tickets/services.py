@@ -246,6 +246,54 @@ def customer_merge(
     return merge
 
 
+def customer_tickets_adopt(
+    *, channel: str, from_identity: tuple[str, str], to_identity: tuple[str, str], name: str = ""
+) -> list[int]:
+    """Move the tickets on `channel` of whoever `from_identity` names to whoever `to_identity`
+    names (created if unknown), and return their ids. For a chat visitor who was anonymous
+    and then signed in on the same browser: one person, one conversation.
+
+    Only the tickets move, not the identity: it stays behind with its now empty customer, so
+    someone using that browser anonymously later does not see the signed-in customer's
+    conversations. Audited, with an event on each ticket moved."""
+    if from_identity == to_identity:
+        return []
+    with transaction.atomic():
+        source = (
+            ContactIdentity.objects.filter(kind=from_identity[0], value=from_identity[1])
+            .values_list("customer_id", flat=True)
+            .first()
+        )
+        if source is None:
+            return []
+        ids = list(
+            Ticket.objects.select_for_update()
+            .filter(customer_id=source, channel=channel)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        target = customer_resolve(identities=[to_identity], name=name)
+        if target.pk == source:
+            return []
+        Ticket.objects.filter(pk__in=ids).update(customer=target, updated_at=timezone.now())
+        AuditEntry.objects.create(
+            actor=None,
+            action="tickets_adopted",
+            object_type="customer",
+            object_id=str(target.pk),
+            data={"from": source, "channel": channel, "tickets": ids},
+        )
+        for ticket in Ticket.objects.filter(pk__in=ids):
+            _record(
+                ticket=ticket,
+                kind=EventKind.CUSTOMER_MERGED,
+                actor=None,
+                data={"from": source, "to": target.pk, "signed_in": True},
+            )
+    return ids
+
+
 def _counts(moved: dict[str, object]) -> dict[str, int]:
     return {
         kind: len(value)

@@ -37,6 +37,7 @@ from channels_ingest.chat.selectors import (
 from channels_ingest.chat.services import (
     chat_message_receive,
     chat_messages_seen,
+    chat_visitor_signed_in,
     chat_visitor_typing,
 )
 from channels_ingest.chat.texts import widget_language
@@ -96,6 +97,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_REFUSED_IDENTITY)
             return
         self.site, self.visitor = site, visitor
+        if visitor.is_signed and param("previous"):
+            await database_sync_to_async(chat_visitor_signed_in)(
+                site=site, visitor=visitor, previous_visitor_id=param("previous")
+            )
         self.messages = TokenBucket(
             rate=settings.CHAT_MESSAGES_PER_MINUTE / 60.0, capacity=settings.CHAT_MESSAGE_BURST
         )

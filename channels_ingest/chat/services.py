@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels_ingest.chat import events
-from channels_ingest.chat.identity import Visitor
+from channels_ingest.chat.identity import Visitor, VisitorRefused, visitor_anonymous
 from channels_ingest.chat.selectors import message_for_visitor
 from channels_ingest.models import ChatSite, InboundState
 from channels_ingest.services import inbound_receive
 from kefu import realtime
 from tickets.delivery import Outbound
 from tickets.models import Channel, DeliveryStatus, Direction, IdentityKind, Message, Ticket
-from tickets.services import message_delivery_update
+from tickets.services import customer_tickets_adopt, message_delivery_update
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -96,6 +96,29 @@ def chat_message_receive(
         is_queued=False,
         refused="",
     )
+
+
+def chat_visitor_signed_in(*, site: ChatSite, visitor: Visitor, previous_visitor_id: str) -> int:
+    """A signed-in visitor whose widget was anonymous on this browser before (it sends the
+    anonymous id it kept, once): the anonymous conversation becomes theirs. Returns how many
+    tickets moved; a malformed id, or a site without anonymous chat, moves nothing."""
+    if not visitor.is_signed or not site.allows_anonymous:
+        return 0
+    try:
+        anonymous = visitor_anonymous(visitor_id=previous_visitor_id, name="")
+    except VisitorRefused:
+        return 0
+    moved = customer_tickets_adopt(
+        channel=Channel.CHAT,
+        from_identity=(IdentityKind.APP_USER, anonymous.address),
+        to_identity=(IdentityKind.APP_USER, visitor.address),
+        name=visitor.name,
+    )
+    if moved:
+        logger.info(
+            "chat site %s: %d anonymous ticket(s) joined a signed-in visitor", site.key, len(moved)
+        )
+    return len(moved)
 
 
 def chat_messages_seen(*, address: str, message_ids: list[int]) -> int:

@@ -59,3 +59,26 @@ def test_a_demo_visitor_writes_the_queue_shows_it_and_the_agents_answer_comes_ba
     assert "我们明天送新的过去" in answer.inner_text()
     shop.close()
     agent.close()
+
+
+def test_a_visitor_who_signs_in_on_the_same_browser_keeps_the_anonymous_conversation(
+    chat_setup, browser
+):
+    base, _username = chat_setup
+    context = browser.new_context()  # one browser profile: the same localStorage
+    shop = context.new_page()
+    shop.goto(f"{base}/chat/demo/?as=anonymous")
+    box = shop.locator("[data-kefu-chat] textarea")
+    box.wait_for(timeout=10_000)
+    box.fill("还没登录时问的：西瓜什么时候到？")
+    box.press("Enter")
+    shop.wait_for_selector("[data-kefu-chat] .msg.from-visitor:not(.pending)", timeout=10_000)
+    stored = "Object.keys(localStorage).filter(k => k.endsWith(':visitor')).length"
+    assert shop.evaluate(stored) == 1
+
+    shop.goto(f"{base}/chat/demo/")  # now signed in as the demo user
+    earlier = shop.wait_for_selector("[data-kefu-chat] .msg.from-visitor", timeout=10_000)
+    assert "西瓜什么时候到" in earlier.inner_text()
+    # Greeted: the anonymous id is forgotten, a later anonymous visitor here starts afresh.
+    shop.wait_for_function(f"{stored} === 0", timeout=10_000)
+    context.close()

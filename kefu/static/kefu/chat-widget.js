@@ -40,12 +40,22 @@
     return id;
   }
 
+  function forget(key) {
+    try { window.localStorage.removeItem(key); } catch (e) { /* not available */ }
+  }
+
+  // A visitor who chatted anonymously on this browser and has now signed in: the server
+  // gives the anonymous conversation to the signed-in customer. The id is forgotten once the
+  // server has greeted us, so whoever is anonymous here later starts afresh.
+  var previousVisitor = data.user ? remember(storageKey + ":visitor") : null;
+
   function socketUrl() {
     var params = new URLSearchParams();
     if (data.user) {
       params.set("user", data.user);
       params.set("expires", data.expires || "");
       params.set("signature", data.signature || "");
+      if (previousVisitor) { params.set("previous", previousVisitor); }
     } else {
       params.set("visitor", visitorId());
     }
@@ -206,6 +216,7 @@
 
   function handle(frame) {
     if (frame.type === "hello") {
+      if (previousVisitor) { forget(storageKey + ":visitor"); previousVisitor = null; }
       labels = frame.labels || {};
       isOnline = !!frame.online;
       applyLabels();

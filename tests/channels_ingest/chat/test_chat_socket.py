@@ -23,6 +23,7 @@ from tests.factories import TeamFactory, make_agent
 from tests.realtime.test_sockets import communicator, session_cookie_for
 from tickets.models import (
     Agent,
+    AuditEntry,
     Channel,
     ContactIdentity,
     DeliveryStatus,
@@ -220,6 +221,57 @@ async def test_the_bot_answer_reaches_the_widget(desk):
     assert answer["message"]["from"] == "bot"
     assert "1-3个工作日" in answer["message"]["text"]
     await socket.disconnect()
+
+
+ANONYMOUS_ID = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
+
+
+async def chat_anonymously(text: str) -> None:
+    socket, _hello = await open_widget(anonymous_path(visitor=ANONYMOUS_ID))
+    await send_message(socket, "client-msg-0101", text)
+    await socket.disconnect()
+
+
+async def test_an_anonymous_visitor_who_signs_in_keeps_the_conversation(desk):
+    await chat_anonymously("草莓坏了，还没登录")
+
+    socket, hello = await open_widget(signed_path(user="u1001") + f"&previous={ANONYMOUS_ID}")
+
+    assert [item["text"] for item in hello["history"]] == ["草莓坏了，还没登录"]
+    ticket = await database_sync_to_async(Ticket.objects.select_related("customer").get)()
+    owner = await database_sync_to_async(ContactIdentity.objects.get)(
+        kind="app_user", value="u1001"
+    )
+    assert ticket.customer_id == owner.customer_id
+    audit = await database_sync_to_async(AuditEntry.objects.get)(action="tickets_adopted")
+    assert audit.data["tickets"] == [ticket.pk]
+    # The next message threads into the same conversation.
+    ack = await send_message(socket, "client-msg-0102", "我登录了")
+    assert ack["ticket_number"] == ticket.number
+    await socket.disconnect()
+
+    # Whoever uses this browser anonymously afterwards does not see the signed-in history.
+    again, hello = await open_widget(anonymous_path(visitor=ANONYMOUS_ID))
+    assert hello["history"] == []
+    await again.disconnect()
+
+
+async def test_only_a_signed_visitor_on_a_site_with_anonymous_chat_takes_a_conversation_over(desk):
+    await chat_anonymously("匿名的问题")
+    # An anonymous visitor naming another anonymous id takes nothing.
+    other = "f" * 32
+    socket, hello = await open_widget(anonymous_path(visitor=other) + f"&previous={ANONYMOUS_ID}")
+    assert hello["history"] == []
+    await socket.disconnect()
+    # Nor does a malformed id.
+    socket, hello = await open_widget(signed_path(user="u2002") + "&previous=../../etc")
+    assert hello["history"] == []
+    await socket.disconnect()
+
+    ticket = await database_sync_to_async(Ticket.objects.select_related("customer").get)()
+    identity = await database_sync_to_async(ContactIdentity.objects.get)(customer=ticket.customer)
+    assert identity.value == f"visitor:{ANONYMOUS_ID}"
+    assert not await database_sync_to_async(AuditEntry.objects.exists)()
 
 
 # --- refusals ---------------------------------------------------------------------------
