@@ -73,10 +73,6 @@ class EncryptedCharField(models.TextField):  # type: ignore[type-arg]
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         return None if value is None else decrypt(value)
 
-    def to_python(self, value: Any) -> Any:
-        value = super().to_python(value)
-        return decrypt(value) if isinstance(value, str) else value
-
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         return None if value is None else encrypt(str(value))

@@ -132,7 +132,8 @@ class RunningClock:
 
 def clocks_running(*, subject_id: int) -> list[RunningClock]:
     """The subject's clocks not yet satisfied, with only what a summary of them needs (its
-    state and next due time); cheaper than `clocks_for_subject`, which intake calls for."""
+    state and next due time): no policies or labels, as `clocks_for_subject` reads for pages.
+    Intake asks on every customer message."""
     return [
         RunningClock(*row)
         for row in SlaClock.objects.filter(

@@ -266,16 +266,15 @@ def customer_tickets_adopt(
         )
         if source is None:
             return []
-        ids = list(
-            Ticket.objects.select_for_update()
-            .filter(customer_id=source, channel=channel)
-            .values_list("pk", flat=True)
+        tickets = list(
+            Ticket.objects.select_for_update().filter(customer_id=source, channel=channel)
         )
-        if not ids:
+        if not tickets:
             return []
         target = customer_resolve(identities=[to_identity], name=name)
         if target.pk == source:
             return []
+        ids = [ticket.pk for ticket in tickets]
         Ticket.objects.filter(pk__in=ids).update(customer=target, updated_at=timezone.now())
         AuditEntry.objects.create(
             actor=None,
@@ -284,7 +283,7 @@ def customer_tickets_adopt(
             object_id=str(target.pk),
             data={"from": source, "channel": channel, "tickets": ids},
         )
-        for ticket in Ticket.objects.filter(pk__in=ids):
+        for ticket in tickets:
             _record(
                 ticket=ticket,
                 kind=EventKind.CUSTOMER_MERGED,
