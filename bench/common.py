@@ -156,7 +156,7 @@ def seed_helpdesk(
     from django.contrib.auth.models import Group
 
     from tickets.models import Agent, Department, RoutingRule, Team
-    from tickets.services import token_issue
+    from tickets.services.tokens import token_issue
 
     user_model = get_user_model()
     agent_group = Group.objects.get(name="agent")

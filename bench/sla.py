@@ -262,7 +262,7 @@ def open_due_tickets(*, policy: Any, count: int, first_in: float, window: float)
     from sla.models import SlaClock
     from tickets.inbound import Identity, InboundMessage
     from tickets.models import Ticket
-    from tickets.services import intake_message
+    from tickets.services.intake import intake_message
 
     model = intake_message(
         inbound=InboundMessage(

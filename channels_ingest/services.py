@@ -21,7 +21,7 @@ from channels_ingest.chat.normalise import chat_inbound
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.sms.normalise import sms_inbound
 from tickets.inbound import InboundMessage
-from tickets.services import IntakeResult, intake_message
+from tickets.services.intake import IntakeResult, intake_message
 
 logger = logging.getLogger("kefu.ingest")
 

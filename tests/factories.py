@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group
 
 from tickets.inbound import Identity, InboundMessage
 from tickets.models import Agent, Channel, Department, Team
-from tickets.services import IntakeResult, intake_message, token_issue
+from tickets.services.intake import IntakeResult, intake_message
+from tickets.services.tokens import token_issue
 
 _ids = itertools.count(1)
 

@@ -5,7 +5,6 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from tickets import services
 from tickets.models import (
     Agent,
     AuditEntry,
@@ -19,6 +18,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.services import tokens
 
 
 class IdentityInline(admin.TabularInline):
@@ -89,7 +89,7 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, key = services.token_issue(name=obj.name, actor=cast(User, request.user))
+        token, key = tokens.token_issue(name=obj.name, actor=cast(User, request.user))
         obj.pk = token.pk
         obj.prefix = token.prefix
         obj.key_hash = token.key_hash

@@ -12,9 +12,11 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         # The one engine-to-core hook: sla tells tickets about warnings and breaches.
         from sla.signals import clock_fired
-        from tickets.sla_hooks import on_clock_fired
+        from tickets.services.escalation import on_clock_fired
 
-        clock_fired.connect(on_clock_fired, dispatch_uid="tickets.sla_hooks.on_clock_fired")
+        clock_fired.connect(
+            on_clock_fired, dispatch_uid="tickets.services.escalation.on_clock_fired"
+        )
 
         # Per-process caches of rarely changed rows follow revisions (kb.revision_cache);
         # any save or delete of those rows moves them.

@@ -16,7 +16,7 @@ from rest_framework.permissions import BasePermission
 
 from kb.revision_cache import RevisionCache
 from tickets.models import IntegrationToken
-from tickets.services import token_hash
+from tickets.services.tokens import token_hash
 
 TOKENS_REVISION = "tokens"
 # How often a token's last use is written, per process.

@@ -13,7 +13,7 @@ from kefu import realtime
 from kefu.roles import Role, has_role
 from tickets.models import Team
 from tickets.selectors import agent_for, team_ids_for, ticket_for
-from tickets.services import ticket_agent_typing
+from tickets.services.workflow import ticket_agent_typing
 
 CLOSE_FORBIDDEN = 4403
 TYPING_EVERY_SECONDS = 2.0

@@ -6,19 +6,14 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from tickets.bot_followup import bot_answers_ignored_record
 from tickets.delivery import TransientDeliveryError
 from tickets.models import Message
 from tickets.orders import OrderLookupError
-from tickets.services import (
-    bot_consider as bot_consider_message,
-)
-from tickets.services import (
-    message_deliver,
-    message_delivery_give_up,
-    message_orders_link,
-    notifications_deliver,
-)
+from tickets.services.bot import bot_consider as bot_consider_message
+from tickets.services.bot_followup import bot_answers_ignored_record
+from tickets.services.delivery import message_deliver, message_delivery_give_up
+from tickets.services.notifications import notifications_deliver
+from tickets.services.orders import message_orders_link
 
 logger = logging.getLogger("kefu.tickets")
 

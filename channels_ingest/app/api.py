@@ -24,7 +24,7 @@ from channels_ingest.services import inbound_receive, inbound_ring, inbound_stor
 from tickets.authentication import IsIntegration
 from tickets.identity import normalise_email, normalise_phone
 from tickets.models import Direction, IntegrationToken, Message
-from tickets.services import ticket_promise
+from tickets.services.promise import ticket_promise
 
 logger = logging.getLogger("kefu.ingest")
 

@@ -13,7 +13,8 @@ from channels_ingest.services import inbound_receive
 from kefu import realtime
 from tickets.delivery import Outbound
 from tickets.models import Channel, DeliveryStatus, Direction, IdentityKind, Message, Ticket
-from tickets.services import customer_tickets_adopt, message_delivery_update
+from tickets.services.customers import customer_tickets_adopt
+from tickets.services.delivery import message_delivery_update
 
 logger = logging.getLogger("kefu.ingest")
 

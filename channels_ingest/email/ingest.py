@@ -16,7 +16,8 @@ from channels_ingest.email.tree import POLICY
 from channels_ingest.models import InboundRecord
 from tickets.inbound import Identity, InboundAttachment, InboundMessage
 from tickets.models import Channel, IdentityKind
-from tickets.services import IntakeResult, intake_message, message_mark_bounced, ticket_acknowledge
+from tickets.services.delivery import message_mark_bounced, ticket_acknowledge
+from tickets.services.intake import IntakeResult, intake_message
 
 logger = logging.getLogger("kefu.ingest.email")
 

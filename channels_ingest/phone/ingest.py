@@ -5,9 +5,9 @@ import logging
 from channels_ingest.models import InboundRecord, Pbx
 from channels_ingest.phone.payload import PayloadError, PhoneEvent, parse_event
 from channels_ingest.phone.services import is_blocked, team_for_queue
-from tickets.calls import CallEvent, call_event
 from tickets.models import CallDirection
-from tickets.services import IntakeResult
+from tickets.services.calls import CallEvent, call_event
+from tickets.services.intake import IntakeResult
 
 logger = logging.getLogger("kefu.ingest.phone")
 

@@ -15,8 +15,8 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tickets.calls import CallEventKind
 from tickets.models import CallCause, CallDirection
+from tickets.services.calls import CallEventKind
 
 MAX_CALL_ID = 200
 MAX_TEXT = 100

@@ -11,7 +11,7 @@ from django.db import transaction
 from channels_ingest.models import BlockedNumber, Pbx, PbxQueue
 from tickets.identity import normalise_phone
 from tickets.models import AuditEntry, Team
-from tickets.services import token_hash
+from tickets.services.tokens import token_hash
 
 
 def pbx_issue(*, name: str, default_team: Team | None, actor: User | None) -> tuple[Pbx, str]:

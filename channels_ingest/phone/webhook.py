@@ -21,8 +21,8 @@ from channels_ingest.phone.ingest import provider_id_for
 from channels_ingest.phone.payload import PayloadError, parse_event
 from channels_ingest.phone.services import is_blocked, pbx_authenticate
 from channels_ingest.services import inbound_receive
-from tickets.calls import CallEventKind
 from tickets.models import CallDirection
+from tickets.services.calls import CallEventKind
 
 logger = logging.getLogger("kefu.ingest.phone")
 

@@ -7,7 +7,7 @@ from channels_ingest.models import SmsChannel, SmsOptOut
 from kb.revision_cache import RevisionCache
 from tickets.identity import normalise_phone
 from tickets.models import DeliveryStatus, Direction, Message
-from tickets.services import message_delivery_update
+from tickets.services.delivery import message_delivery_update
 
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "td", "退订", "取消订阅"}
 START_WORDS = {"start", "unstop", "subscribe", "订阅"}

@@ -58,7 +58,7 @@ def test_a_team_answering_fast_is_not_forecast_to_breach(supervisor, agent):
 
     from analytics.selectors import breach_forecast
     from tickets.models import Message, Ticket
-    from tickets.services import ticket_reply
+    from tickets.services.workflow import ticket_reply
 
     answered = [intake(user_id=f"a{i}").ticket for i in range(40)]
     for ticket in answered:

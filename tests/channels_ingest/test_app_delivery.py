@@ -10,7 +10,7 @@ import pytest
 
 from tests.factories import intake
 from tickets.models import DeliveryStatus, Direction
-from tickets.services import ticket_reply
+from tickets.services.workflow import ticket_reply
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from channels_ingest.models import PushToken
 from tests.factories import intake
 from tickets.models import Channel, Message
-from tickets.services import ticket_add_note, ticket_reply
+from tickets.services.workflow import ticket_add_note, ticket_reply
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from tests.conftest import ON_POSTGRES
 from tests.factories import intake
 from tickets.models import Message, Status, Ticket, TicketPromise
 from tickets.numbers import ticket_id_of
-from tickets.services import ticket_set_status
+from tickets.services.workflow import ticket_set_status
 
 pytestmark = [
     pytest.mark.django_db,

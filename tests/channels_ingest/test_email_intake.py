@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState, OutboxEntry
 from tickets.models import Attachment, DeliveryStatus, Direction, Message, Status, Ticket
-from tickets.services import ticket_reply, ticket_set_status
+from tickets.services.workflow import ticket_reply, ticket_set_status
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from channels_ingest.models import BlockedNumber, InboundRecord, InboundState, P
 from channels_ingest.phone.services import pbx_issue
 from tests.factories import TeamFactory, UserFactory, intake
 from tickets.models import AuditEntry, Call, Channel, Customer, Ticket
-from tickets.services import token_hash
+from tickets.services.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from twilio.request_validator import RequestValidator
 from channels_ingest.models import InboundRecord, SmsChannel, SmsOptOut
 from channels_ingest.sms.segments import segment_count
 from tickets.models import DeliveryStatus, Direction, Message, Ticket
-from tickets.services import ticket_reply
+from tickets.services.workflow import ticket_reply
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client
 
 from channels_ingest.models import InboundRecord, SmsGateway, SmsOptOut
 from tickets.models import DeliveryStatus, Message, Ticket
-from tickets.services import ticket_reply
+from tickets.services.workflow import ticket_reply
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from kefu.asgi import application
 from tests.conftest import requires_redis
 from tests.factories import TeamFactory, app_message, make_agent
-from tickets.services import intake_message
+from tickets.services.intake import intake_message
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -12,12 +12,12 @@ from kefu.celery import app as celery_app
 from tests.factories import intake
 from tests.kb.factories import make_article
 from tickets import tasks
-from tickets.bot_followup import (
+from tickets.models import Direction, Message, Status, Ticket, TicketEvent
+from tickets.services.bot_followup import (
     bot_answer_ignored_record,
     bot_answers_ignored_record,
     bot_answers_unanswered,
 )
-from tickets.models import Direction, Message, Status, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 

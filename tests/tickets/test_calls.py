@@ -16,7 +16,6 @@ from sla.models import Milestone, SlaClock
 from tests.conftest import requires_postgres
 from tests.factories import TeamFactory, UserFactory, intake, make_agent
 from tests.realtime.test_sockets import communicator, receive_until, session_cookie_for
-from tickets.calls import CallEvent, CallEventKind, call_event
 from tickets.models import (
     AuditEntry,
     Call,
@@ -28,6 +27,7 @@ from tickets.models import (
     Direction,
     Ticket,
 )
+from tickets.services.calls import CallEvent, CallEventKind, call_event
 from tickets.templatetags.kefu_format import talk_time
 
 pytestmark = pytest.mark.django_db

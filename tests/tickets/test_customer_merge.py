@@ -6,7 +6,7 @@ from django.conf import settings
 from tests.factories import intake, make_agent
 from tickets.models import AuditEntry, ContactIdentity, Customer, CustomerMerge, EventKind, Ticket
 from tickets.selectors import merge_suggestions, order_numbers_in, phones_in
-from tickets.services import MergeRefused, customer_merge, customer_merge_undo
+from tickets.services.customers import MergeRefused, customer_merge, customer_merge_undo
 
 pytestmark = pytest.mark.django_db
 

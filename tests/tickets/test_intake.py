@@ -20,7 +20,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.numbers import is_valid_number
-from tickets.services import intake_message
+from tickets.services.intake import intake_message
 
 pytestmark = pytest.mark.django_db
 

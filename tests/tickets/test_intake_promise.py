@@ -8,7 +8,7 @@ from django.utils import timezone
 from tests.factories import app_message
 from tickets.models import Ticket
 from tickets.numbers import ticket_number
-from tickets.services import intake_message
+from tickets.services.intake import intake_message
 
 pytestmark = pytest.mark.django_db
 

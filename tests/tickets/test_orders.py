@@ -80,7 +80,7 @@ def test_a_linked_number_is_not_asked_again_and_a_message_without_one_asks_nothi
 
 
 def test_when_the_api_is_down_the_lookup_raises_for_the_task_to_retry(shop, default_team):
-    from tickets.services import message_orders_link
+    from tickets.services.orders import message_orders_link
 
     intake(phone="13900001111", text="你好")
     message = intake(email="wei@example.com", text="订单号 SO20261123001").message
@@ -94,10 +94,10 @@ def test_when_the_api_is_down_the_lookup_raises_for_the_task_to_retry(shop, defa
 
 
 def test_without_an_orders_api_nothing_is_asked(default_team, settings, monkeypatch):
-    from tickets import services
+    from tickets.services import intake as intake_service
 
     settings.KEFU_ORDERS_BACKEND = ""
-    monkeypatch.setattr(services, "_orders_later", lambda message_id: pytest.fail("asked"))
+    monkeypatch.setattr(intake_service, "orders_later", lambda message_id: pytest.fail("asked"))
 
     intake(email="wei@example.com", text="订单号 SO20261123001")
 

@@ -4,7 +4,7 @@ import pytest
 
 from channels_ingest.models import OutboxEntry
 from tests.factories import intake
-from tickets.services import ticket_add_note, ticket_reply
+from tickets.services.workflow import ticket_add_note, ticket_reply
 
 pytestmark = pytest.mark.django_db
 

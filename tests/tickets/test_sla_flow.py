@@ -19,7 +19,7 @@ from sla.selectors import calendar_cache_clear
 from sla.services import clocks_tick
 from tests.factories import TeamFactory, intake, make_agent
 from tickets.models import EventKind, Notification, SlaState, Status, Ticket, TicketEvent
-from tickets.services import (
+from tickets.services.workflow import (
     ticket_mark_plan,
     ticket_reply,
     ticket_set_status,

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.roles import Role, has_role, role_required
 from sla.models import Tier
 from sla.selectors import clocks_for_subject
-from tickets import selectors, services
+from tickets import selectors
 from tickets.models import Agent, Attachment, Status, Ticket
+from tickets.services import customers, notifications, workflow
 
 
 def _queue_context(request: HttpRequest) -> dict[str, object]:
@@ -117,11 +118,11 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
     if form.is_valid():
         try:
             if note:
-                services.ticket_add_note(
+                workflow.ticket_add_note(
                     ticket=ticket, author=agent, body=form.cleaned_data["body"]
                 )
             else:
-                services.ticket_reply(ticket=ticket, author=agent, body=form.cleaned_data["body"])
+                workflow.ticket_reply(ticket=ticket, author=agent, body=form.cleaned_data["body"])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     else:
@@ -135,7 +136,7 @@ def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     form = StatusForm(request.POST)
     if form.is_valid():
-        services.ticket_set_status(
+        workflow.ticket_set_status(
             ticket=ticket, status=form.cleaned_data["status"], actor=_user(request)
         )
     return redirect("tickets:ticket", number=ticket.number)
@@ -145,7 +146,7 @@ def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
 @role_required(Role.AGENT)
 def ticket_take(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
-    services.ticket_assign(ticket=ticket, agent=_agent_or_403(request), actor=_user(request))
+    workflow.ticket_assign(ticket=ticket, agent=_agent_or_403(request), actor=_user(request))
     return redirect("tickets:ticket", number=ticket.number)
 
 
@@ -154,7 +155,7 @@ def ticket_take(request: HttpRequest, number: str) -> HttpResponse:
 def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
     """Unmask the customer's contact details for this ticket; the reveal is audited."""
     ticket = _ticket_or_404(request, number)
-    identities = services.customer_reveal_contact(
+    identities = customers.customer_reveal_contact(
         customer=ticket.customer, actor=_user(request), ticket=ticket
     )
     return JsonResponse(
@@ -166,7 +167,7 @@ def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
 @role_required(Role.AGENT)
 def ticket_plan(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
-    services.ticket_mark_plan(ticket=ticket, actor=_user(request))
+    workflow.ticket_mark_plan(ticket=ticket, actor=_user(request))
     return redirect("tickets:ticket", number=ticket.number)
 
 
@@ -176,7 +177,7 @@ def ticket_tier(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     form = TierForm(request.POST)
     if form.is_valid():
-        services.ticket_set_tier(
+        workflow.ticket_set_tier(
             ticket=ticket,
             tier=form.cleaned_data["tier"],
             actor=_user(request),
@@ -190,7 +191,7 @@ def ticket_tier(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @role_required(Role.AGENT)
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    services.notification_mark_read(user=_user(request), notification_id=pk)
+    notifications.notification_mark_read(user=_user(request), notification_id=pk)
     return redirect("tickets:queue")
 
 

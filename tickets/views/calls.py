@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.roles import Role, role_required
 from tickets import selectors
-from tickets.calls import call_customer_create
 from tickets.identity import mask_phone
 from tickets.models import Call
+from tickets.services.calls import call_customer_create
 
 logger = logging.getLogger("kefu.tickets.calls")
 

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.roles import Role, role_required
-from tickets import selectors, services
+from tickets import selectors
 from tickets.models import Customer, CustomerMerge, Ticket
+from tickets.services import customers
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -43,13 +44,13 @@ def _merge_into(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("No such customer or ticket."))
         return _back(request, "tickets:merges")
     try:
-        services.customer_merge(
+        customers.customer_merge(
             source=source,
             target=target,
             actor=cast(User, request.user),
             reason=request.POST.get("reason", ""),
         )
-    except services.MergeRefused as refused:
+    except customers.MergeRefused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(
@@ -81,8 +82,8 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     if merge is None:
         raise Http404
     try:
-        services.customer_merge_undo(merge=merge, actor=cast(User, request.user))
-    except services.MergeRefused as refused:
+        customers.customer_merge_undo(merge=merge, actor=cast(User, request.user))
+    except customers.MergeRefused as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, _("The merge was undone."))

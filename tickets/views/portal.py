@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from tickets import selectors, services
+from tickets import selectors
 from tickets.models import Ticket
+from tickets.services import portal
 
 SESSION_KEY = "kefu_status_tickets"
 
@@ -38,7 +39,7 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
         form = LookupForm(request.POST)
         if form.is_valid():
             number = form.cleaned_data["number"].strip()
-            services.status_code_request(number=number, contact=form.cleaned_data["contact"])
+            portal.status_code_request(number=number, contact=form.cleaned_data["contact"])
             # The same answer whether or not the ticket and the contact matched.
             request.session["kefu_status_number"] = number
             return redirect("portal:verify")
@@ -57,7 +58,7 @@ def status_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CodeForm(request.POST)
         if form.is_valid():
-            ticket = services.status_code_verify(number=number, code=form.cleaned_data["code"])
+            ticket = portal.status_code_verify(number=number, code=form.cleaned_data["code"])
             if ticket is not None:
                 allowed = set(request.session.get(SESSION_KEY, []))
                 allowed.add(ticket.pk)
@@ -91,7 +92,7 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
         form = PortalMessageForm(request.POST)
         if form.is_valid():
             try:
-                services.portal_message(
+                portal.portal_message(
                     ticket=ticket,
                     text=form.cleaned_data["text"],
                     token=str(form.cleaned_data["token"]),

@@ -5,7 +5,8 @@ import pytest
 from channels_ingest.chat.services import chat_messages_seen
 from tests.factories import intake
 from tickets.models import Channel, DeliveryStatus, EventKind, TicketEvent
-from tickets.services import message_delivery_update, ticket_reply
+from tickets.services.delivery import message_delivery_update
+from tickets.services.workflow import ticket_reply
 
 pytestmark = pytest.mark.django_db
 

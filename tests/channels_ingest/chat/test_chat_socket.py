@@ -31,7 +31,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
-from tickets.services import ticket_add_note, ticket_reply
+from tickets.services.workflow import ticket_add_note, ticket_reply
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from tickets.services import token_issue
+from tickets.services.tokens import token_issue
 
 
 class Command(BaseCommand):

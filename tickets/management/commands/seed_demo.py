@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from tickets.inbound import Identity, InboundMessage
 from tickets.models import Agent, Channel, Customer, Department, RoutingRule, Team
-from tickets.services import intake_message, ticket_add_note, ticket_reply, ticket_set_status
+from tickets.services.intake import intake_message
+from tickets.services.workflow import ticket_add_note, ticket_reply, ticket_set_status
 
 DEMO_PASSWORD = "kefu-demo"  # noqa: S105 — documented demo credential
 

@@ -42,7 +42,8 @@ from tickets.models import (
     Team,
     Ticket,
 )
-from tickets.services import IntakeResult, customer_resolve, intake_message
+from tickets.services.customers import customer_resolve
+from tickets.services.intake import IntakeResult, intake_message
 
 logger = logging.getLogger("kefu.tickets.calls")
 

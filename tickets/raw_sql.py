@@ -1,0 +1,178 @@
+"""Where the core leaves the ORM, and why (docs/adr/0005-where-kefu-leaves-the-orm.md).
+
+Each function here is one statement on the intake path that every inbound message runs, kept
+in SQL because the ORM's version measured slower on the benchmark that runs that path. Table
+and column names come from the models (`_meta.db_table`, quoted by the connection); values
+are always parameters. Everything else in the core goes through the ORM.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.models import Agent, ContactIdentity, Ticket, TicketPromise
+
+
+def _quote(name: str) -> str:
+    return transaction.get_connection().ops.quote_name(name)
+
+
+def identities_insert(
+    *, customer_id: int, identities: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Insert (kind, value) identities for a customer, skipping any that exist (ON CONFLICT DO
+    NOTHING, as `bulk_create(ignore_conflicts=True)` would), and return those actually
+    inserted (RETURNING): usually all, so intake needs no read to learn whether a concurrent
+    intake won one."""
+    connection = transaction.get_connection()
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = ", ".join(_quote(name) for name in ("customer_id", "kind", "value", "created_at"))
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(identities))
+    params: list[object] = []
+    for kind, value in identities:
+        params += [customer_id, kind, value, created_at]
+    sql = (
+        f"INSERT INTO {_quote(ContactIdentity._meta.db_table)} ({columns}) VALUES {rows} "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {_quote('kind')}, {_quote('value')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(kind, value) for kind, value in cursor.fetchall()}
+
+
+def ticket_exists(ticket_id: int) -> bool:
+    """Whether a ticket row exists: a promised ticket usually does not yet, and one plain
+    statement costs a fraction of compiling the ORM's query."""
+    table = _quote(Ticket._meta.db_table)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s", [ticket_id])  # noqa: S608
+        return cursor.fetchone() is not None
+
+
+def ticket_id_next() -> int:
+    """The next id of the tickets' sequence, drawn before the row is inserted so that its
+    number (which contains the id) goes in with it: one INSERT, no UPDATE after it.
+
+    PostgreSQL has a sequence of its own. SQLite keeps an AUTOINCREMENT table's last id in
+    `sqlite_sequence`; bumping it there takes the database's write lock, so two writers never
+    draw the same id, and an INSERT with an explicit id keeps the counter at the maximum."""
+    db = transaction.get_connection()
+    table = Ticket._meta.db_table
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return int(cursor.fetchone()[0])
+        cursor.execute("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = %s", [table])
+        if cursor.rowcount == 0:
+            # No ticket was ever inserted: the table has no counter row yet.
+            sql = f"SELECT %s, COALESCE(MAX(id), 0) + 1 FROM {_quote(table)}"  # noqa: S608
+            cursor.execute(f"INSERT INTO sqlite_sequence (name, seq) {sql}", [table])
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        return int(cursor.fetchone()[0])
+
+
+# Each agent's open tickets counted by a subquery that the partial index on open tickets by
+# assignee answers (a join would read every ticket an agent ever had). Plain SQL: every new
+# ticket asks, and the ORM's compilation of this query cost more than the database's work.
+_LEAST_LOADED_AGENT_SQL = """
+SELECT a.id, a.user_id, a.capacity, a.is_available, (
+    SELECT COUNT(*) FROM {ticket} t WHERE t.assignee_id = a.id AND t.is_open = %s
+) AS load
+FROM {agent} a
+JOIN {agent_teams} link ON link.agent_id = a.id AND link.team_id = %s
+JOIN {user} u ON u.id = a.user_id
+WHERE a.is_available = %s AND u.is_active = %s AND (
+    SELECT COUNT(*) FROM {ticket} t WHERE t.assignee_id = a.id AND t.is_open = %s
+) < a.capacity
+ORDER BY load, a.id
+LIMIT 1
+"""
+
+
+def least_loaded_agent(team_id: int) -> Agent | None:
+    """The available agent of the team with the fewest open tickets, under their capacity
+    (the lower id among equals)."""
+    teams_field = Agent._meta.get_field("teams")
+    sql = _LEAST_LOADED_AGENT_SQL.format(
+        ticket=_quote(Ticket._meta.db_table),
+        agent=_quote(Agent._meta.db_table),
+        agent_teams=_quote(teams_field.m2m_db_table()),  # type: ignore[union-attr]
+        user=_quote(Agent._meta.get_field("user").related_model._meta.db_table),  # type: ignore[union-attr]
+    )
+    found = list(Agent.objects.raw(sql, [True, team_id, True, True, True]))
+    return found[0] if found else None
+
+
+_PROMISE_SQL = """
+WITH owner AS (
+    SELECT customer_id FROM {identity}
+    WHERE {identity_match}
+    ORDER BY CASE kind {strength} ELSE 99 END
+    LIMIT 1
+), open_ticket AS (
+    SELECT t.id, t.number FROM {ticket} t JOIN owner ON t.customer_id = owner.customer_id
+    WHERE t.channel = %(channel)s AND t.is_open
+    ORDER BY t.created_at DESC
+    LIMIT 1
+), promise AS (
+    INSERT INTO {promise} AS p (channel, kind, value, ticket_id, promised_at)
+    SELECT %(channel)s, %(kind)s, %(value)s,
+        nextval(pg_get_serial_sequence(%(ticket_table)s, 'id')), %(now)s
+    WHERE NOT EXISTS (SELECT 1 FROM open_ticket)
+    ON CONFLICT (channel, kind, value) DO UPDATE SET
+        ticket_id = CASE WHEN {ended} THEN EXCLUDED.ticket_id ELSE p.ticket_id END,
+        promised_at = CASE WHEN {ended} THEN EXCLUDED.promised_at ELSE p.promised_at END
+    RETURNING p.ticket_id, p.promised_at
+)
+SELECT id, number, NULL FROM open_ticket
+UNION ALL
+SELECT ticket_id, NULL, promised_at FROM promise
+"""
+
+# The promised ticket has ended, or never opened and never will.
+_PROMISE_ENDED_SQL = """(
+    EXISTS (SELECT 1 FROM {ticket} t WHERE t.id = p.ticket_id AND NOT t.is_open)
+    OR (p.promised_at < %(abandoned_before)s
+        AND NOT EXISTS (SELECT 1 FROM {ticket} t WHERE t.id = p.ticket_id))
+)"""
+
+
+def promise_claim(
+    *,
+    channel: str,
+    identities: list[tuple[str, str]],
+    strength: list[str],
+    now: datetime,
+    abandoned_before: datetime,
+) -> tuple[int, str | None, datetime | None]:
+    """One statement (PostgreSQL): the sender's open ticket on the channel, of the customer
+    their strongest identity names, as (id, number, None); otherwise a ticket id reserved from
+    the tickets' sequence and promised to their strongest identity, as (id, None, promised
+    at). An existing promise is kept unless its ticket ended or was abandoned."""
+    rank = {kind: position for position, kind in enumerate(strength)}
+    kind, value = min(identities, key=lambda pair: rank.get(pair[0], len(rank)))
+    params: dict[str, object] = {"channel": channel, "kind": kind, "value": value}
+    matches = []
+    for index, (identity_kind, identity_value) in enumerate(identities):
+        matches.append(f"(kind = %(k{index})s AND value = %(v{index})s)")
+        params[f"k{index}"], params[f"v{index}"] = identity_kind, identity_value
+    cases = " ".join(f"WHEN %(s{position})s THEN {position}" for position in range(len(strength)))
+    params.update({f"s{position}": k for position, k in enumerate(strength)})
+    params["now"], params["abandoned_before"] = now, abandoned_before
+    params["ticket_table"] = Ticket._meta.db_table
+    tables = {
+        "identity": _quote(ContactIdentity._meta.db_table),
+        "ticket": _quote(Ticket._meta.db_table),
+        "promise": _quote(TicketPromise._meta.db_table),
+    }
+    sql = _PROMISE_SQL.format(
+        identity_match=" OR ".join(matches),
+        strength=cases,
+        ended=_PROMISE_ENDED_SQL.format(**tables),
+        **tables,
+    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        ticket_id, number, promised_at = cursor.fetchone()
+    return int(ticket_id), number, promised_at

@@ -1,0 +1,22 @@
+"""Every write of the core goes through a function in this package, one module per job:
+
+- `intake`: where an inbound message becomes a ticket (or joins one).
+- `promise`: the ticket number promised to a queued inbound message before intake.
+- `customers`: who a sender is; merges, adoption, revealing contact details.
+- `workflow`: what agents do to a ticket (reply, note, status, plan, tier, assign, typing).
+- `delivery`: outbound messages and what became of them.
+- `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.
+- `escalation`: where an SLA warning, breach or escalation level lands on a ticket.
+- `notifications`: notices to agents and supervisors.
+- `bot`, `bot_followup`: the answer bot's turn, and answers nobody replied to.
+- `orders`: order numbers customers write, linked to their owners.
+- `calls`: phone calls from the PBX: screen pops, missed calls, the timeline.
+- `portal`: customer self-service (one-time codes, writing from the status page).
+- `tokens`: integration tokens.
+- `trail`: the ticket's event trail and who is told live of a change.
+
+Side effects (Celery tasks, websocket events, outbound delivery) are registered with
+`transaction.on_commit`, so nothing leaves the process for a write that rolled back. Callers
+import the module they need (`from tickets.services.workflow import ticket_reply`); this
+package re-exports nothing.
+"""

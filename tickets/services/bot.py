@@ -1,0 +1,77 @@
+"""The answer bot's turn on a customer message, after intake committed."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from sla import services as sla_services
+from tickets import events
+from tickets.models import (
+    Channel,
+    Message,
+    Status,
+    Ticket,
+)
+from tickets.services.delivery import automatic_message
+from tickets.services.sla_clocks import sla_refresh
+from tickets.services.trail import ticket_publish
+from tickets.services.workflow import ticket_set_status
+
+# Channels where the bot may answer before a person (kb.bot decides per channel whether it
+# does, with its thresholds); email and phone are for people.
+BOT_CHANNELS = {Channel.APP, Channel.CHAT, Channel.SMS, Channel.WEB}
+
+
+def bot_later(message_id: int) -> None:
+    from tickets.tasks import bot_consider
+
+    bot_consider.delay(message_id)
+
+
+def bot_consider(*, message_id: int) -> Message | None:
+    """Let the answer bot look at one customer message (after intake committed). It answers
+    from the knowledge base when it is confident, hands off to a person otherwise, and the
+    outcome is recorded for deflection analytics. Returns the bot's message, if it sent one.
+    Runs in a task that may run twice: a message it already considered is skipped."""
+    from kb.bot import DecisionKind, bot_reply
+    from kb.services import deflection_record
+
+    message = Message.objects.get(pk=message_id)
+    reply = None
+    # The decision is taken on the state read under the ticket's lock: another message's turn
+    # or the ignored-answer sweep (tickets.bot_followup) cannot change it meanwhile, so an
+    # answer's outcome is recorded once.
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
+        state = dict(ticket.bot_state or {})
+        if state.get("handed_off") or message_id in state.get("seen", []):
+            return None
+        decision = bot_reply(text=message.body, channel=message.channel, state=state)
+        now = timezone.now()
+        new_state = dict(decision.state)
+        new_state["seen"] = [*state.get("seen", [])[-20:], message_id]
+        if decision.kind == DecisionKind.HANDOFF:
+            new_state["handed_off"] = True
+        ticket.bot_state = new_state
+        fields = ["bot_state"]
+        if decision.suggestions:
+            ticket.suggestions = [
+                {"article_id": hit.article_id, "title": hit.title, "answer": hit.answer[:2000]}
+                for hit in decision.suggestions[:3]
+            ]
+            fields.append("suggestions")
+        ticket.save(update_fields=fields)
+        if decision.text:
+            reply = automatic_message(ticket=ticket, body=decision.text, is_bot=True, now=now)
+            if sla_services.bot_answered(subject_id=ticket.pk, at=now):
+                ticket.save(update_fields=sla_refresh(ticket))
+            ticket_publish(ticket, events.message_added(ticket, reply), board=False)
+        if decision.deflection_outcome:
+            deflection_record(
+                article_id=decision.deflection_article_id,
+                channel=message.channel,
+                outcome=decision.deflection_outcome,
+                reference=ticket.number or str(ticket.pk),
+            )
+        if decision.kind == DecisionKind.RESOLVED and ticket.is_open:
+            ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)
+    return reply

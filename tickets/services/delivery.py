@@ -1,0 +1,185 @@
+"""Outbound messages: storing what Kefu sends, handing it to the channel's backend
+(`tickets.delivery`, chosen in settings) and recording what became of it.
+"""
+
+from datetime import datetime
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tickets import events
+from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
+from tickets.models import (
+    Channel,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    IdentityKind,
+    Message,
+    Ticket,
+)
+from tickets.services.trail import event_record, ticket_publish
+
+# Which identity a reply on a channel is addressed to.
+CHANNEL_ADDRESS = {
+    Channel.APP: IdentityKind.APP_USER,
+    Channel.CHAT: IdentityKind.APP_USER,
+    Channel.SMS: IdentityKind.PHONE,
+    Channel.PHONE: IdentityKind.PHONE,
+    Channel.EMAIL: IdentityKind.EMAIL,
+    Channel.WEB: IdentityKind.EMAIL,
+}
+
+
+def ticket_acknowledge(*, ticket: Ticket, text: str) -> Message:
+    """Send the customer an automatic acknowledgement on the ticket's channel. It is on the
+    timeline and delivered like a reply, but marked automatic: it is no response for the SLA
+    and goes out with the headers that stop other systems answering it.
+
+    Inside a caller's transaction (email intake) it joins that transaction without a
+    savepoint of its own: a failure here fails the caller's whole transaction anyway."""
+    with transaction.atomic(savepoint=False):
+        return automatic_message(ticket=ticket, body=text, is_bot=False, now=timezone.now())
+
+
+def automatic_message(*, ticket: Ticket, body: str, is_bot: bool, now: datetime) -> Message:
+    """A message Kefu itself sends the customer on the ticket's channel, delivered after
+    commit like a reply."""
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUT,
+        channel=ticket.channel,
+        body=body,
+        delivery_status=DeliveryStatus.QUEUED,
+        created_at=now,
+        email_message_id=new_message_id(),
+        is_automatic=True,
+        is_bot=is_bot,
+    )
+    message_id = message.pk
+    transaction.on_commit(lambda: deliver_later(message_id))
+    return message
+
+
+def message_mark_bounced(*, email_message_id: str, reason: str) -> Message | None:
+    """A delivery failure report came back for one of our emails: mark it failed."""
+    message = (
+        Message.objects.select_related("ticket")
+        .filter(email_message_id=email_message_id, direction=Direction.OUT)
+        .first()
+    )
+    if message is None:
+        return None
+    return message_delivery_update(
+        message=message,
+        status=DeliveryStatus.FAILED,
+        reference=message.delivery_ref,
+        error=f"bounced: {reason}" if reason else "bounced",
+    )
+
+
+def deliver_later(message_id: int) -> None:
+    from tickets.tasks import deliver_message
+
+    deliver_message.delay(message_id)
+
+
+def customer_address(customer: Customer, channel: str) -> str | None:
+    kind = CHANNEL_ADDRESS.get(Channel(channel))
+    identity = customer.identities.filter(kind=kind).order_by("-created_at").first()
+    return identity.value if identity else None
+
+
+def message_deliver(*, message_id: int) -> Message:
+    """Send a queued outbound message through its channel's backend and record the outcome.
+
+    Runs in a Celery task that may run twice: only a message still `queued` is sent.
+    Raises TransientDeliveryError (after counting the attempt) so the task can retry.
+    """
+    message = Message.objects.select_related("ticket__customer").get(pk=message_id)
+    if message.delivery_status != DeliveryStatus.QUEUED:
+        return message
+    ticket = message.ticket
+    address = customer_address(ticket.customer, message.channel)
+    if address is None:
+        result = DeliveryResult(status=DeliveryStatus.FAILED, error="no address on this channel")
+    else:
+        outbound = Outbound(
+            channel=message.channel,
+            to=address,
+            body=message.body,
+            subject=ticket.subject,
+            ticket_number=ticket.number or "",
+            reference=f"kefu-{message.pk}",
+            kind="acknowledgement" if message.is_automatic else "reply",
+            message_id=message.email_message_id,
+            thread_message_ids=_thread_ids(ticket=ticket, before=message),
+            reply_token=ticket.reply_token or "",
+        )
+        try:
+            result = backend_for(message.channel).send(outbound)
+        except TransientDeliveryError as error:
+            Message.objects.filter(pk=message.pk).update(
+                delivery_attempts=F("delivery_attempts") + 1, delivery_error=str(error)[:500]
+            )
+            raise
+    return message_delivery_update(
+        message=message, status=result.status, reference=result.provider_id, error=result.error
+    )
+
+
+def new_message_id() -> str:
+    """A Message-ID for a message we send, on our own mail domain (without angle brackets)."""
+    return make_msgid(domain=settings.KEFU_EMAIL_DOMAIN).strip("<>")
+
+
+def _thread_ids(*, ticket: Ticket, before: Message) -> tuple[str, ...]:
+    """The email ids of the ticket's earlier messages, oldest first (the References chain),
+    capped so a long thread does not grow the header without bound."""
+    ids = (
+        ticket.messages.filter(created_at__lte=before.created_at)
+        .exclude(pk=before.pk)
+        .exclude(email_message_id="")
+        .order_by("created_at", "pk")
+        .values_list("email_message_id", flat=True)
+    )
+    chain = list(dict.fromkeys(ids))
+    # RFC 5322 suggests keeping the first and the most recent ones when trimming.
+    return tuple(chain[:1] + chain[1:][-19:]) if len(chain) > 20 else tuple(chain)
+
+
+def message_delivery_update(
+    *, message: Message, status: str, reference: str, error: str
+) -> Message:
+    """Record a delivery outcome (from the backend or a provider's status callback)."""
+    if (
+        status == DeliveryStatus.SENT
+        and Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.DELIVERED).exists()
+    ):
+        # The recipient's confirmation overtook the send's own answer (a chat widget confirms
+        # before the backend returns; status callbacks arrive out of order): keep delivered.
+        status = DeliveryStatus.DELIVERED
+    message.delivery_status = status
+    message.delivery_ref = reference or message.delivery_ref
+    message.delivery_error = error[:500]
+    message.save(update_fields=["delivery_status", "delivery_ref", "delivery_error"])
+    ticket = message.ticket
+    event_record(
+        ticket=ticket,
+        kind=EventKind.DELIVERY,
+        actor=None,
+        data={"message": message.pk, "status": status, "error": error[:200]},
+    )
+    ticket_publish(ticket, events.delivery_changed(ticket, message), queues=False, board=False)
+    return message
+
+
+def message_delivery_give_up(*, message_id: int, error: str) -> Message:
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    return message_delivery_update(
+        message=message, status=DeliveryStatus.FAILED, reference="", error=error
+    )

@@ -1,0 +1,61 @@
+"""The event trail and the live view of a ticket change.
+
+Every service that changes a ticket records what happened with `event_record` (the ticket's
+history, on its page and in reports) and tells the browsers watching it with
+`ticket_publish`, which decides who is watching: the ticket's own page, its team's queue, its
+assignee's queue and the supervisors' board.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from kefu import realtime
+from tickets.models import Ticket, TicketEvent
+
+
+def event_record(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor: User | None,
+    data: dict[str, object],
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Add one entry to the ticket's trail (`EventKind`), by `actor` (None: Kefu itself)."""
+    return TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, data=data, created_at=at or timezone.now()
+    )
+
+
+def ticket_groups(ticket: Ticket, *, page: bool = True, queues: bool = True) -> list[str]:
+    """The realtime groups of the people watching a ticket: its page, its team's queue and its
+    assignee's queue."""
+    groups = [realtime.ticket_group(ticket.pk)] if page else []
+    if queues and ticket.team_id:
+        groups.append(realtime.team_group(ticket.team_id))
+    if queues and ticket.assignee_id:
+        groups.append(realtime.agent_group(ticket.assignee_id))
+    return groups
+
+
+def ticket_publish(
+    ticket: Ticket,
+    event: dict[str, Any],
+    *,
+    page: bool = True,
+    queues: bool = True,
+    board: bool = True,
+    also: Sequence[str] = (),
+) -> None:
+    """After the current transaction commits, send `event` (built in `tickets.events`) to
+    whoever watches the ticket: its page, the queues it is in and the board, less what the
+    caller leaves out (a note is for the ticket's page only), plus the groups in `also` (the
+    queue of an assignee the ticket just left)."""
+    groups = ticket_groups(ticket, page=page, queues=queues)
+    if board:
+        groups.append(realtime.BOARD_GROUP)
+    realtime.publish_on_commit([*groups, *also], event)

@@ -1,0 +1,196 @@
+"""What agents do to a ticket: reply, note, status, plan, tier, assignment, typing."""
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kefu import realtime
+from sla import services as sla_services
+from sla.models import Milestone, Tier
+from tickets import events
+from tickets.models import (
+    OPEN_STATUSES,
+    Agent,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Message,
+    Status,
+    Ticket,
+)
+from tickets.priority import priority_rank
+from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
+from tickets.services.trail import event_record, ticket_publish
+
+
+def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
+    """Store an agent's reply as queued and deliver it on the ticket's channel after commit.
+    The first reply stops the first-response clock."""
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("A reply cannot be empty."))
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.OUT,
+            channel=ticket.channel,
+            author=author,
+            body=body,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+            email_message_id=new_message_id(),
+        )
+        fields = ["awaiting_reply_since", "updated_at"]
+        ticket.awaiting_reply_since = None
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            fields.append("first_response_at")
+            sla_services.clock_satisfy(
+                subject_id=ticket.pk, milestone=Milestone.FIRST_RESPONSE, at=now
+            )
+        sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.NEXT_RESPONSE, at=now)
+        fields.extend(sla_refresh(ticket))
+        if ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+            fields.append("status")
+        if ticket.assignee_id is None:
+            ticket.assignee = author
+            fields.append("assignee")
+        ticket.save(update_fields=fields)
+        event_record(ticket=ticket, kind=EventKind.REPLIED, actor=author.user, data={})
+        message_id = message.pk
+        transaction.on_commit(lambda: deliver_later(message_id))
+        ticket_publish(ticket, events.message_added(ticket, message))
+    return message
+
+
+def ticket_agent_typing(*, ticket: Ticket, is_typing: bool) -> None:
+    """Show (or stop showing) "an agent is typing" in the customer's open chat widgets.
+    Nothing is stored; tickets on other channels have no live customer to tell."""
+    if ticket.channel != Channel.CHAT:
+        return
+    address = customer_address(ticket.customer, Channel.CHAT)
+    if address:
+        realtime.publish([realtime.chat_group(address)], events.agent_typing(is_typing=is_typing))
+
+
+def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("A note cannot be empty."))
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.NOTE,
+            channel=ticket.channel,
+            author=author,
+            body=body,
+            created_at=timezone.now(),
+        )
+        event_record(ticket=ticket, kind=EventKind.NOTE, actor=author.user, data={})
+        # Internal: for the ticket's page only, never a queue or the board.
+        ticket_publish(ticket, events.message_added(ticket, message), queues=False, board=False)
+    return message
+
+
+def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Ticket:
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status == status:
+            return ticket
+        previous = ticket.status
+        ticket.status = status
+        ticket.is_open = status in OPEN_STATUSES
+        fields = ["status", "is_open", "updated_at"]
+        if status == Status.RESOLVED:
+            ticket.resolved_at = now
+            fields.append("resolved_at")
+        elif status == Status.CLOSED:
+            ticket.closed_at = now
+            fields.append("closed_at")
+        sla_follow_status(ticket=ticket, previous=previous, now=now)
+        fields.extend(sla_refresh(ticket))
+        ticket.save(update_fields=fields)
+        event_record(
+            ticket=ticket,
+            kind=EventKind.STATUS,
+            actor=actor,
+            data={"from": previous, "to": status},
+        )
+        ticket_publish(ticket, events.ticket_updated(ticket))
+    return ticket
+
+
+def ticket_mark_plan(*, ticket: Ticket, actor: User) -> Ticket:
+    """Record that a plan was proposed to the customer (the "plan" milestone)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.plan_at is not None:
+            return ticket
+        ticket.plan_at = now
+        sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.PLAN, at=now)
+        ticket.save(update_fields=["plan_at", "updated_at", *sla_refresh(ticket)])
+        event_record(ticket=ticket, kind=EventKind.PLAN, actor=actor, data={})
+        ticket_publish(ticket, events.ticket_updated(ticket), board=False)
+    return ticket
+
+
+def ticket_set_tier(*, ticket: Ticket, tier: str, actor: User | None, reason: str) -> Ticket:
+    """Change a ticket's priority tier and re-target its running SLA clocks under the policy
+    that now applies: an explicit, audited step (history of met clocks is kept)."""
+    if tier not in Tier.values:
+        raise ValidationError(_("Unknown tier: %(tier)s"), params={"tier": tier})
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+        if ticket.tier == tier:
+            return ticket
+        previous = ticket.tier
+        ticket.tier = tier
+        ticket.priority_rank = priority_rank(tier=tier, is_vip=ticket.customer.is_vip)
+        changed = sla_services.clocks_reevaluate(
+            subject_id=ticket.pk, attributes=sla_attributes(ticket), at=now
+        )
+        ticket.save(update_fields=["tier", "priority_rank", "updated_at", *sla_refresh(ticket)])
+        event_record(
+            ticket=ticket,
+            kind=EventKind.PRIORITY,
+            actor=actor,
+            data={
+                "from": previous,
+                "to": tier,
+                "reason": reason,
+                "clocks": [f"{c.milestone}:{c.due_at.isoformat()}" for c in changed],
+            },
+        )
+        ticket_publish(ticket, events.ticket_updated(ticket))
+    return ticket
+
+
+def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket:
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.assignee_id == (agent.pk if agent else None):
+            return ticket
+        previous = ticket.assignee_id
+        ticket.assignee = agent
+        ticket.save(update_fields=["assignee", "updated_at"])
+        event_record(
+            ticket=ticket,
+            kind=EventKind.ASSIGNED,
+            actor=actor,
+            data={"from": previous, "to": agent.pk if agent else None},
+        )
+        left = [realtime.agent_group(previous)] if previous else []
+        ticket_publish(ticket, events.ticket_updated(ticket), also=left)
+    return ticket
