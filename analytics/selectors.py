@@ -107,7 +107,7 @@ def breach_forecast(
         if probability >= threshold:
             forecasts.append(
                 Forecast(
-                    number=ticket.number or "",
+                    number=ticket.number,
                     subject=ticket.subject,
                     team=ticket.team.name if ticket.team else "",
                     due_at=ticket.sla_due_at,
@@ -141,7 +141,7 @@ def recent_escalations(*, hours: int = 24, limit: int = 10) -> list[Escalation]:
     )
     return [
         Escalation(
-            number=row.ticket.number or "",
+            number=row.ticket.number,
             subject=row.ticket.subject,
             action=str(row.data.get("action", "")),
             milestone=str(row.data.get("milestone", "")),

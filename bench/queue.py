@@ -118,7 +118,6 @@ def add_open_tickets(world: dict[str, Any], count: int, start: int, rng: random.
                 number=f"B{index:09d}",
                 subject=rng.choice(SUBJECTS),
                 status=rng.choice(statuses),
-                is_open=True,
                 tier=tiers[rank],
                 priority_rank=rank,
                 category=rng.choice(["logistics", "after_sales", "tech", ""]),

@@ -279,6 +279,7 @@ def open_due_tickets(*, policy: Any, count: int, first_in: float, window: float)
     with transaction.atomic():
         tickets = Ticket.objects.bulk_create(
             Ticket(
+                number=f"S{index:07d}",
                 subject=f"SLA bench {index}",
                 channel=model.channel,
                 customer=model.customer,

@@ -155,13 +155,20 @@ PRIORITY_VALUE_ADDED = 3
 
 
 class Ticket(models.Model):
-    # NULL for the instant between the insert and numbering (the number contains the id).
-    number = models.CharField(_("number"), max_length=32, unique=True, null=True, blank=True)
+    # The number contains the id, which intake draws from the sequence before the INSERT.
+    number = models.CharField(_("number"), max_length=32, unique=True)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.NEW
     )
-    is_open = models.BooleanField(default=True, editable=False)
+    # Derived by the database from the status, so it can never disagree with it; the queue's
+    # partial indexes are on it. A save that changes the status leaves the instance's value
+    # stale until it is read again (the services that change a status read it back).
+    is_open = models.GeneratedField(
+        expression=Q(status__in=OPEN_STATUSES),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.REGULAR)
     priority_rank = models.PositiveSmallIntegerField(default=PRIORITY_REGULAR)
     category = models.CharField(_("category"), max_length=50, blank=True)
@@ -224,7 +231,7 @@ class Ticket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"#{self.pk}"
+        return self.number
 
 
 class TicketPromise(models.Model):

@@ -77,6 +77,7 @@ def overdue_tickets(count: int) -> list[int]:
     with transaction.atomic():
         tickets = Ticket.objects.bulk_create(
             Ticket(
+                number=f"W{index:06d}",
                 subject=f"超时测试 {index}",
                 channel=model.channel,
                 customer=model.customer,

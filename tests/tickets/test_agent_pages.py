@@ -85,7 +85,7 @@ def test_keyset_pages_cover_every_ticket_once(agent):
 
 def test_the_ticket_page_shows_the_whole_customer_timeline_and_sla(agent_client):
     old = intake(user_id="u1", text="上个月的订单")
-    Ticket.objects.filter(pk=old.ticket.pk).update(status=Status.CLOSED, is_open=False)
+    Ticket.objects.filter(pk=old.ticket.pk).update(status=Status.CLOSED)
     new = intake(user_id="u1", text="这次的草莓坏了")
 
     response = agent_client.get(f"/tickets/{new.ticket.number}/")

@@ -67,7 +67,7 @@ def test_the_same_customer_on_another_channel_opens_a_new_ticket_on_one_timeline
 
 def test_a_message_after_the_ticket_is_resolved_opens_a_new_ticket(default_team):
     first = intake(user_id="u1")
-    Ticket.objects.filter(pk=first.ticket.pk).update(status=Status.RESOLVED, is_open=False)
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=Status.RESOLVED)
 
     second = intake(user_id="u1")
 
@@ -232,3 +232,49 @@ def test_two_new_messages_from_one_new_customer_racing_open_one_ticket(default_t
     assert Customer.objects.count() == 1
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 2
+
+
+def test_a_new_ticket_goes_in_with_its_number_in_one_insert_and_no_update(default_team):
+    from django.test.utils import CaptureQueriesContext
+
+    table = Ticket._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        result = intake(phone="13900001234", text="快递还没到")
+
+    writes = [
+        q["sql"].split()[0].upper()
+        for q in queries.captured_queries
+        if q["sql"]
+        .upper()
+        .startswith((f'INSERT INTO "{table.upper()}"', f'UPDATE "{table.upper()}"'))
+    ]
+    assert writes == ["INSERT"]
+    stored = Ticket.objects.get(pk=result.ticket.pk)
+    assert stored.number == result.ticket.number
+    assert is_valid_number(stored.number)
+
+
+def test_ticket_ids_are_not_reused_after_a_ticket_is_deleted(default_team):
+    first = intake(phone="13900001234", text="第一张").ticket
+    Message.objects.filter(ticket=first).delete()
+    TicketEvent.objects.filter(ticket=first).delete()
+    Ticket.objects.filter(pk=first.pk).delete()
+
+    second = intake(phone="13900004321", text="第二张").ticket
+
+    assert second.pk > first.pk
+    assert second.number != first.number
+
+
+def test_is_open_is_derived_from_the_status_by_the_database(default_team):
+    ticket = intake(phone="13900001234", text="你好").ticket
+    assert ticket.is_open is True
+
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.RESOLVED)
+    ticket.refresh_from_db()
+    assert ticket.is_open is False
+
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.PENDING_CUSTOMER)
+    ticket.refresh_from_db()
+    assert ticket.is_open is True
+    assert Ticket.objects.filter(pk=ticket.pk, is_open=True).count() == 1

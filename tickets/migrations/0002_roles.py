@@ -67,9 +67,9 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0001_customers_tickets_messages"),
-        ("sla", "0002_default_calendar_and_tiers"),
-        ("channels_ingest", "0001_inbound_log_and_outbox"),
+        ("tickets", "0001_initial"),
+        ("sla", "0002_seed_calendar_and_policies"),
+        ("channels_ingest", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
     operations = [migrations.RunPython(create, remove)]

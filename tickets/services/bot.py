@@ -70,7 +70,7 @@ def bot_consider(*, message_id: int) -> Message | None:
                 article_id=decision.deflection_article_id,
                 channel=message.channel,
                 outcome=decision.deflection_outcome,
-                reference=ticket.number or str(ticket.pk),
+                reference=ticket.number,
             )
         if decision.kind == DecisionKind.RESOLVED and ticket.is_open:
             ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)

@@ -98,7 +98,7 @@ def bot_answer_ignored_record(*, ticket_id: int, now: datetime) -> DeflectionRec
             article_id=int(article_id),
             channel=answer.channel,
             outcome=DeflectionOutcome.IGNORED,
-            reference=ticket.number or str(ticket.pk),
+            reference=ticket.number,
         )
         ticket.bot_state = {**state, "awaiting_feedback": False}
         ticket.save(update_fields=["bot_state"])

@@ -113,7 +113,7 @@ def message_deliver(*, message_id: int) -> Message:
             to=address,
             body=message.body,
             subject=ticket.subject,
-            ticket_number=ticket.number or "",
+            ticket_number=ticket.number,
             reference=f"kefu-{message.pk}",
             kind="acknowledgement" if message.is_automatic else "reply",
             message_id=message.email_message_id,

@@ -222,10 +222,10 @@ def _ticket_named_by(*, customer: Customer, inbound: InboundMessage) -> Ticket |
 def _ticket_reopen_by_customer(*, ticket: Ticket, now: datetime) -> None:
     previous = ticket.status
     ticket.status = Status.OPEN
-    ticket.is_open = True
     sla_services.clock_reopen(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
     sla_services.clocks_resume(subject_id=ticket.pk, at=now)
-    ticket.save(update_fields=["status", "is_open", "updated_at"])
+    ticket.save(update_fields=["status", "updated_at"])
+    ticket.refresh_from_db(fields=["is_open"])  # the database derives it from the status
     event_record(ticket=ticket, kind=EventKind.REOPENED, actor=None, data={"from": previous})
 
 

@@ -94,7 +94,7 @@ def _send_notification_email(notification: Notification) -> None:
         to=notification.user.email,
         subject=notification.text[:200],
         body=notification.text,
-        ticket_number=notification.ticket.number or "" if notification.ticket else "",
+        ticket_number=notification.ticket.number if notification.ticket else "",
         reference=f"kefu-notification-{notification.pk}",
         kind="notification",
     )

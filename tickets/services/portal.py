@@ -73,7 +73,7 @@ def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None
                 "code": code,
                 "minutes": settings.STATUS_CODE_TTL_SECONDS // 60,
             },
-            ticket_number=ticket.number or "",
+            ticket_number=ticket.number,
             reference=f"kefu-code-{access.pk}",
             kind="code",
         )
@@ -94,7 +94,7 @@ def portal_message(*, ticket: Ticket, text: str, token: str) -> IntakeResult:
             provider_id=f"portal:{token}",
             identities=[Identity(kind=identity.kind, value=identity.value)],
             text=text,
-            thread_ticket_number=ticket.number or "",
+            thread_ticket_number=ticket.number,
         )
     )
 

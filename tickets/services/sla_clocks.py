@@ -44,8 +44,8 @@ def sla_refresh(ticket: Ticket) -> list[str]:
 def sla_follow_status(*, ticket: Ticket, previous: str, now: datetime) -> None:
     """Clocks follow the ticket's state: a pausing state (per policy, e.g. pending customer)
     stops them, leaving it resumes them; resolving meets resolution, reopening continues it."""
-    was_open = previous in OPEN_STATUSES
-    if was_open and not ticket.is_open:
+    was_open, is_open = previous in OPEN_STATUSES, ticket.status in OPEN_STATUSES
+    if was_open and not is_open:
         sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
         # A ticket resolved before it was answered owes no answer while it stays resolved:
         # hold those clocks (reopening resumes them) rather than let them breach or count as met.
@@ -55,7 +55,7 @@ def sla_follow_status(*, ticket: Ticket, previous: str, now: datetime) -> None:
             at=now,
         )
         return
-    if not was_open and ticket.is_open:
+    if not was_open and is_open:
         sla_services.clock_reopen(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
     sla_services.clocks_resume(subject_id=ticket.pk, at=now)
     sla_services.clocks_pause(subject_id=ticket.pk, state=ticket.status, at=now)

@@ -11,7 +11,6 @@ from sla import services as sla_services
 from sla.models import Milestone, Tier
 from tickets import events
 from tickets.models import (
-    OPEN_STATUSES,
     Agent,
     Channel,
     DeliveryStatus,
@@ -109,8 +108,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Tic
             return ticket
         previous = ticket.status
         ticket.status = status
-        ticket.is_open = status in OPEN_STATUSES
-        fields = ["status", "is_open", "updated_at"]
+        fields = ["status", "updated_at"]
         if status == Status.RESOLVED:
             ticket.resolved_at = now
             fields.append("resolved_at")
@@ -120,6 +118,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Tic
         sla_follow_status(ticket=ticket, previous=previous, now=now)
         fields.extend(sla_refresh(ticket))
         ticket.save(update_fields=fields)
+        ticket.refresh_from_db(fields=["is_open"])  # the database derives it from the status
         event_record(
             ticket=ticket,
             kind=EventKind.STATUS,

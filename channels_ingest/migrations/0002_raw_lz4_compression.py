@@ -10,9 +10,10 @@ def _alter(apps, schema_editor, method: str) -> None:  # type: ignore[no-untyped
     connection = schema_editor.connection
     if connection.vendor != "postgresql" or connection.pg_version < 140000:
         return
-    schema_editor.execute(
-        f"ALTER TABLE channels_ingest_inboundrecord ALTER COLUMN raw SET COMPRESSION {method}"
-    )
+    model = apps.get_model("channels_ingest", "InboundRecord")
+    table = schema_editor.quote_name(model._meta.db_table)
+    column = schema_editor.quote_name(model._meta.get_field("raw").column)
+    schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}")
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -25,7 +26,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("channels_ingest", "0008_dead_letters"),
+        ("channels_ingest", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
