@@ -1,0 +1,58 @@
+"""The core's models, one module per kind of record; imported from here as
+`tickets.models`."""
+
+from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode
+from tickets.models.calls import Call, CallCause, CallDirection, CallState
+from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
+from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
+from tickets.models.notifications import Notification
+from tickets.models.teams import Agent, Department, RoutingRule, Team
+from tickets.models.tickets import (
+    OPEN_STATUSES,
+    PRIORITY_REGULAR,
+    PRIORITY_URGENT,
+    PRIORITY_VALUE_ADDED,
+    PRIORITY_VIP,
+    Channel,
+    EventKind,
+    SlaState,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketPromise,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "PRIORITY_REGULAR",
+    "PRIORITY_URGENT",
+    "PRIORITY_VALUE_ADDED",
+    "PRIORITY_VIP",
+    "Agent",
+    "Attachment",
+    "AuditEntry",
+    "Call",
+    "CallCause",
+    "CallDirection",
+    "CallState",
+    "Channel",
+    "ContactIdentity",
+    "Customer",
+    "CustomerMerge",
+    "DeliveryStatus",
+    "Department",
+    "Direction",
+    "EventKind",
+    "IdentityKind",
+    "IntegrationToken",
+    "Message",
+    "Notification",
+    "RoutingRule",
+    "SlaState",
+    "Status",
+    "StatusAccessCode",
+    "Team",
+    "Ticket",
+    "TicketEvent",
+    "TicketPromise",
+]
