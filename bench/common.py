@@ -64,6 +64,12 @@ def bench_env(**overrides: str) -> dict[str, str]:
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(overrides)
+    settings_module = env.get("DJANGO_SETTINGS_MODULE", "")
+    if env.get("BENCH_VARIANTS") and settings_module not in ("", "bench.settings_variants"):
+        # Plain-Django variants (bench/variants): the same settings, plus the app that
+        # installs them.
+        env["BENCH_BASE_SETTINGS"] = settings_module
+        env["DJANGO_SETTINGS_MODULE"] = "bench.settings_variants"
     return env
 
 

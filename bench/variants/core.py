@@ -1,0 +1,141 @@
+"""Plain-ORM variants of the core's raw SQL (tickets/raw_sql.py), installed where the
+services import them."""
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+from bench.variants import variant
+
+
+def _least_loaded_agent(team_id: int):  # type: ignore[no-untyped-def]
+    from tickets.models import Agent, Ticket
+
+    open_count = (
+        Ticket.objects.filter(assignee=OuterRef("pk"), is_open=True)
+        .order_by()
+        .values("assignee")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        Agent.objects.filter(teams=team_id, is_available=True, user__is_active=True)
+        .annotate(load=Coalesce(Subquery(open_count), 0))
+        .filter(load__lt=F("capacity"))
+        .order_by("load", "pk")
+        .first()
+    )
+
+
+@variant("least_loaded_agent", "the least-loaded agent as an ORM query with a subquery")
+def least_loaded_agent() -> None:
+    from tickets.services import escalation, intake
+
+    intake.least_loaded_agent = _least_loaded_agent  # type: ignore[assignment]
+    escalation.least_loaded_agent = _least_loaded_agent  # type: ignore[assignment]
+
+
+def _identities_insert(*, customer_id: int, identities: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    from tickets.models import ContactIdentity
+
+    ContactIdentity.objects.bulk_create(
+        [ContactIdentity(customer_id=customer_id, kind=k, value=v) for k, v in identities],
+        ignore_conflicts=True,
+    )
+    query = Q()
+    for kind, value in identities:
+        query |= Q(kind=kind, value=value)
+    return set(
+        ContactIdentity.objects.filter(query, customer_id=customer_id).values_list("kind", "value")
+    )
+
+
+@variant("identities_insert", "bulk_create(ignore_conflicts=True) and a read of what went in")
+def identities_insert() -> None:
+    from tickets.services import customers
+
+    customers.identities_insert = _identities_insert  # type: ignore[assignment]
+
+
+@variant("ticket_exists", "a promised ticket loaded with the ORM alone, without a plain probe")
+def ticket_exists() -> None:
+    from tickets.models import Ticket
+    from tickets.services import intake
+
+    intake._ticket_if_exists = lambda ticket_id: Ticket.objects.filter(pk=ticket_id).first()  # type: ignore[assignment]
+
+
+def _promise_claim(  # type: ignore[no-untyped-def]
+    *,
+    channel: str,
+    identities: list[tuple[str, str]],
+    strength: list[str],
+    now: datetime,
+    abandoned_before: datetime,
+):
+    from tickets.models import ContactIdentity, Ticket, TicketPromise
+    from tickets.raw_sql import ticket_id_next
+
+    rank = {kind: position for position, kind in enumerate(strength)}
+    kind, value = min(identities, key=lambda pair: rank.get(pair[0], len(rank)))
+    query = Q()
+    for identity_kind, identity_value in identities:
+        query |= Q(kind=identity_kind, value=identity_value)
+    owner = (
+        ContactIdentity.objects.filter(query)
+        .annotate(
+            strength=Case(
+                *[When(kind=k, then=Value(position)) for k, position in rank.items()],
+                default=Value(99),
+            )
+        )
+        .order_by("strength")
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if owner is not None:
+        open_ticket = (
+            Ticket.objects.filter(customer_id=owner, channel=channel, is_open=True)
+            .order_by("-created_at")
+            .values_list("pk", "number")
+            .first()
+        )
+        if open_ticket is not None:
+            return open_ticket[0], open_ticket[1], None
+    with transaction.atomic():
+        promise = (
+            TicketPromise.objects.select_for_update()
+            .filter(channel=channel, kind=kind, value=value)
+            .first()
+        )
+        if promise is None:
+            try:
+                with transaction.atomic():
+                    promise = TicketPromise.objects.create(
+                        channel=channel,
+                        kind=kind,
+                        value=value,
+                        ticket_id=ticket_id_next(),
+                        promised_at=now,
+                    )
+            except IntegrityError:
+                promise = TicketPromise.objects.select_for_update().get(
+                    channel=channel, kind=kind, value=value
+                )
+            return promise.ticket_id, None, promise.promised_at
+        is_open = Ticket.objects.filter(pk=promise.ticket_id).values_list("is_open", flat=True)
+        state = is_open.first()
+        ended = state is False or (state is None and promise.promised_at < abandoned_before)
+        if ended:
+            promise.ticket_id, promise.promised_at = ticket_id_next(), now
+            promise.save(update_fields=["ticket_id", "promised_at"])
+        return promise.ticket_id, None, promise.promised_at
+
+
+@variant("promise", "the ticket promise as ORM reads and a locked get-or-create")
+def promise() -> None:
+    from tickets.services import promise as promise_service
+
+    promise_service.promise_claim = _promise_claim  # type: ignore[assignment]
