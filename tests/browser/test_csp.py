@@ -8,13 +8,17 @@ from typing import Any
 
 import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
-from playwright.sync_api import expect
+from django.utils import timezone
 
 from channels_ingest.models import OutboxEntry
 from tests.factories import TeamFactory, UserFactory, intake, issue_token, make_agent
 from tests.kb.factories import make_article
+from tickets.services import notifications_create
+
+expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = [
     pytest.mark.browser,
@@ -101,6 +105,14 @@ def _post_app_message(base: str, token: str, **fields: str) -> str:
     return str(response.json()["ticket_number"])
 
 
+def _notify(username: str, text: str) -> None:
+    now = timezone.now()
+    user = get_user_model().objects.get(username=username)
+    notifications_create(
+        users=[user], ticket=None, kind="escalation", text=text, deliver_after=now, now=now
+    )
+
+
 def _sign_in(page: Any, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=username]", username)
@@ -133,6 +145,9 @@ def test_queue_ticket_board_and_status_pages_run_under_the_policy_and_stay_live(
     )
     row = page.wait_for_selector(f'tr[data-number="{number}"]', timeout=10_000)
     assert "橙子坏了三个" in row.inner_text()
+    # A notification for this agent shows in the list, marked new.
+    _orm(lambda: _notify(agent_name, "主管提醒：请先处理退款"))
+    expect(page.locator("#notification-list li.fresh")).to_contain_text("主管提醒", timeout=10_000)
     assert page.evaluate("window.kefuTestMark") == "same-document"
     agent.assert_clean(page)
 

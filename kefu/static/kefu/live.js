@@ -13,7 +13,8 @@
  *   kefu:notification  a notification for this user arrived (coalesced)
  *   kefu:event         every event as it came, in `detail`, for page scripts (calls, typing)
  * and on each element with data-live-ticket="NUMBER" (the socket also asks to watch that
- * ticket): kefu:ticket-changed, when an event concerns that ticket (coalesced).
+ * ticket): kefu:ticket-changed, when an event concerns that ticket (coalesced), and once the
+ * server confirms the watch (the element then carries data-live-watching).
  */
 (function () {
   "use strict";
@@ -89,7 +90,9 @@
       var number = ticketNumber(event);
       if (number) {
         watched().forEach(function (element) {
-          if (element.dataset.liveTicket === number) { coalesced(element, "kefu:ticket-changed"); }
+          if (element.dataset.liveTicket !== number) { return; }
+          if (type === "ticket.watching") { element.setAttribute("data-live-watching", ""); }
+          coalesced(element, "kefu:ticket-changed");
         });
       }
     }
@@ -113,6 +116,7 @@
       ws.onclose = function (close) {
         if (socket === ws) { socket = null; }
         setState(false);
+        watched().forEach(function (element) { element.removeAttribute("data-live-watching"); });
         if (close.code === 4403) { return; }  // refused: reconnecting will not help
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 10000);
