@@ -94,6 +94,28 @@ def test_the_notification_list_shows_the_users_own_only_and_ignores_a_bad_timest
     assert 'id="no-notifications"' in html
 
 
+def test_the_notification_list_costs_a_fixed_number_of_queries(
+    agent_client, agent, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    ticket = intake(user_id="u1").ticket
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        for index in range(8):
+            notifications_create(
+                users=[agent.user],
+                ticket=ticket,
+                kind="escalation",
+                text=f"通知 {index}",
+                deliver_after=now,
+                now=now,
+            )
+
+    with django_assert_max_num_queries(4):
+        response = agent_client.get("/notifications/")
+
+    assert response.content.decode().count("<li") == 8
+
+
 def test_a_reveal_asked_by_htmx_answers_with_the_contact_list_and_no_reveal_form(
     agent_client, agent
 ):
