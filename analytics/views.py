@@ -49,5 +49,14 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @role_required(Role.SUPERVISOR)
+def board_live(request: HttpRequest) -> HttpResponse:
+    """The board's counters, likely breaches and escalations, fetched by the page (htmx) when
+    a board event arrives."""
+    return render(request, "board/_live.html", {"counters": _counters()})
+
+
+@require_GET
+@role_required(Role.SUPERVISOR)
 def board_counters(request: HttpRequest) -> JsonResponse:
+    """The same figures as JSON, for other screens and scripts."""
     return JsonResponse(_counters())

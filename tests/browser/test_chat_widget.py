@@ -82,3 +82,36 @@ def test_a_visitor_who_signs_in_on_the_same_browser_keeps_the_anonymous_conversa
     # Greeted: the anonymous id is forgotten, a later anonymous visitor here starts afresh.
     shop.wait_for_function(f"{stored} === 0", timeout=10_000)
     context.close()
+
+
+def test_the_agent_sees_the_visitor_typing_and_the_visitor_sees_the_agent_typing(
+    chat_setup, browser
+):
+    base, username = chat_setup
+    shop = browser.new_page()
+    shop.goto(f"{base}/chat/demo/?as=anonymous")
+    box = shop.locator("[data-kefu-chat] textarea")
+    box.wait_for(timeout=10_000)
+    box.fill("草莓还有货吗")
+    box.press("Enter")
+    shop.wait_for_selector("[data-kefu-chat] .msg.from-visitor:not(.pending)", timeout=10_000)
+
+    agent = browser.new_page()
+    agent.goto(f"{base}/accounts/login/")
+    agent.fill("input[name=username]", username)
+    agent.fill("input[name=password]", "pw-for-tests")
+    agent.click("button[type=submit]")
+    agent.wait_for_url(f"{base}/")
+    agent.click("tr[data-number] a")
+    agent.wait_for_selector("#live-state.up", timeout=10_000)
+    assert agent.locator("#chat-typing").is_hidden()
+
+    # The visitor's typing goes to the ticket's watchers: wait until the page is one.
+    agent.wait_for_selector("#timeline[data-live-watching]", timeout=10_000)
+    box.press_sequentially("还有", delay=50)
+    agent.wait_for_selector("#chat-typing", state="visible", timeout=10_000)
+
+    agent.locator("form.reply textarea").press_sequentially("有的", delay=50)
+    shop.wait_for_selector("[data-kefu-chat] .typing", state="visible", timeout=10_000)
+    shop.close()
+    agent.close()

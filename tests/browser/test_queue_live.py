@@ -71,3 +71,32 @@ def test_an_open_queue_shows_a_ticket_posted_through_the_api_without_a_reload(
     assert "我的橙子烂了三个" in row.inner_text()
     assert page.evaluate("window.kefuTestMark") == "same-document"
     page.close()
+
+
+def test_a_queue_whose_session_ended_goes_to_the_login_page_instead_of_showing_it_in_the_table(
+    queue_setup, live_asgi, browser
+):
+    username, token = queue_setup
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_asgi}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_asgi}/")
+    page.wait_for_selector("#live-state.up", timeout=10_000)
+
+    # Signed out elsewhere: the open socket still brings events, but the fragment request
+    # is sent to the login page.
+    context.clear_cookies()
+    response = httpx.post(
+        f"{live_asgi}/api/v1/inbound/app",
+        headers={"Authorization": f"Token {token}"},
+        json={"message_id": "browser-2", "user_id": "u-browser", "text": "还在吗"},
+        timeout=10,
+    )
+    assert response.status_code == 201
+
+    page.wait_for_url("**/accounts/login/?next=/", timeout=10_000)
+    assert page.locator("#queue-rows").count() == 0
+    context.close()

@@ -458,7 +458,7 @@ def test_the_queue_page_carries_the_screen_pop(agent_client):
     assert 'id="call-pops"' in page
     assert 'id="call-pop-template"' in page
     assert "kefu/calls.js" in page
-    assert "kefuCalls.handle(event)" in page
+    assert 'data-live-socket="/ws/agent/"' in page  # its events reach calls.js
 
 
 # --- screen pop over the agent websocket ----------------------------------------------------

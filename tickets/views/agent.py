@@ -1,5 +1,6 @@
 """The agent workspace: the queue and the ticket page."""
 
+from datetime import datetime
 from typing import cast
 
 from django import forms
@@ -8,8 +9,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from kefu.roles import Role, has_role, role_required
 from sla.models import Tier
@@ -19,6 +22,11 @@ from tickets.models import Agent, Attachment, Status, Ticket
 from tickets.services import customers, notifications, workflow
 
 
+class HtmxHttpRequest(HttpRequest):
+    # Set by django_htmx's middleware on every request.
+    htmx: HtmxDetails
+
+
 def _queue_context(request: HttpRequest) -> dict[str, object]:
     view = request.GET.get("view", "team")
     if view not in selectors.QUEUE_VIEWS:
@@ -26,24 +34,52 @@ def _queue_context(request: HttpRequest) -> dict[str, object]:
     sort = request.GET.get("sort", "priority")
     if sort not in selectors.QUEUE_SORTS:
         sort = "priority"
-    page = selectors.queue_page(
-        user=request.user, view=view, sort=sort, cursor=request.GET.get("after", "")
-    )
-    notifications = selectors.notifications_unread(user=request.user)
-    return {"page": page, "view": view, "sort": sort, "notifications": notifications}
+    after = request.GET.get("after", "")
+    page = selectors.queue_page(user=request.user, view=view, sort=sort, cursor=after)
+    return {"page": page, "view": view, "sort": sort, "after": after}
 
 
 @require_GET
 @role_required(Role.AGENT)
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "agent/queue.html", _queue_context(request))
+    return render(
+        request,
+        "agent/queue.html",
+        {
+            **_queue_context(request),
+            "notifications": selectors.notifications_unread(user=request.user),
+            "fresh": set(),
+            # Notifications delivered after this are new to the page: the list marks them.
+            "rendered_at": timezone.now().isoformat(),
+        },
+    )
 
 
 @require_GET
 @role_required(Role.AGENT)
 def queue_rows(request: HttpRequest) -> HttpResponse:
-    """The queue's table body, fetched by the page when a websocket event arrives."""
+    """The queue's table body, fetched by the page (htmx) when a websocket event arrives."""
     return render(request, "agent/_queue_rows.html", _queue_context(request))
+
+
+@require_GET
+@role_required(Role.AGENT)
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The queue page's notification list, fetched when a notification event arrives; those
+    delivered after `fresh_after` (when the page was drawn) are marked new."""
+    unread = selectors.notifications_unread(user=request.user)
+    try:
+        fresh_after = datetime.fromisoformat(request.GET.get("fresh_after", ""))
+    except ValueError:
+        fresh_after = None
+    if fresh_after is not None and timezone.is_naive(fresh_after):
+        fresh_after = None
+    fresh = {
+        item.pk
+        for item in unread
+        if fresh_after is not None and item.delivered_at and item.delivered_at > fresh_after
+    }
+    return render(request, "agent/_notifications.html", {"notifications": unread, "fresh": fresh})
 
 
 def _user(request: HttpRequest) -> User:
@@ -80,6 +116,15 @@ class TierForm(forms.Form):
     reason = forms.CharField(max_length=200)
 
 
+def _ticket_live_context(ticket: Ticket) -> dict[str, object]:
+    """What the ticket page shows that changes by itself: the timeline and the SLA box."""
+    return {
+        "ticket": ticket,
+        "timeline": selectors.customer_timeline(customer=ticket.customer, include_internal=True),
+        "clocks": clocks_for_subject(subject_id=ticket.pk),
+    }
+
+
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
@@ -88,11 +133,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         request,
         "agent/ticket.html",
         {
-            "ticket": ticket,
-            "timeline": selectors.customer_timeline(
-                customer=ticket.customer, include_internal=True
-            ),
-            "clocks": clocks_for_subject(subject_id=ticket.pk),
+            **_ticket_live_context(ticket),
             "contacts": selectors.customer_contacts_masked(ticket.customer),
             "other_tickets": ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at")[
                 :20
@@ -106,6 +147,15 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             else None,
         },
     )
+
+
+@require_GET
+@role_required(Role.AGENT)
+def ticket_live(request: HttpRequest, number: str) -> HttpResponse:
+    """The ticket page's timeline and SLA box, fetched (htmx) when an event concerns the
+    ticket; the same visibility check as the page."""
+    ticket = _ticket_or_404(request, number)
+    return render(request, "agent/_ticket_live.html", _ticket_live_context(ticket))
 
 
 @require_POST
@@ -152,12 +202,19 @@ def ticket_take(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_POST
 @role_required(Role.AGENT)
-def customer_reveal(request: HttpRequest, number: str) -> JsonResponse:
-    """Unmask the customer's contact details for this ticket; the reveal is audited."""
+def customer_reveal(request: HtmxHttpRequest, number: str) -> HttpResponse:
+    """Unmask the customer's contact details for this ticket; the reveal is audited. The
+    ticket page (htmx) gets its contact list back as HTML; other callers get JSON."""
     ticket = _ticket_or_404(request, number)
     identities = customers.customer_reveal_contact(
         customer=ticket.customer, actor=_user(request), ticket=ticket
     )
+    if request.htmx:
+        return render(
+            request,
+            "agent/_contacts.html",
+            {"ticket": ticket, "contacts": identities, "revealed": True},
+        )
     return JsonResponse(
         {"contacts": [{"kind": identity.kind, "value": identity.value} for identity in identities]}
     )

@@ -1,4 +1,7 @@
-/* Screen pops for ringing calls on the agent's queue page (events from /ws/agent/). */
+/* Screen pops for ringing calls on the agent's queue page. The pop is drawn from the
+ * `call.ringing` event (live.js passes every event on as `kefu:event`): it must show at once
+ * who is calling, so that event carries the caller's name and masked number (tickets/events.py),
+ * filled into the page's <template> as text. */
 (function () {
   "use strict";
 
@@ -49,9 +52,9 @@
     if (pop && box) { setState(pop, event.call, box); }
   }
 
-  window.kefuCalls = {
-    handle: function (event) {
-      if (event.type === "call.ringing") { ringing(event); } else if (event.type === "call.updated") { updated(event); }
-    }
-  };
+  document.addEventListener("kefu:event", function (message) {
+    var event = message.detail || {};
+    if (!event.call) { return; }
+    if (event.type === "call.ringing") { ringing(event); } else if (event.type === "call.updated") { updated(event); }
+  });
 })();

@@ -117,9 +117,22 @@
   var host = document.createElement("div");
   host.setAttribute("data-kefu-chat", "");
   var root = host.attachShadow ? host.attachShadow({mode: "open"}) : host;
-  var style = document.createElement("style");
-  style.textContent = STYLE;
-  root.appendChild(style);
+  // A constructed stylesheet rather than a <style> element where the browser has them: a
+  // shop whose Content-Security-Policy allows no inline style still gets a styled widget.
+  var adopted = false;
+  if (root !== host && "adoptedStyleSheets" in root) {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLE);
+      root.adoptedStyleSheets = [sheet];
+      adopted = true;
+    } catch (e) { /* constructable stylesheets not supported: fall back to <style> */ }
+  }
+  if (!adopted) {
+    var style = document.createElement("style");
+    style.textContent = STYLE;
+    root.appendChild(style);
+  }
   var shell = document.createElement("div");
   shell.innerHTML = MARKUP;  // static markup only; every text from outside goes in as textContent
   while (shell.firstChild) { root.appendChild(shell.firstChild); }

@@ -1,37 +1,122 @@
-/* Kefu's small browser helper: a reconnecting websocket and partial page refreshes. */
+/* Live pages: one reconnecting websocket that turns Kefu's events into DOM events.
+ *
+ * The page names its socket on the status badge:
+ *   <span id="live-state" data-live-socket="/ws/agent/" data-ok="live" data-down="…">
+ * and the parts that follow the events fetch their own fresh HTML with htmx:
+ *   <tbody hx-get="{% url … %}" hx-trigger="kefu:changed from:body" hx-sync="this:queue last">
+ * The browser never builds a fragment from an event's payload, so what it shows passes the
+ * same role checks and masking as a page load (docs/realtime.md).
+ *
+ * Events fired on document.body:
+ *   kefu:open          the socket (re)connected: events may have been missed, catch up
+ *   kefu:changed       tickets, messages or SLA states changed (coalesced)
+ *   kefu:notification  a notification for this user arrived (coalesced)
+ *   kefu:event         every event as it came, in `detail`, for page scripts (calls, typing)
+ * and on each element with data-live-ticket="NUMBER" (the socket also asks to watch that
+ * ticket): kefu:ticket-changed, when an event concerns that ticket (coalesced), and once the
+ * server confirms the watch (the element then carries data-live-watching).
+ */
 (function () {
   "use strict";
 
-  function debounce(fn, ms) {
-    var timer = null;
-    return function () {
-      clearTimeout(timer);
-      timer = setTimeout(fn, ms);
-    };
+  // A burst (a thousand SLA breaches in one tick) becomes at most one fetch at once and one
+  // after it: the first event fires at once, later ones within the window fire once at its
+  // end. A debounce alone would starve under a steady stream; a plain throttle would drop
+  // the burst's last event.
+  var WINDOW_MS = 300;
+  var windows = new WeakMap();
+
+  function fire(target, name, detail) {
+    target.dispatchEvent(new CustomEvent(name, {bubbles: true, detail: detail || {}}));
   }
 
-  function socket(path, options) {
-    var delay = 500;
-    var scheme = location.protocol === "https:" ? "wss" : "ws";
-    function setState(ok) {
-      if (!options.state) { return; }
-      options.state.textContent = ok ? options.state.dataset.ok : options.state.dataset.down;
-      options.state.className = "live " + (ok ? "up" : "down");
+  function coalesced(target, name) {
+    var byName = windows.get(target);
+    if (!byName) { byName = {}; windows.set(target, byName); }
+    var state = byName[name] || (byName[name] = {timer: null, pending: false});
+    if (state.timer) { state.pending = true; return; }
+    fire(target, name);
+    function close() {
+      state.timer = null;
+      if (state.pending) {
+        state.pending = false;
+        fire(target, name);
+        state.timer = setTimeout(close, WINDOW_MS);
+      }
     }
+    state.timer = setTimeout(close, WINDOW_MS);
+  }
+
+  function isChange(type) {
+    return (type.indexOf("ticket.") === 0 && type !== "ticket.watching") ||
+      type.indexOf("sla.") === 0 || type.indexOf("message.") === 0;
+  }
+
+  function ticketNumber(event) {
+    if (event.type === "ticket.watching") { return event.number; }  // caught up from here on
+    if (event.type === "chat.typing") { return null; }  // nothing to fetch
+    return event.ticket && typeof event.ticket === "object" ? event.ticket.number : null;
+  }
+
+  function watched() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live-ticket]"));
+  }
+
+  var socket = null;
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function start(badge) {
+    var path = badge.dataset.liveSocket;
+    var scheme = location.protocol === "https:" ? "wss" : "ws";
+    var delay = 500;
+
+    function setState(ok) {
+      badge.textContent = ok ? badge.dataset.ok : badge.dataset.down;
+      badge.className = "live " + (ok ? "up" : "down");
+    }
+
+    function receive(event) {
+      var type = typeof event.type === "string" ? event.type : "";
+      fire(document.body, "kefu:event", event);
+      if (isChange(type)) { coalesced(document.body, "kefu:changed"); }
+      if (type === "notification") { coalesced(document.body, "kefu:notification"); }
+      var number = ticketNumber(event);
+      if (number) {
+        watched().forEach(function (element) {
+          if (element.dataset.liveTicket !== number) { return; }
+          if (type === "ticket.watching") { element.setAttribute("data-live-watching", ""); }
+          coalesced(element, "kefu:ticket-changed");
+        });
+      }
+    }
+
     function open() {
       var ws = new WebSocket(scheme + "://" + location.host + path);
       ws.onopen = function () {
+        socket = ws;
         delay = 500;
         setState(true);
-        if (options.onOpen) { options.onOpen(ws); }
+        var numbers = {};
+        watched().forEach(function (element) { numbers[element.dataset.liveTicket] = true; });
+        Object.keys(numbers).forEach(function (number) { send({type: "ticket.watch", number: number}); });
+        fire(document.body, "kefu:open");
       };
       ws.onmessage = function (message) {
         var event;
         try { event = JSON.parse(message.data); } catch (e) { return; }
-        options.onEvent(event, ws);
+        if (event && typeof event === "object") { receive(event); }
       };
       ws.onclose = function (close) {
+        if (socket === ws) { socket = null; }
         setState(false);
+        watched().forEach(function (element) { element.removeAttribute("data-live-watching"); });
         if (close.code === 4403) { return; }  // refused: reconnecting will not help
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 10000);
@@ -40,42 +125,26 @@
     open();
   }
 
-  function replaceFrom(url, target) {
-    return fetch(url, {credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (html) { target.innerHTML = html; });
-  }
-
-  function replaceParts(url, ids) {
-    return fetch(url, {credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        ids.forEach(function (id) {
-          var fresh = doc.getElementById(id);
-          var current = document.getElementById(id);
-          if (fresh && current) { current.replaceWith(fresh); }
-        });
-      });
-  }
-
-  function notify(event) {
-    var list = document.getElementById("notification-list");
-    if (!list) { return; }
-    var empty = document.getElementById("no-notifications");
-    if (empty) { empty.remove(); }
-    var item = document.createElement("li");
-    item.className = "fresh";
-    if (event.ticket) {
-      var link = document.createElement("a");
-      link.href = "/tickets/" + encodeURIComponent(event.ticket) + "/";
-      link.textContent = event.text;
-      item.appendChild(link);
-    } else {
-      item.textContent = event.text;
+  // A fragment request that was redirected (the session ended: the login page came back)
+  // must not be swapped into the page: load the whole page again instead.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || !xhr.responseURL) { return; }
+    var info = event.detail.pathInfo || {};
+    var asked = new URL(info.requestPath || event.detail.requestConfig.path, location.href).pathname;
+    if (new URL(xhr.responseURL).pathname !== asked) {
+      event.detail.shouldSwap = false;
+      location.reload();
     }
-    list.insertBefore(item, list.firstChild);
-  }
+  });
 
-  window.kefu = {notify: notify, debounce: debounce, socket: socket, replaceFrom: replaceFrom, replaceParts: replaceParts};
+  window.kefuLive = {send: send};
+
+  // After htmx's own DOMContentLoaded handler (it was loaded first): the hx-trigger
+  // listeners exist before the first kefu:open can fire.
+  function init() {
+    var badge = document.querySelector("[data-live-socket]");
+    if (badge) { start(badge); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
