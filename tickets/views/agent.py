@@ -19,7 +19,8 @@ from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors
 from tickets.models import Agent, Attachment, Status, Ticket
-from tickets.services import customers, notifications, workflow
+from tickets.services import customers, workflow
+from tickets.services.notifications import notification_mark_read
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -248,7 +249,7 @@ def ticket_tier(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @role_required(Role.AGENT)
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    notifications.notification_mark_read(user=_user(request), notification_id=pk)
+    notification_mark_read(user=_user(request), notification_id=pk)
     return redirect("tickets:queue")
 
 
