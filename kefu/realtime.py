@@ -5,6 +5,7 @@ plain dicts built by `<app>/events.py`; consumers forward them to the browser un
 """
 
 import asyncio
+import atexit
 import hashlib
 import logging
 import os
@@ -99,6 +100,9 @@ class _Publisher:
         assert self._queue is not None
         asyncio.run_coroutine_threadsafe(self._queue.join(), self.loop).result(timeout)
 
+    def unsent(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
 
 _publisher: _Publisher | None = None
 _publisher_lock = threading.Lock()
@@ -118,6 +122,27 @@ def wait_sent(timeout: float = 10.0) -> None:
     process about to exit)."""
     if _publisher is not None and _publisher.pid == os.getpid():
         _publisher.wait_sent(timeout)
+
+
+# How long a process that exits cleanly waits for its queued events to go out.
+FLUSH_SECONDS = 5.0
+
+
+@atexit.register
+def flush(timeout: float = FLUSH_SECONDS) -> None:
+    """Send what this process still has queued before it exits. The sender is a daemon thread,
+    which the interpreter stops without notice at exit: without this, events published in
+    a process's last moments (a worker's last task, a web worker being recycled) would be
+    dropped. Runs at interpreter exit (gunicorn and daphne workers, management commands)
+    and when a Celery worker process shuts down (kefu/celery.py). A process killed outright
+    (SIGKILL, os._exit) loses what was queued; browsers catch up when they reconnect."""
+    publisher = _publisher
+    if publisher is None or publisher.pid != os.getpid() or publisher.loop.is_closed():
+        return
+    try:
+        publisher.wait_sent(timeout)
+    except Exception:
+        logger.warning("realtime: %d events unsent at exit", publisher.unsent())
 
 
 async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:

@@ -41,8 +41,9 @@ class InboundMessage:
     reply_token: str = ""
     thread_message_ids: tuple[str, ...] = ()
     thread_ticket_number: str = ""
-    # The number the sender was already given (queued intake, tickets.services.promise.ticket_promise):
-    # the message goes into that ticket, which opens under it if it does not exist yet.
+    # The number the sender was already given (queued intake,
+    # tickets.services.promise.ticket_promise): the message goes into that ticket, which opens
+    # under it if it does not exist yet.
     promised_ticket_number: str = ""
     email_message_id: str = ""
     # The team the channel itself answers with (a chat site's team): a new ticket goes there

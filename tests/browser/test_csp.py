@@ -16,7 +16,7 @@ from django.utils import timezone
 from channels_ingest.models import OutboxEntry
 from tests.factories import TeamFactory, UserFactory, intake, issue_token, make_agent
 from tests.kb.factories import make_article
-from tickets.services import notifications_create
+from tickets.services.notifications import notifications_create
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.factories import TeamFactory, intake, make_agent
 from tickets.models import AuditEntry
-from tickets.services import notifications_create
+from tickets.services.notifications import notifications_create
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,57 @@
+"""The realtime publisher of a process that exits cleanly sends what it still had queued."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from tests.conftest import requires_redis
+
+# Below channels_redis's default capacity per channel (100), which would drop the rest.
+EVENTS = 90
+
+PUBLISH_AND_EXIT = """
+import sys
+import django
+
+django.setup()
+from kefu import realtime
+
+for index in range(int(sys.argv[2])):
+    realtime.publish([sys.argv[1]], {"type": "test.flush", "index": index})
+sys.exit(0)
+"""
+
+
+@requires_redis
+def test_events_queued_when_a_process_exits_cleanly_are_still_sent():
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = async_to_sync(layer.new_channel)()
+    group = f"flush.{uuid.uuid4().hex[:12]}"
+    async_to_sync(layer.group_add)(group, channel)
+
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-c", PUBLISH_AND_EXIT, group, str(EVENTS)],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
+        check=True,
+        timeout=60,
+    )
+
+    received: list[int] = []
+
+    async def drain() -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+            except TimeoutError:
+                return
+            received.append(message["event"]["index"])
+
+    async_to_sync(drain)()
+    async_to_sync(layer.group_discard)(group, channel)
+    assert received == list(range(EVENTS))
