@@ -6,7 +6,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState
-from channels_ingest.services import inbound_process, inbound_store
+from channels_ingest.pipeline.process import inbound_process
+from channels_ingest.pipeline.store import inbound_store
 from tests.channels_ingest.test_email_intake import customer_mail
 from tests.conftest import ON_POSTGRES
 from tickets.models import Direction, Message, Ticket
