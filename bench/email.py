@@ -19,8 +19,8 @@ team with agents and the routed teams, and then:
    layer and the Celery broker) each take the mails of their share of the customers (so a
    customer's mails are taken in the order sent), exactly as the IMAP poller takes each
    fetched mail, after the warm-up a Celery worker does when it starts (the triage models
-   and jieba's dictionary): `inbound_store` (the raw bytes, committed) and then
-   `inbound_process` (parse, intake into a ticket, the automatic acknowledgement). It reports
+   and jieba's dictionary): `inbound_receive`, which stores the raw bytes (committed) and
+   then processes them (parse, intake into a ticket, the automatic acknowledgement). It reports
    its wall time, CPU time and peak RSS (`ru_maxrss`). Attachments go to a temporary
    MEDIA_ROOT, removed afterwards. With `--profile` the workers run under cProfile and the
    top of a profile is printed (use it with `--processes 1`).
@@ -283,8 +283,7 @@ def worker_main(
 
     setup_django()
     from channels_ingest.email.ingest import provider_id_for
-    from channels_ingest.models import InboundState
-    from channels_ingest.services import inbound_process, inbound_store
+    from channels_ingest.pipeline.receive import inbound_receive
 
     files = [path for path in sorted(spool.iterdir()) if _customer_of(path) % parts == part]
     # What a Celery worker does when it starts, before it takes tasks (kb/apps.py): load the
@@ -302,16 +301,15 @@ def worker_main(
         quarter = max(1, len(files) // 4)
         for position, path in enumerate(files, start=1):
             raw = path.read_bytes()
-            record, _created = inbound_store(
+            # As the IMAP poller does: stored and committed, then processed.
+            receipt = inbound_receive(
                 channel="email",
                 provider_id=provider_id_for(raw),
                 payload={"bytes": len(raw)},
                 source="bench",
                 raw=raw,
             )
-            if record.state == InboundState.RECEIVED:
-                inbound_process(record=record)
-                taken += 1
+            taken += receipt.created and not receipt.queued
             if position % quarter == 0:
                 marks.append(time.perf_counter())
         return taken

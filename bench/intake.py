@@ -252,7 +252,7 @@ def main() -> None:
     parser.add_argument(
         "--inline",
         action="store_true",
-        help="APP_INTAKE_QUEUED=0: take each message in before answering (default: queued)",
+        help="INBOUND_QUEUED=0: take each message in before answering (default: queued)",
     )
     parser.add_argument(
         "--worker-nice", type=int, default=10, help="nice level of the Celery worker (0: none)"
@@ -267,7 +267,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     if args.conn_max_age is not None:
         os.environ["DATABASE_CONN_MAX_AGE"] = str(args.conn_max_age)
-    os.environ["APP_INTAKE_QUEUED"] = "false" if args.inline else "true"
+    os.environ["INBOUND_QUEUED"] = "false" if args.inline else "true"
     mode = "inline" if args.inline else "queued"
     conn_max_age = os.environ.get("DATABASE_CONN_MAX_AGE", "project default (60)")
 

@@ -10,11 +10,12 @@ generator with `--concurrency` connections then posts `--n` inbound SMS in Twili
 each signed with the official `twilio` package's request validator (about 10 % from numbers
 that wrote before, about 5 % delivered a second time). The worker runs at `--worker-nice`
 (default 10), so that on this one small machine the webhook answers first and the worker
-catches up after the burst (in production they run on separate hosts). `--kill-after` seconds
-into the run the
-worker's whole process group gets SIGKILL, and a new worker is started at once: a task that
-was running is lost with it, and the inbound sweep (what beat runs every 30 s) must bring its
-record back.
+catches up after the burst (in production they run on separate hosts). The webhook runs as in
+production, in queued mode: it stores each SMS, answers, and rings the doorbell, whose drain
+task on the worker takes the stored SMS in. `--kill-after` seconds into the run the worker's
+whole process group gets SIGKILL, and a new worker is started at once: the drain that was
+running is lost with it (the SMS it was taking in rolls back to waiting), and the next ring or
+the inbound sweep (what beat runs every 30 s) must bring what it left behind.
 
 Afterwards it drains (running the sweep as beat would) and counts: `lost` is the number of
 MessageSids with no inbound message, `doubled` the messages beyond one per MessageSid.

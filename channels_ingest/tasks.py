@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from channels_ingest.email.imap import mailbox_poll
 from channels_ingest.models import InboundRecord, InboundState, Mailbox
-from channels_ingest.services import inbound_drain, inbound_process
+from channels_ingest.pipeline.doorbell import inbound_drain
+from channels_ingest.pipeline.process import inbound_process
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -93,9 +95,6 @@ def imap_poll() -> int:
 
 @shared_task(name="channels_ingest.tasks.imap_poll_mailbox", ignore_result=True)
 def imap_poll_mailbox(mailbox_id: int) -> None:
-    # Imported here: the poller imports the email webhook, which imports this module.
-    from channels_ingest.email.imap import mailbox_poll
-
     mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True).first()
     if mailbox is not None:
         mailbox_poll(mailbox=mailbox)

@@ -241,10 +241,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
-# Queued app intake: the app API stores the message, promises its ticket number and answers;
-# a worker takes it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a
-# broker; elsewhere, and when this is off, the API takes the message in before answering.
-APP_INTAKE_QUEUED: bool = env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER)
+# Queued inbound processing: edges that only tell the sender the payload is stored (the app
+# API, with a promised ticket number; the SMS webhooks) answer once it is, and a worker takes
+# it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a broker; elsewhere,
+# and when this is off, every edge takes the payload in before answering. APP_INTAKE_QUEUED is
+# this variable's former name, still read when INBOUND_QUEUED is not set.
+INBOUND_QUEUED: bool = env.bool(
+    "INBOUND_QUEUED",
+    default=env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER),
+)
 # Processing a stored inbound payload commits without waiting for PostgreSQL to flush it
 # (synchronous_commit off for that transaction): the payload itself was committed durably
 # before, and a crash only sends it back to the sweep. See docs/adr/0004.

@@ -33,8 +33,8 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.RATELIMIT_ENABLE = False
-    # The app API takes a message in before answering; tests of queued intake turn this on.
-    settings.APP_INTAKE_QUEUED = False
+    # Every edge takes a payload in before answering; tests of queued intake turn this on.
+    settings.INBOUND_QUEUED = False
     calendar_cache_clear()
     backend_for.cache_clear()
     orders_backend.cache_clear()

@@ -5,9 +5,7 @@ import copy
 import logging
 from typing import cast
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,15 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_ingest.app.normalise import app_inbound
 from channels_ingest.app.selectors import MAX_PAGE_SIZE, ConversationPage, conversation_messages
 from channels_ingest.app.services import push_token_register, push_token_remove
-from channels_ingest.models import InboundRecord, InboundState, PushPlatform
-from channels_ingest.services import inbound_receive, inbound_ring, inbound_store
+from channels_ingest.models import InboundState, PushPlatform
+from channels_ingest.pipeline.receive import inbound_receive
 from tickets.authentication import IsIntegration
 from tickets.identity import normalise_email, normalise_phone
 from tickets.models import Direction, IntegrationToken, Message
-from tickets.services.promise import ticket_promise
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -89,63 +85,32 @@ class AppInboundView(APIView):
     def post(self, request: Request) -> Response:
         serializer = AppMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if settings.APP_INTAKE_QUEUED and connection.vendor == "postgresql":
-            return self._queue(request, provider_id=str(serializer.validated_data["message_id"]))
-        # The log keeps the body as the app sent it; normalising happens downstream, so a
-        # change to the rules can be replayed over what was really received.
-        received = inbound_receive(
-            channel="app",
-            provider_id=str(serializer.validated_data["message_id"]),
-            payload=dict(request.data),
-            source=cast(IntegrationToken, request.auth).name,
-        )
-        record, result = received.record, received.result
-        answer = {"message_id": record.provider_id, "ticket_number": record.ticket_number or None}
-        if received.queued:
-            return Response(answer, status=status.HTTP_202_ACCEPTED)
+        try:
+            # The log keeps the body as the app sent it; normalising happens downstream, so a
+            # change to the rules can be replayed over what was really received.
+            receipt = inbound_receive(
+                channel="app",
+                provider_id=str(serializer.validated_data["message_id"]),
+                payload=dict(request.data),
+                source=cast(IntegrationToken, request.auth).name,
+                answered=True,
+            )
+        except DjangoValidationError as error:  # queued: no identity to promise a ticket to
+            raise serializers.ValidationError({"user_id": error.messages}) from error
+        record = receipt.record
         if record.state == InboundState.FAILED:
             return Response(
                 {"detail": record.error, "message_id": record.provider_id},
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        if result is None:
-            return Response(answer, status=status.HTTP_200_OK)
-        created = received.created
-        answer["ticket_number"] = result.ticket.number
-        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-    def _queue(self, request: Request, *, provider_id: str) -> Response:
-        """Queued intake: promise the ticket, store the payload with that number, answer,
-        and ring for a worker to take it in (it keeps the promise). Two statements in
-        autocommit and a Redis round trip; a redelivery answers from the stored record.
-        Promising before storing spares the common case a look-up; a redelivery's promise
-        names the ticket the sender's next message would get anyway."""
-        payload = dict(request.data)
-        record = InboundRecord(channel="app", provider_id=provider_id, payload=payload)
-        try:
-            number = ticket_promise(inbound=app_inbound(record))
-        except DjangoValidationError as error:
-            raise serializers.ValidationError({"user_id": error.messages}) from error
-        record, created = inbound_store(
-            channel="app",
-            provider_id=provider_id,
-            payload=payload,
-            source=cast(IntegrationToken, request.auth).name,
-            ticket_number=number,
+        answer = {"message_id": record.provider_id, "ticket_number": receipt.ticket_number or None}
+        if receipt.queued and not receipt.ticket_number:
+            # Taking it in failed unexpectedly (inline): stored, and a worker will retry.
+            return Response(answer, status=status.HTTP_202_ACCEPTED)
+        # Queued mode answers with the promised number before a worker takes the message in.
+        return Response(
+            answer, status=status.HTTP_201_CREATED if receipt.created else status.HTTP_200_OK
         )
-        if created:
-            inbound_ring("app")
-            return Response(
-                {"ticket_number": number, "message_id": provider_id},
-                status=status.HTTP_201_CREATED,
-            )
-        if record.state == InboundState.FAILED:
-            return Response(
-                {"detail": record.error, "message_id": provider_id},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        answer = {"ticket_number": record.ticket_number or None, "message_id": provider_id}
-        return Response(answer, status=status.HTTP_200_OK)
 
 
 # --- the shop app's conversation and devices ---------------------------------------------

@@ -9,7 +9,7 @@ from channels_ingest.chat import events
 from channels_ingest.chat.identity import Visitor, VisitorRefused, visitor_anonymous
 from channels_ingest.chat.selectors import message_for_visitor
 from channels_ingest.models import ChatSite, InboundState
-from channels_ingest.services import inbound_receive
+from channels_ingest.pipeline.receive import inbound_receive
 from kefu import realtime
 from tickets.delivery import Outbound
 from tickets.models import Channel, DeliveryStatus, Direction, IdentityKind, Message, Ticket
@@ -48,7 +48,7 @@ def chat_message_receive(
     """
     client_id = str(frame["id"])
     provider_id = chat_provider_id(site=site, visitor=visitor, client_id=client_id)
-    received = inbound_receive(
+    receipt = inbound_receive(
         channel=Channel.CHAT.value,
         provider_id=provider_id,
         payload={
@@ -60,20 +60,21 @@ def chat_message_receive(
             "name": visitor.name,
         },
         source=site.key,
+        answered=True,  # the widget's acknowledgement names the ticket
     )
-    if received.queued:
+    if receipt.queued:
         return ChatReceipt(None, None, is_duplicate=False, is_queued=True, refused="")
-    if received.record.state == InboundState.FAILED:
+    if receipt.record.state == InboundState.FAILED:
         return ChatReceipt(
             None,
             None,
-            is_duplicate=not received.created,
+            is_duplicate=not receipt.created,
             is_queued=False,
-            refused=received.record.error,
+            refused=receipt.record.error,
         )
-    result = received.result
+    result = receipt.result
     if result is not None:
-        if received.created and result.created:
+        if receipt.created and result.created:
             realtime.publish_on_commit(
                 [realtime.chat_group(visitor.address)],
                 events.message_event(result.message, client_id=client_id),
@@ -81,7 +82,7 @@ def chat_message_receive(
         return ChatReceipt(
             result.message,
             result.ticket,
-            is_duplicate=not (received.created and result.created),
+            is_duplicate=not (receipt.created and result.created),
             is_queued=False,
             refused="",
         )

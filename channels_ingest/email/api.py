@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 
 from channels_ingest.email.ingest import provider_id_for
 from channels_ingest.models import InboundState
-from channels_ingest.services import inbound_process, inbound_store
-from channels_ingest.tasks import process_inbound
+from channels_ingest.pipeline.receive import inbound_receive
 from tickets.authentication import IsIntegration
 from tickets.models import IntegrationToken
 
@@ -62,31 +61,25 @@ class EmailInboundView(APIView):
             return Response({"detail": "empty body"}, status=status.HTTP_400_BAD_REQUEST)
         token = request.auth
         assert isinstance(token, IntegrationToken)
-        record, created = inbound_store(
+        receipt = inbound_receive(
             channel="email",
             provider_id=provider_id_for(raw),
             payload={"bytes": len(raw)},
             source=token.name,
             raw=raw,
+            answered=True,  # the answer carries the ticket number: it waits for the disk
         )
+        record = receipt.record
         answer: dict[str, object] = {"message_id": record.provider_id}
-        if record.state == InboundState.PROCESSED:
-            answer["ticket_number"] = record.ticket_number or None
-            return Response(answer, status=status.HTTP_200_OK)
-        try:
-            result = inbound_process(record=record, answered=True)
-        except Exception:
-            logger.exception("inbound email %s: processing failed, queued", record.provider_id)
-            try:
-                process_inbound.apply_async((record.pk,), countdown=5)
-            except Exception:
-                logger.exception("inbound email %s: could not queue; the sweep will", record.pk)
+        if receipt.queued:  # processing failed unexpectedly: stored, and a worker will retry
             return Response(answer, status=status.HTTP_202_ACCEPTED)
         if record.state == InboundState.FAILED:
             answer["detail"] = record.error
             return Response(answer, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-        answer["ticket_number"] = result.ticket.number if result else None
+        answer["ticket_number"] = receipt.ticket_number or None
         return Response(
             answer,
-            status=status.HTTP_201_CREATED if created and result else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED
+            if receipt.created and receipt.result
+            else status.HTTP_200_OK,
         )

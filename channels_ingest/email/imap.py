@@ -39,8 +39,8 @@ from django.utils import timezone
 
 from channels_ingest.email.api import max_body_bytes
 from channels_ingest.email.ingest import provider_id_for
-from channels_ingest.models import InboundState, Mailbox, MailboxAction, MailboxSecurity
-from channels_ingest.services import inbound_process, inbound_store
+from channels_ingest.models import Mailbox, MailboxAction, MailboxSecurity
+from channels_ingest.pipeline.receive import inbound_receive
 
 logger = logging.getLogger("kefu.ingest.email.imap")
 
@@ -198,7 +198,9 @@ def _take(
         mailbox_advance(mailbox=mailbox, uid=uid)
         return
     payload["bytes"] = size if size is not None else len(raw)
-    record, created = inbound_store(
+    # Stored and committed, then processed; a processing failure leaves the record stored
+    # and queued for a worker (or the sweep), as for the webhook.
+    receipt = inbound_receive(
         channel="email",
         provider_id=provider_id_for(raw),
         payload=payload,
@@ -206,14 +208,7 @@ def _take(
         raw=raw,
     )
     into.fetched += 1
-    into.stored += created
-    if record.state == InboundState.RECEIVED:
-        try:
-            inbound_process(record=record)
-        except Exception:
-            # Stored and safe: a worker retries it (or the sweep does), as for the webhook.
-            logger.exception("mailbox %s: %s failed, queued", mailbox.name, record.provider_id)
-            _queue_retry(record.pk)
+    into.stored += receipt.created
     uid_acknowledge(mailbox=mailbox, connection=connection, uid=uid)
     mailbox_advance(mailbox=mailbox, uid=uid)
 
@@ -234,15 +229,6 @@ def mailbox_advance(*, mailbox: Mailbox, uid: int) -> None:
         last_uid=uid
     )
     mailbox.last_uid = max(mailbox.last_uid, uid)
-
-
-def _queue_retry(record_id: int) -> None:
-    from channels_ingest.tasks import process_inbound
-
-    try:
-        process_inbound.apply_async((record_id,), countdown=5)
-    except Exception:
-        logger.exception("inbound %s: could not queue; the sweep will take it", record_id)
 
 
 # --- the lock ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from channels_ingest.email.parse import parse_message
 from channels_ingest.email.parsed import ParsedEmail
 from channels_ingest.email.tree import POLICY
 from channels_ingest.models import InboundRecord
+from channels_ingest.pipeline.adapter import Refused
 from tickets.inbound import Identity, InboundAttachment, InboundMessage
 from tickets.models import Channel, IdentityKind
 from tickets.services.delivery import message_mark_bounced, ticket_acknowledge
@@ -105,7 +106,7 @@ def to_inbound(parsed: ParsedEmail, *, provider_id: str) -> InboundMessage:
     )
 
 
-class EmailRefused(Exception):
+class EmailRefused(Refused):
     """The mail cannot become a ticket; the reason is kept on the inbound record."""
 
 

@@ -5,6 +5,7 @@ import logging
 from channels_ingest.models import InboundRecord, Pbx
 from channels_ingest.phone.payload import PayloadError, PhoneEvent, parse_event
 from channels_ingest.phone.services import is_blocked, team_for_queue
+from channels_ingest.pipeline.adapter import Refused
 from tickets.models import CallDirection
 from tickets.services.calls import CallEvent, call_event
 from tickets.services.intake import IntakeResult
@@ -12,7 +13,7 @@ from tickets.services.intake import IntakeResult
 logger = logging.getLogger("kefu.ingest.phone")
 
 
-class PhoneRefused(Exception):
+class PhoneRefused(Refused):
     """A stored event that cannot be read (the contract changed since it was stored)."""
 
 

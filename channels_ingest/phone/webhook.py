@@ -20,7 +20,7 @@ from channels_ingest.models import Pbx
 from channels_ingest.phone.ingest import provider_id_for
 from channels_ingest.phone.payload import PayloadError, parse_event
 from channels_ingest.phone.services import is_blocked, pbx_authenticate
-from channels_ingest.services import inbound_receive
+from channels_ingest.pipeline.receive import inbound_receive
 from tickets.models import CallDirection
 from tickets.services.calls import CallEventKind
 

@@ -2,9 +2,9 @@
 
 For gateways that are not Twilio-compatible (most Chinese SMS providers): a JSON body, signed
 with HMAC-SHA256 over the timestamp and the body, and refused outside a replay window. A
-customer message is stored before we answer and processed by a worker; a redelivery (same
-gateway and id) is answered the same way and changes nothing. Delivery reports for messages
-we sent update their status.
+customer message is stored before we answer and taken in by a worker (queued mode) or before
+the answer (inline); a redelivery (same gateway and id) is answered the same way and changes
+nothing. Delivery reports for messages we sent update their status.
 """
 
 import hashlib
@@ -15,15 +15,13 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels_ingest.models import InboundState, SmsGateway
-from channels_ingest.services import inbound_store
+from channels_ingest.models import SmsGateway
+from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.sms.services import sms_status_update
-from channels_ingest.tasks import process_inbound
 
 logger = logging.getLogger("kefu.ingest.sms")
 
@@ -119,17 +117,14 @@ def _message(
         **{f"MediaUrl{index}": url for index, url in enumerate(urls)},
         "Gateway": gateway.name,
     }
-    record, created = inbound_store(
+    receipt = inbound_receive(
         channel="sms",
         provider_id=f"{gateway.name}:{message_id}"[:255],
         payload=payload,
         source=gateway.name,
         raw=body,
     )
-    if created or record.state == InboundState.RECEIVED:
-        record_id = record.pk
-        transaction.on_commit(lambda: process_inbound.delay(record_id))
-    return JsonResponse({"ok": True, "duplicate": not created})
+    return JsonResponse({"ok": True, "duplicate": not receipt.created})
 
 
 def _status(request: HttpRequest, gateway: SmsGateway, data: dict[str, Any]) -> JsonResponse:

@@ -9,9 +9,6 @@ from tickets.identity import normalise_phone
 from tickets.models import DeliveryStatus, Direction, Message
 from tickets.services.delivery import message_delivery_update
 
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "td", "退订", "取消订阅"}
-START_WORDS = {"start", "unstop", "subscribe", "订阅"}
-
 # Twilio's MessageStatus values → ours.
 TWILIO_STATUS = {
     "queued": DeliveryStatus.QUEUED,
@@ -23,10 +20,6 @@ TWILIO_STATUS = {
     "undelivered": DeliveryStatus.FAILED,
     "failed": DeliveryStatus.FAILED,
 }
-
-
-def keyword_of(body: str) -> str:
-    return body.strip().strip("。.!！").casefold()
 
 
 def sms_opt_out(*, phone: str, keyword: str) -> SmsOptOut:

@@ -1,22 +1,20 @@
 """Twilio webhooks: `/webhooks/sms/twilio/` (incoming SMS) and `…/status/` (delivery status).
 
 Both verify X-Twilio-Signature before anything else; a forged or unsigned request gets 403
-and a log line. An incoming message is stored before we answer; a redelivery (same
-MessageSid) is answered the same way and changes nothing.
+and a log line. An incoming message is stored before we answer, and taken in by a worker
+(queued mode) or before the answer (inline); a redelivery (same MessageSid) is answered the
+same way and changes nothing.
 """
 
 import logging
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels_ingest.models import InboundState
-from channels_ingest.services import inbound_store
+from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.sms.services import auth_token_for, sms_status_update
 from channels_ingest.sms.signature import twilio_signature_valid
-from channels_ingest.tasks import process_inbound
 
 logger = logging.getLogger("kefu.ingest.sms")
 
@@ -59,12 +57,9 @@ def incoming(request: HttpRequest) -> HttpResponse:
         logger.warning("refused SMS webhook without MessageSid or From")
         return HttpResponse("bad request: MessageSid and From are required", status=400)
     payload = {key: request.POST.get(key, "") for key in request.POST}
-    record, created = inbound_store(
+    inbound_receive(
         channel="sms", provider_id=sid, payload=payload, source=request.POST.get("To", "")
     )
-    if created or record.state == InboundState.RECEIVED:
-        record_id = record.pk
-        transaction.on_commit(lambda: process_inbound.delay(record_id))
     return _twiml()
 
 

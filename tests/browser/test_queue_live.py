@@ -39,7 +39,7 @@ def test_an_open_queue_shows_a_ticket_posted_through_the_api_without_a_reload(
 ):
     # Queued: the answer carries the promised number and the drain (eager here, right after
     # the answer's commit) opens the ticket under it.
-    settings.APP_INTAKE_QUEUED = queued
+    settings.INBOUND_QUEUED = queued
     username, token = queue_setup
     page = browser.new_page()
 

@@ -198,13 +198,13 @@ def test_the_openapi_schema_describes_the_inbound_endpoint(client):
 def test_a_crash_while_taking_in_still_stores_the_message_and_a_retry_takes_it_in(
     api, default_team, monkeypatch
 ):
-    from channels_ingest import services
+    from channels_ingest.app import ingest
     from channels_ingest.tasks import process_inbound
 
     def broken(**kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away mid-intake")
 
-    monkeypatch.setattr(services, "intake_message", broken)
+    monkeypatch.setattr(ingest, "intake_message", broken)
 
     response = api.post(URL, body(message_id="crash-1"), format="json")
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from channels_ingest import tasks
 from channels_ingest.models import InboundRecord, InboundState
-from channels_ingest.services import bell_lower
+from channels_ingest.pipeline.doorbell import bell_lower
 from tests.conftest import ON_POSTGRES
 from tests.factories import intake
 from tickets.models import Message, Status, Ticket, TicketPromise
@@ -30,7 +30,7 @@ URL = "/api/v1/inbound/app"
 
 @pytest.fixture
 def api(token, settings):  # type: ignore[no-untyped-def]
-    settings.APP_INTAKE_QUEUED = True
+    settings.INBOUND_QUEUED = True
     bell_lower("app")  # Redis outlives a test's rollback
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -218,19 +218,19 @@ def test_a_bad_body_is_refused_before_anything_is_promised(api, default_team, ru
 def test_a_record_that_fails_unexpectedly_is_left_to_the_sweep_and_the_drain_goes_on(
     api, default_team, rung, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from channels_ingest import services
+    from channels_ingest.pipeline import doorbell
 
     with django_capture_on_commit_callbacks(execute=True):
         for message_id in ("q-1", "q-2", "q-3"):
             api.post(URL, body(message_id, user_id=message_id), format="json")
-    real = services._inbound_process
+    real = doorbell.inbound_process_within
 
     def flaky(*, record):  # type: ignore[no-untyped-def]
         if record.provider_id == "q-2":
             raise RuntimeError("database hiccup")
         return real(record=record)
 
-    monkeypatch.setattr(services, "_inbound_process", flaky)
+    monkeypatch.setattr(doorbell, "inbound_process_within", flaky)
 
     assert drain() == 2
 

@@ -6,7 +6,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState
-from channels_ingest.services import inbound_process, inbound_store
+from channels_ingest.pipeline.process import inbound_process
+from channels_ingest.pipeline.receive import inbound_receive
+from channels_ingest.pipeline.store import inbound_store
 from tests.channels_ingest.test_email_intake import customer_mail
 from tests.conftest import ON_POSTGRES
 from tickets.models import Direction, Message, Ticket
@@ -97,6 +99,49 @@ def test_the_email_webhook_waits_for_the_disk_before_it_tells_the_ticket_number(
     assert response.status_code == 201
     assert response.json()["ticket_number"] == Ticket.objects.get().number
     assert modes.seen == ["on", "on"]
+
+
+@requires_postgres
+def test_the_door_stores_a_polled_mail_first_and_processes_it_without_waiting_for_the_disk(
+    default_team, settings
+):
+    settings.INBOUND_ASYNC_COMMIT = True
+    raw = customer_mail("polled@example.com")
+    modes = CommitModes()
+
+    with connection.execute_wrapper(modes):
+        receipt = inbound_receive(
+            channel="email",
+            provider_id="polled@example.com",
+            payload={"bytes": len(raw)},
+            source="imap:t",
+            raw=raw,
+        )
+
+    assert (receipt.created, receipt.queued) == (True, False)
+    assert modes.seen == ["off", "off"]
+    assert receipt.ticket_number == Ticket.objects.get().number
+
+
+@requires_postgres
+def test_the_door_takes_an_app_message_in_with_its_store_and_waits_for_the_disk(
+    default_team, settings
+):
+    settings.INBOUND_ASYNC_COMMIT = True
+    modes = CommitModes()
+
+    with connection.execute_wrapper(modes):
+        receipt = inbound_receive(
+            channel="app",
+            provider_id="inline-1",
+            payload={"message_id": "inline-1", "user_id": "u1", "text": "你好"},
+            source="t",
+            answered=True,
+        )
+
+    assert (receipt.created, receipt.queued) == (True, False)
+    assert modes.seen == ["on"]  # one transaction: the store's, which must reach the disk
+    assert receipt.ticket_number == Ticket.objects.get().number
 
 
 @requires_postgres

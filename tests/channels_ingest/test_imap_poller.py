@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from channels_ingest.email import imap
 from channels_ingest.models import InboundRecord, InboundState, Mailbox, MailboxAction
+from channels_ingest.pipeline import receive
 from channels_ingest.tasks import imap_poll
 from tests.channels_ingest import dovecot
 from tests.channels_ingest.imap_fake import FakeImapServer
@@ -115,14 +116,14 @@ def test_flag_action_flags_the_mail_and_leaves_it_in_the_folder(mailroom):
 
 
 def _crash_after_store(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    real = imap.inbound_process
+    real = receive.inbound_process
 
-    def crash_on_the_second(*, record):  # type: ignore[no-untyped-def]
+    def crash_on_the_second(*, record, answered):  # type: ignore[no-untyped-def]
         if record.provider_id.startswith("sha256:"):
             raise Crash
-        return real(record=record)
+        return real(record=record, answered=answered)
 
-    monkeypatch.setattr(imap, "inbound_process", crash_on_the_second)
+    monkeypatch.setattr(receive, "inbound_process", crash_on_the_second)
 
 
 def _crash_after_processing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -294,11 +295,11 @@ def test_a_processing_failure_is_queued_and_the_mail_still_acknowledged(default_
     mailbox = server.mailbox()
     server.deliver(customer_mail(1))
 
-    def broken(*, record):  # type: ignore[no-untyped-def]
+    def broken(*, record, answered):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
     # Only the poller's own call breaks; the queued retry (run eagerly here) works.
-    monkeypatch.setattr(imap, "inbound_process", broken)
+    monkeypatch.setattr(receive, "inbound_process", broken)
     result = poll(server, mailbox)
 
     assert (result.fetched, result.error) == (1, "")

@@ -4,7 +4,7 @@ hours, so its new tickets go there rather than where category routing would send
 import pytest
 
 from channels_ingest.models import InboundRecord
-from channels_ingest.services import inbound_process
+from channels_ingest.pipeline.process import inbound_process
 from tests.channels_ingest.chat.sockets import make_site
 from tests.factories import TeamFactory, make_agent
 from tickets.models import Department, RoutingRule, Ticket
