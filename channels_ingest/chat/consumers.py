@@ -125,12 +125,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             else []
         )
         if ticket is not None and ticket.is_open:
-            self.ticket_id, self.ticket_number = ticket.pk, ticket.number or ""
+            self.ticket_id, self.ticket_number = ticket.pk, ticket.number
         with translation.override(self.language):
             return events.hello(
                 availability=chat_availability(site=self.site, now=now),
                 history=history,
-                ticket_number=(ticket.number or "") if ticket is not None else "",
+                ticket_number=ticket.number if ticket is not None else "",
                 max_chars=self.max_chars,
             )
 
@@ -210,7 +210,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if receipt.ticket is not None:
             self.ticket_id = receipt.ticket.pk
-            self.ticket_number = receipt.ticket.number or ""
+            self.ticket_number = receipt.ticket.number
         self.is_typing_shown = False
         await self._send(
             events.ack(

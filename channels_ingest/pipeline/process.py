@@ -51,7 +51,7 @@ def inbound_process_within(*, record: InboundRecord) -> IntakeResult | None:
     except Refused as error:
         _mark_failed(record, str(error))
         return None
-    number = result.ticket.number or "" if result is not None else ""
+    number = result.ticket.number if result is not None else ""
     inbound_mark_processed(record_id=record.pk, ticket_number=number, processed_at=timezone.now())
     record.state = InboundState.PROCESSED
     record.ticket_number = number
