@@ -8,3 +8,44 @@ def app_serializer_fields() -> None:
     from channels_ingest.app.api import AppMessageSerializer
 
     del AppMessageSerializer.get_fields
+
+
+def _inbound_insert(*, fields):  # type: ignore[no-untyped-def]
+    from django.db import IntegrityError, transaction
+
+    from channels_ingest.models import InboundRecord
+
+    try:
+        # A savepoint inside a transaction, its own transaction in autocommit.
+        with transaction.atomic():
+            return InboundRecord.objects.create(**fields).pk
+    except IntegrityError:
+        return None
+
+
+@variant("inbound_insert", "the inbound record stored with the ORM's create in a savepoint")
+def inbound_insert() -> None:
+    from channels_ingest.pipeline import store
+
+    store.inbound_insert = _inbound_insert  # type: ignore[assignment]
+
+
+def _inbound_mark_processed(*, record_id, ticket_number, processed_at):  # type: ignore[no-untyped-def]
+    from django.db.models import F
+
+    from channels_ingest.models import InboundRecord, InboundState
+
+    InboundRecord.objects.filter(pk=record_id).update(
+        state=InboundState.PROCESSED,
+        ticket_number=ticket_number,
+        processed_at=processed_at,
+        error="",
+        attempts=F("attempts") + 1,
+    )
+
+
+@variant("inbound_mark_processed", "the processed mark as the ORM's filter().update()")
+def inbound_mark_processed() -> None:
+    from channels_ingest.pipeline import process
+
+    process.inbound_mark_processed = _inbound_mark_processed  # type: ignore[assignment]
