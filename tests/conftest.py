@@ -1,6 +1,7 @@
 """Shared fixtures. Real PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,6 +20,13 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = django_settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     return [f"kefu: database={database} channel layer={layer} redis={'yes' if HAS_REDIS else 'no'}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_root() -> None:
+    """The static files middleware serves STATIC_ROOT and warns when the folder is missing
+    (`collectstatic` makes it in production, `run_embedded` in embedded mode)."""
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
