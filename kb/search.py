@@ -28,7 +28,6 @@ import numpy as np
 from scipy import sparse
 
 from kb.rendering import plain_text, snippet
-from kb.revision_cache import RevisionCache
 from kb.synonyms import EXPANSION_WEIGHT, expansions
 from kb.text import (
     STOPWORDS_EN,
@@ -43,6 +42,7 @@ from kb.text import (
     segmenter,
     stem,
 )
+from kefu.revisions import RevisionCache
 
 # Weights of the term families: a whole word says more than a bigram, a trigram (there for
 # typos) least.

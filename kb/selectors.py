@@ -1,7 +1,7 @@
 """Reads of the knowledge base, the triage configuration and the bot settings."""
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,6 @@ from kb.models import (
     DeflectionRecord,
     DictionaryWord,
     ModelTask,
-    Revision,
     RuleKind,
     TrainingRun,
     TriageModel,
@@ -27,10 +26,6 @@ from kb.models import (
 from kb.rules import KeywordRule, TriageConfig
 from kb.sentiment import label_polarities
 from kb.text import dictionary_sync
-
-
-def revision_tokens(*, keys: Sequence[str]) -> dict[str, str]:
-    return dict(Revision.objects.filter(key__in=keys).values_list("key", "token"))
 
 
 def triage_settings() -> TriageSettings:

@@ -61,12 +61,9 @@ def _kb_caches_reset(*, check_seconds: float | None) -> None:
     rows are rolled back afterwards, so every test starts from empty caches that re-check the
     database on each call."""
     from kb import search, selectors
-    from kb.revision_cache import RevisionCache
+    from kefu.revisions import revision_caches_reset
 
-    # Also for caches created later, when their module is first imported by a test.
-    RevisionCache.check_seconds_override = check_seconds
-    for cache in RevisionCache.instances:
-        cache.clear()
+    revision_caches_reset(check_seconds=check_seconds)
     search.index_reset()
     selectors._loaded_models.clear()
 

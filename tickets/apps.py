@@ -16,7 +16,7 @@ class TicketsConfig(AppConfig):
 
         clock_fired.connect(on_clock_fired, dispatch_uid="tickets.sla_hooks.on_clock_fired")
 
-        # Per-process caches of rarely changed rows follow revisions (kb.revision_cache);
+        # Per-process caches of rarely changed rows follow revisions (kefu.revisions);
         # any save or delete of those rows moves them.
         from django.db.models.signals import post_delete, post_save
 
@@ -32,7 +32,7 @@ class TicketsConfig(AppConfig):
 
 def _bump(key: str) -> Callable[..., None]:
     def receiver(**_: Any) -> None:
-        from kb.services import revision_bump
+        from kefu.revisions import revision_bump
 
         revision_bump(key=key)
 
