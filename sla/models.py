@@ -5,6 +5,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+# The core's tiers live in tickets.tiers; this copy goes once tickets.models and
+# tickets.services import them from there. The engine itself never reads a tier but as the
+# string value of a clock's "tier" attribute.
 class Tier(models.TextChoices):
     URGENT = "urgent", _("Urgent")
     REGULAR = "regular", _("Regular")

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.roles import Role, has_role, role_required
-from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors, services
 from tickets.models import Agent, Attachment, Status, Ticket
+from tickets.tiers import Tier
 
 
 def _queue_context(request: HttpRequest) -> dict[str, object]:
