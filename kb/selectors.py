@@ -1,7 +1,6 @@
 """Reads of the knowledge base, the triage configuration and the bot settings."""
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -168,10 +167,6 @@ def manage_articles(
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(body__icontains=query))
     return articles
-
-
-def articles_by_ids(*, ids: Iterable[int]) -> dict[int, Article]:
-    return {a.pk: a for a in Article.objects.filter(pk__in=list(ids))}
 
 
 @dataclass(frozen=True)

@@ -299,16 +299,6 @@ def dictionary_words_set(*, text: str) -> list[str]:
     return words
 
 
-def dictionary_words_add(*, words: Sequence[str]) -> int:
-    """Add words (product names from the shop, say) without touching the others."""
-    fresh = [w.strip()[:50] for w in words if len(w.strip()) >= 2]
-    DictionaryWord.objects.bulk_create(
-        [DictionaryWord(word=w) for w in fresh], ignore_conflicts=True
-    )
-    revision_bump(key=KB_REVISION)
-    return len(fresh)
-
-
 # --- triage rules and settings ---------------------------------------------------------------
 
 
