@@ -370,7 +370,7 @@ def _inbound_process(*, record: InboundRecord) -> IntakeResult | None:
     except Refused as error:
         _mark_failed(record, str(error))
         return None
-    number = result.ticket.number or "" if result is not None else ""
+    number = (result.ticket.number or "") if result is not None else ""
     _mark_processed(record, number)
     record.state = InboundState.PROCESSED
     record.ticket_number = number
