@@ -1,6 +1,5 @@
 """Shared fixtures. Real PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,11 +8,9 @@ from django.conf import settings as django_settings
 from kefu.celery import app as celery_app
 from sla.selectors import calendar_cache_clear
 from tests.factories import TeamFactory, issue_token, make_agent
+from tests.support.environment import HAS_REDIS
 from tickets.delivery import backend_for
 from tickets.orders import orders_backend
-
-ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-HAS_REDIS = bool(os.environ.get("REDIS_URL"))
 
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
@@ -92,12 +89,6 @@ def token(db):  # type: ignore[no-untyped-def]
 def agent_client(client, agent):  # type: ignore[no-untyped-def]
     client.force_login(agent.user)
     return client
-
-
-requires_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): row locks across connections"
-)
-requires_redis = pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)")
 
 
 @pytest.fixture(scope="session", autouse=True)

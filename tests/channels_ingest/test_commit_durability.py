@@ -7,16 +7,12 @@ from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.services import inbound_process, inbound_store
-from tests.channels_ingest.test_email_intake import customer_mail
-from tests.conftest import ON_POSTGRES
+from tests.support.environment import requires_postgres
+from tests.support.mail import customer_mail
 from tickets.models import Direction, Message, Ticket
 from tickets.tasks import deliver_message
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-requires_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): synchronous_commit"
-)
 
 
 class CommitModes:

@@ -4,42 +4,14 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.db import SessionStore
 
-from kefu.asgi import application
-from tests.conftest import requires_redis
 from tests.factories import TeamFactory, app_message, make_agent
+from tests.support.environment import requires_redis
+from tests.support.sockets import communicator, receive_until, session_cookie_for
 from tickets.services import intake_message
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def session_cookie_for(user) -> bytes:  # type: ignore[no-untyped-def]
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
-
-
-def communicator(path: str, cookie: bytes | None = None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def receive_until(socket: WebsocketCommunicator, event_type: str) -> dict:
-    while True:
-        event = await socket.receive_json_from(timeout=5)
-        if event["type"] == event_type:
-            return event
 
 
 async def test_an_agent_socket_receives_ticket_created_after_the_intake_commits():

@@ -25,7 +25,7 @@ from sla.services import (
     clocks_tick,
 )
 from sla.signals import clock_fired
-from tests.conftest import requires_postgres
+from tests.support.environment import requires_postgres
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from sla.models import Milestone, SlaClock
-from tests.conftest import requires_postgres
 from tests.factories import TeamFactory, app_message, intake, make_agent
+from tests.support.environment import requires_postgres
 from tickets.models import (
     Channel,
     ContactIdentity,
