@@ -50,6 +50,13 @@ _loaded_models: dict[int, LinearTextModel] = {}
 _loaded_lock = threading.Lock()
 
 
+def triage_models_unload() -> None:
+    """Forget the models this process loaded; each loads again on its next use (tests start
+    every case this way: the rows a model was loaded from are rolled back afterwards)."""
+    with _loaded_lock:
+        _loaded_models.clear()
+
+
 def _model(pk: int) -> LinearTextModel:
     with _loaded_lock:
         model = _loaded_models.get(pk)

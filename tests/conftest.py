@@ -62,7 +62,7 @@ def _kb_caches_reset(*, check_seconds: float | None) -> None:
 
     revision_caches_reset(check_seconds=check_seconds)
     search.index_reset()
-    selectors._loaded_models.clear()
+    selectors.triage_models_unload()
 
 
 @pytest.fixture
