@@ -4,15 +4,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install messages clean
+.PHONY: run test lint bench install lock messages clean
 
-$(STAMP): pyproject.toml
+# What is installed is what the lock names, with hashes; Kefu itself goes in editable, without
+# dependencies of its own choosing.
+$(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Regenerate requirements.lock (runtime) and requirements-dev.lock (runtime + dev) from
+## pyproject.toml. Pins that still fit are kept; `make lock LOCK_FLAGS=--upgrade` takes the
+## newest versions. The dev lock is constrained by the runtime one, so both pin alike.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(LOCK_FLAGS)
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet 'pip-tools>=7.4'
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements.lock -o requirements-dev.lock pyproject.toml
 
 ## Embedded mode: SQLite, in-memory channel layer, eager Celery, in-process ticker, outbox.
 run: $(STAMP)

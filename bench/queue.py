@@ -97,8 +97,8 @@ def add_open_tickets(world: dict[str, Any], count: int, start: int, rng: random.
     from django.db import connection
     from django.utils import timezone
 
-    from sla.models import Tier
     from tickets.models import Channel, SlaState, Status, Ticket
+    from tickets.tiers import Tier
 
     now = timezone.now()
     ranks = [0, 1, 2, 3]

@@ -10,7 +10,7 @@ class ChannelsIngestConfig(AppConfig):
 
     def ready(self) -> None:
         # The SMS webhook's per-process cache of channels follows a revision (see
-        # kb.revision_cache); any save or delete of an SMS channel moves it.
+        # kefu.revisions); any save or delete of an SMS channel moves it.
         from django.db.models.signals import post_delete, post_save
 
         from channels_ingest.models import SmsChannel
@@ -20,6 +20,6 @@ class ChannelsIngestConfig(AppConfig):
 
 
 def _sms_channels_changed(**_: Any) -> None:
-    from kb.services import revision_bump
+    from kefu.revisions import revision_bump
 
     revision_bump(key="sms_channels")

@@ -1,7 +1,5 @@
 """Knowledge base, triage configuration and classifier versions, bot settings, deflection."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -126,24 +124,6 @@ class DictionaryWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
-
-
-class Revision(models.Model):
-    """A token that changes whenever what a cache holds changes ("kb" for the search index,
-    "triage" for rules, settings and active models). Processes compare it every few seconds
-    and rebuild their in-process cache when it moved. A random token, not a counter: a
-    counter can come back to a value a cache has already seen (a rolled-back test, a restore)."""
-
-    key = models.CharField(max_length=20, unique=True)
-    token = models.CharField(max_length=32, default="")
-    changed_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}:{self.token}"
-
-    @staticmethod
-    def new_token() -> str:
-        return uuid.uuid4().hex
 
 
 class RuleKind(models.TextChoices):

@@ -28,21 +28,18 @@ import numpy as np
 from scipy import sparse
 
 from kb.rendering import plain_text, snippet
-from kb.revision_cache import RevisionCache
 from kb.synonyms import EXPANSION_WEIGHT, expansions
 from kb.text import (
     STOPWORDS_EN,
     STOPWORDS_ZH,
-    char_bigrams,
-    char_trigrams,
     dictionary_sync,
     has_chinese,
     normalise,
     runs,
     search_terms,
     segmenter,
-    stem,
 )
+from kefu.revisions import RevisionCache
 
 # Weights of the term families: a whole word says more than a bigram, a trigram (there for
 # typos) least.
@@ -82,19 +79,6 @@ class _Tokens:
     body: list[str]
 
 
-def body_terms(text: str) -> list[str]:
-    terms: list[str] = []
-    for run in runs(normalise(text)):
-        if has_chinese(run):
-            terms.extend("c:" + gram for gram in char_bigrams(run))
-        elif run not in STOPWORDS_EN:
-            plain = run.replace("'", "")
-            terms.append("w:" + stem(plain))
-            if len(plain) >= 4 and not plain.isdigit():
-                terms.extend("t:" + gram for gram in char_trigrams(plain))
-    return terms
-
-
 def entry_tokens(entry: IndexEntry) -> _Tokens:
     phrasings = [entry.title, *entry.questions]
     seen: set[str] = set()
@@ -107,7 +91,7 @@ def entry_tokens(entry: IndexEntry) -> _Tokens:
     tags = " ".join(entry.tags)
     return _Tokens(
         phrasings=[search_terms(p) for p in unique] or [[]],
-        body=body_terms(f"{entry.body} {tags}"),
+        body=search_terms(f"{entry.body} {tags}", chinese_words=False),
     )
 
 

@@ -1,7 +1,6 @@
 """Reads of the knowledge base, the triage configuration and the bot settings."""
 
 import threading
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +16,6 @@ from kb.models import (
     DeflectionRecord,
     DictionaryWord,
     ModelTask,
-    Revision,
     RuleKind,
     TrainingRun,
     TriageModel,
@@ -27,10 +25,6 @@ from kb.models import (
 from kb.rules import KeywordRule, TriageConfig
 from kb.sentiment import label_polarities
 from kb.text import dictionary_sync
-
-
-def revision_tokens(*, keys: Sequence[str]) -> dict[str, str]:
-    return dict(Revision.objects.filter(key__in=keys).values_list("key", "token"))
 
 
 def triage_settings() -> TriageSettings:
@@ -54,6 +48,13 @@ def dictionary_words() -> list[str]:
 # but must not reload (and unpack) megabytes of model again.
 _loaded_models: dict[int, LinearTextModel] = {}
 _loaded_lock = threading.Lock()
+
+
+def triage_models_unload() -> None:
+    """Forget the models this process loaded; each loads again on its next use (tests start
+    every case this way: the rows a model was loaded from are rolled back afterwards)."""
+    with _loaded_lock:
+        _loaded_models.clear()
 
 
 def _model(pk: int) -> LinearTextModel:
@@ -173,10 +174,6 @@ def manage_articles(
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(body__icontains=query))
     return articles
-
-
-def articles_by_ids(*, ids: Iterable[int]) -> dict[int, Article]:
-    return {a.pk: a for a in Article.objects.filter(pk__in=list(ids))}
 
 
 @dataclass(frozen=True)

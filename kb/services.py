@@ -7,11 +7,12 @@ seconds of the commit.
 
 import logging
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -28,31 +29,18 @@ from kb.models import (
     DeflectionRecord,
     DictionaryWord,
     ModelTask,
-    Revision,
     RunStatus,
     TrainingRun,
     TriageModel,
     TriageRule,
     TriageSettings,
 )
+from kefu.revisions import revision_bump
 
 logger = logging.getLogger("kefu.kb")
 
 KB_REVISION = "kb"
 TRIAGE_REVISION = "triage"
-
-
-def revision_bump(*, key: str) -> None:
-    """Tell every process that what it caches under `key` changed (seen after commit)."""
-    token = Revision.new_token()
-    if Revision.objects.filter(key=key).update(token=token, changed_at=timezone.now()):
-        return
-    try:
-        with transaction.atomic():
-            Revision.objects.create(key=key, token=token)
-    except IntegrityError:
-        # Created by a concurrent writer a moment ago.
-        Revision.objects.filter(key=key).update(token=token, changed_at=timezone.now())
 
 
 # --- categories and articles -------------------------------------------------------------
@@ -148,7 +136,7 @@ def article_create(
 
 
 def _new_external_id() -> str:
-    return f"kb-{Revision.new_token()[:12]}"
+    return f"kb-{uuid.uuid4().hex[:12]}"
 
 
 def _same_content(article: Article, content: ArticleContent) -> bool:
@@ -309,16 +297,6 @@ def dictionary_words_set(*, text: str) -> list[str]:
     )
     revision_bump(key=KB_REVISION)
     return words
-
-
-def dictionary_words_add(*, words: Sequence[str]) -> int:
-    """Add words (product names from the shop, say) without touching the others."""
-    fresh = [w.strip()[:50] for w in words if len(w.strip()) >= 2]
-    DictionaryWord.objects.bulk_create(
-        [DictionaryWord(word=w) for w in fresh], ignore_conflicts=True
-    )
-    revision_bump(key=KB_REVISION)
-    return len(fresh)
 
 
 # --- triage rules and settings ---------------------------------------------------------------

@@ -230,17 +230,20 @@ def char_trigrams(word: str) -> list[str]:
     return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
-def search_terms(text: str) -> list[str]:
+def search_terms(text: str, *, chinese_words: bool = True) -> list[str]:
     """The terms a text is indexed and queried under, each prefixed by its family:
-    `w:` whole words, `c:` Chinese character bigrams, `t:` English character trigrams."""
+    `w:` whole words, `c:` Chinese character bigrams, `t:` English character trigrams.
+    Without `chinese_words` Chinese gets bigrams only (article bodies: segmenting every body
+    with jieba would make an index rebuild slow, and bigrams find words in long text)."""
     terms: list[str] = []
     for run in runs(normalise(text)):
         if has_chinese(run):
-            # Without HMM new-word discovery: a third faster, and the bigrams below already
-            # match words jieba does not know.
-            for word in segmenter.cut(run, hmm=False):
-                if word not in STOPWORDS_ZH:
-                    terms.append("w:" + word)
+            if chinese_words:
+                # Without HMM new-word discovery: a third faster, and the bigrams below
+                # already match words jieba does not know.
+                for word in segmenter.cut(run, hmm=False):
+                    if word not in STOPWORDS_ZH:
+                        terms.append("w:" + word)
             terms.extend("c:" + gram for gram in char_bigrams(run))
         elif run not in STOPWORDS_EN:
             plain = run.replace("'", "")

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 
 from kb import sentiment as sentiment_scoring
 from kb.classifier import TermCounts
-from kb.revision_cache import RevisionCache
 from kb.rules import (
     DEFAULT_CATEGORY_RULES,
     DEFAULT_CONFIG,
@@ -32,6 +31,7 @@ from kb.rules import (
     TriageConfig,
 )
 from kb.text import classifier_features, normalise
+from kefu.revisions import RevisionCache
 
 __all__ = [
     "DEFAULT_CATEGORY_RULES",

@@ -5,6 +5,7 @@ embedded mode: SQLite, the in-memory channel layer, eager Celery and outbox deli
 """
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import environ
@@ -13,11 +14,27 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
 
-# An empty variable (as copied from .env.example) means "use the default", not "empty".
-for _name in [name for name, value in os.environ.items() if value == ""]:
-    del os.environ[_name]
+class _NonEmptyEnvironment(Mapping[str, str]):
+    """The environment without its empty variables: an empty one (as copied from
+    .env.example) means "use the default", not "empty". Read through, not copied, and
+    os.environ itself is left as it is."""
+
+    def __getitem__(self, name: str) -> str:
+        value = os.environ[name]
+        if value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, value in os.environ.items() if value != "")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+env = environ.Env()
+env.ENVIRON = _NonEmptyEnvironment()
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
 EMBEDDED: bool = env.bool("KEFU_EMBEDDED", default=not REDIS_URL)
@@ -93,8 +110,6 @@ TEMPLATES = [
         },
     },
 ]
-
-(BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)
 
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'kefu.sqlite3'}"),
@@ -231,6 +246,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# SLA timers: how often Celery beat (or the embedded ticker) looks for due warnings and breaches.
+SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
+
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -240,22 +258,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
-# Queued inbound processing: edges that only tell the sender the payload is stored (the app
-# API, with a promised ticket number; the SMS webhooks) answer once it is, and a worker takes
-# it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a broker; elsewhere,
-# and when this is off, every edge takes the payload in before answering. APP_INTAKE_QUEUED is
-# this variable's former name, still read when INBOUND_QUEUED is not set.
-INBOUND_QUEUED: bool = env.bool(
-    "INBOUND_QUEUED",
-    default=env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER),
-)
-# Processing a stored inbound payload commits without waiting for PostgreSQL to flush it
-# (synchronous_commit off for that transaction): the payload itself was committed durably
-# before, and a crash only sends it back to the sweep. See docs/adr/0004.
-INBOUND_ASYNC_COMMIT: bool = env.bool("INBOUND_ASYNC_COMMIT", default=True)
-# A bot answer the customer has not replied to for this long is recorded as ignored.
-BOT_FEEDBACK_WINDOW_HOURS: float = env.float("BOT_FEEDBACK_WINDOW_HOURS", default=24.0)
 CELERY_BEAT_SCHEDULE = {
     # A tick not started within two intervals is dropped: the next one scans the same clocks,
     # so a backlog of stale ticks would only repeat work.
@@ -277,6 +279,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 300.0},
     },
 }
+
+# Queued inbound processing: edges that only tell the sender the payload is stored (the app
+# API, with a promised ticket number; the SMS webhooks) answer once it is, and a worker takes
+# it in. Needs PostgreSQL (ticket ids are reserved from its sequence) and a broker; elsewhere,
+# and when this is off, every edge takes the payload in before answering. APP_INTAKE_QUEUED is
+# this variable's former name, still read when INBOUND_QUEUED is not set.
+INBOUND_QUEUED: bool = env.bool(
+    "INBOUND_QUEUED",
+    default=env.bool("APP_INTAKE_QUEUED", default=not CELERY_TASK_ALWAYS_EAGER),
+)
+# Processing a stored inbound payload commits without waiting for PostgreSQL to flush it
+# (synchronous_commit off for that transaction): the payload itself was committed durably
+# before, and a crash only sends it back to the sweep. See docs/adr/0004.
+INBOUND_ASYNC_COMMIT: bool = env.bool("INBOUND_ASYNC_COMMIT", default=True)
+# A bot answer the customer has not replied to for this long is recorded as ignored.
+BOT_FEEDBACK_WINDOW_HOURS: float = env.float("BOT_FEEDBACK_WINDOW_HOURS", default=24.0)
 
 # SMS (Twilio or a Twilio-compatible gateway). SMS channels configured in the admin win; these
 # serve a single-provider deployment.

@@ -5,12 +5,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
-class Tier(models.TextChoices):
-    URGENT = "urgent", _("Urgent")
-    REGULAR = "regular", _("Regular")
-    VALUE_ADDED = "value_added", _("Value-added")
-
-
 class Milestone(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First response")
     NEXT_RESPONSE = "next_response", _("Next response")

@@ -178,22 +178,6 @@ def clocks_for_subject(*, subject_id: int, now: datetime | None = None) -> list[
     return views
 
 
-def next_due(*, subject_id: int) -> datetime | None:
-    """The earliest due time among the subject's running, unpaused clocks."""
-    clock = (
-        SlaClock.objects.filter(
-            subject_id=subject_id,
-            satisfied_at__isnull=True,
-            breached_at__isnull=True,
-            paused_at__isnull=True,
-        )
-        .order_by("due_at")
-        .only("due_at")
-        .first()
-    )
-    return clock.due_at if clock else None
-
-
 @dataclass(frozen=True)
 class Compliance:
     key: str

@@ -1,6 +1,6 @@
 """Shared fixtures. Real PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set."""
 
-import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -8,17 +8,22 @@ from django.conf import settings as django_settings
 from kefu.celery import app as celery_app
 from sla.selectors import calendar_cache_clear
 from tests.factories import TeamFactory, issue_token, make_agent
+from tests.support.environment import HAS_REDIS
 from tickets.delivery import backend_for
 from tickets.orders import orders_backend
-
-ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-HAS_REDIS = bool(os.environ.get("REDIS_URL"))
 
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
     database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = django_settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     return [f"kefu: database={database} channel layer={layer} redis={'yes' if HAS_REDIS else 'no'}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_root() -> None:
+    """The static files middleware serves STATIC_ROOT and warns when the folder is missing
+    (`collectstatic` makes it in production, `run_embedded` in embedded mode)."""
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +58,11 @@ def _kb_caches_reset(*, check_seconds: float | None) -> None:
     rows are rolled back afterwards, so every test starts from empty caches that re-check the
     database on each call."""
     from kb import search, selectors
-    from kb.revision_cache import RevisionCache
+    from kefu.revisions import revision_caches_reset
 
-    # Also for caches created later, when their module is first imported by a test.
-    RevisionCache.check_seconds_override = check_seconds
-    for cache in RevisionCache.instances:
-        cache.clear()
+    revision_caches_reset(check_seconds=check_seconds)
     search.index_reset()
-    selectors._loaded_models.clear()
+    selectors.triage_models_unload()
 
 
 @pytest.fixture
@@ -87,12 +89,6 @@ def token(db):  # type: ignore[no-untyped-def]
 def agent_client(client, agent):  # type: ignore[no-untyped-def]
     client.force_login(agent.user)
     return client
-
-
-requires_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): row locks across connections"
-)
-requires_redis = pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)")
 
 
 @pytest.fixture(scope="session", autouse=True)

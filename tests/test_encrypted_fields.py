@@ -7,16 +7,9 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 
 from channels_ingest.models import ChatSite, Mailbox, SmsChannel, SmsGateway
-from kefu.fields import PREFIX, _fernet
+from kefu.fields import PREFIX
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():  # type: ignore[no-untyped-def]
-    _fernet.cache_clear()
-    yield
-    _fernet.cache_clear()
 
 
 def stored(model, pk: int, column: str) -> str:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ class TicketsConfig(AppConfig):
             on_clock_fired, dispatch_uid="tickets.services.escalation.on_clock_fired"
         )
 
-        # Per-process caches of rarely changed rows follow revisions (kb.revision_cache);
+        # Per-process caches of rarely changed rows follow revisions (kefu.revisions);
         # any save or delete of those rows moves them.
         from django.db.models.signals import post_delete, post_save
 
@@ -34,7 +34,7 @@ class TicketsConfig(AppConfig):
 
 def _bump(key: str) -> Callable[..., None]:
     def receiver(**_: Any) -> None:
-        from kb.services import revision_bump
+        from kefu.revisions import revision_bump
 
         revision_bump(key=key)
 

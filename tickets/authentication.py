@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
-from kb.revision_cache import RevisionCache
+from kefu.revisions import RevisionCache
 from tickets.models import IntegrationToken
 from tickets.services.tokens import token_hash
 

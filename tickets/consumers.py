@@ -10,12 +10,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from kefu import realtime
+from kefu.consumers import CLOSE_FORBIDDEN, EventForwardingMixin
 from kefu.roles import Role, has_role
 from tickets.models import Team
 from tickets.selectors import agent_for, team_ids_for, ticket_for
 from tickets.services.workflow import ticket_agent_typing
 
-CLOSE_FORBIDDEN = 4403
 TYPING_EVERY_SECONDS = 2.0
 
 
@@ -48,17 +48,15 @@ def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
     return True
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
-        self.joined: list[str] = []
         self.typing_sent: dict[str, float] = {}
         groups = await database_sync_to_async(_agent_groups)(self.scope.get("user"))
         if groups is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.joined = groups
+            await self.join(group)
         await self.accept()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -73,10 +71,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if ticket_id is None:
             await self.send_json({"type": "error", "error": "no such ticket"})
             return
-        group = realtime.ticket_group(ticket_id)
-        if group not in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        await self.join(realtime.ticket_group(ticket_id))
         await self.send_json({"type": "ticket.watching", "number": number})
 
     async def _typing(self, number: str, is_typing: bool) -> None:
@@ -92,18 +87,3 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             self.typing_sent.pop(number, None)
         if not await database_sync_to_async(_agent_typing)(self.scope["user"], number, is_typing):
             await self.send_json({"type": "error", "error": "no such ticket"})
-
-    async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Forwarded events touch no database: skip Channels' per-message hop to a thread to
-        # close stale connections, which otherwise serialises every event for every socket.
-        if message.get("type") == realtime.EVENT_HANDLER:
-            await self.send_json(message["event"])
-            return
-        await super().dispatch(message)
-
-    async def kefu_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])

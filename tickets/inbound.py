@@ -49,5 +49,3 @@ class InboundMessage:
     # The team the channel itself answers with (a chat site's team): a new ticket goes there
     # instead of where routing rules would send its category.
     team_id: int | None = None
-    # Channel-specific facts intake passes on untouched (e.g. "auto_generated").
-    extra: dict[str, str] = field(default_factory=dict)

@@ -6,8 +6,8 @@ value-added. A VIP's ticket is never ranked below VIP, whatever its tier.
 """
 
 from kb.triage import Category, Triage
-from sla.models import Tier
 from tickets.models import PRIORITY_REGULAR, PRIORITY_URGENT, PRIORITY_VALUE_ADDED, PRIORITY_VIP
+from tickets.tiers import Tier
 
 _RANK_OF_TIER = {
     Tier.URGENT: PRIORITY_URGENT,

@@ -1,13 +1,13 @@
 """Where new tickets go: the routing rules and the default team, cached per process.
 
 Every new ticket needs them and they change a few times a year, so each process keeps a copy
-that follows the "routing" revision (see `kb.revision_cache`): an edit to a team or a rule
+that follows the "routing" revision (see `kefu.revisions`): an edit to a team or a rule
 bumps it (tickets/apps.py), and every process sees the change within seconds.
 """
 
 from dataclasses import dataclass
 
-from kb.revision_cache import RevisionCache
+from kefu.revisions import RevisionCache
 from tickets.models import RoutingRule, Team
 
 ROUTING_REVISION = "routing"

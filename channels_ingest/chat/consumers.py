@@ -43,6 +43,7 @@ from channels_ingest.chat.services import (
 from channels_ingest.chat.texts import widget_language
 from channels_ingest.models import ChatSite
 from kefu import realtime
+from kefu.consumers import EventForwardingMixin
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -60,11 +61,10 @@ FRAME_BURST = 30
 TYPING_EVERY_SECONDS = 2.0
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.visitor: Visitor | None = None
         self.site: ChatSite | None = None
-        self.group = ""
         self.ticket_id: int | None = None
         self.ticket_number = ""
         self.typing_sent_at = 0.0
@@ -110,8 +110,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.max_frame = self.max_chars * 6 + 1024
         # Joined before the history is read: a reply published in between is then received
         # twice at worst (the widget drops the repeat by id), never lost.
-        self.group = realtime.chat_group(visitor.address)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(realtime.chat_group(visitor.address))
         await self.accept()
         await self._send(await database_sync_to_async(self._hello)())
 
@@ -135,8 +134,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await super().disconnect(code)
         if self.is_typing_shown and self.ticket_id is not None:
             await sync_to_async(chat_visitor_typing)(
                 ticket_id=self.ticket_id, number=self.ticket_number, is_typing=False
@@ -254,15 +252,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload, ensure_ascii=False))
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Forwarded events touch no database: no hop to a thread (as in the agent consumer).
-        if message.get("type") == realtime.EVENT_HANDLER:
-            await self.kefu_event(message)
-            return
-        await super().dispatch(message)
-
-    async def kefu_event(self, message: dict[str, Any]) -> None:
-        event = message.get("event") or {}
+    async def forward(self, event: dict[str, Any]) -> None:
         if event.get("type") in WIDGET_EVENTS:
             await self._send(event)
 

@@ -17,7 +17,6 @@ def chat_inbound(record: InboundRecord) -> InboundMessage:
         identities=[Identity(kind=IdentityKind.APP_USER, value=str(payload.get("address", "")))],
         text=str(frame.get("text", "")).strip(),
         name=str(payload.get("name") or ""),
-        extra={"chat_site": str(payload.get("site", ""))},
         # The site's team answers, as the widget told the visitor (its hours, its agents).
         team_id=site.team_id if site is not None else None,
     )

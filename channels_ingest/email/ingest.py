@@ -102,7 +102,6 @@ def to_inbound(parsed: ParsedEmail, *, provider_id: str) -> InboundMessage:
         thread_message_ids=parsed.thread_message_ids,
         thread_ticket_number=parsed.ticket_tag,
         email_message_id=parsed.message_id,
-        extra={"auto_generated": parsed.auto_reason if parsed.is_auto_generated else ""},
     )
 
 

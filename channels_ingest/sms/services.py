@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from channels_ingest.models import SmsChannel, SmsOptOut
-from kb.revision_cache import RevisionCache
+from kefu.revisions import RevisionCache
 from tickets.identity import normalise_phone
 from tickets.models import DeliveryStatus, Direction, Message
 from tickets.services.delivery import message_delivery_update

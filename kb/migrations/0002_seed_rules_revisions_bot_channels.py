@@ -58,7 +58,7 @@ BOT_CHANNELS = [
 
 def seed(apps, schema_editor):
     TriageRule = apps.get_model("kb", "TriageRule")
-    Revision = apps.get_model("kb", "Revision")
+    Revision = apps.get_model("kefu", "Revision")
     TriageSettings = apps.get_model("kb", "TriageSettings")
     BotChannel = apps.get_model("kb", "BotChannel")
     for kind, rules in (("category", CATEGORY_RULES), ("urgency", URGENCY_RULES)):
@@ -77,12 +77,12 @@ def seed(apps, schema_editor):
 
 def unseed(apps, schema_editor):
     apps.get_model("kb", "TriageRule").objects.all().delete()
-    apps.get_model("kb", "Revision").objects.all().delete()
+    apps.get_model("kefu", "Revision").objects.filter(key__in=["kb", "triage"]).delete()
     apps.get_model("kb", "TriageSettings").objects.all().delete()
     apps.get_model("kb", "BotChannel").objects.all().delete()
 
 
 class Migration(migrations.Migration):
-    dependencies = [("kb", "0001_knowledge_base_and_triage")]
+    dependencies = [("kb", "0001_initial"), ("kefu", "0001_initial")]
 
     operations = [migrations.RunPython(seed, unseed)]

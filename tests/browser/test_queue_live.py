@@ -1,8 +1,8 @@
 import httpx
 import pytest
 
-from tests.conftest import ON_POSTGRES
 from tests.factories import TeamFactory, issue_token, make_agent
+from tests.support.environment import ON_POSTGRES
 
 pytestmark = [
     pytest.mark.browser,

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState
-from tests.conftest import requires_redis
+from tests.support.environment import requires_redis
 from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db

@@ -134,7 +134,7 @@ def test_a_page_reads_the_messages_in_one_query_whatever_its_size(
         page_queries = [
             query["sql"]
             for query in captured.captured_queries
-            if "integrationtoken" not in query["sql"] and "kb_revision" not in query["sql"]
+            if "integrationtoken" not in query["sql"] and "kefu_revision" not in query["sql"]
         ]
         assert len(page_queries) == 1
 

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from channels_ingest import tasks
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.doorbell import bell_lower
-from tests.conftest import ON_POSTGRES
 from tests.factories import intake
+from tests.support.environment import ON_POSTGRES
 from tickets.models import Message, Status, Ticket, TicketPromise
 from tickets.numbers import ticket_id_of
 from tickets.services.workflow import ticket_set_status

@@ -9,16 +9,12 @@ from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.process import inbound_process
 from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.pipeline.store import inbound_store
-from tests.channels_ingest.test_email_intake import customer_mail
-from tests.conftest import ON_POSTGRES
+from tests.support.environment import requires_postgres
+from tests.support.mail import customer_mail
 from tickets.models import Direction, Message, Ticket
 from tickets.tasks import deliver_message
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-requires_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL): synchronous_commit"
-)
 
 
 class CommitModes:

@@ -12,34 +12,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState, OutboxEntry
+from tests.channels_ingest.email.raw import mail
+from tests.support.mail import customer_mail
 from tickets.models import Attachment, DeliveryStatus, Direction, Message, Status, Ticket
 from tickets.services.workflow import ticket_reply, ticket_set_status
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/inbound/email"
-
-
-def mail(*headers: str, body: str = "", raw_body: bytes | None = None) -> bytes:
-    head = "\r\n".join(headers).encode("utf-8")
-    data = raw_body if raw_body is not None else body.encode("utf-8")
-    return head + b"\r\n\r\n" + data
-
-
-def customer_mail(
-    message_id: str, *, subject: str = "订单破损", body: str = "收到的杯子碎了", extra: tuple = ()
-) -> bytes:
-    return mail(
-        "From: =?utf-8?b?5byg5Lyf?= <zhang.wei@example.com>",
-        "To: support@kefu.localhost",
-        f"Subject: {subject}",
-        f"Message-ID: <{message_id}>",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0800",
-        "MIME-Version: 1.0",
-        "Content-Type: text/plain; charset=utf-8",
-        *extra,
-        body=body,
-    )
 
 
 @pytest.fixture
@@ -190,7 +170,7 @@ def test_a_bounce_marks_our_message_failed_and_opens_nothing(
         "Message-ID: <bounce-1@mx.example.com>",
         "MIME-Version: 1.0",
         'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-        raw_body=(
+        body=(
             b"--b1\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
             b"--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
             b"Reporting-MTA: dns; mx.example.com\r\n\r\n"
@@ -222,7 +202,7 @@ def post_mail_with_two_attachments(api, settings, capture):  # type: ignore[no-u
         "Message-ID: <m9@example.com>",
         "MIME-Version: 1.0",
         'Content-Type: multipart/mixed; boundary="mx"',
-        raw_body=(
+        body=(
             b"--mx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attached\r\n"
             b"--mx\r\nContent-Type: image/gif\r\n"
             b'Content-Disposition: attachment; filename="a.gif"\r\n'

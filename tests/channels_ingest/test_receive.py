@@ -11,7 +11,7 @@ from channels_ingest.models import InboundRecord, InboundState, SmsOptOut
 from channels_ingest.pipeline.doorbell import bell_lower
 from channels_ingest.pipeline.receive import Mode, inbound_mode, inbound_receive
 from channels_ingest.pipeline.registry import ADAPTERS
-from tests.conftest import ON_POSTGRES
+from tests.support.environment import ON_POSTGRES
 from tickets.models import Message, Ticket, TicketPromise
 from tickets.numbers import ticket_id_of
 

@@ -1,22 +1,13 @@
-"""Each test starts with empty in-process caches that check the database on every call."""
+"""The retailer's words a knowledge-base test taught the segmenter are taken out afterwards,
+so that no later test segments with them. (Every test starts with empty caches: see
+`_test_environment` in tests/conftest.py.)"""
 
 import pytest
 
-from kb import search, selectors, triage
 from kb.text import dictionary_sync
 
 
 @pytest.fixture(autouse=True)
-def _fresh_kb_caches():  # type: ignore[no-untyped-def]
-    for cache in (triage.config_cache, search.index_cache):
-        cache.clear()
-        cache.check_seconds = 0.0
-    search.index_reset()
-    selectors._loaded_models.clear()
+def _dictionary_emptied():  # type: ignore[no-untyped-def]
     yield
-    for cache in (triage.config_cache, search.index_cache):
-        cache.clear()
-        cache.check_seconds = 3.0
-    search.index_reset()
-    selectors._loaded_models.clear()
     dictionary_sync([])

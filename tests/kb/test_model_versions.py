@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from kb import classifier, services
 from kb.models import ModelTask, RunStatus, TrainingRun, TriageModel
-from tests.kb.test_triage_models import CATEGORY_LABELS, CATEGORY_TEXTS
+from tests.support.triage_samples import CATEGORY_LABELS, CATEGORY_TEXTS
 
 pytestmark = pytest.mark.django_db
 

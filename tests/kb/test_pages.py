@@ -10,7 +10,7 @@ from kb.models import Article, ArticleStatus, ModelTask, RuleKind, TriageModel, 
 from kb.selectors import deflection_summary
 from tests.factories import UserFactory
 from tests.kb.factories import make_article, make_faq_set
-from tests.kb.test_triage_models import CATEGORY_LABELS, CATEGORY_TEXTS
+from tests.support.triage_samples import CATEGORY_LABELS, CATEGORY_TEXTS
 
 pytestmark = pytest.mark.django_db
 

@@ -36,6 +36,7 @@ def test_english_words_are_stemmed_and_function_words_dropped():
 
 def test_search_terms_carry_words_bigrams_and_trigrams_by_family():
     assert search_terms("退款多久") == ["w:退款", "w:多久", "c:退款", "c:款多", "c:多久"]
+    assert search_terms("退款多久", chinese_words=False) == ["c:退款", "c:款多", "c:多久"]
     assert search_terms("refund") == [
         "w:refund",
         "t:<re",

@@ -9,7 +9,7 @@ import uuid
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from tests.conftest import requires_redis
+from tests.support.environment import requires_redis
 
 # Below channels_redis's default capacity per channel (100), which would drop the rest.
 EVENTS = 90

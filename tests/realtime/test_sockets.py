@@ -1,45 +1,15 @@
 """Websocket consumers against the configured channel layer (Redis when REDIS_URL is set)."""
 
-import asyncio
-
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.db import SessionStore
 
-from kefu.asgi import application
-from tests.conftest import requires_redis
 from tests.factories import TeamFactory, app_message, make_agent
+from tests.support.environment import requires_redis
+from tests.support.sockets import communicator, receive_until, session_cookie_for
 from tickets.services.intake import intake_message
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def session_cookie_for(user) -> bytes:  # type: ignore[no-untyped-def]
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
-
-
-def communicator(path: str, cookie: bytes | None = None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def receive_until(socket: WebsocketCommunicator, event_type: str) -> dict:
-    while True:
-        event = await socket.receive_json_from(timeout=5)
-        if event["type"] == event_type:
-            return event
 
 
 async def test_an_agent_socket_receives_ticket_created_after_the_intake_commits():
@@ -70,11 +40,11 @@ async def test_an_agent_of_another_team_hears_nothing():
     connected, _code = await socket.connect()
     assert connected
 
-    await database_sync_to_async(intake_message)(inbound=app_message(provider_id="ws-2"))
+    result = await database_sync_to_async(intake_message)(inbound=app_message(provider_id="ws-2"))
 
+    assert result.ticket.team_id == team.pk
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
-    assert team.pk != other.pk
 
 
 async def test_a_socket_without_a_session_is_refused():
@@ -128,14 +98,14 @@ async def test_watching_a_ticket_of_another_team_is_refused():
 
     assert await socket.receive_json_from(timeout=5) == {"type": "error", "error": "no such ticket"}
     await socket.disconnect()
-    assert team.pk != other.pk
+    assert result.ticket.team_id == team.pk
 
 
 def test_anonymous_users_have_no_role():
-    from kefu.roles import user_roles
+    from kefu.roles import Role, has_role, user_roles
 
     assert user_roles(AnonymousUser()) == set()
-    assert asyncio.iscoroutinefunction(test_a_socket_without_a_session_is_refused)
+    assert [role for role in Role.ALL if has_role(AnonymousUser(), role)] == []
 
 
 @requires_redis

@@ -20,9 +20,9 @@ from django.utils import timezone
 from sla.models import BusinessCalendar, Milestone, SlaClock, SlaPolicy
 from sla.selectors import calendar_cache_clear
 from sla.services import clocks_start
-from tests.conftest import HAS_REDIS, ON_POSTGRES
 from tests.factories import intake
 from tests.sla.workers import TICK_SECONDS, WorkerPool, wait_until
+from tests.support.environment import HAS_REDIS, ON_POSTGRES
 from tickets.models import EventKind, SlaState, Ticket, TicketEvent
 
 pytestmark = [

@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 
 from sla.models import Milestone, SlaClock
-from tests.conftest import requires_postgres
 from tests.factories import TeamFactory, UserFactory, intake, make_agent
-from tests.realtime.test_sockets import communicator, receive_until, session_cookie_for
+from tests.support.environment import requires_postgres
+from tests.support.sockets import communicator, receive_until, session_cookie_for
 from tickets.models import (
     AuditEntry,
     Call,

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from sla.models import Milestone, SlaClock, Tier
-from tests.conftest import requires_postgres
+from sla.models import Milestone, SlaClock
 from tests.factories import TeamFactory, app_message, intake, make_agent
+from tests.support.environment import requires_postgres
 from tickets.models import (
     Channel,
     ContactIdentity,
@@ -21,6 +21,7 @@ from tickets.models import (
 )
 from tickets.numbers import is_valid_number
 from tickets.services.intake import intake_message
+from tickets.tiers import Tier
 
 pytestmark = pytest.mark.django_db
 

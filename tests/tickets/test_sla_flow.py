@@ -13,7 +13,6 @@ from sla.models import (
     Milestone,
     SlaClock,
     SlaPolicy,
-    Tier,
 )
 from sla.selectors import calendar_cache_clear
 from sla.services import clocks_tick
@@ -25,6 +24,7 @@ from tickets.services.workflow import (
     ticket_set_status,
     ticket_set_tier,
 )
+from tickets.tiers import Tier
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sla.models import Tier
 from tickets.models.customers import Customer, IdentityKind
 from tickets.models.teams import Agent, Team
+from tickets.tiers import Tier
 
 
 class Channel(models.TextChoices):

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from sla import selectors as sla_selectors
-from sla.models import EscalationAction, EscalationRule, SlaClock, Tier
+from sla.models import EscalationAction, EscalationRule, SlaClock
 from tickets import events
 from tickets.models import (
     EventKind,
@@ -21,6 +21,7 @@ from tickets.services.notifications import notifications_create
 from tickets.services.sla_clocks import sla_refresh
 from tickets.services.trail import event_record, ticket_publish
 from tickets.services.workflow import ticket_set_tier
+from tickets.tiers import Tier
 
 
 def ticket_record_sla(

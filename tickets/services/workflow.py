@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kefu import realtime
 from sla import services as sla_services
-from sla.models import Milestone, Tier
+from sla.models import Milestone
 from tickets import events
 from tickets.models import (
     Agent,
@@ -24,6 +24,7 @@ from tickets.priority import priority_rank
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
 from tickets.services.trail import event_record, ticket_publish
+from tickets.tiers import Tier
 
 
 def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from kefu.roles import Role, has_role, role_required
-from sla.models import Tier
 from sla.selectors import clocks_for_subject
 from tickets import selectors
 from tickets.models import Agent, Attachment, Status, Ticket
 from tickets.services import customers, workflow
 from tickets.services.notifications import notification_mark_read
+from tickets.tiers import Tier
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -1,8 +1,12 @@
 """`make run`: one process with everything a demo needs, on SQLite and nothing else."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from django.db.migrations.exceptions import InconsistentMigrationHistory
 
 from kefu.ticker import ticker_start
 
@@ -15,7 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
 
     def handle(self, *args, addrport: str, no_demo: bool, **options):  # type: ignore[no-untyped-def]
-        call_command("migrate", interactive=False, verbosity=0)
+        _local_folders_make()
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        except InconsistentMigrationHistory:
+            self._demo_database_renew()
         if not no_demo:
             call_command("seed_demo")
             # The chat demo page (/chat/demo/) is served from this address.
@@ -28,3 +36,28 @@ class Command(BaseCommand):
             "password kefu-demo); chat widget demo at /chat/demo/"
         )
         call_command("runserver", addrport, use_reloader=False)
+
+    def _demo_database_renew(self) -> None:
+        """A demo database made before the migrations were squashed cannot be migrated: set it
+        aside (renamed, not deleted) and start a fresh one."""
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] != "django.db.backends.sqlite3":
+            raise CommandError("The database's migration history does not match Kefu's migrations.")
+        path = Path(database["NAME"])
+        connections["default"].close()
+        kept = path.with_name(path.name + ".old")
+        path.replace(kept)
+        self.stderr.write(
+            f"{path} was made by an older Kefu whose migrations no longer exist; "
+            f"it is kept as {kept} and a fresh demo database is made."
+        )
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def _local_folders_make() -> None:
+    """The SQLite file's folder (SQLite makes the file, not the folder) and STATIC_ROOT (the
+    static files middleware warns when it is missing; `collectstatic` makes it elsewhere)."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from channels_ingest.chat.identity import sign_visitor
 from channels_ingest.models import ChatSite
 from kefu.asgi import application
+from tests.support.sockets import receive_until
 
 SHOP_ORIGIN = "https://shop.example"
 SECRET = "c0ffee" * 8
@@ -52,13 +53,6 @@ def anonymous_path(*, visitor: str, site_key: str = "shop-key", lang: str = "en"
 def widget(path: str, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
     headers = [(b"origin", origin.encode()), (b"host", b"kefu.example")]
     return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def receive_until(socket: WebsocketCommunicator, event_type: str) -> dict[str, Any]:
-    while True:
-        event = await socket.receive_json_from(timeout=5)
-        if event["type"] == event_type:
-            return event
 
 
 async def open_widget(path: str, origin: str = SHOP_ORIGIN) -> tuple[WebsocketCommunicator, dict]:

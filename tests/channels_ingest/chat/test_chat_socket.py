@@ -20,7 +20,7 @@ from tests.channels_ingest.chat.sockets import (
     widget,
 )
 from tests.factories import TeamFactory, make_agent
-from tests.realtime.test_sockets import communicator, session_cookie_for
+from tests.support.sockets import communicator, session_cookie_for
 from tickets.models import (
     Agent,
     AuditEntry,
