@@ -9,7 +9,6 @@ the connection; values are always parameters. Everything else in the edge goes t
 ORM.
 """
 
-import functools
 from typing import Any, cast
 
 import psycopg
@@ -17,7 +16,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
-from channels_ingest.models import InboundRecord, InboundState
+from channels_ingest.models import InboundRecord
 
 
 def _column(name: str) -> str:
@@ -69,42 +68,6 @@ def _cursor_for(db: BaseDatabaseWrapper, *, binary: bool) -> Any:
     # Django's wrappers take any DB-API cursor; the stubs name only their own class.
     binding: Any = psycopg.Cursor(db.connection)
     return db.make_debug_cursor(binding) if db.queries_logged else db.make_cursor(binding)
-
-
-@functools.cache
-def _mark_processed_sql(vendor: str) -> str:
-    """The statement of `inbound_mark_processed`, spelled once per database vendor (the
-    vendor is the cache's key: quoting is the connection's and differs between vendors)."""
-    quote = transaction.get_connection().ops.quote_name
-    state, number, processed_at, error, attempts = (
-        quote(_column(name))
-        for name in ("state", "ticket_number", "processed_at", "error", "attempts")
-    )
-    return (
-        f"UPDATE {quote(InboundRecord._meta.db_table)} "  # noqa: S608
-        f"SET {state} = %s, {number} = %s, {processed_at} = %s, {error} = %s, "
-        f"{attempts} = {attempts} + 1 "
-        f"WHERE {quote(InboundRecord._meta.pk.column)} = %s"
-    )
-
-
-def inbound_mark_processed(*, record_id: int, ticket_number: str, processed_at: Any) -> None:
-    """What `InboundRecord.objects.filter(pk=…).update(state=PROCESSED, ticket_number=…,
-    processed_at=…, error="", attempts=F("attempts") + 1)` compiles to, written out: every
-    processed payload runs it, and compiling the update cost several times the statement.
-    `processed_at` is an aware datetime."""
-    db = transaction.get_connection()
-    with db.cursor() as cursor:
-        cursor.execute(
-            _mark_processed_sql(db.vendor),
-            [
-                InboundState.PROCESSED.value,
-                ticket_number,
-                db.ops.adapt_datetimefield_value(processed_at),
-                "",
-                record_id,
-            ],
-        )
 
 
 def synchronous_commit_off() -> None:

@@ -41,15 +41,6 @@ def identities_insert(
         return {(kind, value) for kind, value in cursor.fetchall()}
 
 
-def ticket_exists(ticket_id: int) -> bool:
-    """Whether a ticket row exists: a promised ticket usually does not yet, and one plain
-    statement costs a fraction of compiling the ORM's query."""
-    table = _quote(Ticket._meta.db_table)
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s", [ticket_id])  # noqa: S608
-        return cursor.fetchone() is not None
-
-
 def ticket_id_next() -> int:
     """The next id of the tickets' sequence, drawn before the row is inserted so that its
     number (which contains the id) goes in with it: one INSERT, no UPDATE after it.

@@ -59,14 +59,6 @@ def identities_insert() -> None:
     customers.identities_insert = _identities_insert  # type: ignore[assignment]
 
 
-@variant("ticket_exists", "a promised ticket loaded with the ORM alone, without a plain probe")
-def ticket_exists() -> None:
-    from tickets.models import Ticket
-    from tickets.services import intake
-
-    intake._ticket_if_exists = lambda ticket_id: Ticket.objects.filter(pk=ticket_id).first()  # type: ignore[assignment]
-
-
 def _promise_claim(  # type: ignore[no-untyped-def]
     *,
     channel: str,

@@ -28,24 +28,3 @@ def inbound_insert() -> None:
     from channels_ingest.pipeline import store
 
     store.inbound_insert = _inbound_insert  # type: ignore[assignment]
-
-
-def _inbound_mark_processed(*, record_id, ticket_number, processed_at):  # type: ignore[no-untyped-def]
-    from django.db.models import F
-
-    from channels_ingest.models import InboundRecord, InboundState
-
-    InboundRecord.objects.filter(pk=record_id).update(
-        state=InboundState.PROCESSED,
-        ticket_number=ticket_number,
-        processed_at=processed_at,
-        error="",
-        attempts=F("attempts") + 1,
-    )
-
-
-@variant("inbound_mark_processed", "the processed mark as the ORM's filter().update()")
-def inbound_mark_processed() -> None:
-    from channels_ingest.pipeline import process
-
-    process.inbound_mark_processed = _inbound_mark_processed  # type: ignore[assignment]

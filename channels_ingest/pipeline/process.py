@@ -12,7 +12,7 @@ from django.utils import timezone
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.adapter import Refused
 from channels_ingest.pipeline.registry import adapter_for
-from channels_ingest.raw_sql import inbound_mark_processed, synchronous_commit_off
+from channels_ingest.raw_sql import synchronous_commit_off
 from tickets.services.intake import IntakeResult
 
 logger = logging.getLogger("kefu.ingest")
@@ -52,7 +52,13 @@ def inbound_process_within(*, record: InboundRecord) -> IntakeResult | None:
         _mark_failed(record, str(error))
         return None
     number = result.ticket.number if result is not None else ""
-    inbound_mark_processed(record_id=record.pk, ticket_number=number, processed_at=timezone.now())
+    InboundRecord.objects.filter(pk=record.pk).update(
+        state=InboundState.PROCESSED,
+        ticket_number=number,
+        processed_at=timezone.now(),
+        error="",
+        attempts=F("attempts") + 1,
+    )
     record.state = InboundState.PROCESSED
     record.ticket_number = number
     return result

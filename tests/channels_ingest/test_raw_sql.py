@@ -1,13 +1,12 @@
 """The edge's statements written in SQL do what the ORM's would."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from channels_ingest.models import InboundRecord, InboundState
-from channels_ingest.raw_sql import inbound_insert, inbound_mark_processed
+from channels_ingest.raw_sql import inbound_insert
 
 pytestmark = pytest.mark.django_db
 
@@ -42,29 +41,3 @@ def test_raw_bytes_are_stored_exactly_as_received():
     record_id = inbound_insert(fields=fields("gw:2", raw=raw))
 
     assert bytes(InboundRecord.objects.get(pk=record_id).raw) == raw
-
-
-def test_marking_processed_sets_state_number_and_time_clears_the_error_and_counts_the_attempt():
-    record = InboundRecord.objects.create(
-        channel="sms",
-        provider_id="gw:3",
-        payload={},
-        state=InboundState.RECEIVED,
-        attempts=2,
-        error="database went away",
-    )
-    other = InboundRecord.objects.create(channel="sms", provider_id="gw:4", payload={})
-    at = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
-
-    inbound_mark_processed(record_id=record.pk, ticket_number="T-1", processed_at=at)
-
-    record.refresh_from_db()
-    assert (record.state, record.ticket_number, record.processed_at, record.error) == (
-        InboundState.PROCESSED,
-        "T-1",
-        at,
-        "",
-    )
-    assert record.attempts == 3
-    other.refresh_from_db()
-    assert (other.state, other.attempts, other.processed_at) == (InboundState.RECEIVED, 0, None)

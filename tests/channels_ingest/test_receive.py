@@ -328,3 +328,31 @@ def test_queued_mode_takes_in_a_channel_that_never_queues_before_the_door_return
     assert receipt.result is not None
     assert receipt.ticket_number == Ticket.objects.get().number
     assert rung == []
+
+
+def test_processing_marks_the_record_processed_with_its_number_clears_the_error_and_counts():
+    from channels_ingest.pipeline.process import inbound_process
+
+    record = InboundRecord.objects.create(
+        channel="app",
+        provider_id="m-retried",
+        payload={"message_id": "m-retried", "user_id": "u-retried", "text": "草莓什么时候到？"},
+        state=InboundState.RECEIVED,
+        attempts=2,
+        error="database went away",
+    )
+    other = InboundRecord.objects.create(channel="app", provider_id="m-other", payload={})
+
+    result = inbound_process(record=record)
+
+    assert result is not None
+    record.refresh_from_db()
+    assert (record.state, record.ticket_number, record.error, record.attempts) == (
+        InboundState.PROCESSED,
+        result.ticket.number,
+        "",
+        3,
+    )
+    assert record.processed_at is not None
+    other.refresh_from_db()
+    assert (other.state, other.attempts, other.processed_at) == (InboundState.RECEIVED, 0, None)

@@ -35,7 +35,7 @@ from tickets.models import (
 from tickets.numbers import ticket_id_of, ticket_number
 from tickets.orders import orders_backend
 from tickets.priority import priority_rank, tier_for
-from tickets.raw_sql import least_loaded_agent, ticket_exists, ticket_id_next
+from tickets.raw_sql import least_loaded_agent, ticket_id_next
 from tickets.routing import routing_table
 from tickets.selectors import order_numbers_in
 from tickets.services.bot import BOT_CHANNELS, bot_later
@@ -81,7 +81,7 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
             if promised_id is not None:
                 # The sender was told this number: keep the promise, whatever threading
                 # would say now (the ticket may have opened meanwhile, from another message).
-                ticket = _ticket_if_exists(promised_id)
+                ticket = Ticket.objects.filter(pk=promised_id).first()
                 previous = None
             elif is_new:
                 # A customer created just now has no tickets to thread into or to count.
@@ -143,13 +143,6 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
             raise
         return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
     return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
-
-
-def _ticket_if_exists(ticket_id: int) -> Ticket | None:
-    """The ticket, loaded only if it exists (a promised ticket usually does not yet)."""
-    if not ticket_exists(ticket_id):
-        return None
-    return Ticket.objects.filter(pk=ticket_id).first()
 
 
 def _sentiment_of(inbound: InboundMessage) -> float:
