@@ -71,3 +71,9 @@ def live_asgi(transactional_db):  # type: ignore[no-untyped-def]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    # The server's consumers received on the process's channel layer from the server's own
+    # event loop; one still waiting when the server stopped leaves that layer bound to a loop
+    # that is gone. Later tests get a layer of their own.
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+
+    channel_layers.set(DEFAULT_CHANNEL_LAYER, channel_layers.make_backend(DEFAULT_CHANNEL_LAYER))
