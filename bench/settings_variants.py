@@ -18,3 +18,10 @@ if "channel_layer" in _names and "default" in _base.CHANNEL_LAYERS:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
         }
     }
+
+if "page_middleware" in _names:
+    MIDDLEWARE = [
+        name
+        for name in _base.MIDDLEWARE
+        if name not in ("csp.middleware.CSPMiddleware", "django_htmx.middleware.HtmxMiddleware")
+    ]

@@ -38,6 +38,7 @@ def requested() -> list[str]:
 # Variants that are a setting rather than code (applied by bench/settings_variants.py).
 SETTINGS_VARIANTS = {
     "channel_layer": "channels_redis's own RedisChannelLayer instead of kefu.channel_layer's",
+    "page_middleware": "without the pages' CSP and htmx middleware (a measurement only)",
 }
 
 
