@@ -70,7 +70,8 @@ def notifications_deliver(
         ):
             continue
         delivered += 1
-        realtime.publish(
+        # After commit: a page that fetches the list on this event must find it delivered.
+        realtime.publish_on_commit(
             [realtime.user_group(notification.user_id)], events.notification(notification)
         )
         if (email or notification.kind == "escalation") and notification.user.email:
