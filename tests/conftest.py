@@ -19,10 +19,10 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return [f"kefu: database={database} channel layer={layer} redis={'yes' if HAS_REDIS else 'no'}"]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _static_root() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """The static files middleware serves STATIC_ROOT and warns when the folder is missing
-    (`collectstatic` makes it in production, `run_embedded` in embedded mode)."""
+    (`collectstatic` makes it in production, `run_embedded` in embedded mode). Made before any
+    test module is collected: some build the ASGI application at import."""
     Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
