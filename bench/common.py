@@ -54,6 +54,8 @@ def bench_env(**overrides: str) -> dict[str, str]:
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
             "SECRET_KEY": "bench",
             "KEFU_EMBEDDED": "false",
+            # Production settings, served over plain HTTP on loopback (no proxy, no TLS).
+            "SECURE_SSL_REDIRECT": "false",
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",

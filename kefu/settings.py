@@ -1,7 +1,9 @@
 """Settings for Kefu, read once from the environment.
 
-Every variable is listed in `.env.example`. Without DATABASE_URL and REDIS_URL Kefu runs in
-embedded mode: SQLite, the in-memory channel layer, eager Celery and outbox delivery.
+Every variable is listed in `.env.example`. Embedded mode (`make run`: SQLite, the in-memory
+channel layer, eager Celery, the demo's secret key) is chosen with KEFU_EMBEDDED=true, never
+inferred from a missing variable; everything else is production, which refuses to start
+without a SECRET_KEY of its own and sends the HTTPS headers `manage.py check --deploy` asks for.
 """
 
 import os
@@ -37,18 +39,22 @@ env = environ.Env()
 env.ENVIRON = _NonEmptyEnvironment()
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
-EMBEDDED: bool = env.bool("KEFU_EMBEDDED", default=not REDIS_URL)
+EMBEDDED: bool = env.bool("KEFU_EMBEDDED", default=False)
 DEBUG: bool = env.bool("DEBUG", default=False)
+# Served over HTTPS behind a proxy: secure cookies, HSTS, redirects to https.
+_PRODUCTION = not (EMBEDDED or DEBUG)
 
 _INSECURE_DEMO_KEY = "kefu-embedded-demo-key-not-for-production-use-0123456789"
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
 # Fernet keys for secrets stored in the database (kefu/fields.py), comma-separated: the first
 # encrypts, all decrypt. Empty: one key derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-if not SECRET_KEY:
-    if not EMBEDDED:
-        raise ImproperlyConfigured("SECRET_KEY must be set outside embedded mode")
-    SECRET_KEY = _INSECURE_DEMO_KEY
+if not EMBEDDED and SECRET_KEY in ("", _INSECURE_DEMO_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a secret of this deployment's own "
+        "(or KEFU_EMBEDDED=true for the local demo, as `make run` does)"
+    )
+SECRET_KEY = SECRET_KEY or _INSECURE_DEMO_KEY
 
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kefu.middleware.ProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -206,8 +213,17 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS is terminated by the proxy (deploy/nginx.conf), which says so in X-Forwarded-Proto;
+# kefu.middleware.ProxyHeadersMiddleware drops that header from anyone but a trusted proxy.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_PRODUCTION)
+# The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
+KEFU_TRUSTED_PROXIES: list[str] = env.list("KEFU_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Every page loads its script and style from our own static files (no inline script, style

@@ -24,6 +24,13 @@ def pytest_configure(config: pytest.Config) -> None:
     (`collectstatic` makes it in production, `run_embedded` in embedded mode). Made before any
     test module is collected: some build the ASGI application at import."""
     Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    # The test client and the live servers speak plain HTTP, where production settings would
+    # redirect every request to https and keep cookies for https only.
+    # tests/test_deployment.py checks the production values themselves.
+    django_settings.SECURE_SSL_REDIRECT = False
+    django_settings.SESSION_COOKIE_SECURE = False
+    django_settings.CSRF_COOKIE_SECURE = False
+    django_settings.SECURE_HSTS_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         # The one engine-to-core hook: sla tells tickets about warnings and breaches.
         from sla.signals import clock_fired
+        from tickets.api import schema  # noqa: F401  (registers the token's OpenAPI scheme)
         from tickets.services.escalation import on_clock_fired
 
         clock_fired.connect(

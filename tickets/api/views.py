@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ class QueueView(APIView):
     permission_classes = [HasRole.of(Role.AGENT)]
 
     @extend_schema(
+        operation_id="queue_list",
         parameters=[
             OpenApiParameter("view", str, enum=["team", "mine", "unassigned"]),
             OpenApiParameter("after", str),
@@ -30,6 +31,7 @@ class QueueView(APIView):
         return Response(QueuePageSerializer(page).data)
 
 
+@extend_schema_view(get=extend_schema(operation_id="ticket_retrieve"))
 class TicketDetailView(RetrieveAPIView[Ticket]):
     permission_classes = [HasRole.of(Role.AGENT)]
     serializer_class = TicketSerializer

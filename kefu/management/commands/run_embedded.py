@@ -19,6 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
 
     def handle(self, *args, addrport: str, no_demo: bool, **options):  # type: ignore[no-untyped-def]
+        if not settings.EMBEDDED:
+            raise CommandError(
+                "run_embedded serves the local demo and needs KEFU_EMBEDDED=true "
+                "(`make run` sets it); production runs gunicorn, daphne and Celery instead."
+            )
         _local_folders_make()
         try:
             call_command("migrate", interactive=False, verbosity=0)

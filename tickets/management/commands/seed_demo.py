@@ -6,9 +6,10 @@ Running it again changes nothing.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,7 +77,19 @@ MESSAGES = [
 class Command(BaseCommand):
     help = "Load demo teams, users (password kefu-demo) and tickets. Idempotent."
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load the demo outside embedded mode too (demo logins with a public password)",
+        )
+
+    def handle(self, *args, force: bool = False, **options):  # type: ignore[no-untyped-def]
+        if not (settings.EMBEDDED or force):
+            raise CommandError(
+                "seed_demo creates logins with a public password; it runs in embedded mode "
+                "(KEFU_EMBEDDED=true) only, unless given --force."
+            )
         with transaction.atomic():
             teams = self._teams()
             agents = self._users(teams)
