@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "django_htmx",
+    "django_guid",
     "kefu",
     "sla",
     "kb",
@@ -82,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and the answer, carry its id (X-Request-ID).
+    "django_guid.middleware.guid_middleware",
     "kefu.middleware.ProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -252,6 +255,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "kefu.json_input.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
     "EXCEPTION_HANDLER": "tickets.api.errors.exception_handler",
 }
@@ -380,12 +388,37 @@ RATELIMIT_ENABLE: bool = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "tickets.views.portal.rate_limited"
 
 
+# Logs go to stdout: JSON lines in production (LOG_FORMAT=json), plain text in embedded mode
+# and DEBUG. Every line of a request carries its id (request_id), which the answer returns in
+# X-Request-ID; a server error is logged by django.request with its traceback.
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "EXPOSE_HEADER": False}
+_LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {"correlation_id": "request_id"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": env.str("LOG_FORMAT", default="json" if _PRODUCTION else "plain"),
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "kefu": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        # Both reach the console through the root logger.
+        "kefu": {"level": _LOG_LEVEL},
+        # Refused requests, and server errors with their tracebacks (Django's default only
+        # mails those, to ADMINS).
+        "django.request": {"level": "WARNING", "filters": ["request_id"]},
     },
 }

@@ -7,6 +7,8 @@ from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
 from tickets.api import urls as ticket_api_urls
 
+handler500 = "kefu.views.server_error"
+
 api_v1 = [*ingest_urls.api_urlpatterns, *ticket_api_urls.urlpatterns]
 
 urlpatterns = [

@@ -44,6 +44,7 @@ from channels_ingest.chat.texts import widget_language
 from channels_ingest.models import ChatSite
 from kefu import realtime
 from kefu.consumers import EventForwardingMixin
+from kefu.json_input import json_loads
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -159,7 +160,7 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
             await self._refuse("too_long")
             return
         try:
-            frame = json.loads(text_data)
+            frame = json_loads(text_data)
         except ValueError:
             frame = None
         if not isinstance(frame, dict):

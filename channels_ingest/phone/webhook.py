@@ -8,7 +8,6 @@ each refusal is logged and nothing is stored. A good event is stored in the inbo
 answer is `{}`, or for a `newCall` from a blocked number `{"action": "reject", ...}`.
 """
 
-import json
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from channels_ingest.phone.ingest import provider_id_for
 from channels_ingest.phone.payload import PayloadError, parse_event
 from channels_ingest.phone.services import is_blocked, pbx_authenticate
 from channels_ingest.pipeline.receive import inbound_receive
+from kefu.json_input import json_loads
 from tickets.models import CallDirection
 from tickets.services.calls import CallEventKind
 
@@ -62,8 +62,8 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
         return fields
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            data = json.loads(request.body.decode(request.encoding or "utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            data = json_loads(request.body.decode(request.encoding or "utf-8"))
+        except ValueError as error:  # undecodable, malformed or too deeply nested
             raise PayloadError(f"invalid JSON: {error}") from error
         if not isinstance(data, dict):
             raise PayloadError("the JSON body must be an object")
