@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
 
 # SLA timers: how often Celery beat (or the embedded ticker) looks for due warnings and breaches.
 SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
+# The outbox (tickets/services/outbox.py): how long a worker may take over a send or a bot
+# decision before the sweep gives it to another, and how often the sweep runs.
+OUTBOX_LEASE_SECONDS: int = env.int("OUTBOX_LEASE_SECONDS", default=120)
+OUTBOX_SWEEP_SECONDS: float = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
 
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -297,6 +301,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": IMAP_POLL_SECONDS},
     },
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
+    "outbox-sweep": {
+        "task": "tickets.tasks.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
+    },
     "bot-ignored": {
         "task": "tickets.tasks.bot_answers_ignored",
         "schedule": 300.0,

@@ -3,23 +3,24 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
-from tickets.delivery import TransientDeliveryError
 from tickets.models import Message
 from tickets.orders import OrderLookupError
 from tickets.services.bot import bot_consider as bot_consider_message
 from tickets.services.bot_followup import bot_answers_ignored_record
-from tickets.services.delivery import message_deliver, message_delivery_give_up
+from tickets.services.delivery import message_deliver
 from tickets.services.notifications import notifications_deliver
 from tickets.services.orders import message_orders_link
+from tickets.services.outbox import outbox_sweep as outbox_sweep_run
 
 logger = logging.getLogger("kefu.tickets")
 
 
-@shared_task(bind=True, name="tickets.tasks.deliver_message", ignore_result=True)
-def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
+@shared_task(name="tickets.tasks.deliver_message", ignore_result=True)
+def deliver_message(message_id: int) -> None:
+    """Send one outbound message. Retries are the outbox's (tickets/services/outbox.py), not
+    Celery's: a failed attempt makes the message due again, and the sweep queues it."""
     try:
         message_deliver(message_id=message_id)
     except Message.DoesNotExist:
@@ -27,15 +28,12 @@ def deliver_message(self, message_id: int) -> None:  # type: ignore[no-untyped-d
         # without waiting for the disk; the sweep takes the payload in again, with a new
         # acknowledgement), or it was deleted. Nothing to send.
         logger.warning("message %s to deliver does not exist; skipped", message_id)
-    except TransientDeliveryError as error:
-        if self.request.retries + 1 >= settings.DELIVERY_MAX_ATTEMPTS:
-            message_delivery_give_up(message_id=message_id, error=str(error))
-            return
-        if self.request.is_eager:
-            # Eager mode (embedded) has no broker to hold a retry: give up at once, visibly.
-            message_delivery_give_up(message_id=message_id, error=str(error))
-            return
-        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
+
+
+@shared_task(name="tickets.tasks.outbox_sweep", ignore_result=True)
+def outbox_sweep() -> dict[str, int]:
+    """Queue the sends and bot decisions that are due (never queued, retries, dead workers)."""
+    return outbox_sweep_run()
 
 
 @shared_task(name="tickets.tasks.notifications_release", ignore_result=True)

@@ -11,6 +11,11 @@ urlpatterns = [
     path("tickets/<str:number>/", agent.ticket_detail, name="ticket"),
     path("tickets/<str:number>/live/", agent.ticket_live, name="ticket_live"),
     path("tickets/<str:number>/reply/", agent.ticket_reply, name="reply"),
+    path(
+        "tickets/<str:number>/messages/<int:message_id>/retry/",
+        agent.message_retry,
+        name="message_retry",
+    ),
     path("tickets/<str:number>/status/", agent.ticket_status, name="status"),
     path("tickets/<str:number>/take/", agent.ticket_take, name="take"),
     path("tickets/<str:number>/reveal/", agent.customer_reveal, name="reveal"),

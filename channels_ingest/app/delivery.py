@@ -24,7 +24,8 @@ class AppWebhookBackend:
     """POSTs `{"reference", "user_id", "ticket_number", "text", "kind", "push_tokens"}`; the
     shop answers 2xx. `push_tokens` lists the user's registered devices
     (`[{"platform", "token"}]`, newest first) for the shop's push service. A 5xx, 429 or a
-    network error is transient (retried); another 4xx is a failure."""
+    network error is transient (retried); another 4xx is a failure. Every attempt at one
+    message sends the same body and `Idempotency-Key` header (its reference)."""
 
     def __init__(self) -> None:
         self.url = settings.APP_OUTBOUND_WEBHOOK_URL
@@ -42,7 +43,12 @@ class AppWebhookBackend:
             },
             ensure_ascii=False,
         ).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+        # A send the outbox tries again (a worker died mid-send, a 5xx) carries the same key:
+        # the shop can drop the copy.
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": outbound.reference,
+        }
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         try:

@@ -4,12 +4,15 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import intake
-from tickets.models import DeliveryStatus, Direction
+from tickets.models import DeliveryStatus, Direction, Message
+from tickets.services.outbox import outbox_sweep
 from tickets.services.workflow import ticket_reply
 
 pytestmark = pytest.mark.django_db
@@ -115,8 +118,8 @@ def test_a_refusing_webhook_marks_the_reply_failed_with_the_reason(
     assert reply.delivery_error == "app webhook refused: 410"
 
 
-def test_an_unavailable_webhook_fails_visibly_when_no_broker_can_hold_a_retry(
-    shop, agent, settings, django_capture_on_commit_callbacks
+def test_an_unavailable_webhook_is_tried_again_by_the_outbox_until_it_answers(
+    shop, agent, django_capture_on_commit_callbacks
 ):
     shop.status = 503
     result = intake(user_id="u-57")
@@ -125,7 +128,21 @@ def test_an_unavailable_webhook_fails_visibly_when_no_broker_can_hold_a_retry(
         ticket_reply(ticket=result.ticket, author=agent, body="hello")
 
     reply = result.ticket.messages.get(direction=Direction.OUT)
-    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_status == DeliveryStatus.QUEUED
     assert reply.delivery_attempts == 1
     assert reply.delivery_error == "app webhook answered 503"
-    assert len(shop.requests) == 1
+    assert reply.delivery_due_at > timezone.now()  # the retry waits its backoff
+
+    shop.status = 200
+    Message.objects.filter(pk=reply.pk).update(
+        delivery_due_at=timezone.now() - timedelta(minutes=1)
+    )
+    outbox_sweep()
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.SENT
+    assert reply.delivery_due_at is None
+    assert len(shop.requests) == 2
+    # The same body and key both times: the shop can tell the second is a copy.
+    assert shop.requests[0][1] == shop.requests[1][1]
+    assert shop.requests[0][0]["Idempotency-Key"] == shop.requests[1][0]["Idempotency-Key"]

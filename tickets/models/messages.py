@@ -19,7 +19,7 @@ class Direction(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
-    QUEUED = "queued", _("Queued")
+    QUEUED = "queued", _("Sending…")
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")
@@ -42,6 +42,14 @@ class Message(models.Model):
     # idempotency key of messages we received).
     delivery_ref = models.CharField(max_length=255, blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # The outbox (tickets/services/outbox.py): when work still owed on this message is due,
+    # its delivery (while `queued`) and the bot's look at it (a customer message). The worker
+    # that starts the work moves the time a lease ahead, so the sweep queues it again only if
+    # that worker died. NULL: nothing owed.
+    delivery_due_at = models.DateTimeField(null=True, blank=True)
+    bot_due_at = models.DateTimeField(null=True, blank=True)
+    # The one-time key of the agent's reply form: the same form sent twice is one reply.
+    client_token = models.CharField(max_length=64, blank=True)
     # Sent by Kefu itself (an acknowledgement, a bot answer), not written by a person: it
     # goes out marked as automatic and never counts as a response for the SLA.
     is_automatic = models.BooleanField(default=False)
@@ -68,9 +76,27 @@ class Message(models.Model):
                 fields=["channel", "provider_id"],
                 condition=Q(provider_id__isnull=False),
                 name="tickets_message_provider_unique",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "client_token"],
+                condition=~Q(client_token=""),
+                name="tickets_message_client_token_unique",
+            ),
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_msg_timeline")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="tickets_msg_timeline"),
+            # The outbox sweep's two questions: what is due (a handful of rows at most).
+            models.Index(
+                fields=["delivery_due_at"],
+                condition=Q(delivery_due_at__isnull=False),
+                name="tickets_msg_delivery_due",
+            ),
+            models.Index(
+                fields=["bot_due_at"],
+                condition=Q(bot_due_at__isnull=False),
+                name="tickets_msg_bot_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.body[:40]}"

@@ -11,6 +11,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.services import outbox
 from tickets.services.delivery import automatic_message
 from tickets.services.sla_clocks import sla_refresh
 from tickets.services.trail import ticket_publish
@@ -22,9 +23,11 @@ BOT_CHANNELS = {Channel.APP, Channel.CHAT, Channel.SMS, Channel.WEB}
 
 
 def bot_later(message_id: int) -> None:
+    """Queue the bot's look at a customer message (after the commit that stored it, with its
+    `bot_due_at`). Never raises: if the broker is down the outbox sweep queues it later."""
     from tickets.tasks import bot_consider
 
-    bot_consider.delay(message_id)
+    outbox.enqueue(bot_consider.delay, message_id)
 
 
 def bot_consider(*, message_id: int) -> Message | None:
@@ -35,6 +38,8 @@ def bot_consider(*, message_id: int) -> Message | None:
     from kb.bot import DecisionKind, bot_reply
     from kb.services import deflection_record
 
+    if not outbox.bot_claim(message_id, now=timezone.now()):
+        return None  # not due: decided already, or another worker holds it
     message = Message.objects.get(pk=message_id)
     reply = None
     # The decision is taken on the state read under the ticket's lock: another message's turn
@@ -42,6 +47,8 @@ def bot_consider(*, message_id: int) -> Message | None:
     # answer's outcome is recorded once.
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
+        # Owed no more once this commits, with the decision (or the decision not to).
+        outbox.bot_done(message_id)
         state = dict(ticket.bot_state or {})
         if state.get("handed_off") or message_id in state.get("seen", []):
             return None

@@ -6,6 +6,7 @@ from datetime import datetime
 from email.utils import make_msgid
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +23,7 @@ from tickets.models import (
     Message,
     Ticket,
 )
+from tickets.services import outbox
 from tickets.services.trail import event_record, ticket_publish
 
 # Which identity a reply on a channel is addressed to.
@@ -59,6 +61,7 @@ def automatic_message(*, ticket: Ticket, body: str, is_bot: bool, now: datetime)
         email_message_id=new_message_id(),
         is_automatic=True,
         is_bot=is_bot,
+        delivery_due_at=now,
     )
     message_id = message.pk
     transaction.on_commit(lambda: deliver_later(message_id))
@@ -83,9 +86,11 @@ def message_mark_bounced(*, email_message_id: str, reason: str) -> Message | Non
 
 
 def deliver_later(message_id: int) -> None:
+    """Queue the message's delivery (after the commit that stored it). Never raises: if the
+    broker is down the outbox sweep sends it later."""
     from tickets.tasks import deliver_message
 
-    deliver_message.delay(message_id)
+    outbox.enqueue(deliver_message.delay, message_id)
 
 
 def customer_address(customer: Customer, channel: str) -> str | None:
@@ -97,12 +102,15 @@ def customer_address(customer: Customer, channel: str) -> str | None:
 def message_deliver(*, message_id: int) -> Message:
     """Send a queued outbound message through its channel's backend and record the outcome.
 
-    Runs in a Celery task that may run twice: only a message still `queued` is sent.
-    Raises TransientDeliveryError (after counting the attempt) so the task can retry.
+    Runs in a Celery task that may run twice or more (the outbox sweep queues it again when
+    it is due): only the worker that claims the due delivery sends it. A failure that may
+    pass (TransientDeliveryError) makes it due again after a backoff, and after
+    DELIVERY_MAX_ATTEMPTS it is failed for good, visibly, for an agent to retry.
     """
+    now = timezone.now()
+    if not outbox.delivery_claim(message_id, now=now):
+        return Message.objects.get(pk=message_id)
     message = Message.objects.select_related("ticket__customer").get(pk=message_id)
-    if message.delivery_status != DeliveryStatus.QUEUED:
-        return message
     ticket = message.ticket
     address = customer_address(ticket.customer, message.channel)
     if address is None:
@@ -123,10 +131,20 @@ def message_deliver(*, message_id: int) -> Message:
         try:
             result = backend_for(message.channel).send(outbound)
         except TransientDeliveryError as error:
+            attempts = message.delivery_attempts + 1
+            if attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+                Message.objects.filter(pk=message.pk).update(delivery_attempts=attempts)
+                message.delivery_attempts = attempts
+                return message_delivery_update(
+                    message=message, status=DeliveryStatus.FAILED, reference="", error=str(error)
+                )
             Message.objects.filter(pk=message.pk).update(
-                delivery_attempts=F("delivery_attempts") + 1, delivery_error=str(error)[:500]
+                delivery_attempts=F("delivery_attempts") + 1,
+                delivery_error=str(error)[:500],
+                delivery_due_at=now + outbox.retry_delay(attempts),
             )
-            raise
+            message.refresh_from_db()
+            return message
     return message_delivery_update(
         message=message, status=result.status, reference=result.provider_id, error=result.error
     )
@@ -166,7 +184,11 @@ def message_delivery_update(
     message.delivery_status = status
     message.delivery_ref = reference or message.delivery_ref
     message.delivery_error = error[:500]
-    message.save(update_fields=["delivery_status", "delivery_ref", "delivery_error"])
+    if status != DeliveryStatus.QUEUED:
+        message.delivery_due_at = None
+    message.save(
+        update_fields=["delivery_status", "delivery_ref", "delivery_error", "delivery_due_at"]
+    )
     ticket = message.ticket
     event_record(
         ticket=ticket,
@@ -178,8 +200,31 @@ def message_delivery_update(
     return message
 
 
-def message_delivery_give_up(*, message_id: int, error: str) -> Message:
-    message = Message.objects.select_related("ticket").get(pk=message_id)
-    return message_delivery_update(
-        message=message, status=DeliveryStatus.FAILED, reference="", error=error
-    )
+def message_delivery_retry(*, message: Message, actor: User) -> bool:
+    """An agent sends a message that failed again: it is queued as new (attempts from zero)
+    and delivered like a reply. False if it has not failed (sent meanwhile, or still
+    sending): nothing is sent twice."""
+    now = timezone.now()
+    with transaction.atomic():
+        retried = Message.objects.filter(
+            pk=message.pk, direction=Direction.OUT, delivery_status=DeliveryStatus.FAILED
+        ).update(
+            delivery_status=DeliveryStatus.QUEUED,
+            delivery_attempts=0,
+            delivery_error="",
+            delivery_due_at=now,
+        )
+        if not retried:
+            return False
+        message.refresh_from_db()
+        ticket = message.ticket
+        event_record(
+            ticket=ticket,
+            kind=EventKind.DELIVERY,
+            actor=actor,
+            data={"message": message.pk, "status": DeliveryStatus.QUEUED, "retry": True},
+        )
+        ticket_publish(ticket, events.delivery_changed(ticket, message), queues=False, board=False)
+        message_id = message.pk
+        transaction.on_commit(lambda: deliver_later(message_id))
+    return True

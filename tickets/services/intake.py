@@ -115,6 +115,8 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 defects=list(inbound.defects),
                 email_message_id=inbound.email_message_id[:255],
                 sentiment=ticket.sentiment if opened else _sentiment_of(inbound),
+                # The bot's look at it is owed from this commit on (tickets/services/outbox.py).
+                bot_due_at=now if inbound.channel in BOT_CHANNELS else None,
             )
             if not opened:
                 # Saved with the customer's other changes to the ticket, below.

@@ -27,15 +27,25 @@ from tickets.services.trail import event_record, ticket_publish
 from tickets.tiers import Tier
 
 
-def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
-    """Store an agent's reply as queued and deliver it on the ticket's channel after commit.
-    The first reply stops the first-response clock."""
+def ticket_reply(*, ticket: Ticket, author: Agent, body: str, client_token: str = "") -> Message:
+    """Store an agent's reply as queued and deliver it on the ticket's channel after commit
+    (the outbox: a broker outage delays it, never fails the request or loses it). The first
+    reply stops the first-response clock.
+
+    `client_token` is the reply form's one-time key: the same form sent again (a retry after
+    a timeout, a double click) returns the reply already stored instead of sending another."""
     body = body.strip()
     if not body:
         raise ValidationError(_("A reply cannot be empty."))
+    client_token = client_token[:64]
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if client_token:
+            # Under the ticket's lock: a second submission waits for the first and finds it.
+            sent = Message.objects.filter(ticket=ticket, client_token=client_token).first()
+            if sent is not None:
+                return sent
         message = Message.objects.create(
             ticket=ticket,
             direction=Direction.OUT,
@@ -43,6 +53,8 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str) -> Message:
             author=author,
             body=body,
             delivery_status=DeliveryStatus.QUEUED,
+            delivery_due_at=now,
+            client_token=client_token,
             created_at=now,
             email_message_id=new_message_id(),
         )

@@ -1,5 +1,6 @@
 """The agent workspace: the queue and the ticket page."""
 
+import uuid
 from datetime import datetime
 from typing import cast
 
@@ -18,7 +19,7 @@ from kefu.roles import Role, has_role, role_required
 from sla.selectors import clocks_for_subject
 from tickets import selectors
 from tickets.models import Agent, Attachment, Status, Ticket
-from tickets.services import customers, workflow
+from tickets.services import customers, delivery, workflow
 from tickets.services.notifications import notification_mark_read
 from tickets.tiers import Tier
 
@@ -106,6 +107,8 @@ def _agent_or_403(request: HttpRequest) -> Agent:
 
 class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
+    # A fresh key per rendered form: sent twice, the form is one reply (workflow.ticket_reply).
+    client_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class StatusForm(forms.Form):
@@ -139,7 +142,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             "other_tickets": ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at")[
                 :20
             ],
-            "reply_form": ReplyForm(),
+            "reply_form": ReplyForm(initial={"client_token": uuid.uuid4().hex}),
             "suggestions": selectors.article_suggestions(ticket=ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "tier_form": TierForm(initial={"tier": ticket.tier}),
@@ -173,11 +176,29 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                     ticket=ticket, author=agent, body=form.cleaned_data["body"]
                 )
             else:
-                workflow.ticket_reply(ticket=ticket, author=agent, body=form.cleaned_data["body"])
+                workflow.ticket_reply(
+                    ticket=ticket,
+                    author=agent,
+                    body=form.cleaned_data["body"],
+                    client_token=form.cleaned_data["client_token"],
+                )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     else:
         messages.error(request, _("The message cannot be empty."))
+    return redirect("tickets:ticket", number=ticket.number)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def message_retry(request: HttpRequest, number: str, message_id: int) -> HttpResponse:
+    """Send a message whose delivery failed again (the "Retry" beside "Failed")."""
+    ticket = _ticket_or_404(request, number)
+    message = ticket.messages.filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    if not delivery.message_delivery_retry(message=message, actor=_user(request)):
+        messages.info(request, _("That message is not failed: it was not sent again."))
     return redirect("tickets:ticket", number=ticket.number)
 
 
