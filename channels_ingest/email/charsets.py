@@ -66,6 +66,11 @@ _ASCII_LABELS = {"us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "646", "us"
 # Chinese under such a label decodes into mojibake ("Ã©", "ÄúºÃ") without an error. Under
 # these, bytes that read convincingly as UTF-8 or CJK text are taken as such.
 _SINGLE_BYTE_PREFIXES = ("cp125", "latin", "iso8859", "koi8", "mac", "cp437", "cp850")
+# Only under a Western European label are the 8-bit bytes sparse accents, which never pair up
+# into common hanzi; Cyrillic, Greek or Central European text is all 8-bit letters, whose
+# pairs often read as GBK (KOI8-R "Список" is valid, common GB2312), so under those labels
+# only UTF-8 is recognised.
+_WESTERN_CODECS = {"cp1252", "latin_1", "latin-1", "iso8859-1", "iso8859-15", "iso8859_15"}
 
 # Where the declared codecs fail, the label's siblings come first: a Japanese mailer that
 # writes "iso-2022-jp" (a 7-bit encoding) over 8-bit bytes sent Shift_JIS or EUC-JP.
@@ -133,7 +138,7 @@ def decode_text(data: bytes, *, declared: str = "", where: str = "text") -> Deco
         except (UnicodeDecodeError, LookupError):
             continue
         if codec.startswith(_SINGLE_BYTE_PREFIXES) and not data.isascii():
-            lie = _multibyte_reading(data)
+            lie = _multibyte_reading(data, cjk=codec in _WESTERN_CODECS)
             if lie is not None:
                 return Decoded(
                     text=lie[0],
@@ -246,12 +251,14 @@ def _japanese_reading(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _multibyte_reading(data: bytes) -> tuple[str, str] | None:
-    """UTF-8 or CJK text under a single-byte label: (text, codec), or None when the bytes
-    read no better than the label says."""
+def _multibyte_reading(data: bytes, *, cjk: bool) -> tuple[str, str] | None:
+    """UTF-8 (or, with `cjk`, Japanese or Chinese) text under a single-byte label:
+    (text, codec), or None when the bytes read no better than the label says."""
     as_utf8 = _try(data, "utf-8")
     if as_utf8 is not None:
         return as_utf8, "utf-8"
+    if not cjk:
+        return None
     japanese = _japanese_reading(data)
     if japanese is not None:
         return japanese

@@ -200,3 +200,18 @@ def test_chinese_labels_keep_decoding_without_a_note(text, label, codec):
     decoded = decode_text(text.encode(codec), declared=label)
 
     assert (decoded.text, decoded.note) == (text, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "codec"),
+    [
+        ("Список.doc", "koi8-r", "koi8_r"),
+        ("Заказ не пришёл, верните деньги", "windows-1251", "cp1251"),
+        ("Žluťoučký kůň úpěl", "iso-8859-2", "iso8859_2"),
+    ],
+)
+def test_text_under_its_own_non_western_label_is_not_taken_for_chinese(text, label, codec):
+    # All-8-bit alphabets pair up into valid (often common) GBK; only UTF-8 is believed there.
+    decoded = decode_text(text.encode(codec), declared=label)
+
+    assert (decoded.text, decoded.note) == (text, "")
