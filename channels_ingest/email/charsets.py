@@ -93,6 +93,9 @@ _MAX_CHAOS = 0.2
 _KANA_SHARE = 0.2
 # Under a single-byte label, CJK bytes must read as at least this share of common characters.
 _CJK_SHARE = 0.5
+# The shares above are measured on this many characters at most: enough to tell, and a
+# 30 MB body is not walked character by character in Python.
+_SAMPLE_CHARS = 20_000
 
 # Common hanzi, by encoding: GB2312 level 1 (the 3,755 most used characters) is lead bytes
 # 0xB0–0xD7 with a trail byte from 0xA1 (lower trail bytes are rare GBK extensions); Big5's
@@ -269,29 +272,36 @@ def _multibyte_reading(data: bytes, *, cjk: bool) -> tuple[str, str] | None:
         text = _try(data, codec)
         if text is None:
             continue
-        wide = [char for char in text if ord(char) >= 0x80]
-        if len(wide) >= 2 and _common_share(text, codec, leads, trails) >= _CJK_SHARE:
+        wide = sum(1 for char in text[:_SAMPLE_CHARS] if ord(char) >= 0x80)
+        if wide >= 2 and _common_share(text, codec, leads, trails) >= _CJK_SHARE:
             return text, codec
     return None
 
 
 def _single_byte_reading(data: bytes) -> tuple[str, str] | None:
     """Undeclared 8-bit text in a single-byte code page, as charset-normalizer reads it;
-    None when no reading is clean or the accented characters do not sit inside words."""
-    best: tuple[float, int, str, str] | None = None
-    for match in from_bytes(data, cp_isolation=_SINGLE_BYTE_CANDIDATES):
+    None when no reading is clean or the accented characters do not sit inside words.
+
+    The code page is chosen on the start of the text (a single-byte code page reads any
+    cut cleanly); the whole is then decoded with it."""
+    sample = data[: _SAMPLE_CHARS * 4]
+    best: tuple[float, int, str] | None = None
+    for match in from_bytes(sample, cp_isolation=_SINGLE_BYTE_CANDIDATES):
         if match.chaos > _MAX_CHAOS:
             continue
         fits = [c for c in _SINGLE_BYTE_CANDIDATES if c in match.could_be_from_charset]
         if not fits:
             continue
-        rank = _SINGLE_BYTE_CANDIDATES.index(fits[0])
-        key = (round(match.chaos, 3), rank, fits[0], str(match))
+        key = (round(match.chaos, 3), _SINGLE_BYTE_CANDIDATES.index(fits[0]), fits[0])
         if best is None or key < best:
             best = key
-    if best is None or not _letters_in_words(best[3]):
+    if best is None:
         return None
-    return best[3], best[2]
+    codec = best[2]
+    text = _try(data, codec)
+    if text is None or not _letters_in_words(text[: _SAMPLE_CHARS * 4]):
+        return None
+    return text, codec
 
 
 def _letters_in_words(text: str) -> bool:
@@ -313,7 +323,7 @@ def _letters_in_words(text: str) -> bool:
 
 
 def _kana_share(text: str) -> float:
-    wide = [char for char in text if ord(char) >= 0x80]
+    wide = [char for char in text[:_SAMPLE_CHARS] if ord(char) >= 0x80]
     kana = sum(1 for char in wide if "\u3040" <= char <= "\u30ff")
     return kana / len(wide) if wide else 0.0
 
@@ -334,9 +344,10 @@ def _try(data: bytes, codec: str) -> str | None:
 
 
 def _common_share(text: str, codec: str, leads: range, trails: range) -> float:
-    """Share of the non-ASCII characters of `text` that are common hanzi in `codec`."""
+    """Share of the non-ASCII characters of `text` (of its start, for a long text) that
+    are common hanzi in `codec`."""
     total = common = 0
-    for char in text:
+    for char in text[:_SAMPLE_CHARS]:
         if ord(char) < 0x80:
             continue
         total += 1
