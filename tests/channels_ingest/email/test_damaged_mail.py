@@ -71,9 +71,10 @@ def test_iso_2022_jp_label_on_shift_jis_bytes_is_read_as_shift_jis():
     parsed = parse_message(case.raw)
 
     assert recovered(case.raw) == expected(case)
-    assert "text/plain part 1 declared charset iso-2022-jp does not fit its bytes; " + (
-        "decoded as cp932"
-    ) in (parsed.errors)
+    assert parsed.errors == tuple(
+        f"{where} declared charset iso-2022-jp does not fit its bytes; decoded as cp932"
+        for where in ("From header", "Subject header", "text/plain part 1")
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,9 +88,10 @@ def test_a_single_byte_label_on_utf8_or_gbk_text_is_not_believed(label, codec):
 
     assert recovered(case.raw) == expected(case)
     shown = "utf-8" if codec == "utf-8" else "gb18030"
-    assert f"text/plain part 1 declared charset {label} does not fit its bytes; " + (
-        f"decoded as {shown}"
-    ) in (parsed.errors)
+    assert parsed.errors == tuple(
+        f"{where} declared charset {label} does not fit its bytes; decoded as {shown}"
+        for where in ("From header", "Subject header", "text/plain part 1")
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,6 +108,7 @@ def test_undeclared_8bit_text_is_detected(subject, text, codec):
     case = damaged.undeclared_8bit(subject=subject, text=text, codec=codec)
 
     assert recovered(case.raw) == expected(case)
+    assert parse_message(case.raw).errors == ()  # undeclared 8-bit text is no defect
 
 
 def test_the_only_text_sent_as_a_7bit_attachment_is_the_body_and_stays_attached():
@@ -158,8 +161,8 @@ def test_a_forward_as_attachment_without_a_word_shows_the_forwarded_text(with_em
         "li.si@example.cn",
         damaged.INNER_BODY,
     )
-    assert "empty body; the text of the attached message 'forwarded.eml' is shown" in (
-        parsed.errors
+    assert parsed.errors == (
+        "empty body; the text of the attached message 'forwarded.eml' is shown",
     )
 
 
