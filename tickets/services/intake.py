@@ -181,7 +181,7 @@ def inbound_capped(*, inbound: InboundMessage, max_chars: int) -> InboundMessage
             fields[name] = ""  # half a document is no document; the page shows the text
         else:
             fields[name] = _shortened(value, max_chars=max_chars, filename=filename)
-        data = value.encode("utf-8", errors="surrogatepass")
+        data = value.encode("utf-8", errors="replace")  # a lone surrogate cannot be stored
         attachments.append(
             InboundAttachment(
                 filename=filename,
