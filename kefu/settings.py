@@ -174,6 +174,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Attachments larger than this are refused (the message is still taken in, with a note).
 MAX_ATTACHMENT_BYTES: int = env.int("MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+# A message's stored text (and quoted history, and HTML) is cut to this many characters; the
+# whole of it is kept as an attachment of the message (tickets/services/intake.py).
+KEFU_MESSAGE_BODY_MAX_CHARS: int = env.int("KEFU_MESSAGE_BODY_MAX_CHARS", default=100_000)
 # Email: our domain for Message-IDs and per-ticket reply addresses (reply+TOKEN@domain; the
 # mail server must deliver them to the inbound webhook or the polled mailbox).
 KEFU_EMAIL_DOMAIN: str = env.str("KEFU_EMAIL_DOMAIN", default="kefu.localhost")

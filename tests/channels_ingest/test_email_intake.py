@@ -3,6 +3,7 @@ SMTP server on loopback."""
 
 import base64
 import email
+import hashlib
 import time
 from datetime import timedelta
 from email.policy import default as default_policy
@@ -365,3 +366,49 @@ def test_the_ticket_page_lists_attachments_and_defects_and_downloads_only_for_it
     assert download["Content-Type"] == "application/octet-stream"
     assert b"".join(download.streaming_content) == b"GIF89a"
     assert client.get(f"/attachments/{kept.pk}/").status_code == 404
+
+
+def huge_text(chars: int) -> str:
+    """A customer's text of about `chars` characters: numbered lines of Chinese and ASCII."""
+    lines = []
+    total = 0
+    number = 0
+    while total < chars:
+        line = f"第{number}行：订单 20261122-{number:05d} 的货物清单 item {number} ok"
+        lines.append(line)
+        total += len(line) + 1
+        number += 1
+    return "\n".join(lines)
+
+
+def test_a_huge_mail_is_stored_capped_with_the_full_text_attached(
+    api, agent_client, settings, django_capture_on_commit_callbacks
+):
+    settings.KEFU_MESSAGE_BODY_MAX_CHARS = 100_000
+    text = huge_text(2 * 1024 * 1024)
+    raw = customer_mail("huge@example.com", body=text)
+    assert len(raw) > 2 * 1024 * 1024
+
+    response = post(api, raw, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 201
+    message = Message.objects.get(direction=Direction.IN)
+    marker = "[消息过长，已截短：完整内容见附件 original.txt]"  # zh-Hans, the site's language
+    assert len(message.body) <= 100_000
+    kept = message.body.removesuffix(f"\n\n{marker}")
+    assert kept != message.body  # the marker ends the stored text
+    # Cut at a line break: the stored text is whole lines of the original.
+    assert text.startswith(kept + "\n")
+    assert len(kept) > 90_000
+    attachment = message.attachments.get()
+    assert (attachment.filename, attachment.content_type) == ("original.txt", "text/plain")
+    full = text.encode()
+    assert attachment.size == len(full)
+    assert attachment.file.read() == full
+    assert attachment.sha256 == hashlib.sha256(full).hexdigest()
+
+    page = agent_client.get(f"/tickets/{message.ticket.number}/")
+    assert page.status_code == 200
+    # The page carries the capped text (a few bytes per character once escaped), not 2 MB.
+    assert len(page.content) < 600_000
+    assert "original.txt" in page.content.decode()

@@ -5,8 +5,11 @@ new one (triage, priority, SLA clocks, routing), stores it and records the trail
 browsers, the answer bot and the orders lookup hear of it after commit.
 """
 
+import hashlib
+import re
 import secrets
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,12 +17,13 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Avg
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kb.triage import triage_text
 from sla import services as sla_services
 from sla.models import Milestone
 from tickets import events
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import (
     Attachment,
     Channel,
@@ -72,6 +76,7 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     """
     # No "already taken?" read up front: the unique key on the message decides, below, and
     # edges answer redeliveries from their own log before calling in.
+    inbound = inbound_capped(inbound=inbound, max_chars=settings.KEFU_MESSAGE_BODY_MAX_CHARS)
     identities = identities_normalised(inbound)
     now = timezone.now()
     try:
@@ -145,6 +150,77 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
             raise
         return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
     return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
+
+
+# Where a shortened text may end, best first: a paragraph, a line, a sentence, a word.
+_CLEAN_ENDS = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"\n"),
+    re.compile(r"[。！？.!?](?=\s|$)|[。！？]"),
+    re.compile(r"\s"),
+)
+
+
+def inbound_capped(*, inbound: InboundMessage, max_chars: int) -> InboundMessage:
+    """The message with its text, quoted history and HTML each at most `max_chars`
+    characters (a 31 MB mail would otherwise be rendered on every page of its customer).
+
+    A longer text is cut at the last paragraph, line, sentence or word break that keeps
+    most of it, and ends with a marker naming the attachment that holds it whole (UTF-8,
+    byte for byte): `original.txt`, `quoted.txt` or `original.html`. Nothing is lost.
+    """
+    attachments = list(inbound.attachments)
+    fields: dict[str, str] = {}
+    for name, filename, content_type in (
+        ("text", "original.txt", "text/plain"),
+        ("quoted_text", "quoted.txt", "text/plain"),
+        ("html", "original.html", "text/html"),
+    ):
+        value: str = getattr(inbound, name)
+        if len(value) <= max_chars:
+            continue
+        if name == "html":
+            fields[name] = ""  # half a document is no document; the page shows the text
+        else:
+            fields[name] = _shortened(value, max_chars=max_chars, filename=filename)
+        data = value.encode("utf-8", errors="replace")  # a lone surrogate cannot be stored
+        attachments.append(
+            InboundAttachment(
+                filename=filename,
+                content_type=content_type,
+                size=len(data),
+                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data=data,
+            )
+        )
+    if not fields:
+        return inbound
+    return replace(
+        inbound,
+        text=fields.get("text", inbound.text),
+        quoted_text=fields.get("quoted_text", inbound.quoted_text),
+        html=fields.get("html", inbound.html),
+        attachments=attachments,
+    )
+
+
+def _shortened(text: str, *, max_chars: int, filename: str) -> str:
+    marker = gettext("[message shortened: the full text is attached as %(filename)s]") % {
+        "filename": filename
+    }
+    room = max(max_chars - len(marker) - 2, 0)
+    head = text[:room]
+    cut = room
+    for pattern in _CLEAN_ENDS:
+        ends = [match.end() for match in pattern.finditer(head, room * 4 // 5)]
+        if ends:
+            cut = ends[-1]
+            break
+    # Never between a character and the accents or joiners that belong to it.
+    while 0 < cut < len(text) and (unicodedata.combining(text[cut]) or text[cut] in "\u200d\ufe0f"):
+        cut -= 1
+    return f"{text[:cut].rstrip()}\n\n{marker}"
 
 
 def _sentiment_of(inbound: InboundMessage) -> float:
