@@ -17,7 +17,6 @@ logger = logging.getLogger("kefu.ingest")
 
 # A record still "received" this long after arrival was dropped by a crash between storing
 # and processing; the sweep takes it in (intake is idempotent, so a slow one is harmless).
-STALE_AFTER = timedelta(seconds=60)
 
 
 @shared_task(
@@ -60,7 +59,7 @@ def _queue_backlog() -> int | None:
 def inbound_sweep() -> int:
     """Take in stored payloads whose processing was lost (a crash between storing and
     queueing, a worker killed mid-task, a bell whose drain never ran): one drain for each
-    channel that has records waiting for over STALE_AFTER. Returns how many stale records it
+    channel that has records waiting for over INBOUND_STALE_SECONDS. Returns how many stale records it
     found. While the task queue still has a backlog, records waiting in it look stale too;
     draining them from here would only race the queued tasks, so the sweep waits until the
     workers have caught up. Drains run side by side safely (each record is claimed with a
@@ -69,7 +68,7 @@ def inbound_sweep() -> int:
     if backlog:
         logger.info("inbound sweep skipped: %d tasks still queued", backlog)
         return 0
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = timezone.now() - timedelta(seconds=settings.INBOUND_STALE_SECONDS)
     stale = dict(
         InboundRecord.objects.filter(state=InboundState.RECEIVED, received_at__lt=cutoff)
         .values_list("channel")

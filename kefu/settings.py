@@ -279,6 +279,10 @@ SLA_TICK_SECONDS: float = env.float("SLA_TICK_SECONDS", default=5.0)
 # decision before the sweep gives it to another, and how often the sweep runs.
 OUTBOX_LEASE_SECONDS: int = env.int("OUTBOX_LEASE_SECONDS", default=120)
 OUTBOX_SWEEP_SECONDS: float = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
+# Stored inbound payloads still waiting after INBOUND_STALE_SECONDS (their task was lost, or
+# their worker died) are taken in by the inbound sweep, which runs every INBOUND_SWEEP_SECONDS.
+INBOUND_STALE_SECONDS: int = env.int("INBOUND_STALE_SECONDS", default=60)
+INBOUND_SWEEP_SECONDS: float = env.float("INBOUND_SWEEP_SECONDS", default=30.0)
 
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -297,7 +301,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_TICK_SECONDS,
         "options": {"expires": SLA_TICK_SECONDS * 2},
     },
-    "inbound-sweep": {"task": "channels_ingest.tasks.inbound_sweep", "schedule": 30.0},
+    "inbound-sweep": {
+        "task": "channels_ingest.tasks.inbound_sweep",
+        "schedule": INBOUND_SWEEP_SECONDS,
+    },
     "imap-poll": {
         "task": "channels_ingest.tasks.imap_poll",
         "schedule": IMAP_POLL_SECONDS,
