@@ -142,3 +142,74 @@ def test_realtime_publishing_without_redis_is_logged_once_and_never_raised(
     failures = [r for r in caplog.records if r.name == "kefu.realtime"]
     assert len(failures) == 1
     assert realtime.publish_failures() - before == 3
+
+
+@pytest.fixture
+def broker_down(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every task queued meets a broker that refuses the connection, as Celery reports it."""
+    from celery.app.task import Task
+    from kombu.exceptions import OperationalError
+
+    def refused(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", refused)
+
+
+def test_with_the_broker_down_a_reply_is_kept_queued_and_the_page_answers(
+    agent_client, redis_down, broker_down, django_capture_on_commit_callbacks
+):
+    from tickets.models import DeliveryStatus, Direction
+
+    result = intake(phone="13900139000")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = agent_client.post(f"/tickets/{result.ticket.number}/reply/", {"body": "好的"})
+
+    assert reply.status_code == 302
+    sent = result.ticket.messages.get(direction=Direction.OUT)
+    assert (sent.body, sent.delivery_status) == ("好的", DeliveryStatus.QUEUED)
+
+
+def test_with_the_broker_down_the_twilio_webhook_takes_the_sms_in(
+    client, default_team, redis_down, broker_down, django_capture_on_commit_callbacks
+):
+    from twilio.request_validator import RequestValidator
+
+    from channels_ingest.models import InboundRecord, SmsChannel
+    from tickets.models import Ticket
+
+    token = "twilio-auth-token-for-tests"
+    SmsChannel.objects.create(
+        name="shop", number="+8610690000", account_sid="AC123", auth_token=token
+    )
+    url = "http://testserver/webhooks/sms/twilio/"
+    params = {
+        "MessageSid": "SM-broker-down",
+        "AccountSid": "AC123",
+        "From": "+8613800138000",
+        "To": "+8610690000",
+        "Body": "订单号 123456789 还没到",
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(token).compute_signature(url, params)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 200
+    assert InboundRecord.objects.filter(provider_id="SM-broker-down").count() == 1
+    assert Ticket.objects.get().messages.get().body == "订单号 123456789 还没到"
+
+
+def test_with_the_broker_down_asking_for_a_status_code_answers(
+    client, default_team, redis_down, broker_down, django_capture_on_commit_callbacks
+):
+    result = intake(phone="13800138000")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/status/", {"number": result.ticket.number, "contact": "13800138000"}
+        )
+
+    assert response.status_code == 302

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from sla import services as sla_services
 from tickets import events
 from tickets.models import (
@@ -24,7 +25,7 @@ BOT_CHANNELS = {Channel.APP, Channel.CHAT, Channel.SMS, Channel.WEB}
 def bot_later(message_id: int) -> None:
     from tickets.tasks import bot_consider
 
-    bot_consider.delay(message_id)
+    task_queue(bot_consider, message_id)
 
 
 def bot_consider(*, message_id: int) -> Message | None:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from tickets import events
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
 from tickets.models import (
@@ -85,7 +86,8 @@ def message_mark_bounced(*, email_message_id: str, reason: str) -> Message | Non
 def deliver_later(message_id: int) -> None:
     from tickets.tasks import deliver_message
 
-    deliver_message.delay(message_id)
+    # Left `queued` when the broker is down: the reply is on the timeline, not sent.
+    task_queue(deliver_message, message_id)
 
 
 def customer_address(customer: Customer, channel: str) -> str | None:
