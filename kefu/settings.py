@@ -396,7 +396,14 @@ CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)
+# Attempts at a code per ticket per hour, across all the codes it was sent (a new code does
+# not bring new attempts).
 STATUS_CODE_MAX_ATTEMPTS: int = env.int("STATUS_CODE_MAX_ATTEMPTS", default=5)
+# Codes sent per ticket, and per phone or email, in any hour and any day.
+STATUS_CODES_PER_HOUR: int = env.int("STATUS_CODES_PER_HOUR", default=3)
+STATUS_CODES_PER_DAY: int = env.int("STATUS_CODES_PER_DAY", default=10)
+# A code request takes at least this long, whether or not the ticket and contact matched.
+STATUS_LOOKUP_MIN_SECONDS: float = env.float("STATUS_LOOKUP_MIN_SECONDS", default=0.25)
 STATUS_RATE_LIMIT: str = env.str("STATUS_RATE_LIMIT", default="10/m")
 # The public help centre (/kb/), per client IP.
 KB_PUBLIC_RATE_LIMIT: str = env.str("KB_PUBLIC_RATE_LIMIT", default="120/m")
