@@ -99,3 +99,16 @@ def test_the_help_centre_limits_each_client_behind_the_proxy_on_its_own(client, 
 
     assert first == [200, 200, 429]
     assert other == 200
+
+
+@pytest.mark.django_db
+def test_a_refused_sms_webhook_is_logged_with_the_clients_address(client, caplog):
+    with caplog.at_level("WARNING", logger="kefu.ingest.sms"):
+        response = client.post(
+            "/webhooks/sms/twilio/",
+            {"MessageSid": "SM1", "From": "+8613800138000"},
+            **via_proxy("198.51.100.7"),
+        )
+
+    assert response.status_code == 403
+    assert "from 198.51.100.7:" in caplog.text
