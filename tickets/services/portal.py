@@ -196,7 +196,7 @@ def status_code_verify(*, number: str, code: str) -> CodeCheck:
     presented = _code_hash(code.strip())
     with transaction.atomic():
         codes = list(
-            StatusAccessCode.objects.select_for_update()
+            StatusAccessCode.objects.select_for_update(of=("self",))
             .filter(ticket__number=number.strip(), created_at__gte=now - timedelta(hours=1))
             .order_by("pk")
         )
