@@ -59,10 +59,10 @@ def _queue_backlog() -> int | None:
 def inbound_sweep() -> int:
     """Take in stored payloads whose processing was lost (a crash between storing and
     queueing, a worker killed mid-task, a bell whose drain never ran): one drain for each
-    channel that has records waiting for over INBOUND_STALE_SECONDS. Returns how many stale records it
-    found. While the task queue still has a backlog, records waiting in it look stale too;
-    draining them from here would only race the queued tasks, so the sweep waits until the
-    workers have caught up. Drains run side by side safely (each record is claimed with a
+    channel that has records waiting for over INBOUND_STALE_SECONDS. Returns how many stale
+    records it found. While the task queue still has a backlog, records waiting in it look
+    stale too; draining them from here would only race the queued tasks, so the sweep waits
+    until the workers have caught up. Drains run side by side safely (each record is claimed with a
     lock the others skip)."""
     backlog = _queue_backlog()
     if backlog:

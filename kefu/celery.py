@@ -1,9 +1,12 @@
 """The Celery app. Task modules are discovered in every installed app."""
 
+import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_shutdown
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
@@ -19,3 +22,18 @@ def _flush_realtime(**_: object) -> None:
     from kefu import realtime
 
     realtime.flush()
+
+
+logger = logging.getLogger("kefu.celery")
+
+
+def task_queue(task: Any, *args: Any) -> bool:
+    """Queue `task` after a commit; False, with an error logged, when the broker cannot be
+    reached (a Redis outage). Raising would turn a request whose writes have already
+    committed (an agent's reply, an SMS webhook's intake) into a 500 and change nothing."""
+    try:
+        task.delay(*args)
+    except OperationalError as error:
+        logger.error("could not queue %s%r: %s", task.name, args, error)
+        return False
+    return True

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -92,7 +93,9 @@ class _Publisher:
             try:
                 await _send_all(layer, groups, message)
             except Exception as error:
-                logger.error("realtime publish failed: %r", error)
+                _publish_failed(error)
+            else:
+                _publish_succeeded()
             finally:
                 self._queue.task_done()
 
@@ -102,6 +105,55 @@ class _Publisher:
 
     def unsent(self) -> int:
         return self._queue.qsize() if self._queue is not None else 0
+
+
+# While the layer is unreachable (a Redis outage) every event fails: one warning per
+# interval with the count, not a log line per event, and one when sending works again.
+# Dropped events are not replayed; browsers resynchronise when their socket reconnects
+# (docs/realtime.md).
+FAILURE_WARN_SECONDS = 60.0
+_failures_lock = threading.Lock()
+_failures_total = 0
+_failures_unreported = 0
+_failure_warned_at: float | None = None
+_failing = False
+
+
+def _publish_failed(error: BaseException) -> None:
+    global _failures_total, _failures_unreported, _failure_warned_at, _failing
+    now = time.monotonic()
+    with _failures_lock:
+        _failures_total += 1
+        _failures_unreported += 1
+        _failing = True
+        if _failure_warned_at is None or now - _failure_warned_at >= FAILURE_WARN_SECONDS:
+            logger.warning(
+                "realtime publish failed (%r); %d event(s) dropped since the last warning",
+                error,
+                _failures_unreported,
+            )
+            _failure_warned_at = now
+            _failures_unreported = 0
+
+
+def _publish_succeeded() -> None:
+    global _failures_unreported, _failure_warned_at, _failing
+    if not _failing:
+        return
+    with _failures_lock:
+        if _failing:
+            logger.warning(
+                "realtime publishing works again (%d more event(s) were dropped)",
+                _failures_unreported,
+            )
+            _failing = False
+            _failures_unreported = 0
+            _failure_warned_at = None
+
+
+def publish_failures() -> int:
+    """How many events this process could not hand to the channel layer since it started."""
+    return _failures_total
 
 
 _publisher: _Publisher | None = None
@@ -169,8 +221,8 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
             async_to_sync(_send_all)(layer, targets, message)
             return
         _publisher_for_process().submit(layer, targets, message)
-    except Exception:
-        logger.exception("realtime publish failed for %s", event.get("type"))
+    except Exception as error:
+        _publish_failed(error)
 
 
 def publish_on_commit(groups: Iterable[str], event: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ inferred from a missing variable; everything else is production, which refuses t
 without a SECRET_KEY of its own and sends the HTTPS headers `manage.py check --deploy` asks for.
 """
 
+import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -143,7 +144,16 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "kefu",
-        }
+        },
+        # The rate limiters' counters: this process's memory while Redis is unreachable
+        # (kefu/ratelimit.py), so public pages keep answering; short timeouts so a Redis
+        # that does not answer costs a request half a second, not a hang.
+        "ratelimit": {
+            "BACKEND": "kefu.ratelimit.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kefu",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
     }
     CHANNEL_LAYERS = {
         "default": {
@@ -152,7 +162,13 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ratelimit",
+        },
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -399,12 +415,29 @@ CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)
+# Attempts at a code per ticket per hour, across all the codes it was sent (a new code does
+# not bring new attempts).
 STATUS_CODE_MAX_ATTEMPTS: int = env.int("STATUS_CODE_MAX_ATTEMPTS", default=5)
+# Codes sent per ticket, and per phone or email, in any hour and any day.
+STATUS_CODES_PER_HOUR: int = env.int("STATUS_CODES_PER_HOUR", default=3)
+STATUS_CODES_PER_DAY: int = env.int("STATUS_CODES_PER_DAY", default=10)
+# A code request takes at least this long, whether or not the ticket and contact matched.
+STATUS_LOOKUP_MIN_SECONDS: float = env.float("STATUS_LOOKUP_MIN_SECONDS", default=0.25)
 STATUS_RATE_LIMIT: str = env.str("STATUS_RATE_LIMIT", default="10/m")
 # The public help centre (/kb/), per client IP.
 KB_PUBLIC_RATE_LIMIT: str = env.str("KB_PUBLIC_RATE_LIMIT", default="120/m")
 RATELIMIT_ENABLE: bool = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "tickets.views.portal.rate_limited"
+RATELIMIT_USE_CACHE = "ratelimit"
+# Rate limits count the client, not the proxy in front of Kefu: X-Forwarded-For is believed
+# only from KEFU_TRUSTED_PROXIES, read from the right (kefu/client_ip.py). A bad entry
+# stops Kefu from starting rather than silently trusting nobody.
+for _proxy in KEFU_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"KEFU_TRUSTED_PROXIES: {_error}") from None
+RATELIMIT_IP_META_KEY = "kefu.client_ip.client_ip"
 
 
 # Logs go to stdout: JSON lines in production (LOG_FORMAT=json), plain text in embedded mode

@@ -51,9 +51,10 @@ def _test_environment(settings):  # type: ignore[no-untyped-def]
     backend_for.cache_clear()
     orders_backend.cache_clear()
     _kb_caches_reset(check_seconds=0.0)
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
     yield
     backend_for.cache_clear()
     orders_backend.cache_clear()

@@ -1,10 +1,12 @@
 """Celery tasks of the core. They take ids, may run twice, and call a service."""
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
 
+from tickets.delivery import Outbound
 from tickets.models import Message
 from tickets.orders import OrderLookupError
 from tickets.services.bot import bot_consider as bot_consider_message
@@ -13,6 +15,7 @@ from tickets.services.delivery import message_deliver
 from tickets.services.notifications import notifications_deliver
 from tickets.services.orders import message_orders_link
 from tickets.services.outbox import outbox_sweep as outbox_sweep_run
+from tickets.services.portal import status_code_send as portal_status_code_send
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -64,3 +67,11 @@ def bot_answers_ignored() -> int:
 def orders_link(message_id: int) -> None:
     """Link the order numbers a customer message mentions to their owners (orders API)."""
     message_orders_link(message_id=message_id)
+
+
+@shared_task(name="tickets.tasks.status_code_send", ignore_result=True)
+def status_code_send(outbound: dict[str, Any]) -> None:
+    """Send a status page's one-time code. It takes the message rather than an id: the code
+    is stored only as a hash, so the message cannot be rebuilt from the database."""
+    fields = {**outbound, "thread_message_ids": tuple(outbound.get("thread_message_ids", ()))}
+    portal_status_code_send(outbound=Outbound(**fields))

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from channels_ingest.models import SmsGateway
 from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.sms.services import sms_status_update
+from kefu.client_ip import client_ip
 from kefu.json_input import json_loads
 
 logger = logging.getLogger("kefu.ingest.sms")
@@ -39,9 +40,7 @@ def gateway_signature(*, secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _refuse(status: int, error: str, request: HttpRequest, name: str) -> JsonResponse:
-    logger.warning(
-        "refused SMS gateway webhook %s from %s: %s", name, request.META.get("REMOTE_ADDR"), error
-    )
+    logger.warning("refused SMS gateway webhook %s from %s: %s", name, client_ip(request), error)
     return JsonResponse({"error": error}, status=status)
 
 

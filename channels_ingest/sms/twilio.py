@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.sms.services import auth_token_for, sms_status_update
 from channels_ingest.sms.signature import twilio_signature_valid
+from kefu.client_ip import client_ip
 
 logger = logging.getLogger("kefu.ingest.sms")
 
@@ -41,7 +42,7 @@ def _signed(request: HttpRequest, *, our_number_field: str) -> bool:
         logger.warning(
             "refused SMS webhook %s from %s: %s",
             request.path,
-            request.META.get("REMOTE_ADDR"),
+            client_ip(request),
             "no signature" if "X-Twilio-Signature" not in request.headers else "bad signature",
         )
     return valid

@@ -124,7 +124,7 @@ def test_codes_lock_after_too_many_wrong_attempts(
         client.post("/status/verify/", {"code": wrong})
     late = client.post("/status/verify/", {"code": code})
 
-    assert late.status_code == 200
+    assert late.status_code == 429
     assert client.get(f"/status/t/{result.ticket.number}/").status_code == 404
 
 

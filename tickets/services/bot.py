@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from sla import services as sla_services
 from tickets import events
 from tickets.models import (
@@ -27,7 +28,7 @@ def bot_later(message_id: int) -> None:
     `bot_due_at`). Never raises: if the broker is down the outbox sweep queues it later."""
     from tickets.tasks import bot_consider
 
-    outbox.enqueue(bot_consider.delay, message_id)
+    task_queue(bot_consider, message_id)
 
 
 def bot_consider(*, message_id: int) -> Message | None:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from tickets import events
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
 from tickets.models import (
@@ -90,7 +91,7 @@ def deliver_later(message_id: int) -> None:
     broker is down the outbox sweep sends it later."""
     from tickets.tasks import deliver_message
 
-    outbox.enqueue(deliver_message.delay, message_id)
+    task_queue(deliver_message, message_id)
 
 
 def customer_address(customer: Customer, channel: str) -> str | None:

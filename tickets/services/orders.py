@@ -5,6 +5,7 @@ linking each to its owner as an `order` identity.
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from kefu.celery import task_queue
 from tickets.identity import normalise_identity
 from tickets.models import (
     AuditEntry,
@@ -20,7 +21,7 @@ from tickets.services.customers import strongest_owner
 def orders_later(message_id: int) -> None:
     from tickets.tasks import orders_link
 
-    orders_link.delay(message_id)
+    task_queue(orders_link, message_id)
 
 
 # At most this many order numbers of one message are looked up (a pasted order list is not

@@ -6,8 +6,9 @@ the answer bot's look at it (a customer message on a bot channel). Each has a du
 message (`delivery_due_at`, `bot_due_at`), set in the transaction that creates the message, so
 the work exists the moment the message does.
 
-- After the commit a task is queued at once (`enqueue`); if the broker is down, that is
-  logged and nothing else happens: the request that created the message still succeeds.
+- After the commit a task is queued at once (`kefu.celery.task_queue`); if the broker is
+  down, that is logged and nothing else happens: the request that created the message still
+  succeeds.
 - A worker starts the work by *claiming* it: one UPDATE that moves the due time a lease ahead
   (OUTBOX_LEASE_SECONDS) if it is due. Only one worker wins; a second copy of the task (a
   redelivery, the sweep's) finds nothing due and does nothing.
@@ -20,13 +21,13 @@ the work exists the moment the message does.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from tickets.models import DeliveryStatus, Message
 
 logger = logging.getLogger("kefu.tickets.outbox")
@@ -46,22 +47,6 @@ def retry_delay(attempts: int) -> timedelta:
     """How long after its `attempts`-th failed attempt a delivery is tried again: 10 s,
     20 s, 40 s … at most 10 minutes."""
     return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 600))
-
-
-def enqueue(task: Callable[[int], object], message_id: int) -> bool:
-    """Queue `task(message_id)` (a Celery task's `delay`). A broker that cannot be reached is
-    logged, not raised: the work is on the message and the sweep queues it later."""
-    try:
-        task(message_id)
-    except Exception:
-        logger.warning(
-            "could not queue %s for message %s; the outbox sweep will",
-            getattr(task, "__qualname__", task),
-            message_id,
-            exc_info=True,
-        )
-        return False
-    return True
 
 
 def delivery_claim(message_id: int, *, now: datetime) -> bool:
@@ -99,10 +84,10 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"deliveries": 0, "bot": 0}
     due = deliveries_due(now - SWEEP_GRACE).values_list("pk", flat=True)[:SWEEP_BATCH]
     for message_id in due:
-        counts["deliveries"] += enqueue(deliver_message.delay, message_id)
+        counts["deliveries"] += task_queue(deliver_message, message_id)
     bot_due = Message.objects.filter(bot_due_at__lte=now - SWEEP_GRACE).order_by("bot_due_at")
     for message_id in bot_due.values_list("pk", flat=True)[:SWEEP_BATCH]:
-        counts["bot"] += enqueue(bot_consider.delay, message_id)
+        counts["bot"] += task_queue(bot_consider, message_id)
     if counts["deliveries"] or counts["bot"]:
         logger.info("outbox sweep queued %(deliveries)s deliveries, %(bot)s bot decisions", counts)
     return counts

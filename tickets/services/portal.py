@@ -6,20 +6,25 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.celery import task_queue
 from tickets.delivery import Outbound, backend_for
 from tickets.identity import normalise_identity
 from tickets.inbound import Identity, InboundMessage
 from tickets.models import (
     Channel,
+    ContactIdentity,
     IdentityKind,
     StatusAccessCode,
     Ticket,
@@ -33,30 +38,80 @@ def _code_hash(code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
-def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None:
-    """Send a one-time code to `contact` if it is the phone or email the ticket belongs to.
-
-    Returns the code record, or None when nothing matched; the caller shows the customer the
-    same page either way, so the form cannot be used to probe for tickets or contacts.
-    """
+def status_contact_normalise(contact: str) -> tuple[str, str] | None:
+    """The identity kind and normalised value a customer typed, or None if it is neither a
+    phone nor an email we can read."""
     contact = contact.strip()
     kind = IdentityKind.EMAIL if "@" in contact else IdentityKind.PHONE
     try:
-        value = normalise_identity(kind, contact)
+        return kind, normalise_identity(kind, contact)
     except ValidationError:
         return None
-    ticket = Ticket.objects.filter(number=number.strip()).select_related("customer").first()
-    if ticket is None:
-        return None
-    if not ticket.customer.identities.filter(kind=kind, value=value).exists():
-        return None
+
+
+def _codes_capped(*, ticket_id: int, destination: str, now: datetime) -> bool:
+    """Whether the ticket or the destination has had its share of codes: at most
+    STATUS_CODES_PER_HOUR in the last hour and STATUS_CODES_PER_DAY in the last day, each."""
+    hour, day = now - timedelta(hours=1), now - timedelta(days=1)
+    for codes in (
+        StatusAccessCode.objects.filter(ticket_id=ticket_id),
+        StatusAccessCode.objects.filter(destination=destination),
+    ):
+        counts = codes.filter(created_at__gte=day).aggregate(
+            day=Count("pk"), hour=Count("pk", filter=Q(created_at__gte=hour))
+        )
+        if counts["hour"] >= settings.STATUS_CODES_PER_HOUR:
+            return True
+        if counts["day"] >= settings.STATUS_CODES_PER_DAY:
+            return True
+    return False
+
+
+def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None:
+    """Send a one-time code to `contact` if it is the phone or email the ticket belongs to,
+    unless the ticket or that phone or email has had its share of codes (`_codes_capped`).
+
+    Returns the code record, or None when nothing was sent. The caller shows the customer
+    the same page either way, so the form cannot be used to probe for tickets or contacts;
+    for the same reason the answer takes the same time either way: both ways make and hash a
+    code and run the same queries, the code is sent by a task rather than in the request,
+    and the call lasts at least STATUS_LOOKUP_MIN_SECONDS.
+    """
+    started = time.monotonic()
+    try:
+        return _status_code_request(number=number, contact=contact)
+    finally:
+        left = settings.STATUS_LOOKUP_MIN_SECONDS - (time.monotonic() - started)
+        if left > 0:
+            time.sleep(left)
+
+
+def _status_code_request(*, number: str, contact: str) -> StatusAccessCode | None:
     code = f"{secrets.randbelow(1_000_000):06d}"
+    code_hash = _code_hash(code)
     now = timezone.now()
+    identity = status_contact_normalise(contact)
+    kind, value = identity if identity is not None else (IdentityKind.PHONE, "")
     with transaction.atomic():
+        # Lock the ticket so two requests at once cannot both pass the caps.
+        ticket = Ticket.objects.select_for_update().filter(number=number.strip()).first()
+        matches = ContactIdentity.objects.filter(
+            # No ticket: the same query, for an id no row has (the same work either way).
+            customer_id=ticket.customer_id if ticket is not None else 0,
+            kind=kind,
+            value=value,
+        ).exists()
+        capped = _codes_capped(
+            ticket_id=ticket.pk if ticket is not None else 0, destination=value, now=now
+        )
+        if ticket is None or not matches or not value or capped:
+            if ticket is not None and matches and capped:
+                logger.info("status code for %s not sent: too many codes", ticket.number)
+            return None
         access = StatusAccessCode.objects.create(
             ticket=ticket,
             destination=value,
-            code_hash=_code_hash(code),
+            code_hash=code_hash,
             expires_at=now + timedelta(seconds=settings.STATUS_CODE_TTL_SECONDS),
         )
         channel = Channel.EMAIL if kind == IdentityKind.EMAIL else Channel.SMS
@@ -77,7 +132,7 @@ def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None
             reference=f"kefu-code-{access.pk}",
             kind="code",
         )
-        transaction.on_commit(lambda: _send_code(outbound))
+        transaction.on_commit(lambda: _send_code_later(outbound))
     return access
 
 
@@ -99,30 +154,64 @@ def portal_message(*, ticket: Ticket, text: str, token: str) -> IntakeResult:
     )
 
 
-def _send_code(outbound: Outbound) -> None:
+def _send_code_later(outbound: Outbound) -> None:
+    """Queue the code's message: sending it (an SMS gateway's API) would make a matching
+    lookup slower than one that matched nothing. The code itself is only in the queued
+    task, never stored in clear."""
+    from tickets.tasks import status_code_send
+
+    task_queue(status_code_send, asdict(outbound))
+
+
+def status_code_send(*, outbound: Outbound) -> None:
+    """Send a one-time code's message; a failure is logged (the customer asks again)."""
     try:
         backend_for(outbound.channel).send(outbound)
     except Exception:
         logger.exception("could not send a status code on %s", outbound.channel)
 
 
-def status_code_verify(*, number: str, code: str) -> Ticket | None:
-    """Check a code for a ticket. Each code works once, expires, and allows a few attempts."""
+class CodeOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"  # wrong, used or expired, or no code for the ticket
+    LOCKED = "locked"  # the ticket's attempts for the hour are spent
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    outcome: CodeOutcome
+    ticket: Ticket | None = None
+
+
+def status_code_verify(*, number: str, code: str) -> CodeCheck:
+    """Check a code for a ticket. Each code works once and expires. A ticket allows
+    STATUS_CODE_MAX_ATTEMPTS attempts in all on the codes sent in the last hour: a new code
+    does not bring new attempts.
+
+    Concurrent attempts are counted one by one: the ticket's codes of the hour are locked
+    (in id order, so two attempts cannot deadlock) before their attempts are added up and
+    one more is recorded.
+    """
     now = timezone.now()
-    access = (
-        StatusAccessCode.objects.filter(
-            ticket__number=number.strip(), used_at__isnull=True, expires_at__gt=now
+    presented = _code_hash(code.strip())
+    with transaction.atomic():
+        codes = list(
+            StatusAccessCode.objects.select_for_update(of=("self",))
+            .filter(ticket__number=number.strip(), created_at__gte=now - timedelta(hours=1))
+            .order_by("pk")
         )
-        .select_related("ticket")
-        .order_by("-created_at")
-        .first()
-    )
-    if access is None or access.attempts >= settings.STATUS_CODE_MAX_ATTEMPTS:
-        return None
-    StatusAccessCode.objects.filter(pk=access.pk).update(attempts=F("attempts") + 1)
-    if not hmac.compare_digest(access.code_hash, _code_hash(code.strip())):
-        return None
-    claimed = StatusAccessCode.objects.filter(pk=access.pk, used_at__isnull=True).update(
-        used_at=now
-    )
-    return access.ticket if claimed == 1 else None
+        if sum(access.attempts for access in codes) >= settings.STATUS_CODE_MAX_ATTEMPTS:
+            return CodeCheck(CodeOutcome.LOCKED)
+        live = [c for c in codes if c.used_at is None and c.expires_at > now]
+        if not live:
+            return CodeCheck(CodeOutcome.WRONG)
+        access = max(live, key=lambda c: (c.created_at, c.pk))
+        StatusAccessCode.objects.filter(pk=access.pk).update(attempts=F("attempts") + 1)
+        if not hmac.compare_digest(access.code_hash, presented):
+            return CodeCheck(CodeOutcome.WRONG)
+        claimed = StatusAccessCode.objects.filter(pk=access.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+    if claimed != 1:
+        return CodeCheck(CodeOutcome.WRONG)
+    return CodeCheck(CodeOutcome.ACCEPTED, Ticket.objects.get(pk=access.ticket_id))

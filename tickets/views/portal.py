@@ -1,5 +1,6 @@
 """Customer self-service: look up a ticket with a one-time code sent to its phone or email."""
 
+import hashlib
 import uuid
 
 from django import forms
@@ -32,12 +33,47 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "portal/rate_limited.html", status=429)
 
 
+def code_request_key(group: str, request: HttpRequest) -> str:
+    """The ticket number and contact a code is asked for, whether or not they match: the
+    customer is told "too many codes" for a pair asked for too often, and since matching
+    and non-matching pairs are counted alike, that message reveals nothing. (Codes actually
+    sent are capped in the database per ticket and per contact, see
+    `portal.status_code_request`.)"""
+    number = request.POST.get("number", "").strip()
+    contact = request.POST.get("contact", "")
+    identity = portal.status_contact_normalise(contact)
+    value = identity[1] if identity is not None else contact.strip().lower()
+    return hashlib.sha256(f"{number}\n{value}".encode()).hexdigest()
+
+
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
+@ratelimit(
+    group="portal.codes.hour",
+    key=code_request_key,
+    rate=lambda group, request: f"{settings.STATUS_CODES_PER_HOUR}/h",
+    method="POST",
+    block=False,
+)
+@ratelimit(
+    group="portal.codes.day",
+    key=code_request_key,
+    rate=lambda group, request: f"{settings.STATUS_CODES_PER_DAY}/d",
+    method="POST",
+    block=False,
+)
 def status_lookup(request: HttpRequest) -> HttpResponse:
+    error = ""
+    status = 200
     if request.method == "POST":
         form = LookupForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and getattr(request, "limited", False):
+            error = _(
+                "Too many codes have been requested for this ticket and contact. Use the "
+                "last code you received, or try again later."
+            )
+            status = 429
+        elif form.is_valid():
             number = form.cleaned_data["number"].strip()
             portal.status_code_request(number=number, contact=form.cleaned_data["contact"])
             # The same answer whether or not the ticket and the contact matched.
@@ -45,7 +81,7 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
             return redirect("portal:verify")
     else:
         form = LookupForm()
-    return render(request, "portal/lookup.html", {"form": form})
+    return render(request, "portal/lookup.html", {"form": form, "error": error}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,20 +91,34 @@ def status_verify(request: HttpRequest) -> HttpResponse:
     if not number:
         return redirect("portal:lookup")
     error = ""
+    status = 200
     if request.method == "POST":
         form = CodeForm(request.POST)
+        check = None
         if form.is_valid():
-            ticket = portal.status_code_verify(number=number, code=form.cleaned_data["code"])
-            if ticket is not None:
+            check = portal.status_code_verify(number=number, code=form.cleaned_data["code"])
+            if check.ticket is not None:
                 allowed = set(request.session.get(SESSION_KEY, []))
-                allowed.add(ticket.pk)
+                allowed.add(check.ticket.pk)
                 request.session[SESSION_KEY] = sorted(allowed)
                 request.session.cycle_key()
-                return redirect("portal:ticket", number=ticket.number)
-        error = _("That code is wrong or has expired. Ask for a new one if needed.")
+                return redirect("portal:ticket", number=check.ticket.number)
+        if check is not None and check.outcome == portal.CodeOutcome.LOCKED:
+            error = _(
+                "Too many wrong codes for this ticket. For your security, please wait an "
+                "hour, then ask for a new code."
+            )
+            status = 429
+        else:
+            error = _("That code is wrong or has expired. Ask for a new one if needed.")
     else:
         form = CodeForm()
-    return render(request, "portal/verify.html", {"form": form, "number": number, "error": error})
+    return render(
+        request,
+        "portal/verify.html",
+        {"form": form, "number": number, "error": error},
+        status=status,
+    )
 
 
 class PortalMessageForm(forms.Form):
