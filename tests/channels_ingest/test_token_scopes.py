@@ -164,3 +164,16 @@ def test_the_openapi_schema_names_each_endpoints_scope(client):
     scheme = schema["components"]["securitySchemes"]["integrationToken"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     assert "reports" in scheme["description"]
+
+
+def test_the_missing_scope_is_named_in_the_language_of_the_request(default_team, settings):
+    client = client_for("inbound:email")
+
+    chinese = register_push(client)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = register_push(client)
+
+    assert chinese.json()["detail"] == "需要具有“app:push”权限范围的集成令牌。"
+    assert english.json()["detail"] == (
+        "This needs an integration token with the scope “app:push”."
+    )
