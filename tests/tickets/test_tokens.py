@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from channels_ingest.models import InboundRecord
 from tests.factories import UserFactory
-from tickets.models import IntegrationToken
+from tickets.models import AuditEntry, IntegrationToken
 from tickets.services.tokens import token_hash, token_issue
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +65,11 @@ def test_the_admin_changes_a_tokens_scopes(client, settings):
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.scopes == ["inbound:app", "app:push"]
+    change = AuditEntry.objects.get(action="token_scopes_changed")
+    assert (change.object_id, change.data) == (
+        str(token.pk),
+        {"before": ["inbound:app"], "after": ["inbound:app", "app:push"]},
+    )
 
 
 def test_existing_tokens_get_the_scopes_of_what_they_were_used_for():
