@@ -58,7 +58,9 @@
       params.set("signature", data.signature || "");
       if (previousVisitor) { params.set("previous", previousVisitor); }
     } else if (data.visitor) {
-      // A site that requires signed visitor ids: the shop's page gave this one.
+      // A site that requires signed visitor ids: the shop's page gave this one. Kept like a
+      // random id, so the conversation follows the visitor when they sign in.
+      remember(storageKey + ":visitor", data.visitor);
       params.set("visitor", data.visitor);
       params.set("signature", data.visitorSignature || "");
     } else {
