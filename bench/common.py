@@ -196,7 +196,7 @@ def seed_helpdesk(
     for key, team in teams.items():
         if key != "default":
             make_agent(f"agent-{key}", team)
-    _token, token_key = token_issue(name=token_name, actor=None)
+    _token, token_key = token_issue(name=token_name, scopes=["inbound:app"], actor=None)
     return Seeded(
         team_ids={key: team.pk for key, team in teams.items()},
         default_team_id=teams["default"].pk,

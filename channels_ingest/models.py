@@ -245,6 +245,14 @@ class ChatSite(models.Model):
         default=True,
         help_text=_("Visitors who are not signed in chat under a random id kept in the browser."),
     )
+    anonymous_requires_signature = models.BooleanField(
+        _("anonymous visitor ids must be signed"),
+        default=False,
+        help_text=_(
+            "The shop's page hands each anonymous visitor an id signed with the site's secret; "
+            "unsigned or forged ids are refused."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -47,13 +47,22 @@ def client_ip(request: HttpRequest) -> str:
     trusted address seen stands for the client, since what lies beyond it was not written
     by a proxy we trust.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    peer = _parse(remote)
-    if peer is None or not _is_trusted(peer):
+    return client_address(
+        peer=request.META.get("REMOTE_ADDR", "") or "",
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
+
+
+def client_address(*, peer: str, forwarded_for: str) -> str:
+    """`client_ip` for any connection: `peer` is the address it came from, `forwarded_for`
+    its X-Forwarded-For header ("" when it has none). Websockets use it too."""
+    remote = peer
+    forwarded = forwarded_for
+    peer_address = _parse(remote)
+    if peer_address is None or not _is_trusted(peer_address):
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop for hop in forwarded.split(",") if hop.strip()]
-    last_trusted: _Address = peer
+    last_trusted: _Address = peer_address
     for hop in reversed(hops):
         address = _parse(hop)
         if address is None:

@@ -272,7 +272,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tickets.api.schema.ScopedAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "kefu.json_input.LimitedJSONParser",
@@ -412,6 +412,10 @@ CHAT_MESSAGES_PER_MINUTE: int = env.int("CHAT_MESSAGES_PER_MINUTE", default=20)
 CHAT_MESSAGE_BURST: int = env.int("CHAT_MESSAGE_BURST", default=5)
 CHAT_HISTORY_SIZE: int = env.int("CHAT_HISTORY_SIZE", default=50)
 CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=7 * 24 * 3600)
+# New anonymous chat conversations a minute, per client address and per chat site (0: no
+# limit). Signed-in visitors and visitors already in a conversation are not counted.
+CHAT_NEW_CONVERSATIONS_PER_ADDRESS: int = env.int("CHAT_NEW_CONVERSATIONS_PER_ADDRESS", default=10)
+CHAT_NEW_CONVERSATIONS_PER_SITE: int = env.int("CHAT_NEW_CONVERSATIONS_PER_SITE", default=120)
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)

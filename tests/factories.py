@@ -1,6 +1,7 @@
 """Factories for test data. Domain objects that have a service are made through it."""
 
 import itertools
+from collections.abc import Sequence
 
 import factory
 from django.contrib.auth import get_user_model
@@ -77,6 +78,10 @@ def intake(**kwargs: object) -> IntakeResult:
     return intake_message(inbound=app_message(**kwargs))  # type: ignore[arg-type]
 
 
-def issue_token(name: str = "shop-app") -> str:
-    _token, key = token_issue(name=name, actor=None)
+# What the shop's app backend is given: its messages, its users' conversations and devices.
+SHOP_APP_SCOPES = ("inbound:app", "app:conversations", "app:push")
+
+
+def issue_token(name: str = "shop-app", *, scopes: Sequence[str] = SHOP_APP_SCOPES) -> str:
+    _token, key = token_issue(name=name, scopes=scopes, actor=None)
     return key

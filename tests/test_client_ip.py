@@ -112,3 +112,17 @@ def test_a_refused_sms_webhook_is_logged_with_the_clients_address(client, caplog
 
     assert response.status_code == 403
     assert "from 198.51.100.7:" in caplog.text
+
+
+def test_a_websocket_behind_the_trusted_proxy_counts_as_its_client(settings):
+    from channels_ingest.chat.limits import socket_client_address
+
+    settings.KEFU_TRUSTED_PROXIES = ["127.0.0.1"]
+    headers = [(b"host", b"kefu.example"), (b"x-forwarded-for", b"198.51.100.4")]
+
+    via_trusted = socket_client_address({"client": ("127.0.0.1", 5000), "headers": headers})
+    direct = socket_client_address({"client": ("203.0.113.8", 5000), "headers": headers})
+
+    assert via_trusted == "198.51.100.4"
+    assert direct == "203.0.113.8"  # a client's own X-Forwarded-For is not believed
+    assert socket_client_address({"headers": []}) == ""

@@ -1,5 +1,6 @@
 from typing import cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest
@@ -17,6 +18,7 @@ from tickets.models import (
     Team,
     Ticket,
     TicketEvent,
+    TokenScope,
 )
 from tickets.services import tokens
 
@@ -80,16 +82,38 @@ class AuditEntryAdmin(admin.ModelAdmin):
     readonly_fields = ["actor", "action", "object_type", "object_id", "data", "created_at"]
 
 
+class IntegrationTokenForm(forms.ModelForm):  # type: ignore[type-arg]
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the token may do; each endpoint names the scope it needs."),
+    )
+
+    class Meta:
+        model = IntegrationToken
+        fields = ["name", "is_active", "scopes"]
+
+
 @admin.register(IntegrationToken)
 class IntegrationTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "is_active", "created_at", "last_used_at"]
-    fields = ["name", "is_active"]
+    form = IntegrationTokenForm
+    list_display = ["name", "prefix", "scope_list", "is_active", "created_at", "last_used_at"]
+    fields = ["name", "is_active", "scopes"]
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: IntegrationToken) -> str:
+        return ", ".join(obj.scopes)
 
     def save_model(self, request: HttpRequest, obj: IntegrationToken, form, change) -> None:  # type: ignore[no-untyped-def]
+        scopes = list(form.cleaned_data["scopes"])
+        actor = cast(User, request.user)
         if change:
-            super().save_model(request, obj, form, change)
+            tokens.token_change(
+                token=obj, name=obj.name, is_active=obj.is_active, scopes=scopes, actor=actor
+            )
             return
-        token, key = tokens.token_issue(name=obj.name, actor=cast(User, request.user))
+        token, key = tokens.token_issue(name=obj.name, scopes=scopes, actor=actor)
         obj.pk = token.pk
         obj.prefix = token.prefix
         obj.key_hash = token.key_hash

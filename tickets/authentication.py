@@ -15,7 +15,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
 from kefu.revisions import RevisionCache
-from tickets.models import IntegrationToken
+from tickets.models import IntegrationToken, TokenScope
 from tickets.services.tokens import token_hash
 
 TOKENS_REVISION = "tokens"
@@ -86,8 +86,38 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class IsIntegration(BasePermission):
-    """DRF permission: the request carries an active integration token."""
+class HasScope(BasePermission):
+    """DRF permission: the request carries an active integration token holding the scope.
+
+    Declared on the view as `permission_classes = [HasScope.of(TokenScope.INBOUND_APP)]`.
+    The schema (tickets/api/schema.py) reads the scope from here, so the documented and the
+    enforced scope cannot differ. A staff session is refused too: these endpoints act for an
+    integration, not for a person.
+    """
+
+    code = "missing_scope"
+    scope = ""
+
+    @classmethod
+    def of(cls, scope: TokenScope) -> type["HasScope"]:
+        return type(f"HasScope_{scope.name}", (cls,), {"scope": scope.value})
+
+    @property
+    def message(self) -> str:
+        # Read when refusing, so it is in the language of the request.
+        return _("This needs an integration token with the scope “%(scope)s”.") % {
+            "scope": self.scope
+        }
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return isinstance(request.auth, IntegrationToken)
+        token = request.auth
+        return isinstance(token, IntegrationToken) and token.has_scope(self.scope)
+
+
+def required_scopes(view: Any) -> list[str]:
+    """The scopes a view's permissions ask of a token, in the order declared."""
+    return [
+        permission.scope
+        for permission in getattr(view, "permission_classes", ())
+        if isinstance(permission, type) and issubclass(permission, HasScope)
+    ]

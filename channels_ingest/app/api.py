@@ -18,9 +18,9 @@ from channels_ingest.app.selectors import MAX_PAGE_SIZE, ConversationPage, conve
 from channels_ingest.app.services import push_token_register, push_token_remove
 from channels_ingest.models import InboundState, PushPlatform
 from channels_ingest.pipeline.receive import inbound_receive
-from tickets.authentication import IsIntegration
+from tickets.authentication import HasScope
 from tickets.identity import normalise_email, normalise_phone
-from tickets.models import Direction, IntegrationToken, Message
+from tickets.models import Direction, IntegrationToken, Message, TokenScope
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -75,7 +75,7 @@ _Accepted = inline_serializer(
 
 
 class AppInboundView(APIView):
-    permission_classes = [IsIntegration]
+    permission_classes = [HasScope.of(TokenScope.INBOUND_APP)]
 
     @extend_schema(
         request=AppMessageSerializer,
@@ -162,7 +162,7 @@ class ConversationPageSerializer(serializers.Serializer[ConversationPage]):
 
 
 class ConversationMessagesView(APIView):
-    permission_classes = [IsIntegration]
+    permission_classes = [HasScope.of(TokenScope.APP_CONVERSATIONS)]
 
     @extend_schema(
         parameters=[
@@ -199,7 +199,7 @@ class PushTokenRemoveSerializer(serializers.Serializer[dict[str, object]]):
 
 
 class PushTokensView(APIView):
-    permission_classes = [IsIntegration]
+    permission_classes = [HasScope.of(TokenScope.APP_PUSH)]
 
     @extend_schema(
         request=PushTokenSerializer,

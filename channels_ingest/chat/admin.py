@@ -8,9 +8,18 @@ from channels_ingest.models import ChatSite, PushToken
 @admin.register(ChatSite)
 class ChatSiteAdmin(admin.ModelAdmin):
     list_display = ["name", "key", "team", "allows_anonymous", "is_active", "created_at"]
-    list_filter = ["is_active", "allows_anonymous"]
+    list_filter = ["is_active", "allows_anonymous", "anonymous_requires_signature"]
     search_fields = ["name", "key"]
-    fields = ["name", "key", "secret", "allowed_origins", "team", "allows_anonymous", "is_active"]
+    fields = [
+        "name",
+        "key",
+        "secret",
+        "allowed_origins",
+        "team",
+        "allows_anonymous",
+        "anonymous_requires_signature",
+        "is_active",
+    ]
 
 
 @admin.register(PushToken)

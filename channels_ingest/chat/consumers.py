@@ -25,9 +25,10 @@ from channels_ingest.chat.identity import (
     VisitorRefused,
     origin_allowed,
     visitor_anonymous,
+    visitor_anonymous_verify,
     visitor_verify,
 )
-from channels_ingest.chat.limits import TokenBucket
+from channels_ingest.chat.limits import TokenBucket, new_conversation_admit, socket_client_address
 from channels_ingest.chat.selectors import (
     chat_availability,
     chat_site_active,
@@ -70,6 +71,9 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
         self.ticket_number = ""
         self.typing_sent_at = 0.0
         self.is_typing_shown = False
+        # Whether this socket's new conversation has been counted against the limits.
+        self.is_admitted = False
+        self.address = socket_client_address(self.scope)
         params = parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace"))
 
         def param(name: str) -> str:
@@ -198,6 +202,8 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
             wait = round(self.messages.wait_seconds(), 1)
             await self._refuse("rate_limited", retry_after=wait, **echo)
             return
+        if not await self._admit_new_conversation(**echo):
+            return
         receipt = await database_sync_to_async(chat_message_receive)(
             site=self.site,
             visitor=self.visitor,
@@ -219,6 +225,27 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
                 duplicate=receipt.is_duplicate,
             )
         )
+
+    async def _admit_new_conversation(self, **echo: Any) -> bool:
+        """An anonymous visitor's first message opens a ticket: count it against the limits
+        of new anonymous conversations, once per socket. Sockets cost nothing until then,
+        so opening hundreds of them with made-up visitor ids opens no ticket."""
+        assert self.site is not None and self.visitor is not None
+        if self.visitor.is_signed or self.ticket_id is not None or self.is_admitted:
+            return True
+        admission = await sync_to_async(new_conversation_admit)(
+            site_key=self.site.key, address=self.address
+        )
+        if not admission.is_allowed:
+            logger.warning(
+                "chat site %s: new anonymous conversation from %s refused by the limits",
+                self.site.key,
+                self.address or "an unknown address",
+            )
+            await self._send(events.error("busy", retry_after=admission.retry_after, **echo))
+            return False
+        self.is_admitted = True
+        return True
 
     async def _typing(self, is_typing: bool) -> None:
         if self.ticket_id is None:
@@ -280,4 +307,12 @@ def _visitor(site: ChatSite, param: Any) -> Visitor:
         )
     if not site.allows_anonymous:
         raise VisitorRefused("sign_in", "anonymous visitors are not allowed on this site")
+    if site.anonymous_requires_signature:
+        return visitor_anonymous_verify(
+            secret=site.secret,
+            site_key=site.key,
+            visitor_id=param("visitor"),
+            signature=param("signature"),
+            name=name,
+        )
     return visitor_anonymous(visitor_id=param("visitor"), name=name)

@@ -2,7 +2,10 @@
 which pages may open the widget.
 
 The shop's server signs `"{site key}|{user id}|{expires}"` (UTF-8) with the site's secret,
-HMAC-SHA256, hex digest; `expires` is a Unix time in seconds. See docs/chat.md.
+HMAC-SHA256, hex digest; `expires` is a Unix time in seconds. On a site that requires signed
+visitors, it also signs each anonymous visitor id it hands out: `"{site key}|visitor:{id}"`.
+The two messages cannot be mistaken for each other: a user id may not start with `visitor:`
+and a visitor id holds no `|`. See docs/chat.md.
 """
 
 import hashlib
@@ -79,6 +82,24 @@ def visitor_anonymous(*, visitor_id: str, name: str) -> Visitor:
     if not VISITOR_ID.fullmatch(visitor_id):
         raise VisitorRefused("bad_visitor", "malformed visitor id")
     return Visitor(address=VISITOR_PREFIX + visitor_id, name=name[:200], is_signed=False)
+
+
+def sign_anonymous_visitor(*, secret: str, site_key: str, visitor_id: str) -> str:
+    """What the shop's server computes for an anonymous visitor id it hands to the widget."""
+    message = f"{site_key}|{VISITOR_PREFIX}{visitor_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def visitor_anonymous_verify(
+    *, secret: str, site_key: str, visitor_id: str, signature: str, name: str
+) -> Visitor:
+    """An anonymous visitor whose id the shop signed, or VisitorRefused. Still anonymous (the
+    shop vouches for the id, not for a person), so `is_signed` stays false."""
+    visitor = visitor_anonymous(visitor_id=visitor_id, name=name)
+    expected = sign_anonymous_visitor(secret=secret, site_key=site_key, visitor_id=visitor_id)
+    if not hmac.compare_digest(expected, signature.lower()):
+        raise VisitorRefused("bad_signature", "visitor id not signed by the shop")
+    return visitor
 
 
 def origin_allowed(*, origin: str, allowed: set[str]) -> bool:

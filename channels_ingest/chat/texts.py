@@ -78,6 +78,7 @@ def error_text(code: str) -> str:
         "bad_message": _("The message is empty or malformed."),
         "too_long": _("The message is too long."),
         "rate_limited": _("You are sending messages too fast; please wait a moment."),
+        "busy": _("Many chats are starting right now; your message will be sent in a moment."),
         "refused": _("The message could not be accepted."),
         "unknown_type": _("Unknown request."),
         "server_error": _("Something went wrong; please try again."),

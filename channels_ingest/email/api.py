@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from channels_ingest.email.ingest import provider_id_for
 from channels_ingest.models import InboundState
 from channels_ingest.pipeline.receive import inbound_receive
-from tickets.authentication import IsIntegration
-from tickets.models import IntegrationToken
+from tickets.authentication import HasScope
+from tickets.models import IntegrationToken, TokenScope
 
 logger = logging.getLogger("kefu.ingest.email")
 
@@ -35,7 +35,7 @@ def max_body_bytes() -> int:
 
 
 class EmailInboundView(APIView):
-    permission_classes = [IsIntegration]
+    permission_classes = [HasScope.of(TokenScope.INBOUND_EMAIL)]
     parser_classes = [RawMimeParser]
 
     @extend_schema(

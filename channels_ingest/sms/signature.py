@@ -1,9 +1,11 @@
 """Twilio request signatures (X-Twilio-Signature).
 
 The signature is base64(HMAC-SHA1(auth token, URL + every POST parameter's name and value,
-sorted by name, concatenated)). The URL is the one Twilio called, query string included;
-behind a proxy that must be the public URL, so it is rebuilt from the Host and scheme the
-proxy passes on (USE_X_FORWARDED_HOST / SECURE_PROXY_SSL_HEADER).
+sorted by name, concatenated)). The URL is the one Twilio called, query string included:
+`KEFU_PUBLIC_URL` plus the request's path and query when that is set (a proxy on another
+host passes requests on under an internal name), else the URL rebuilt from the Host and
+scheme the proxy passes on (USE_X_FORWARDED_HOST / SECURE_PROXY_SSL_HEADER); see
+channels_ingest/sms/twilio.py.
 """
 
 import base64

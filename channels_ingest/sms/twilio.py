@@ -8,6 +8,7 @@ same way and changes nothing.
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -26,17 +27,31 @@ def _twiml() -> HttpResponse:
     return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
 
 
+def signed_urls(request: HttpRequest) -> list[str]:
+    """The URLs Twilio may have signed for this request, the likeliest first.
+
+    With `KEFU_PUBLIC_URL` set, Twilio called the public address (the one our status
+    callbacks name), while the request may reach us through a proxy on another host under an
+    internal name; the URL rebuilt from the request is then kept as a second candidate for a
+    proxy that forwards the public Host.
+    """
+    own = request.build_absolute_uri()
+    if not settings.KEFU_PUBLIC_URL:
+        return [own]
+    public = settings.KEFU_PUBLIC_URL.rstrip("/") + request.get_full_path()
+    return [public] if public == own else [public, own]
+
+
 def _signed(request: HttpRequest, *, our_number_field: str) -> bool:
     params = {key: request.POST.getlist(key) for key in request.POST}
     token = auth_token_for(
         account_sid=request.POST.get("AccountSid", ""),
         our_number=request.POST.get(our_number_field, ""),
     )
-    valid = twilio_signature_valid(
-        auth_token=token,
-        url=request.build_absolute_uri(),
-        params=params,
-        signature=request.headers.get("X-Twilio-Signature", ""),
+    signature = request.headers.get("X-Twilio-Signature", "")
+    valid = any(
+        twilio_signature_valid(auth_token=token, url=url, params=params, signature=signature)
+        for url in signed_urls(request)
     )
     if not valid:
         logger.warning(

@@ -9,6 +9,7 @@ from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.process import inbound_process
 from channels_ingest.pipeline.receive import inbound_receive
 from channels_ingest.pipeline.store import inbound_store
+from tests.factories import issue_token
 from tests.support.environment import requires_postgres
 from tests.support.mail import customer_mail
 from tickets.models import Direction, Message, Ticket
@@ -78,10 +79,11 @@ def test_the_setting_turns_it_off(default_team, settings):
 
 @requires_postgres
 def test_the_email_webhook_waits_for_the_disk_before_it_tells_the_ticket_number(
-    default_team, token, settings
+    default_team, settings
 ):
     settings.INBOUND_ASYNC_COMMIT = True
     client = APIClient()
+    token = issue_token("mail-pipe", scopes=["inbound:email"])
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     modes = CommitModes()
 

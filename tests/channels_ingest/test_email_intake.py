@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from channels_ingest.models import InboundRecord, InboundState, OutboxEntry
 from tests.channels_ingest.email.raw import mail
+from tests.factories import issue_token
 from tests.support.mail import customer_mail
 from tickets.models import Attachment, DeliveryStatus, Direction, Message, Status, Ticket
 from tickets.services.workflow import ticket_reply, ticket_set_status
@@ -24,8 +25,9 @@ URL = "/api/v1/inbound/email"
 
 
 @pytest.fixture
-def api(token, default_team, agent):  # type: ignore[no-untyped-def]
+def api(default_team, agent):  # type: ignore[no-untyped-def]
     client = APIClient()
+    token = issue_token("mail-pipe", scopes=["inbound:email"])
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 

@@ -99,6 +99,78 @@ def test_a_changed_parameter_breaks_the_signature(client, sms_number, default_te
     assert response.status_code == 403
 
 
+PUBLIC = "https://kefu.shop.example"
+
+
+def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(
+    client, settings, sms_number, default_team, django_capture_on_commit_callbacks
+):
+    # The proxy on another host passes the request on to the internal name; Twilio signed
+    # the public address it called, query string included.
+    settings.KEFU_PUBLIC_URL = PUBLIC + "/"
+    settings.ALLOWED_HOSTS = ["kefu-web"]
+    params = sms("SM20", "到货了吗")
+    signature = RequestValidator(TOKEN).compute_signature(
+        PUBLIC + "/webhooks/sms/twilio/?site=cn", params
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/webhooks/sms/twilio/?site=cn",
+            params,
+            HTTP_HOST="kefu-web",
+            HTTP_X_TWILIO_SIGNATURE=signature,
+        )
+
+    assert response.status_code == 200
+    assert Ticket.objects.get().messages.get().body == "到货了吗"
+
+
+def test_behind_a_proxy_a_status_callback_signed_for_the_public_url_is_taken(
+    client, settings, sms_number
+):
+    settings.KEFU_PUBLIC_URL = PUBLIC
+    settings.ALLOWED_HOSTS = ["kefu-web"]
+    params = {
+        "MessageSid": "SM-unknown",
+        "AccountSid": "AC123",
+        "From": "+8610690000",
+        "MessageStatus": "delivered",
+    }
+    signature = RequestValidator(TOKEN).compute_signature(
+        PUBLIC + "/webhooks/sms/twilio/status/", params
+    )
+
+    response = client.post(
+        "/webhooks/sms/twilio/status/",
+        params,
+        HTTP_HOST="kefu-web",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
+
+    assert response.status_code == 204
+
+
+def test_behind_a_proxy_a_forged_signature_is_still_refused_and_logged(
+    client, settings, sms_number, default_team, caplog
+):
+    settings.KEFU_PUBLIC_URL = PUBLIC
+    settings.ALLOWED_HOSTS = ["kefu-web"]
+    params = sms("SM21", "hi")
+    forged = RequestValidator("not-the-token").compute_signature(
+        PUBLIC + "/webhooks/sms/twilio/", params
+    )
+
+    response = client.post(
+        "/webhooks/sms/twilio/", params, HTTP_HOST="kefu-web", HTTP_X_TWILIO_SIGNATURE=forged
+    )
+
+    assert response.status_code == 403
+    assert InboundRecord.objects.count() == 0
+    assert "refused SMS webhook /webhooks/sms/twilio/" in caplog.text
+    assert "bad signature" in caplog.text
+
+
 def test_the_environment_token_serves_a_number_not_in_the_admin(
     client, settings, default_team, django_capture_on_commit_callbacks
 ):

@@ -1,7 +1,7 @@
 """The core's models, one module per kind of record; imported from here as
 `tickets.models`."""
 
-from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode
+from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode, TokenScope
 from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
@@ -55,4 +55,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketPromise",
+    "TokenScope",
 ]

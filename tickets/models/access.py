@@ -30,15 +30,35 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.object_type}:{self.object_id}"
 
 
+class TokenScope(models.TextChoices):
+    """What an integration token may do: one scope per family of endpoints. The values are
+    stable strings that integrators write in their configuration; never rename one."""
+
+    INBOUND_APP = "inbound:app", _("Send customer messages from the shop's app")
+    INBOUND_EMAIL = "inbound:email", _("Send raw inbound email")
+    APP_CONVERSATIONS = "app:conversations", _("Read app users' conversations")
+    APP_PUSH = "app:push", _("Register app users' devices for push")
+    ORDERS = "orders", _("Push orders and logistics events")
+    AFTERSALES = "aftersales", _("Read and update after-sales cases")
+    REPORTS = "reports", _("Read reports and exports")
+
+
 class IntegrationToken(models.Model):
     """A secret an integration (shop system, PBX, gateway) sends as `Token <key>`.
 
-    Only a SHA-256 of the key is stored; the key itself is shown once when issued.
+    Only a SHA-256 of the key is stored; the key itself is shown once when issued. The token
+    opens only the endpoints of its scopes (`TokenScope` values).
     """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     prefix = models.CharField(max_length=8, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        _("scopes"),
+        default=list,
+        blank=True,
+        help_text=_("What the token may do; each endpoint names the scope it needs."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -49,6 +69,9 @@ class IntegrationToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 class StatusAccessCode(models.Model):

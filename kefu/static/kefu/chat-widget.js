@@ -1,7 +1,8 @@
 /* Kefu's chat widget. Embed with one tag (docs/chat.md):
  *   <script src="https://kefu.example/static/kefu/chat-widget.js" data-site="KEY"
  *           data-user="ID" data-name="…" data-expires="UNIX" data-signature="HEX" async></script>
- * Without data-user the visitor is anonymous under a random id kept in localStorage.
+ * Without data-user the visitor is anonymous under a random id kept in localStorage, or
+ * under data-visitor with data-visitor-signature when the shop's page signs visitor ids.
  * Plain JavaScript, no dependencies; the markup lives in a shadow root so the shop's styles
  * and ours leave each other alone. Every text it shows comes from the server's `hello`.
  */
@@ -56,6 +57,12 @@
       params.set("expires", data.expires || "");
       params.set("signature", data.signature || "");
       if (previousVisitor) { params.set("previous", previousVisitor); }
+    } else if (data.visitor) {
+      // A site that requires signed visitor ids: the shop's page gave this one. Kept like a
+      // random id, so the conversation follows the visitor when they sign in.
+      remember(storageKey + ":visitor", data.visitor);
+      params.set("visitor", data.visitor);
+      params.set("signature", data.visitorSignature || "");
     } else {
       params.set("visitor", visitorId());
     }
@@ -261,7 +268,7 @@
     } else if (frame.type === "error") {
       showError(frame.message || "");
       if (frame.client_id && byClient[frame.client_id]) {
-        if (frame.code === "rate_limited") {
+        if (frame.code === "rate_limited" || frame.code === "busy") {
           // Still pending: it goes again after the wait (or on the next reconnect).
           setTimeout(function () {
             pending.filter(function (item) { return item.client_id === frame.client_id; }).forEach(function (item) {

@@ -13,7 +13,7 @@ def queued_messages_due_now(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0002_roles"),
+        ("tickets", "0003_token_scopes"),
     ]
 
     operations = [
