@@ -14,6 +14,7 @@ from tickets.services.bot_followup import bot_answers_ignored_record
 from tickets.services.delivery import message_deliver, message_delivery_give_up
 from tickets.services.notifications import notifications_deliver
 from tickets.services.orders import message_orders_link
+from tickets.services.retention import retention_run
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -66,3 +67,11 @@ def bot_answers_ignored() -> int:
 def orders_link(message_id: int) -> None:
     """Link the order numbers a customer message mentions to their owners (orders API)."""
     message_orders_link(message_id=message_id)
+
+
+@shared_task(name="tickets.tasks.retention_enforce", ignore_result=True)
+def retention_enforce() -> dict[str, int]:
+    """Delete or anonymise the personal data past its retention period (nightly)."""
+    counts = retention_run(now=timezone.now(), dry_run=False)
+    logger.info("retention: %s", ", ".join(f"{name}={count}" for name, count in counts.items()))
+    return counts

@@ -1,5 +1,6 @@
 """The audit log: who saw or changed which personal data, and when."""
 
+import getpass
 from collections.abc import Mapping
 
 from django.contrib.auth.models import User
@@ -25,3 +26,12 @@ def audit_record(
         object_id=object_id,
         data=dict(data),
     )
+
+
+def command_operator() -> str:
+    """How an audit entry names a management command's run (it has no signed-in user): the
+    server account that ran it."""
+    try:
+        return f"command:{getpass.getuser()}"
+    except OSError:
+        return "command"
