@@ -1,11 +1,11 @@
 """What the edge holds about a customer, for the core's export and erasure
 (`tickets.personal_data`): the raw inbound log's payloads, the outbox, the app's push tokens.
 
-A customer's inbound records are those of their tickets, and those whose payload quotes one
-of their phone numbers, email addresses or app user ids (a payload refused before it became a
-message has no ticket). Erasing scrubs a record rather than deleting it: the row keeps the
-(channel, provider id) key, so a provider's redelivery is still recognised and not taken in
-as a new message.
+A customer's inbound records are those of their tickets, and those with a value in their
+payload that is one of their phone numbers, email addresses or app user ids (a payload refused
+before it became a message has no ticket). Erasing scrubs a record rather than deleting it:
+the row keeps the (channel, provider id) key, so a provider's redelivery is still recognised
+and not taken in as a new message.
 """
 
 import json
@@ -45,7 +45,9 @@ def _quoted_forms(footprint: CustomerFootprint) -> list[str]:
 def inbound_records_of(footprint: CustomerFootprint) -> QuerySet[InboundRecord]:
     quoted = Q()
     for form in _quoted_forms(footprint):
-        quoted |= Q(payload_text__icontains=form)
+        # As a whole JSON string (quotes included): a short app user id such as "u1" must not
+        # find every payload that happens to contain "u1".
+        quoted |= Q(payload_text__icontains=json.dumps(form))
     matches = Q(ticket_number__in=footprint.ticket_numbers) if footprint.ticket_numbers else Q()
     if not quoted and not matches:
         return InboundRecord.objects.none()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from channels_ingest.models import InboundRecord, OutboxEntry
+from channels_ingest.models import InboundRecord, InboundState, OutboxEntry
 from tests.privacy.conftest import close
 from tickets.models import (
     Attachment,
@@ -230,3 +230,29 @@ def test_erasing_a_customer_erases_the_records_merged_into_it(held, agent, admin
         "",
         "",
     )
+
+
+def test_erasing_scrubs_refused_payloads_that_name_the_customer_and_no_others(
+    held, agent, admin_user
+):
+    """A payload refused before intake has no ticket number: it is found by a value equal to
+    one of the customer's identities, never by a value that merely contains one."""
+    close(held.ticket, agent)
+    refused = InboundRecord.objects.create(
+        channel="app",
+        provider_id="refused-1",
+        payload={"email": "Zhang.San@example.com", "text": "？"},
+        state=InboundState.FAILED,
+        error="no usable identity",
+    )
+    lookalike = InboundRecord.objects.create(
+        channel="app",
+        provider_id="lookalike-1",
+        payload={"user_id": "x13800138000y", "text": "别人的消息"},
+        state=InboundState.PROCESSED,
+    )
+
+    customer_erase(customer=held.customer, actor=admin_user, via="page")
+
+    assert set(InboundRecord.objects.get(pk=refused.pk).payload) == {"scrubbed_at", "reason"}
+    assert InboundRecord.objects.get(pk=lookalike.pk).payload["text"] == "别人的消息"

@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.core.files.storage import Storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -270,10 +270,10 @@ def customer_erase(*, customer: Customer, actor: User | None, via: str) -> Erasu
         ticket_ids = list(tickets.values_list("pk", flat=True))
         messages, attachments = tickets_anonymise(ticket_ids=ticket_ids, now=now)
         calls = _calls_scrub(Call.objects.filter(customer_id__in=ids))
-        TicketPromise.objects.filter(
-            kind__in=[kind for kind, _value in footprint.identities],
-            value__in=[value for _kind, value in footprint.identities],
-        ).delete()
+        promised = Q(pk__in=[])
+        for kind, value in footprint.identities:
+            promised |= Q(kind=kind, value=value)
+        TicketPromise.objects.filter(promised).delete()
         identities, _by_model = ContactIdentity.objects.filter(customer_id__in=ids).delete()
         _merges_scrub(ids)
         _audit_scrub(ids)
