@@ -161,6 +161,8 @@ def test_only_an_admin_may_erase_and_must_confirm_with_the_customer_number(
     assert client.post(url, {"confirm": str(held.customer.pk)}).status_code == 403
 
     client.force_login(admin_user)
+    customer_page = client.get(reverse("tickets:customer", args=[held.customer.pk]))
+    assert f'id="customer-erase" href="{url}"' in customer_page.content.decode()
     confirm_page = client.get(url)
     wrong = client.post(url, {"confirm": "12345"})
     assert confirm_page.status_code == 200

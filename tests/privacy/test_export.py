@@ -91,6 +91,8 @@ def test_a_supervisor_downloads_the_archive_from_the_customer_page(client, super
     assert page.status_code == 200
     assert reverse("tickets:customer_export", args=[held.customer.pk]) in page.content.decode()
     assert "+8613800138000" not in page.content.decode()
+    # Erasing is for admins: a supervisor is not offered it.
+    assert 'id="customer-erase"' not in page.content.decode()
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == (
