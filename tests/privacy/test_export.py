@@ -131,3 +131,22 @@ def test_the_export_command_refuses_an_unknown_customer(db, tmp_path):
     with pytest.raises(CommandError, match="no customer #999"):
         call_command("customer_export", "999", "--output", str(tmp_path / "x.zip"))
     assert not AuditEntry.objects.exists()
+
+
+def test_the_export_costs_the_same_queries_for_one_ticket_or_many(db, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import intake
+    from tickets.models import Status, Ticket
+
+    def queries_for(phone: str, tickets: int) -> int:
+        for index in range(tickets):
+            customer = intake(phone=phone, text=f"问题 {index}").ticket.customer
+            # Closed, so the next message opens another ticket.
+            Ticket.objects.filter(customer=customer).update(status=Status.CLOSED)
+        with CaptureQueriesContext(connection) as queries:
+            customer_export(customer=customer, actor=None, destination=io.BytesIO(), via="x")
+        return len(queries)
+
+    assert queries_for("13800138001", 1) == queries_for("13800138002", 6)
