@@ -1,26 +1,100 @@
+import json
 from datetime import timedelta
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from channels_ingest.models import DeadLetter, InboundRecord, InboundState, Mailbox, OutboxEntry
+from channels_ingest.outbox import outbox_row
+from channels_ingest.payload_masking import payload_masked
 from channels_ingest.tasks import imap_poll_mailbox, process_inbound
+from kefu.roles import Role, has_role
+from tickets.audited_admin import AuditedViewsAdmin
+from tickets.services.audit import audit_record
 
 # A record the sweep (every 30 s, after a minute) has not taken in by then is stuck.
 STUCK_AFTER = timedelta(minutes=10)
 
 
+# Raw bytes shown on a reveal at most this long; the rest is cut.
+REVEAL_RAW_LIMIT = 1_000_000
+
+_SHOWN_FIELDS = [
+    field.name for field in InboundRecord._meta.fields if field.name not in ("payload", "raw")
+]
+
+
 @admin.register(InboundRecord)
-class InboundRecordAdmin(admin.ModelAdmin):
+class InboundRecordAdmin(AuditedViewsAdmin):
+    """The raw inbound log. Payloads are shown masked (payload_masking); a supervisor's
+    "Show in full" (a POST) shows one, and is in the audit log like every view of the log."""
+
+    audit_object_type = "inbound_record"
     list_display = ["channel", "provider_id", "state", "attempts", "ticket_number", "received_at"]
     list_filter = ["channel", "state"]
     search_fields = ["provider_id", "ticket_number"]
-    readonly_fields = [field.name for field in InboundRecord._meta.fields]
+    fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
+    readonly_fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
     actions = ["retry"]
+    change_form_template = "admin/channels_ingest/inbound_change_form.html"
+
+    @admin.display(description=_("payload (masked)"))
+    def masked_payload(self, record: InboundRecord) -> str:
+        return json.dumps(payload_masked(record.payload), ensure_ascii=False, indent=2)
+
+    @admin.display(description=_("raw bytes"))
+    def raw_size(self, record: InboundRecord) -> str:
+        if record.raw is None:
+            return "—"
+        return _("%(count)d bytes, hidden") % {"count": len(record.raw)}
+
+    def get_urls(self) -> list[URLPattern]:
+        reveal = path(
+            "<path:object_id>/reveal/",
+            self.admin_site.admin_view(self.reveal_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_reveal",
+        )
+        return [reveal, *super().get_urls()]
+
+    def reveal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return require_POST(self._reveal)(request, object_id)
+
+    def _reveal(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The record's payload and raw bytes in full, for a supervisor who asked; audited."""
+        record = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, record) or not has_role(
+            request.user, Role.SUPERVISOR
+        ):
+            raise PermissionDenied
+        audit_record(
+            actor=cast(User, request.user),
+            action="inbound_payload_revealed",
+            object_type="inbound_record",
+            object_id=str(record.pk),
+            data={"channel": record.channel, "ticket": record.ticket_number},
+        )
+        raw = bytes(record.raw) if record.raw is not None else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": record,
+            "title": _("Inbound record %(record)s in full") % {"record": record},
+            "payload": json.dumps(record.payload, ensure_ascii=False, indent=2),
+            "raw": raw[:REVEAL_RAW_LIMIT].decode("utf-8", errors="replace") if raw else "",
+            "raw_cut": raw is not None and len(raw) > REVEAL_RAW_LIMIT,
+        }
+        return TemplateResponse(request, "admin/channels_ingest/inbound_reveal.html", context)
 
     @admin.action(description=_("Process again"))
     def retry(self, request: HttpRequest, queryset: QuerySet[InboundRecord]) -> None:
@@ -54,11 +128,34 @@ class DeadLetterAdmin(InboundRecordAdmin):
         )
 
 
+_OUTBOX_FIELDS = [
+    "created_at",
+    "channel",
+    "masked_to",
+    "kind",
+    "ticket_number",
+    "reference",
+    "subject",
+    "masked_body",
+]
+
+
 @admin.register(OutboxEntry)
 class OutboxEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "channel", "to", "kind", "ticket_number"]
+    """Masked as on the /outbox/ page, where a supervisor can reveal an entry (audited)."""
+
+    list_display = ["created_at", "channel", "masked_to", "kind", "ticket_number"]
     list_filter = ["channel", "kind"]
-    readonly_fields = [field.name for field in OutboxEntry._meta.fields]
+    fields = [*_OUTBOX_FIELDS]
+    readonly_fields = _OUTBOX_FIELDS
+
+    @admin.display(description=_("to"))
+    def masked_to(self, entry: OutboxEntry) -> str:
+        return outbox_row(entry, revealed=False).to
+
+    @admin.display(description=_("body"))
+    def masked_body(self, entry: OutboxEntry) -> str:
+        return outbox_row(entry, revealed=False).body
 
 
 class MailboxForm(forms.ModelForm):

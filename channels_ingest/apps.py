@@ -18,6 +18,15 @@ class ChannelsIngestConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(_sms_channels_changed, sender=SmsChannel, dispatch_uid="sms_channels")
 
+        # What the edge holds about customers takes part in their export and erasure, and
+        # in retention (tickets.personal_data).
+        from channels_ingest import personal_data, retention
+        from tickets.personal_data import personal_data_register, retention_register
+
+        personal_data_register(personal_data.source)
+        for kind in retention.KINDS:
+            retention_register(kind)
+
 
 def _sms_channels_changed(**_: Any) -> None:
     from kefu.revisions import revision_bump

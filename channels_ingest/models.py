@@ -90,7 +90,8 @@ class OutboxEntry(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.channel} → {self.to}"
+        # Not the address: this names the entry in the admin, where addresses are masked.
+        return f"{self.channel} {self.kind} #{self.pk}"
 
 
 class SmsChannel(models.Model):

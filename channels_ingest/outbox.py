@@ -1,8 +1,15 @@
-"""The outbox delivery backend: stores the message instead of sending it."""
+"""The outbox delivery backend: stores the message instead of sending it; and how the outbox
+is shown to supervisors: contact details masked as on the ticket page, one-time codes hidden,
+until someone reveals an entry (audited)."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
 
 from channels_ingest.models import OutboxEntry
 from tickets.delivery import DeliveryResult, Outbound
-from tickets.models import DeliveryStatus
+from tickets.identity import mask_identity
+from tickets.models import Channel, DeliveryStatus, IdentityKind
 
 
 class OutboxBackend:
@@ -17,3 +24,36 @@ class OutboxBackend:
             reference=outbound.reference,
         )
         return DeliveryResult(status=DeliveryStatus.SENT, provider_id=f"outbox-{entry.pk}")
+
+
+# What an entry's `to` is, by channel (tickets.delivery.Outbound): the app's and chat's are
+# user and session ids, shown as the ticket page shows them.
+_ADDRESS_KIND: dict[str, str] = {
+    Channel.SMS: IdentityKind.PHONE,
+    Channel.PHONE: IdentityKind.PHONE,
+    Channel.EMAIL: IdentityKind.EMAIL,
+}
+
+CODE_KIND = "code"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One outbox entry as a page shows it."""
+
+    entry: OutboxEntry
+    to: str
+    body: str
+    # Something is held back that a reveal would show.
+    is_masked: bool
+
+
+def outbox_row(entry: OutboxEntry, *, revealed: bool) -> OutboxRow:
+    if revealed:
+        return OutboxRow(entry=entry, to=entry.to, body=entry.body, is_masked=False)
+    kind = _ADDRESS_KIND.get(entry.channel, "")
+    to = mask_identity(kind, entry.to) if kind else entry.to
+    # A one-time code opens a customer's ticket on the self-service page: whoever reads it
+    # could. Its message is nothing but the code, so all of it is held back.
+    body = _("(one-time code, hidden)") if entry.kind == CODE_KIND else entry.body
+    return OutboxRow(entry=entry, to=to, body=body, is_masked=(to, body) != (entry.to, entry.body))

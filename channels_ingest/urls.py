@@ -20,6 +20,7 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
+    path("outbox/<int:pk>/reveal/", views.outbox_reveal, name="outbox-reveal"),
     path("chat/demo/", chat_views.demo, name="chat-demo"),
     path("webhooks/sms/twilio/", twilio.incoming, name="sms-twilio"),
     path("webhooks/sms/twilio/status/", twilio.status, name="sms-twilio-status"),

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -300,6 +301,24 @@ OUTBOX_SWEEP_SECONDS: float = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
 INBOUND_STALE_SECONDS: int = env.int("INBOUND_STALE_SECONDS", default=60)
 INBOUND_SWEEP_SECONDS: float = env.float("INBOUND_SWEEP_SECONDS", default=30.0)
 
+# Retention of personal data, in days (docs/privacy.md); 0 keeps that kind for ever. Enforced
+# every night at RETENTION_HOUR:30 (TIME_ZONE) by Celery beat or the embedded ticker.
+RETENTION_INBOUND_PAYLOAD_DAYS: int = env.int("RETENTION_INBOUND_PAYLOAD_DAYS", default=30)
+RETENTION_OUTBOX_DAYS: int = env.int("RETENTION_OUTBOX_DAYS", default=30)
+RETENTION_ACCESS_CODE_DAYS: int = env.int("RETENTION_ACCESS_CODE_DAYS", default=30)
+RETENTION_CLOSED_TICKET_DAYS: int = env.int("RETENTION_CLOSED_TICKET_DAYS", default=3 * 365)
+RETENTION_HOUR: int = env.int("RETENTION_HOUR", default=3)
+for _name in (
+    "RETENTION_INBOUND_PAYLOAD_DAYS",
+    "RETENTION_OUTBOX_DAYS",
+    "RETENTION_ACCESS_CODE_DAYS",
+    "RETENTION_CLOSED_TICKET_DAYS",
+):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 (keep for ever) or a number of days")
+if not 0 <= RETENTION_HOUR <= 23:
+    raise ImproperlyConfigured("RETENTION_HOUR must be an hour of the day, 0 to 23")
+
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -336,6 +355,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.bot_answers_ignored",
         "schedule": 300.0,
         "options": {"expires": 300.0},
+    },
+    # Personal data past its retention period (docs/privacy.md), every night.
+    "retention": {
+        "task": "tickets.tasks.retention_enforce",
+        "schedule": crontab(hour=RETENTION_HOUR, minute=30),
+        "options": {"expires": 3600.0},
     },
 }
 

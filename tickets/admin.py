@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from tickets.audited_admin import AuditedViewsAdmin
 from tickets.models import (
     Agent,
     AuditEntry,
@@ -29,10 +30,20 @@ class IdentityInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedViewsAdmin):
+    audit_object_type = "customer"
     list_display = ["pk", "name", "is_vip", "created_at"]
     search_fields = ["name", "identities__value"]
     inlines = [IdentityInline]
+
+
+@admin.register(ContactIdentity)
+class ContactIdentityAdmin(AuditedViewsAdmin):
+    audit_object_type = "contact_identity"
+    list_display = ["kind", "value", "customer", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+    raw_id_fields = ["customer"]
 
 
 @admin.register(Team)

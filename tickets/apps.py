@@ -19,6 +19,11 @@ class TicketsConfig(AppConfig):
             on_clock_fired, dispatch_uid="tickets.services.escalation.on_clock_fired"
         )
 
+        # The core's retention periods (tickets.personal_data; apps above add theirs).
+        from tickets.services.retention import retention_register_core
+
+        retention_register_core()
+
         # Per-process caches of rarely changed rows follow revisions (kefu.revisions);
         # any save or delete of those rows moves them.
         from django.db.models.signals import post_delete, post_save

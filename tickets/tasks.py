@@ -16,6 +16,7 @@ from tickets.services.notifications import notifications_deliver
 from tickets.services.orders import message_orders_link
 from tickets.services.outbox import outbox_sweep as outbox_sweep_run
 from tickets.services.portal import status_code_send as portal_status_code_send
+from tickets.services.retention import retention_run
 
 logger = logging.getLogger("kefu.tickets")
 
@@ -75,3 +76,11 @@ def status_code_send(outbound: dict[str, Any]) -> None:
     is stored only as a hash, so the message cannot be rebuilt from the database."""
     fields = {**outbound, "thread_message_ids": tuple(outbound.get("thread_message_ids", ()))}
     portal_status_code_send(outbound=Outbound(**fields))
+
+
+@shared_task(name="tickets.tasks.retention_enforce", ignore_result=True)
+def retention_enforce() -> dict[str, int]:
+    """Delete or anonymise the personal data past its retention period (nightly)."""
+    counts = retention_run(now=timezone.now(), dry_run=False)
+    logger.info("retention: %s", ", ".join(f"{name}={count}" for name, count in counts.items()))
+    return counts

@@ -27,6 +27,9 @@ class Customer(models.Model):
         related_name="merged_customers",
         verbose_name=_("merged into"),
     )
+    # Set when the customer's personal data was erased (on request, or by retention): what
+    # is left are anonymous statistics (tickets.services.privacy).
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -104,6 +104,9 @@ class Ticket(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Set when the ticket's personal content was removed (its customer erased, or retention):
+    # its timings, status and SLA record stay for the statistics.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")

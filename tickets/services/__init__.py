@@ -14,6 +14,9 @@
 - `portal`: customer self-service (one-time codes, writing from the status page).
 - `tokens`: integration tokens.
 - `trail`: the ticket's event trail and who is told live of a change.
+- `audit`: the audit log.
+- `privacy`: a customer's data exported as one archive, or erased on request.
+- `retention`: personal data deleted or anonymised after its period.
 
 Side effects (Celery tasks, websocket events, outbound delivery) are registered with
 `transaction.on_commit`, so nothing leaves the process for a write that rolled back. Callers
