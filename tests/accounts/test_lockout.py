@@ -153,3 +153,22 @@ def test_the_client_address_comes_from_one_function(client, monkeypatch):
 
     assert response.status_code == 429
     assert AccessAttempt.objects.get(username=user.username).ip_address == "192.0.2.50"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_lockout_page_is_served_under_asgi_too(async_client):
+    """Embedded mode serves pages with daphne: django-axes' middleware then runs its async
+    path, which calls the lockout page differently."""
+    from asgiref.sync import sync_to_async
+
+    user = await sync_to_async(UserFactory)(role="agent")
+    url = reverse("login")
+
+    for _ in range(5):
+        await async_client.post(url, {"username": user.username, "password": "nope-nope"})
+    response = await async_client.post(url, {"username": user.username, "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert "登录已暂停" in response.content.decode()
+    session = await sync_to_async(lambda: "_auth_user_id" in async_client.session)()
+    assert not session

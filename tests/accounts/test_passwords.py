@@ -1,9 +1,13 @@
 """Staff passwords: all four of Django's validators, at least 10 characters."""
 
+from io import StringIO
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 
 from tests.factories import UserFactory
 
@@ -49,3 +53,25 @@ def test_the_admin_refuses_to_set_a_weak_password_for_an_agent():
     assert not form.is_valid()
     agent.refresh_from_db()
     assert agent.check_password("pw-for-tests")
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_createsuperuser_asks_again_for_a_weak_password(monkeypatch):
+    answers = iter(["boss", "boss@shop.example", "N"])
+    passwords = iter(["agent123", "agent123", "深夜值班 copper-kettle", "深夜值班 copper-kettle"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.createsuperuser.getpass.getpass",
+        lambda prompt="": next(passwords),
+    )
+    errors = StringIO()
+
+    call_command("createsuperuser", stdin=_Terminal(), stdout=StringIO(), stderr=errors)
+
+    boss = get_user_model().objects.get(username="boss")
+    assert boss.check_password("深夜值班 copper-kettle")
+    assert "at least 10 characters" in errors.getvalue()
