@@ -20,6 +20,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -95,6 +96,19 @@ def login_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if settings.AXES_ENABLED and not AxesProxyHandler.is_allowed(request, credentials):
             return lockout_response(request)
+        wait = two_factor.code_wait_seconds(user=user)
+        if wait:
+            # Not a failure of its own: the code was not even looked at.
+            form.add_error(
+                "code",
+                ngettext(
+                    "Too many wrong codes. Try again in %(seconds)d second.",
+                    "Too many wrong codes. Try again in %(seconds)d seconds.",
+                    wait,
+                )
+                % {"seconds": wait},
+            )
+            return render(request, "registration/login_verify.html", {"form": form})
         device = two_factor.code_check(user=user, code=form.cleaned_data["code"])
         if device is not None:
             del request.session[PENDING_SESSION_KEY]

@@ -6,6 +6,7 @@ unconfirmed when the setup page is first shown and confirmed by the first right 
 scanned-but-never-confirmed secret never locks anyone out.
 """
 
+import math
 from base64 import b32encode
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -57,6 +59,18 @@ def session_is_verified(request: HttpRequest) -> bool:
     if is_verified is not None and is_verified():
         return True
     return confirmed_device(user) is None
+
+
+def code_wait_seconds(*, user: Any) -> int:
+    """How long django-otp still refuses codes for the user's device after wrong ones (it
+    doubles the wait with each); 0 when a code may be tried now."""
+    device = confirmed_device(user)
+    if device is None:
+        return 0
+    allowed, details = device.verify_is_allowed()
+    if allowed or not details or not details.get("locked_until"):
+        return 0
+    return max(1, math.ceil((details["locked_until"] - timezone.now()).total_seconds()))
 
 
 def code_check(*, user: Any, code: str) -> TOTPDevice | None:

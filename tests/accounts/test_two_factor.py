@@ -197,3 +197,20 @@ def test_the_setup_page_sends_the_strict_policy_and_no_inline_style(client):
     assert "'unsafe-inline'" not in policy
     svg = response.content.decode().split("<svg", 1)[1].split("</svg>", 1)[0]
     assert "style" not in svg
+
+
+def test_a_right_code_straight_after_a_wrong_one_waits_for_the_throttle(
+    client, supervisor_with_device
+):
+    supervisor, device = supervisor_with_device
+    client.post(reverse("login"), {"username": supervisor.username, "password": PASSWORD})
+    right = _code(device)
+    client.post(reverse("login-verify"), {"code": f"{(int(right) + 1) % 10**6:06d}"})
+
+    response = client.post(reverse("login-verify"), {"code": right})
+
+    assert response.status_code == 200
+    assert "验证码错误次数过多" in response.content.decode()
+    assert not _signed_in(client)
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
