@@ -155,7 +155,7 @@ def test_the_client_address_comes_from_one_function(client, monkeypatch):
     assert AccessAttempt.objects.get(username=user.username).ip_address == "192.0.2.50"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 async def test_the_lockout_page_is_served_under_asgi_too(async_client):
     """Embedded mode serves pages with daphne: django-axes' middleware then runs its async
     path, which calls the lockout page differently."""
