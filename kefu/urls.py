@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
+from kefu import accounts, two_factor
 from tickets.api import urls as ticket_api_urls
 
 handler500 = "kefu.views.server_error"
@@ -13,7 +14,9 @@ api_v1 = [*ingest_urls.api_urlpatterns, *ticket_api_urls.urlpatterns]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", accounts.login_verify, name="login-verify"),
+    path("accounts/two-step/", two_factor.setup, name="two-factor"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
