@@ -68,3 +68,34 @@ class PrivateRedis:
 
     def stop(self) -> None:
         self.kill()
+
+
+def postgres_cluster() -> tuple[str, str] | None:
+    """The (version, name) of the local PostgreSQL cluster this machine runs, if the suite may
+    restart it: Debian's pg_ctlcluster is there and we are root (as in CI)."""
+    import os
+
+    if shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        return None
+    clusters = sorted(Path("/etc/postgresql").glob("*/main"))
+    return (clusters[-1].parent.name, "main") if clusters else None
+
+
+def postgres_restart_fast(cluster: tuple[str, str]) -> None:
+    """Restart the cluster with a fast shutdown: open transactions are rolled back and every
+    connection is cut, as when the database server is restarted under load."""
+    version, name = cluster
+    subprocess.run(  # noqa: S603
+        [
+            shutil.which("pg_ctlcluster") or "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            version,
+            name,
+            "restart",
+            "-m",
+            "fast",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
