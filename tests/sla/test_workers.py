@@ -26,6 +26,8 @@ from tests.support.environment import HAS_REDIS, ON_POSTGRES
 from tickets.models import EventKind, SlaState, Ticket, TicketEvent
 
 pytestmark = [
+    # Part of the fault suite (docs/reliability.md): a worker killed mid-tick, two racing.
+    pytest.mark.faults,
     pytest.mark.skipif(
         not ON_POSTGRES,
         reason="needs PostgreSQL (set DATABASE_URL): the worker processes share the test database",
