@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 
 from tickets.identity import mask_phone
+from tickets.masking import mask_text
 from tickets.models import Call, Message, Notification, Ticket
 
 
@@ -16,7 +17,8 @@ def _ticket(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.pk,
         "number": ticket.number,
-        "subject": ticket.subject,
+        # The subject is the customer's first line: numbers they wrote in it stay masked.
+        "subject": mask_text(ticket.subject),
         "status": ticket.status,
         "tier": ticket.tier,
         "priority_rank": ticket.priority_rank,
@@ -116,7 +118,7 @@ def call_ringing(call: Call, *, open_tickets: list[Ticket]) -> dict[str, Any]:
         "open_tickets": [
             {
                 "number": ticket.number,
-                "subject": ticket.subject,
+                "subject": mask_text(ticket.subject),
                 "status": ticket.status,
                 "url": reverse("tickets:ticket", args=[ticket.number]),
             }

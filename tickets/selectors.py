@@ -8,6 +8,7 @@ from typing import Any
 
 import phonenumbers
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -180,6 +181,17 @@ def call_for(user: Any, pk: int) -> Call | None:
     )
 
 
+TIMELINE_PAGE_SIZE = 50
+# How much of a message the timeline shows before a "show all" link. A little more is read
+# and masked before cutting, so that a number crossing the cut is masked whole.
+MESSAGE_HEAD_CHARS = 2000
+_HEAD_READ_CHARS = MESSAGE_HEAD_CHARS + 64
+
+# The order of entries that share a timestamp: messages, then events, calls, and the lines
+# for tickets the viewer may not open.
+_RANK_MESSAGE, _RANK_EVENT, _RANK_CALL, _RANK_RESTRICTED = 0, 1, 2, 3
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
@@ -187,35 +199,169 @@ class TimelineEntry:
     message: Message | None
     event: TicketEvent | None
     call: Call | None = None
+    # A ticket of the customer that the viewer may not open: shown as one line (its number,
+    # status and team), nothing of its messages, notes or trail.
+    restricted: bool = False
+
+    @property
+    def rank(self) -> int:
+        if self.message is not None:
+            return _RANK_MESSAGE
+        if self.event is not None:
+            return _RANK_EVENT
+        if self.call is not None:
+            return _RANK_CALL
+        return _RANK_RESTRICTED
+
+    @property
+    def pk(self) -> int:
+        row = self.message or self.event or self.call or self.ticket
+        assert row is not None
+        return row.pk
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.at.isoformat()}_{self.rank}_{self.pk}"
 
 
-def customer_timeline(*, customer: Customer, include_internal: bool) -> list[TimelineEntry]:
-    """Every message and event of every ticket of the customer, any channel, and (with the
-    internal entries) their phone calls, oldest first."""
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]  # oldest first
+    earlier: str | None  # the cursor of the page before this one; None: this is the first
+
+
+def _timeline_cursor(cursor: str) -> tuple[datetime, int, int] | None:
+    parts = cursor.split("_")
+    if len(parts) != 3:
+        return None
+    at = parse_datetime(parts[0])
+    if at is None or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return at, int(parts[1]), int(parts[2])
+
+
+def _before(field: str, rank: int, cursor: tuple[datetime, int, int] | None) -> Q:
+    """Rows of one kind (`rank`) that come strictly before the cursor in timeline order."""
+    if cursor is None:
+        return Q()
+    at, cursor_rank, pk = cursor
+    if rank < cursor_rank:
+        return Q(**{f"{field}__lte": at})
+    if rank > cursor_rank:
+        return Q(**{f"{field}__lt": at})
+    return Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk})
+
+
+def customer_timeline(
+    *,
+    customer: Customer,
+    viewer: Any,
+    include_internal: bool,
+    before: str = "",
+    size: int = TIMELINE_PAGE_SIZE,
+) -> TimelinePage:
+    """One page of the customer's timeline as `viewer` may see it, newest `size` entries
+    before the cursor `before` (a malformed cursor means the latest page), oldest first.
+
+    The messages and events of every ticket of the customer that the viewer may open
+    (`tickets_visible_to`), any channel, with (`include_internal`) internal notes, the trail
+    and phone calls the viewer may see (`calls_visible_to`). A ticket the viewer may not open
+    is one line (`restricted`) at its opening: never its messages, notes or trail.
+
+    Messages come with `body_head` (the first MESSAGE_HEAD_CHARS and a little more) and
+    `body_length` instead of the whole body, so a page stays small whatever customers write.
+    """
+    cursor = _timeline_cursor(before) if before else None
+    open_ids = set(
+        tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
+    )
     messages = (
-        Message.objects.filter(ticket__customer=customer)
+        Message.objects.filter(ticket_id__in=open_ids)
+        .filter(_before("created_at", _RANK_MESSAGE, cursor))
+        .defer("body", "html", "quoted_text")
+        .annotate(
+            body_head=Substr("body", 1, _HEAD_READ_CHARS),
+            body_length=Length("body"),
+            quoted_head=Substr("quoted_text", 1, _HEAD_READ_CHARS),
+            quoted_length=Length("quoted_text"),
+        )
         .select_related("ticket", "author__user")
         .prefetch_related("attachments")
     )
     if not include_internal:
         messages = messages.filter(direction__in=[Direction.IN, Direction.OUT])
     entries = [
-        TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None) for m in messages
+        TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None)
+        for m in messages.order_by("-created_at", "-pk")[: size + 1]
     ]
     if include_internal:
-        events = TicketEvent.objects.filter(ticket__customer=customer).select_related(
-            "ticket", "actor"
+        events = (
+            TicketEvent.objects.filter(ticket_id__in=open_ids)
+            .filter(_before("created_at", _RANK_EVENT, cursor))
+            .select_related("ticket", "actor")
+            .order_by("-created_at", "-pk")[: size + 1]
         )
         entries.extend(
             TimelineEntry(at=e.created_at, ticket=e.ticket, message=None, event=e) for e in events
         )
-        calls = Call.objects.filter(customer=customer).select_related("ticket", "answered_by__user")
+        calls = (
+            calls_visible_to(viewer)
+            .filter(customer=customer)
+            .filter(_before("started_at", _RANK_CALL, cursor))
+            .select_related("ticket", "answered_by__user")
+            .order_by("-started_at", "-pk")[: size + 1]
+        )
         entries.extend(
             TimelineEntry(at=c.started_at, ticket=c.ticket, message=None, event=None, call=c)
             for c in calls
         )
-    entries.sort(key=lambda entry: (entry.at, 0 if entry.message else 1))
-    return entries
+    restricted = (
+        Ticket.objects.filter(customer=customer)
+        .exclude(pk__in=open_ids)
+        .filter(_before("created_at", _RANK_RESTRICTED, cursor))
+        .select_related("team")
+        .only("pk", "number", "status", "team__name", "created_at")
+        .order_by("-created_at", "-pk")[: size + 1]
+    )
+    entries.extend(
+        TimelineEntry(at=t.created_at, ticket=t, message=None, event=None, restricted=True)
+        for t in restricted
+    )
+    entries.sort(key=lambda entry: (entry.at, entry.rank, entry.pk), reverse=True)
+    page = entries[:size]
+    earlier = page[-1].cursor if len(entries) > size else None
+    page.reverse()
+    return TimelinePage(entries=page, earlier=earlier)
+
+
+def message_for(user: Any, pk: int) -> Message | None:
+    """A message of a ticket the user may open."""
+    return (
+        Message.objects.select_related("ticket")
+        .filter(pk=pk, ticket__in=tickets_visible_to(user))
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class OtherTicket:
+    ticket: Ticket
+    may_open: bool  # False: the page shows its number, status and team only
+
+
+def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:
+    """The customer's other tickets, newest first, each with whether the viewer may open it."""
+    others = list(
+        ticket.customer.tickets.exclude(pk=ticket.pk)
+        .select_related("team")
+        .order_by("-created_at")[:limit]
+    )
+    open_ids = set(
+        tickets_visible_to(viewer)
+        .filter(pk__in=[other.pk for other in others])
+        .values_list("pk", flat=True)
+    )
+    return [OtherTicket(ticket=other, may_open=other.pk in open_ids) for other in others]
 
 
 def public_messages(*, ticket: Ticket) -> QuerySet[Message]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", agent.notifications, name="notifications"),
     path("tickets/<str:number>/", agent.ticket_detail, name="ticket"),
     path("tickets/<str:number>/live/", agent.ticket_live, name="ticket_live"),
+    path("tickets/<str:number>/timeline/", agent.ticket_timeline, name="ticket_timeline"),
     path("tickets/<str:number>/reply/", agent.ticket_reply, name="reply"),
     path(
         "tickets/<str:number>/messages/<int:message_id>/retry/",
@@ -22,6 +23,8 @@ urlpatterns = [
     path("tickets/<str:number>/plan/", agent.ticket_plan, name="plan"),
     path("tickets/<str:number>/tier/", agent.ticket_tier, name="tier"),
     path("notifications/<int:pk>/read/", agent.notification_read, name="notification_read"),
+    path("messages/<int:pk>/", agent.message_body, name="message_body"),
+    path("messages/<int:pk>/reveal/", agent.message_reveal, name="message_reveal"),
     path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
     path("customers/<int:pk>/", customers.customer_page, name="customer"),
     path("customers/<int:pk>/export/", customers.customer_export_download, name="customer_export"),

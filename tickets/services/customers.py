@@ -19,6 +19,7 @@ from tickets.models import (
     CustomerMerge,
     EventKind,
     IdentityKind,
+    Message,
     Ticket,
 )
 from tickets.raw_sql import identities_insert
@@ -288,3 +289,24 @@ def customer_reveal_contact(
     if ticket is not None:
         event_record(ticket=ticket, kind=EventKind.PII_REVEALED, actor=actor, data={})
     return identities
+
+
+def message_reveal_text(*, message: Message, actor: User) -> Message:
+    """Record that `actor` saw a message's text unmasked (the phone, ID and bank-card numbers
+    that agents see masked), in the audit log and on the ticket's trail; returns the message,
+    whose stored text was never masked."""
+    with transaction.atomic():
+        AuditEntry.objects.create(
+            actor=actor,
+            action="pii_revealed",
+            object_type="message",
+            object_id=str(message.pk),
+            data={"ticket": message.ticket.number},
+        )
+        event_record(
+            ticket=message.ticket,
+            kind=EventKind.PII_REVEALED,
+            actor=actor,
+            data={"message": message.pk},
+        )
+    return message

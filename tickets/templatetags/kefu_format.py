@@ -4,6 +4,9 @@ from django import template
 from django.utils.translation import gettext as _
 
 from kb.triage import URGENCY_LABELS
+from tickets.masking import mask_text
+from tickets.models import Message
+from tickets.selectors import MESSAGE_HEAD_CHARS
 
 register = template.Library()
 
@@ -39,3 +42,53 @@ def talk_time(seconds: int | None) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def masked(text: str | None) -> str:
+    """Free text as agents see it: phone, ID and bank-card numbers masked (tickets.masking)."""
+    return mask_text(text or "")
+
+
+def _shown(text: str, length: int, *, full: bool, revealed: bool) -> tuple[str, bool]:
+    """What to show of a text and whether it was cut. The cut comes after masking: a number
+    that crosses it is masked whole before half of it is dropped."""
+    shown = text if revealed else mask_text(text)
+    if full or length <= MESSAGE_HEAD_CHARS:
+        return shown, False
+    return shown[:MESSAGE_HEAD_CHARS], True
+
+
+@register.inclusion_tag("agent/_message_text.html", takes_context=True)
+def message_text(
+    context: template.Context, message: Message, full: bool = False, revealed: bool = False
+) -> dict[str, object]:
+    """A message's subject, body and quoted history for the agent's pages. The timeline's
+    messages come with only the head of their text (`body_head`, `body_length`, see
+    `tickets.selectors.customer_timeline`); `full` shows all of it, `revealed` unmasked."""
+    head = getattr(message, "body_head", None)
+    if full or head is None:
+        body, body_length = message.body, len(message.body)
+        quoted, quoted_length = message.quoted_text, len(message.quoted_text)
+    else:
+        body, body_length = head, message.body_length  # type: ignore[attr-defined]
+        quoted, quoted_length = message.quoted_head, message.quoted_length  # type: ignore[attr-defined]
+    shown_body, body_cut = _shown(body, body_length, full=full, revealed=revealed)
+    shown_quoted, quoted_cut = _shown(quoted, quoted_length, full=full, revealed=revealed)
+    subject = message.subject if revealed else mask_text(message.subject)
+    masked_something = not revealed and (
+        shown_body != body[: len(shown_body)]
+        or shown_quoted != quoted[: len(shown_quoted)]
+        or subject != message.subject
+    )
+    return {
+        "message": message,
+        "subject": subject,
+        "body": shown_body,
+        "body_cut": body_cut,
+        "quoted": shown_quoted,
+        "quoted_cut": quoted_cut,
+        "length": body_length + quoted_length,
+        "masked": masked_something,
+        "csrf_token": context.get("csrf_token", ""),
+    }

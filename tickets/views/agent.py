@@ -8,7 +8,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from kefu.roles import Role, has_role, role_required
 from sla.selectors import clocks_for_subject
 from tickets import selectors
-from tickets.models import Agent, Attachment, Status, Ticket
+from tickets.models import Agent, Attachment, Message, Status, Ticket
 from tickets.services import customers, delivery, workflow
 from tickets.services.notifications import notification_mark_read
 from tickets.tiers import Tier
@@ -120,11 +127,14 @@ class TierForm(forms.Form):
     reason = forms.CharField(max_length=200)
 
 
-def _ticket_live_context(ticket: Ticket) -> dict[str, object]:
-    """What the ticket page shows that changes by itself: the timeline and the SLA box."""
+def _ticket_live_context(request: HttpRequest, ticket: Ticket) -> dict[str, object]:
+    """What the ticket page shows that changes by itself: the latest page of the timeline (as
+    this user may see it) and the SLA box."""
     return {
         "ticket": ticket,
-        "timeline": selectors.customer_timeline(customer=ticket.customer, include_internal=True),
+        "timeline": selectors.customer_timeline(
+            customer=ticket.customer, viewer=request.user, include_internal=True
+        ),
         "clocks": clocks_for_subject(subject_id=ticket.pk),
     }
 
@@ -137,11 +147,9 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         request,
         "agent/ticket.html",
         {
-            **_ticket_live_context(ticket),
+            **_ticket_live_context(request, ticket),
             "contacts": selectors.customer_contacts_masked(ticket.customer),
-            "other_tickets": ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at")[
-                :20
-            ],
+            "other_tickets": selectors.customer_other_tickets(ticket=ticket, viewer=request.user),
             "reply_form": ReplyForm(initial={"client_token": uuid.uuid4().hex}),
             "suggestions": selectors.article_suggestions(ticket=ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
@@ -159,7 +167,50 @@ def ticket_live(request: HttpRequest, number: str) -> HttpResponse:
     """The ticket page's timeline and SLA box, fetched (htmx) when an event concerns the
     ticket; the same visibility check as the page."""
     ticket = _ticket_or_404(request, number)
-    return render(request, "agent/_ticket_live.html", _ticket_live_context(ticket))
+    return render(request, "agent/_ticket_live.html", _ticket_live_context(request, ticket))
+
+
+@require_GET
+@role_required(Role.AGENT)
+def ticket_timeline(request: HttpRequest, number: str) -> HttpResponse:
+    """An earlier page of the ticket page's timeline (the "earlier" link, htmx): the entries
+    before the cursor `before`, with the link to the page before them."""
+    ticket = _ticket_or_404(request, number)
+    before = request.GET.get("before", "")
+    if not before:
+        return HttpResponseBadRequest(_("Say which entries to show: before=…"))
+    timeline = selectors.customer_timeline(
+        customer=ticket.customer, viewer=request.user, include_internal=True, before=before
+    )
+    return render(request, "agent/_timeline_page.html", {"ticket": ticket, "timeline": timeline})
+
+
+def _message_or_404(request: HttpRequest, pk: int) -> Message:
+    message = selectors.message_for(request.user, pk)
+    if message is None:
+        raise Http404(_("No such message"))
+    return message
+
+
+@require_GET
+@role_required(Role.AGENT)
+def message_body(request: HttpRequest, pk: int) -> HttpResponse:
+    """The whole text of a long message (its "show all" link), masked like the timeline."""
+    message = _message_or_404(request, pk)
+    return render(request, "agent/_message_full.html", {"message": message, "revealed": False})
+
+
+@require_POST
+@role_required(Role.AGENT)
+def message_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The message's text with the numbers the timeline masks (phone, ID and bank-card
+    numbers); the reveal is audited like a contact reveal. The timeline (htmx) gets the
+    message's text back as HTML; other callers get JSON."""
+    message = _message_or_404(request, pk)
+    customers.message_reveal_text(message=message, actor=_user(request))
+    if request.htmx:
+        return render(request, "agent/_message_full.html", {"message": message, "revealed": True})
+    return JsonResponse({"id": message.pk, "subject": message.subject, "body": message.body})
 
 
 @require_POST

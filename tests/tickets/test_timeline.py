@@ -1,0 +1,265 @@
+"""The customer timeline on the ticket page: only what the viewer may see, paged, with
+personal numbers masked until revealed (audited)."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import TeamFactory, intake, make_agent
+from tickets import events
+from tickets.models import (
+    AuditEntry,
+    Channel,
+    Direction,
+    EventKind,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from tickets.selectors import MESSAGE_HEAD_CHARS, TIMELINE_PAGE_SIZE
+from tickets.services.workflow import ticket_add_note
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "退货地址在朝阳区幸福路8号"
+NOTE = "内部：这个客户上次骗过退款"
+FAR_FUTURE = "2999-01-01T00:00:00+00:00_9_999999999"
+
+
+@pytest.fixture
+def two_teams_one_customer(default_team):  # type: ignore[no-untyped-def]
+    """A customer with a ticket of another team (a message and an internal note) and a
+    ticket of the default team."""
+    other_team = TeamFactory(name="售后二组")
+    hidden = intake(user_id="u1", text=SECRET).ticket
+    Ticket.objects.filter(pk=hidden.pk).update(team=other_team, assignee=None, status=Status.CLOSED)
+    ticket_add_note(ticket=hidden, author=make_agent(teams=[other_team]), body=NOTE)
+    mine = intake(user_id="u1", text="这次的草莓坏了").ticket
+    assert mine.pk != hidden.pk and mine.team_id == default_team.pk
+    return mine, Ticket.objects.get(pk=hidden.pk)
+
+
+def _numbers_of_messages(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'data-message="(\d+)"', html)]
+
+
+def test_another_teams_ticket_of_the_customer_is_one_line_on_the_ticket_page(
+    agent_client, two_teams_one_customer
+):
+    mine, hidden = two_teams_one_customer
+
+    page = agent_client.get(f"/tickets/{mine.number}/").content.decode()
+    live = agent_client.get(f"/tickets/{mine.number}/live/", HTTP_HX_REQUEST="true")
+    earlier = agent_client.get(f"/tickets/{mine.number}/timeline/", {"before": FAR_FUTURE})
+
+    for html in (page, live.content.decode(), earlier.content.decode()):
+        assert "这次的草莓坏了" in html
+        assert SECRET not in html
+        assert NOTE not in html
+        assert f'data-restricted-ticket="{hidden.number}"' in html
+        assert "售后二组" in html
+        assert not any(
+            pk in _numbers_of_messages(html) for pk in hidden.messages.values_list("pk", flat=True)
+        )
+    assert f'href="/tickets/{hidden.number}/"' not in page
+
+
+def test_the_messages_of_a_ticket_the_agent_may_not_open_cannot_be_fetched_or_revealed(
+    agent_client, two_teams_one_customer
+):
+    _mine, hidden = two_teams_one_customer
+    message = hidden.messages.get(direction=Direction.IN)
+
+    assert agent_client.get(f"/messages/{message.pk}/").status_code == 404
+    assert agent_client.post(f"/messages/{message.pk}/reveal/").status_code == 404
+    assert AuditEntry.objects.count() == 0
+
+
+def test_a_supervisor_sees_every_ticket_of_the_customer_with_its_notes(
+    client, supervisor, two_teams_one_customer
+):
+    mine, hidden = two_teams_one_customer
+    client.force_login(supervisor.user)
+
+    html = client.get(f"/tickets/{mine.number}/").content.decode()
+
+    assert SECRET in html and NOTE in html
+    assert f'data-restricted-ticket="{hidden.number}"' not in html
+
+
+def test_an_agent_assigned_a_ticket_of_another_team_sees_it_in_the_timeline(
+    client, agent, two_teams_one_customer
+):
+    mine, hidden = two_teams_one_customer
+    outsider = make_agent(teams=[hidden.team])
+    Ticket.objects.filter(pk=mine.pk).update(assignee=outsider)
+    client.force_login(outsider.user)
+
+    html = client.get(f"/tickets/{mine.number}/").content.decode()
+
+    assert SECRET in html and NOTE in html and "这次的草莓坏了" in html
+
+
+def _long_timeline(ticket: Ticket) -> tuple[list[int], Message]:
+    start = timezone.now() - timedelta(days=2)
+    rows = [
+        Message(
+            ticket=ticket,
+            direction=Direction.IN if index % 2 else Direction.OUT,
+            channel=Channel.APP,
+            body=f"第{index}条消息",
+            created_at=start + timedelta(minutes=index),
+        )
+        for index in range(500)
+    ]
+    Message.objects.bulk_create(rows)
+    huge = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.IN,
+        channel=Channel.APP,
+        body="开头" + "很长的投诉。" * 170_000 + "结尾13812345678",
+        created_at=start + timedelta(minutes=250, seconds=30),
+    )
+    return list(ticket.messages.order_by("created_at", "pk").values_list("pk", flat=True)), huge
+
+
+def test_a_ticket_with_500_messages_and_one_of_a_megabyte_renders_a_bounded_page(
+    agent_client, django_assert_max_num_queries
+):
+    ticket = intake(user_id="u1", text="最早的一条").ticket
+    every_message, huge = _long_timeline(ticket)
+    assert len(huge.body.encode()) > 1_000_000
+
+    with django_assert_max_num_queries(40):
+        page = agent_client.get(f"/tickets/{ticket.number}/")
+
+    html = page.content.decode()
+    assert len(page.content) < 150_000
+    shown = _numbers_of_messages(html)
+    assert len(shown) <= TIMELINE_PAGE_SIZE
+    assert shown == every_message[-len(shown) :]
+
+    # "Earlier messages" pages back to the first message, each page bounded too.
+    seen = list(shown)
+    pages = [html]
+    while match := re.search(r'hx-get="(/tickets/[^"]+/timeline/\?before=[^"]+)"', html):
+        response = agent_client.get(match.group(1).replace("&amp;", "&"))
+        assert response.status_code == 200
+        assert len(response.content) < 150_000
+        html = response.content.decode()
+        seen = _numbers_of_messages(html) + seen
+        pages.append(html)
+        assert len(pages) < 30
+    assert seen == every_message
+    everything = "".join(pages)
+    assert f'hx-get="/messages/{huge.pk}/"' in everything
+    assert "结尾" not in everything
+
+
+def test_a_long_message_shows_its_beginning_and_all_of_it_on_request(agent_client):
+    ticket = intake(user_id="u1", text="开头").ticket
+    body = "开头" + "很长的投诉。" * 170_000 + "我的电话13812345678结尾"
+    huge = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.IN,
+        channel=Channel.APP,
+        body=body,
+        created_at=timezone.now(),
+    )
+
+    page = agent_client.get(f"/tickets/{ticket.number}/")
+    full = agent_client.get(f"/messages/{huge.pk}/", HTTP_HX_REQUEST="true")
+
+    html = page.content.decode()
+    assert len(page.content) < 50_000
+    assert "结尾" not in html
+    assert f'hx-get="/messages/{huge.pk}/"' in html
+    assert full.status_code == 200
+    text = full.content.decode()
+    assert "结尾" in text and "138****5678" in text and "13812345678" not in text
+    assert len(body) > MESSAGE_HEAD_CHARS * 100
+
+
+def test_numbers_customers_write_are_masked_on_the_ticket_page_and_stored_as_written(
+    agent_client,
+):
+    text = "我的电话13812345678，身份证11010519491231002X，退款卡6222 0212 3456 7894"
+    result = intake(user_id="u1", text=text)
+
+    page = agent_client.get(f"/tickets/{result.ticket.number}/").content.decode()
+    queue = agent_client.get("/queue/rows/").content.decode()
+
+    assert "138****5678" in page
+    assert "1101**********002X" in page
+    assert "6222 **** **** 7894" in page
+    for html in (page, queue):
+        assert "13812345678" not in html
+        assert "11010519491231002X" not in html
+        assert "6222 0212 3456 7894" not in html
+    assert Message.objects.get(ticket=result.ticket, direction=Direction.IN).body == text
+    assert Ticket.objects.get(pk=result.ticket.pk).subject == text
+
+
+def test_a_supervisor_also_sees_the_numbers_masked_until_revealing_them(client, supervisor):
+    result = intake(user_id="u1", text="电话13812345678")
+    client.force_login(supervisor.user)
+
+    html = client.get(f"/tickets/{result.ticket.number}/").content.decode()
+
+    assert "138****5678" in html and "13812345678" not in html
+
+
+def test_revealing_a_messages_numbers_is_audited_on_the_log_and_the_trail(agent_client, agent):
+    text = "电话13812345678"
+    result = intake(user_id="u1", text=text)
+    message = Message.objects.get(ticket=result.ticket, direction=Direction.IN)
+    page = agent_client.get(f"/tickets/{result.ticket.number}/").content.decode()
+    assert f'hx-post="/messages/{message.pk}/reveal/"' in page
+
+    fragment = agent_client.post(f"/messages/{message.pk}/reveal/", HTTP_HX_REQUEST="true")
+    data = agent_client.post(f"/messages/{message.pk}/reveal/").json()
+
+    assert fragment.status_code == 200
+    assert "13812345678" in fragment.content.decode()
+    assert data == {"id": message.pk, "subject": "", "body": text}
+    audits = AuditEntry.objects.filter(action="pii_revealed", object_type="message")
+    assert [(a.actor, a.object_id) for a in audits] == [(agent.user, str(message.pk))] * 2
+    trail = TicketEvent.objects.filter(ticket=result.ticket, kind=EventKind.PII_REVEALED)
+    assert [event.data for event in trail] == [{"message": message.pk}] * 2
+    assert agent_client.get(f"/messages/{message.pk}/").content.decode().count("13812345678") == 0
+
+
+def test_a_reveal_needs_a_post(agent_client):
+    message = Message.objects.get(ticket=intake(user_id="u1", text="电话13812345678").ticket)
+
+    assert agent_client.get(f"/messages/{message.pk}/reveal/").status_code == 405
+    assert AuditEntry.objects.count() == 0
+
+
+def test_an_earlier_page_without_a_cursor_is_a_400(agent_client):
+    ticket = intake(user_id="u1").ticket
+
+    assert agent_client.get(f"/tickets/{ticket.number}/timeline/").status_code == 400
+    assert (
+        agent_client.get(f"/tickets/{ticket.number}/timeline/", {"before": "x"}).status_code == 200
+    )
+
+
+def test_live_message_events_carry_no_personal_number():
+    result = intake(user_id="u1", text="我的电话13812345678，卡号6222021234567894")
+    message = Message.objects.get(ticket=result.ticket, direction=Direction.IN)
+
+    payloads = [
+        events.message_added(result.ticket, message),
+        events.ticket_created(result.ticket),
+        events.ticket_updated(result.ticket),
+    ]
+
+    for payload in payloads:
+        text = json.dumps(payload, ensure_ascii=False)
+        assert "13812345678" not in text and "6222021234567894" not in text
+    assert payloads[0]["ticket"]["subject"] == "我的电话138****5678，卡号6222********7894"
