@@ -115,10 +115,12 @@ def call_ringing(call: Call, *, open_tickets: list[Ticket]) -> dict[str, Any]:
             if customer is not None
             else None
         ),
+        # Sent to the call's team: the subject of a ticket of another team (which its agents
+        # may not open) stays out, the number and status are enough to ask about it.
         "open_tickets": [
             {
                 "number": ticket.number,
-                "subject": mask_text(ticket.subject),
+                "subject": mask_text(ticket.subject) if ticket.team_id == call.team_id else "",
                 "status": ticket.status,
                 "url": reverse("tickets:ticket", args=[ticket.number]),
             }

@@ -263,3 +263,31 @@ def test_live_message_events_carry_no_personal_number():
         text = json.dumps(payload, ensure_ascii=False)
         assert "13812345678" not in text and "6222021234567894" not in text
     assert payloads[0]["ticket"]["subject"] == "我的电话138****5678，卡号6222********7894"
+
+
+def test_the_api_masks_numbers_in_a_tickets_subject(agent_client):
+    ticket = intake(user_id="u1", text="电话13812345678").ticket
+
+    detail = agent_client.get(f"/api/v1/tickets/{ticket.number}/").json()
+    queue = agent_client.get("/api/v1/tickets/").json()
+
+    assert detail["subject"] == "电话138****5678"
+    assert [row["subject"] for row in queue["results"]] == ["电话138****5678"]
+
+
+def test_a_screen_pop_names_no_subject_of_another_teams_ticket(default_team):
+    from tests.tickets.test_calls import known_customer, ring
+    from tickets.services.calls import call_event
+
+    customer = known_customer()
+    theirs = customer.tickets.get()
+    Ticket.objects.filter(pk=theirs.pk).update(team=TeamFactory())
+    ours = intake(phone="+8613800138000", channel=Channel.SMS, text="电话13912345678").ticket
+    call = call_event(event=ring("pop-1", team=default_team)).call
+
+    pop = events.call_ringing(call, open_tickets=[ours, Ticket.objects.get(pk=theirs.pk)])
+
+    assert [(t["number"], t["subject"]) for t in pop["open_tickets"]] == [
+        (ours.number, "电话139****5678"),
+        (theirs.number, ""),
+    ]

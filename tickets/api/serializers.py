@@ -1,9 +1,19 @@
 from rest_framework import serializers
 
+from tickets.masking import mask_text
 from tickets.models import Ticket
 
 
+class MaskedTextField(serializers.CharField):
+    """Free text written by a customer, with the personal numbers in it masked as on the
+    agent's pages (tickets.masking)."""
+
+    def to_representation(self, value: str) -> str:
+        return mask_text(super().to_representation(value))
+
+
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
+    subject = MaskedTextField(read_only=True)
     team = serializers.CharField(source="team.name", default=None)
     assignee = serializers.CharField(source="assignee.user.username", default=None)
 
