@@ -291,3 +291,17 @@ def test_a_screen_pop_names_no_subject_of_another_teams_ticket(default_team):
         (ours.number, "电话139****5678"),
         (theirs.number, ""),
     ]
+
+
+def test_a_call_of_another_team_is_not_on_the_timeline(agent_client, default_team):
+    from tests.tickets.test_calls import known_customer, ring
+    from tickets.services.calls import call_event
+
+    ticket = known_customer().tickets.get()
+    ours = call_event(event=ring("tl-1", team=default_team)).call
+    theirs = call_event(event=ring("tl-2", team=TeamFactory())).call
+
+    html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+
+    assert f'data-call="{ours.pk}"' in html
+    assert f'data-call="{theirs.pk}"' not in html
