@@ -16,6 +16,7 @@ from kefu.roles import Role, has_role
 from sla.models import SlaClock
 from sla.selectors import Compliance, compliance
 from tickets.identity import mask_identity
+from tickets.masking import CUT_SLACK, safe_cut
 from tickets.models import (
     Agent,
     Call,
@@ -182,14 +183,28 @@ def call_for(user: Any, pk: int) -> Call | None:
 
 
 TIMELINE_PAGE_SIZE = 50
-# How much of a message the timeline shows before a "show all" link. A little more is read
-# and masked before cutting, so that a number crossing the cut is masked whole.
+# How much of a message the timeline shows before a "show more" link. A little more is read,
+# to cut where no number is cut in two (tickets.masking.safe_cut).
 MESSAGE_HEAD_CHARS = 2000
-_HEAD_READ_CHARS = MESSAGE_HEAD_CHARS + 64
+_HEAD_READ_CHARS = MESSAGE_HEAD_CHARS + CUT_SLACK
+# "Show more" brings this much more of a long message at a time: a megabyte at once would be
+# a slow page to mask and to draw.
+MESSAGE_PIECE_CHARS = 20_000
 
 # The order of entries that share a timestamp: messages, then events, calls, and the lines
 # for tickets the viewer may not open.
 _RANK_MESSAGE, _RANK_EVENT, _RANK_CALL, _RANK_RESTRICTED = 0, 1, 2, 3
+
+
+def message_cuts(text: str, piece: int) -> tuple[int, int]:
+    """Where piece `piece` of a message's text starts and ends: piece 0 is the beginning the
+    timeline shows (MESSAGE_HEAD_CHARS), each next one MESSAGE_PIECE_CHARS more. Pieces are
+    counted, not addressed by offset, and cut where no number is cut in two, so that each
+    piece, masked on its own, shows no more of a number than the whole text masked would."""
+    start, end = 0, safe_cut(text, MESSAGE_HEAD_CHARS)
+    for _piece in range(piece):
+        start, end = end, safe_cut(text, end + MESSAGE_PIECE_CHARS)
+    return start, end
 
 
 @dataclass(frozen=True)

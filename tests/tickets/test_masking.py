@@ -2,7 +2,7 @@
 
 import pytest
 
-from tickets.masking import mask_text
+from tickets.masking import mask_text, safe_cut
 
 # Valid by their checks: the ID's ISO 7064 character and date of birth, the cards' Luhn digit.
 ID_NUMBER = "11010519491231002X"
@@ -57,3 +57,23 @@ def test_two_numbers_in_one_message_are_both_masked():
     text = f"电话13812345678，身份证{ID_NUMBER}，卡号{CARD}"
 
     assert mask_text(text) == "电话138****5678，身份证1101**********002X，卡号6222********7894"
+
+
+def test_a_long_text_is_masked_whole_wherever_its_numbers_fall():
+    # 10,000 numbers at every offset against the places where long texts are cut.
+    text = "".join(f"第{index}个：13812345678" + "。" * (index % 7) for index in range(10_000))
+
+    masked = mask_text(text)
+
+    assert len(masked) == len(text)
+    assert masked.count("138****5678") == 10_000
+    assert "13812345678" not in masked
+
+
+def test_a_safe_cut_never_falls_inside_a_number():
+    text = "请打电话13812345678或者身份证11010519491231002X谢谢"
+
+    for at in range(len(text)):
+        cut = safe_cut(text, at)
+        assert at <= cut <= len(text)
+        assert mask_text(text[:cut]) + mask_text(text[cut:]) == mask_text(text)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from kb.triage import URGENCY_LABELS
 from tickets.masking import mask_text
 from tickets.models import Message
-from tickets.selectors import MESSAGE_HEAD_CHARS
+from tickets.selectors import message_cuts
 
 register = template.Library()
 
@@ -50,45 +50,32 @@ def masked(text: str | None) -> str:
     return mask_text(text or "")
 
 
-def _shown(text: str, length: int, *, full: bool, revealed: bool) -> tuple[str, bool]:
-    """What to show of a text and whether it was cut. The cut comes after masking: a number
-    that crosses it is masked whole before half of it is dropped."""
-    shown = text if revealed else mask_text(text)
-    if full or length <= MESSAGE_HEAD_CHARS:
-        return shown, False
-    return shown[:MESSAGE_HEAD_CHARS], True
-
-
 @register.inclusion_tag("agent/_message_text.html", takes_context=True)
 def message_text(
-    context: template.Context, message: Message, full: bool = False, revealed: bool = False
+    context: template.Context, message: Message, revealed: bool = False
 ) -> dict[str, object]:
-    """A message's subject, body and quoted history for the agent's pages. The timeline's
-    messages come with only the head of their text (`body_head`, `body_length`, see
-    `tickets.selectors.customer_timeline`); `full` shows all of it, `revealed` unmasked."""
-    head = getattr(message, "body_head", None)
-    if full or head is None:
-        body, body_length = message.body, len(message.body)
-        quoted, quoted_length = message.quoted_text, len(message.quoted_text)
-    else:
-        body, body_length = head, message.body_length  # type: ignore[attr-defined]
-        quoted, quoted_length = message.quoted_head, message.quoted_length  # type: ignore[attr-defined]
-    shown_body, body_cut = _shown(body, body_length, full=full, revealed=revealed)
-    shown_quoted, quoted_cut = _shown(quoted, quoted_length, full=full, revealed=revealed)
-    subject = message.subject if revealed else mask_text(message.subject)
-    masked_something = not revealed and (
-        shown_body != body[: len(shown_body)]
-        or shown_quoted != quoted[: len(shown_quoted)]
-        or subject != message.subject
-    )
-    return {
-        "message": message,
-        "subject": subject,
-        "body": shown_body,
-        "body_cut": body_cut,
-        "quoted": shown_quoted,
-        "quoted_cut": quoted_cut,
-        "length": body_length + quoted_length,
-        "masked": masked_something,
-        "csrf_token": context.get("csrf_token", ""),
-    }
+    """A message's subject, body and quoted history for the agent's pages: masked, and cut
+    after their beginning with a link to the next piece; `revealed`: all of it, unmasked.
+    The timeline's messages come with only the beginning of their texts (`body_head`,
+    `body_length`, see `tickets.selectors.customer_timeline`)."""
+    texts: dict[str, object] = {"message": message, "csrf_token": context.get("csrf_token", "")}
+    if revealed:
+        texts.update(subject=message.subject, body=message.body, quoted=message.quoted_text)
+        texts.update(body_left=0, quoted_left=0, masked=False)
+        return texts
+    masked_something = False
+    for field, head_name in (("body", "body"), ("quoted", "quoted_text")):
+        head = getattr(message, f"{field}_head", None)
+        if head is None:
+            head = getattr(message, head_name)
+            length = len(head)
+        else:
+            length = getattr(message, f"{field}_length")
+        cut = message_cuts(head, 0)[1]
+        shown = mask_text(head[:cut])
+        masked_something = masked_something or shown != head[:cut]
+        texts[field] = shown
+        texts[f"{field}_left"] = length - cut
+    subject = mask_text(message.subject)
+    texts.update(subject=subject, masked=masked_something or subject != message.subject)
+    return texts

@@ -25,6 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from kefu.roles import Role, has_role, role_required
 from sla.selectors import clocks_for_subject
 from tickets import selectors
+from tickets.masking import mask_text
 from tickets.models import Agent, Attachment, Message, Status, Ticket
 from tickets.services import customers, delivery, workflow
 from tickets.services.notifications import notification_mark_read
@@ -195,9 +196,28 @@ def _message_or_404(request: HttpRequest, pk: int) -> Message:
 @require_GET
 @role_required(Role.AGENT)
 def message_body(request: HttpRequest, pk: int) -> HttpResponse:
-    """The whole text of a long message (its "show all" link), masked like the timeline."""
+    """The next piece of a long message (its "show more" link, htmx): `field` "body" or
+    "quoted", `piece` 1, 2, …; masked like the timeline, with the link to the piece after."""
     message = _message_or_404(request, pk)
-    return render(request, "agent/_message_full.html", {"message": message, "revealed": False})
+    field = request.GET.get("field", "body")
+    piece = request.GET.get("piece", "")
+    if field not in ("body", "quoted") or not piece.isdigit() or int(piece) < 1:
+        return HttpResponseBadRequest(_("Say which piece to show: field=body|quoted, piece=1…"))
+    text = message.body if field == "body" else message.quoted_text
+    start, end = selectors.message_cuts(text, int(piece))
+    if start >= len(text):
+        raise Http404(_("The message has no more text."))
+    return render(
+        request,
+        "agent/_message_piece.html",
+        {
+            "message": message,
+            "field": field,
+            "text": mask_text(text[start:end]),
+            "next": int(piece) + 1,
+            "left": len(text) - end,
+        },
+    )
 
 
 @require_POST
@@ -209,7 +229,7 @@ def message_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     message = _message_or_404(request, pk)
     customers.message_reveal_text(message=message, actor=_user(request))
     if request.htmx:
-        return render(request, "agent/_message_full.html", {"message": message, "revealed": True})
+        return render(request, "agent/_message_revealed.html", {"message": message})
     return JsonResponse({"id": message.pk, "subject": message.subject, "body": message.body})
 
 
