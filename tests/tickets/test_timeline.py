@@ -242,7 +242,7 @@ def test_revealing_a_messages_numbers_is_audited_on_the_log_and_the_trail(agent_
 
     assert fragment.status_code == 200
     assert "13812345678" in fragment.content.decode()
-    assert data == {"id": message.pk, "subject": "", "body": text}
+    assert data == {"id": message.pk, "subject": "", "body": text, "quoted_text": ""}
     audits = AuditEntry.objects.filter(action="pii_revealed", object_type="message")
     assert [(a.actor, a.object_id) for a in audits] == [(agent.user, str(message.pk))] * 2
     trail = TicketEvent.objects.filter(ticket=result.ticket, kind=EventKind.PII_REVEALED)

@@ -230,7 +230,14 @@ def message_reveal(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customers.message_reveal_text(message=message, actor=_user(request))
     if request.htmx:
         return render(request, "agent/_message_revealed.html", {"message": message})
-    return JsonResponse({"id": message.pk, "subject": message.subject, "body": message.body})
+    return JsonResponse(
+        {
+            "id": message.pk,
+            "subject": message.subject,
+            "body": message.body,
+            "quoted_text": message.quoted_text,
+        }
+    )
 
 
 @require_POST
