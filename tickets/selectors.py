@@ -364,19 +364,35 @@ class OtherTicket:
     may_open: bool  # False: the page shows its number, status and team only
 
 
-def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:
-    """The customer's other tickets, newest first, each with whether the viewer may open it."""
-    others = list(
-        ticket.customer.tickets.exclude(pk=ticket.pk)
-        .select_related("team")
-        .order_by("-created_at")[:limit]
-    )
+def customer_tickets_for(
+    *,
+    customer: Customer,
+    viewer: Any,
+    exclude: Ticket | None = None,
+    only_open: bool = False,
+    limit: int = 20,
+) -> list[OtherTicket]:
+    """The customer's tickets (less `exclude`; with `only_open`, the open ones), newest first,
+    each with whether the viewer may open it."""
+    tickets = customer.tickets.all()
+    if exclude is not None:
+        tickets = tickets.exclude(pk=exclude.pk)
+    if only_open:
+        tickets = tickets.filter(is_open=True)
+    found = list(tickets.select_related("team").order_by("-created_at")[:limit])
     open_ids = set(
         tickets_visible_to(viewer)
-        .filter(pk__in=[other.pk for other in others])
+        .filter(pk__in=[ticket.pk for ticket in found])
         .values_list("pk", flat=True)
     )
-    return [OtherTicket(ticket=other, may_open=other.pk in open_ids) for other in others]
+    return [OtherTicket(ticket=ticket, may_open=ticket.pk in open_ids) for ticket in found]
+
+
+def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:
+    """The other tickets of the ticket's customer, as `customer_tickets_for`."""
+    return customer_tickets_for(
+        customer=ticket.customer, viewer=viewer, exclude=ticket, limit=limit
+    )
 
 
 def public_messages(*, ticket: Ticket) -> QuerySet[Message]:

@@ -321,3 +321,21 @@ def test_a_call_of_another_team_is_not_on_the_timeline(agent_client, default_tea
 
     assert f'data-call="{ours.pk}"' in html
     assert f'data-call="{theirs.pk}"' not in html
+
+
+def test_the_call_page_names_no_subject_of_another_teams_ticket(agent_client, default_team):
+    from tests.tickets.test_calls import known_customer, ring
+    from tickets.services.calls import call_event
+
+    theirs = known_customer().tickets.get()
+    Ticket.objects.filter(pk=theirs.pk).update(team=TeamFactory(name="售后二组"), assignee=None)
+    ours = intake(phone="+8613800138000", channel=Channel.SMS, text="电话13912345678").ticket
+    call = call_event(event=ring("page-1", team=default_team)).call
+
+    html = agent_client.get(f"/calls/{call.pk}/").content.decode()
+
+    assert theirs.number in html and "售后二组" in html
+    assert theirs.subject not in html
+    assert f'href="/tickets/{theirs.number}/"' not in html
+    assert f'href="/tickets/{ours.number}/"' in html
+    assert "电话139****5678" in html and "13912345678" not in html

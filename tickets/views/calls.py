@@ -48,8 +48,11 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Masked like every contact on the agent's pages (a withheld id is shown as sent).
             "phone": mask_phone(number) if number.startswith("+") else number,
             "contacts": selectors.customer_contacts_masked(customer) if customer else [],
+            # A ticket of another team shows its number, status and team only.
             "open_tickets": (
-                customer.tickets.filter(is_open=True).order_by("-created_at")[:20]
+                selectors.customer_tickets_for(
+                    customer=customer, viewer=request.user, only_open=True
+                )
                 if customer
                 else []
             ),
