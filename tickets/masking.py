@@ -67,8 +67,10 @@ class Span:
 
 def _is_id_number(text: str) -> bool:
     try:
-        date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+        born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
+        return False
+    if not 1900 <= born.year <= 2100:
         return False
     total = sum(int(char) * weight for char, weight in zip(text[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == text[17].upper()

@@ -44,6 +44,7 @@ def test_personal_numbers_in_chinese_text_are_masked(written, shown):
         "客服热线400-820-8820",  # a shop's hotline is no one's personal number
         "11010519491231002Y",  # wrong check character
         "110105194913310020",  # no such date of birth
+        "110105180001010010",  # born before 1900: checks out, but not a resident ID
         "6222021234567895",  # Luhn check fails
         "SO6222021234567894",  # part of a longer code
         "",
