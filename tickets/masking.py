@@ -201,7 +201,3 @@ def _mask(text: str) -> str:
         position = span.end
     parts.append(text[position:])
     return "".join(parts)
-
-
-def has_sensitive(text: str) -> bool:
-    return bool(sensitive_spans(text))
