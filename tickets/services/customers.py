@@ -23,6 +23,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.raw_sql import identities_insert
+from tickets.services.audit import audit_record
 from tickets.services.trail import event_record
 
 # The order in which identities decide who a customer is when they disagree: an app account
@@ -296,7 +297,7 @@ def message_reveal_text(*, message: Message, actor: User) -> Message:
     that agents see masked), in the audit log and on the ticket's trail; returns the message,
     whose stored text was never masked."""
     with transaction.atomic():
-        AuditEntry.objects.create(
+        audit_record(
             actor=actor,
             action="pii_revealed",
             object_type="message",
