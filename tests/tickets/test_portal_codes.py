@@ -170,7 +170,8 @@ def test_attempts_older_than_an_hour_no_longer_count(default_team, settings):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+# Committed rows, seen by the threads; the seed data (content types, roles) comes back after.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_wrong_guesses_are_counted_exactly(default_team, settings):
     settings.STATUS_CODE_MAX_ATTEMPTS = 5
     result = intake(phone=PHONE)
