@@ -10,7 +10,25 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import redis
+
+from tests.support.environment import HAS_REDIS, ON_POSTGRES
+
+
+def fault_marks(why_postgres: str) -> list[pytest.MarkDecorator]:
+    """What every fault test is marked with: `faults`, skipped (with the reason) without
+    PostgreSQL, Redis or redis-server, and on committed rows that the worker processes see
+    (the seed data comes back after)."""
+    return [
+        pytest.mark.faults,
+        pytest.mark.skipif(
+            not ON_POSTGRES, reason=f"needs PostgreSQL (set DATABASE_URL): {why_postgres}"
+        ),
+        pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)"),
+        pytest.mark.skipif(not PrivateRedis.available(), reason="needs redis-server to start one"),
+        pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    ]
 
 
 def free_port() -> int:

@@ -16,23 +16,13 @@ from django.db import connection
 
 from channels_ingest.models import OutboxEntry
 from tests.factories import intake
-from tests.faults.services import PrivateRedis
+from tests.faults.services import PrivateRedis, fault_marks
 from tests.sla.workers import WorkerPool, wait_until
-from tests.support.environment import HAS_REDIS, ON_POSTGRES
 from tickets import tasks
 from tickets.models import DeliveryStatus, Direction, Message
 from tickets.services.workflow import ticket_reply
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.skipif(
-        not ON_POSTGRES,
-        reason="needs PostgreSQL (set DATABASE_URL): the worker processes share the test database",
-    ),
-    pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)"),
-    pytest.mark.skipif(not PrivateRedis.available(), reason="needs redis-server to start one"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = fault_marks("the worker processes share the test database")
 
 REPLIES = 20
 

@@ -15,21 +15,16 @@ from rest_framework.test import APIClient
 from channels_ingest import tasks as ingest_tasks
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline import doorbell
-from tests.faults.services import PrivateRedis, postgres_cluster, postgres_restart_fast
+from tests.faults.services import (
+    PrivateRedis,
+    fault_marks,
+    postgres_cluster,
+    postgres_restart_fast,
+)
 from tests.sla.workers import WorkerPool, wait_until
-from tests.support.environment import HAS_REDIS, ON_POSTGRES
 from tickets.models import Direction, Message
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.skipif(
-        not ON_POSTGRES,
-        reason="needs PostgreSQL (set DATABASE_URL): queued intake and the workers share it",
-    ),
-    pytest.mark.skipif(not HAS_REDIS, reason="needs Redis (set REDIS_URL)"),
-    pytest.mark.skipif(not PrivateRedis.available(), reason="needs redis-server to start one"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = fault_marks("queued intake and the workers share it")
 
 MESSAGES = 150
 
@@ -73,21 +68,28 @@ def api(token, settings, workers, monkeypatch):  # type: ignore[no-untyped-def]
     bell.close()
 
 
+def _backlog(api, prefix: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """MESSAGES app messages from 60 customers, stored and promised, none taken in yet:
+    each message id with the ticket number the API promised it."""
+    promised = {}
+    for n in range(MESSAGES):
+        message_id = f"{prefix}-{n}"
+        response = api.post(
+            "/api/v1/inbound/app",
+            {"message_id": message_id, "user_id": f"{prefix}-u{n % 60}", "text": f"订单 {n} 没到"},
+            format="json",
+        )
+        assert response.status_code in (200, 201, 202), response.content
+        promised[message_id] = response.json()["ticket_number"]
+    return promised
+
+
 def _processed() -> int:
     return InboundRecord.objects.filter(channel="app", state=InboundState.PROCESSED).count()
 
 
 def test_a_worker_killed_in_the_middle_of_a_backlog_loses_and_doubles_no_message(api, workers):
-    promised = {}
-    for n in range(MESSAGES):
-        message_id = f"fault-in-{n}"
-        response = api.post(
-            "/api/v1/inbound/app",
-            {"message_id": message_id, "user_id": f"fault-u{n % 60}", "text": f"订单 {n} 没到"},
-            format="json",
-        )
-        assert response.status_code in (200, 201, 202), response.content
-        promised[message_id] = response.json()["ticket_number"]
+    promised = _backlog(api, "fault-in")
 
     first = workers.start("first", beat=False)
     first.wait_ready()
@@ -114,16 +116,7 @@ def test_a_worker_killed_in_the_middle_of_a_backlog_loses_and_doubles_no_message
     postgres_cluster() is None, reason="needs root and pg_ctlcluster to restart PostgreSQL"
 )
 def test_postgresql_restarted_in_the_middle_of_a_backlog_loses_and_doubles_no_message(api, workers):
-    promised = {}
-    for n in range(MESSAGES):
-        message_id = f"fault-pg-{n}"
-        response = api.post(
-            "/api/v1/inbound/app",
-            {"message_id": message_id, "user_id": f"fault-p{n % 60}", "text": f"订单 {n} 没到"},
-            format="json",
-        )
-        assert response.status_code in (200, 201, 202), response.content
-        promised[message_id] = response.json()["ticket_number"]
+    promised = _backlog(api, "fault-pg")
     workers.start("worker", beat=True).wait_ready()
     assert wait_until(lambda: _processed() >= 20, timeout=60), workers.logs()
 
