@@ -7,10 +7,13 @@ import logging
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.process import commit_without_waiting, inbound_process_within
+
+# What a lost database connection raises (as opposed to a record that cannot be taken in).
+DatabaseUnreachable = (OperationalError, InterfaceError)
 
 logger = logging.getLogger("kefu.ingest")
 
@@ -106,6 +109,11 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
                     commit_without_waiting()  # the record was stored, and answered, before
                     inbound_process_within(record=record)
                 taken += 1
+            except DatabaseUnreachable as error:
+                # Not this record's fault: the database went away (a restart, a failover).
+                # Every record would fail the same way; the sweep drains them when it is back.
+                logger.error("inbound %s: database unreachable, drain stopped: %s", channel, error)
+                return taken
             except Exception:
                 logger.exception("inbound %s: processing failed; the sweep retries it", record_id)
                 given_up.append(record_id)

@@ -236,3 +236,28 @@ def test_a_record_that_fails_unexpectedly_is_left_to_the_sweep_and_the_drain_goe
 
     states = dict(InboundRecord.objects.values_list("provider_id", "state"))
     assert states == {"q-1": "processed", "q-2": "received", "q-3": "processed"}
+
+
+def test_a_drain_stops_when_the_database_goes_away_and_leaves_the_rest_to_the_sweep(
+    api, default_team, rung, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    from django.db import OperationalError
+
+    from channels_ingest.pipeline import doorbell
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for message_id in ("q-1", "q-2", "q-3"):
+            api.post(URL, body(message_id, user_id=message_id), format="json")
+    tried: list[str] = []
+
+    def gone(*, record):  # type: ignore[no-untyped-def]
+        tried.append(record.provider_id)
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(doorbell, "inbound_process_within", gone)
+
+    assert drain() == 0
+
+    assert tried == ["q-1"]  # not every record, each failing the same way
+    assert "database unreachable, drain stopped" in caplog.text
+    assert set(InboundRecord.objects.values_list("state", flat=True)) == {"received"}
