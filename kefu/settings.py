@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "sla",
     "kb",
     "tickets",
+    "aftersales",
     "channels_ingest",
     "analytics",
 ]
@@ -251,6 +252,13 @@ IMAP_POLL_BUDGET_SECONDS = 120.0
 # A customer's reply to a ticket closed less than this long ago reopens it; later replies
 # open a new ticket linked to the old one.
 REOPEN_WINDOW_DAYS: int = env.int("REOPEN_WINDOW_DAYS", default=7)
+# How long after delivery (or after the order was placed, while it is not delivered) a
+# customer may open an after-sales case, in hours, per product type (aftersales.models).
+AFTERSALES_WINDOW_HOURS: dict[str, int] = {
+    "fresh": env.int("AFTERSALES_WINDOW_HOURS_FRESH", default=48),
+    "electronics": env.int("AFTERSALES_WINDOW_HOURS_ELECTRONICS", default=15 * 24),
+    "general": env.int("AFTERSALES_WINDOW_HOURS_GENERAL", default=7 * 24),
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

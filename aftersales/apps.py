@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AftersalesConfig(AppConfig):
+    name = "aftersales"
+    verbose_name = _("After-sales")
+    default_auto_field = "django.db.models.BigAutoField"

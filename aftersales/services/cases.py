@@ -1,0 +1,250 @@
+"""Opening an after-sales case, and the sums its guards rest on: how many of an item other
+cases already claim, how much money they already hold, and the after-sales window."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from aftersales.models import (
+    Case,
+    CaseItem,
+    CaseSequence,
+    OpenedBy,
+    Order,
+    OrderItem,
+    ProductType,
+    Reason,
+)
+from aftersales.services.history import step_record
+from aftersales.steps import FINAL_STEPS, REFUND_TYPES, VOID_STEPS, CaseType, Step
+from tickets.models import Ticket
+
+
+@dataclass(frozen=True)
+class ItemClaim:
+    """One line of a case being opened: `quantity` of an order item."""
+
+    order_item: OrderItem
+    quantity: int
+
+
+def claimed_quantities(*, order: Order, exclude_case_id: int | None = None) -> dict[int, int]:
+    """Per order item id, the quantity held by the order's cases that are open or
+    completed (a cancelled or rejected case gives its items back)."""
+    rows = CaseItem.objects.filter(case__order=order).exclude(case__step__in=VOID_STEPS)
+    if exclude_case_id is not None:
+        rows = rows.exclude(case_id=exclude_case_id)
+    totals = rows.values("order_item_id").annotate(total=Sum("quantity"))
+    return {row["order_item_id"]: row["total"] for row in totals}
+
+
+def items_value(case: Case) -> Decimal:
+    """What the case's items cost: Σ unit price × quantity."""
+    total = case.items.aggregate(value=Sum(F("quantity") * F("order_item__unit_price")))
+    return Decimal(total["value"] or 0)
+
+
+def refund_room(*, order: Order, value: Decimal, exclude_case_id: int | None = None) -> Decimal:
+    """The most a case whose items are worth `value` may give back: `value`, capped by what
+    the customer paid for the order less what its other cases hold — money refunded on
+    them, and for those still open the larger of that and what they ask for. Cancelled and
+    rejected cases hold nothing. Never below zero."""
+    held = Decimal(0)
+    others = order.cases.exclude(step__in=VOID_STEPS)
+    if exclude_case_id is not None:
+        others = others.exclude(pk=exclude_case_id)
+    for other in others.only("step", "amount_requested", "refunded_amount"):
+        if other.step in FINAL_STEPS:
+            held += other.refunded_amount
+        else:
+            held += max(other.amount_requested, other.refunded_amount)
+    return max(Decimal(0), min(value, order.paid_amount - held))
+
+
+def window_ends(*, order: Order, product_type: str) -> datetime:
+    """When the after-sales window of the order's goods of `product_type` closes: the
+    type's hours (settings.AFTERSALES_WINDOW_HOURS) from the latest delivery, or from the
+    order's placing while nothing is delivered."""
+    delivered = order.shipments.exclude(delivered_at=None).order_by("-delivered_at").first()
+    start = delivered.delivered_at if delivered and delivered.delivered_at else order.placed_at
+    hours = settings.AFTERSALES_WINDOW_HOURS[product_type]
+    return start + timedelta(hours=hours)
+
+
+def case_open(
+    *,
+    order: Order,
+    items: Sequence[ItemClaim],
+    type: CaseType,
+    reason: Reason,
+    description: str,
+    amount: Decimal,
+    opened_by: OpenedBy,
+    ticket: Ticket | None = None,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Open a case of `type` on `order` for `items`, asking for `amount` back (refund types
+    only; the others ask for none). The order row is locked for the whole check-and-insert,
+    so two opens of the same order run one after the other.
+
+    Raises ValidationError, with nothing written, when: an item is not the order's, named
+    twice, already in another open case, or asked for more than was bought less what other
+    open or completed cases claim; the window of an item's product type has ended; the
+    amount is negative, set on a type that refunds nothing, or above `refund_room`; the
+    reason is retired; the ticket is another customer's."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        _items_check(order, items)
+        _window_check(order, items, now)
+        value = sum((claim.order_item.unit_price * claim.quantity for claim in items), Decimal(0))
+        _amount_check(order, type, amount, value)
+        if not reason.is_active:
+            raise ValidationError(
+                _("The reason “%(reason)s” is no longer offered.") % {"reason": reason.label},
+                code="reason",
+            )
+        if ticket is not None and ticket.customer_id != order.customer_id:
+            raise ValidationError(
+                _("Ticket %(ticket)s is another customer's than order %(order)s's.")
+                % {"ticket": ticket.number, "order": order.number},
+                code="ticket_customer",
+            )
+        case = Case.objects.create(
+            number=_number_draw(timezone.localdate(now)),
+            order=order,
+            ticket=ticket,
+            type=type,
+            reason=reason,
+            description=description,
+            amount_requested=amount,
+            opened_by=opened_by,
+            created_at=now,
+            updated_at=now,
+        )
+        CaseItem.objects.bulk_create(
+            CaseItem(case=case, order_item=claim.order_item, quantity=claim.quantity)
+            for claim in items
+        )
+        step_record(
+            case=case,
+            step=Step.SUBMITTED,
+            actor=actor,
+            at=now,
+            note=description,
+            data={
+                "type": str(type),
+                "reason": reason.code,
+                "amount": str(amount),
+                "opened_by": str(opened_by),
+                "items": {claim.order_item.sku: claim.quantity for claim in items},
+            },
+            move=False,
+        )
+    return case
+
+
+def _items_check(order: Order, items: Sequence[ItemClaim]) -> None:
+    if not items:
+        raise ValidationError(_("Name at least one item of the order."), code="items")
+    ids = [claim.order_item.pk for claim in items]
+    if len(set(ids)) != len(ids):
+        raise ValidationError(_("Each item may be named only once in a case."), code="items")
+    # Read again under the order's lock: the caller's instances may be stale.
+    bought = dict(order.items.filter(pk__in=ids).values_list("pk", "quantity"))
+    claimed = claimed_quantities(order=order)
+    busy = set(
+        CaseItem.objects.filter(case__order=order, order_item_id__in=ids)
+        .exclude(case__step__in=FINAL_STEPS)
+        .values_list("order_item_id", flat=True)
+    )
+    for claim in items:
+        item = claim.order_item
+        if item.pk not in bought:
+            raise ValidationError(
+                _("Item %(sku)s is not part of order %(order)s.")
+                % {"sku": item.sku, "order": order.number},
+                code="item_order",
+            )
+        if claim.quantity < 1:
+            raise ValidationError(
+                _("Item %(sku)s: the quantity must be at least 1.") % {"sku": item.sku},
+                code="quantity",
+            )
+        if item.pk in busy:
+            raise ValidationError(
+                _("Item %(sku)s is already in an open after-sales case.") % {"sku": item.sku},
+                code="item_busy",
+            )
+        available = bought[item.pk] - claimed.get(item.pk, 0)
+        if claim.quantity > available:
+            raise ValidationError(
+                _(
+                    "Item %(sku)s: %(quantity)d asked, but only %(available)d of %(bought)d "
+                    "bought are not in another case."
+                )
+                % {
+                    "sku": item.sku,
+                    "quantity": claim.quantity,
+                    "available": available,
+                    "bought": bought[item.pk],
+                },
+                code="quantity",
+            )
+
+
+def _window_check(order: Order, items: Sequence[ItemClaim], now: datetime) -> None:
+    for product_type in sorted({claim.order_item.product_type for claim in items}):
+        ends = window_ends(order=order, product_type=product_type)
+        if now > ends:
+            raise ValidationError(
+                _("The after-sales window for %(kind)s of order %(order)s ended on %(ends)s.")
+                % {
+                    "kind": ProductType(product_type).label,
+                    "order": order.number,
+                    "ends": date_format(timezone.localtime(ends), "DATETIME_FORMAT"),
+                },
+                code="window",
+            )
+
+
+def _amount_check(order: Order, type: CaseType, amount: Decimal, value: Decimal) -> None:
+    if amount < 0:
+        raise ValidationError(_("The amount cannot be negative."), code="amount")
+    if type not in REFUND_TYPES:
+        if amount != 0:
+            raise ValidationError(
+                _("A %(type)s case asks for no money back.") % {"type": type.label},
+                code="amount",
+            )
+        return
+    if amount == 0:
+        raise ValidationError(_("Say how much should be refunded."), code="amount")
+    room = refund_room(order=order, value=value)
+    if amount > room:
+        raise ValidationError(
+            _("At most %(room)s %(currency)s can be refunded for these items; %(amount)s asked.")
+            % {"room": room, "currency": order.currency, "amount": amount},
+            code="over_refund",
+        )
+
+
+def _number_draw(day: date) -> str:
+    """The next case number of `day`: AS + YYYYMMDD + a four-digit (or longer) sequence.
+    The day's row is locked until the opening commits, so numbers are never drawn twice."""
+    CaseSequence.objects.get_or_create(day=day)
+    sequence = CaseSequence.objects.select_for_update().get(day=day)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"AS{day:%Y%m%d}{sequence.last:04d}"
