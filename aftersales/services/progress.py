@@ -26,7 +26,7 @@ def _locked(case: Case) -> Iterator[Case]:
     agent and the shop's event, acting at once take turns and the second sees the first's
     step."""
     with transaction.atomic():
-        yield Case.objects.select_for_update().select_related("ticket").get(pk=case.pk)
+        yield Case.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=case.pk)
 
 
 def _required(value: str, message: str) -> str:
