@@ -1,5 +1,6 @@
 """The admin: orders and cases to look at, reasons to edit. A case's steps and events are
-history and stay read-only; changes go through the services."""
+history and stay read-only; changes go through the services. Viewing a case or an order
+(return addresses, the customer) is audited like the core's customer pages."""
 
 from typing import Any
 
@@ -17,6 +18,7 @@ from aftersales.models import (
     Shipment,
     TrackingEvent,
 )
+from tickets.audited_admin import AuditedViewsAdmin
 
 
 class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -30,7 +32,7 @@ class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class _ReadOnlyAdmin(AuditedViewsAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -51,6 +53,7 @@ class ShipmentInline(_ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(_ReadOnlyAdmin):
+    audit_object_type = "order"
     list_display = ("number", "customer", "placed_at", "paid_amount", "payment_status", "source")
     list_filter = ("payment_status", "source")
     search_fields = ("number",)
@@ -64,6 +67,7 @@ class TrackingEventInline(_ReadOnlyInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(_ReadOnlyAdmin):
+    audit_object_type = "shipment"
     list_display = ("carrier", "tracking_number", "order", "status", "last_event_at")
     list_filter = ("status", "carrier")
     search_fields = ("tracking_number", "order__number")
@@ -90,6 +94,7 @@ class CaseEventInline(_ReadOnlyInline):
 
 @admin.register(Case)
 class CaseAdmin(_ReadOnlyAdmin):
+    audit_object_type = "aftersales_case"
     list_display = ("number", "type", "step", "order", "amount_requested", "refunded_amount")
     list_filter = ("type", "step", "opened_by")
     search_fields = ("number", "order__number")

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from aftersales.models import Case, CaseStep
 from aftersales.services import (
@@ -389,3 +390,13 @@ def test_every_type_flow_is_consistent():
             assert following <= set(flow.steps), (type, step)
             assert step in flow.minutes, (type, step)
         assert Step.COMPLETED in flow.steps
+
+
+def test_guard_messages_speak_chinese_first():
+    order = make_order()
+    open_case(order)
+
+    with translation.override("zh-hans"):
+        error = refused("item_busy", open_case, order)
+
+    assert error.messages == ["商品 MUG-1 已在处理中的售后单里。"]
