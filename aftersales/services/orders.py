@@ -25,6 +25,7 @@ from aftersales.models import (
     ShipmentStatus,
     TrackingEvent,
 )
+from aftersales.selectors import claimed_quantities
 from tickets.models import Customer
 
 
@@ -198,8 +199,6 @@ def _items_store(order: Order, items: list[dict[str, Any]]) -> None:
 
 
 def _claimed_by_sku(order: Order) -> dict[str, int]:
-    from aftersales.services.cases import claimed_quantities
-
     by_id = claimed_quantities(order=order)
     return {item.sku: by_id.get(item.pk, 0) for item in order.items.all()}
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Order
-from aftersales.services.cases import items_value, refund_room
+from aftersales.selectors import items_value, refund_room
 from aftersales.services.history import step_record, transition_check
 from aftersales.steps import Step, flow_of
 

@@ -400,3 +400,31 @@ def test_guard_messages_speak_chinese_first():
         error = refused("item_busy", open_case, order)
 
     assert error.messages == ["商品 MUG-1 已在处理中的售后单里。"]
+
+
+def test_the_ticket_page_shows_the_case_steps(agent_client):
+    ticket = intake(phone="13900001234", text="杯子坏了").ticket
+    case = open_case(make_order(customer=ticket.customer), ticket=ticket)
+    case_review(case=case, approve=True, return_address="仓库", now=NOW)
+
+    page = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+
+    # Written in the site's language (zh-Hans) when the step was taken.
+    assert f"→ {case.number} 待寄回" in page
+
+
+def test_the_reasons_list_starts_seeded_in_both_languages():
+    from aftersales.models import Reason
+
+    assert list(Reason.objects.values_list("code", flat=True)) == [
+        "quality_problem",
+        "damaged_in_transit",
+        "wrong_item",
+        "missing_item",
+        "not_as_described",
+        "changed_mind",
+    ]
+    with translation.override("en"):
+        assert reason("wrong_item").label == "Wrong item"
+    with translation.override("zh-hans"):
+        assert reason("wrong_item").label == "发错商品"
