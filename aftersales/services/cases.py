@@ -24,7 +24,7 @@ from aftersales.models import (
     Reason,
 )
 from aftersales.selectors import claimed_quantities, refund_room, window_ends
-from aftersales.services.history import step_record
+from aftersales.services.history import money_check, step_record
 from aftersales.steps import FINAL_STEPS, REFUND_TYPES, CaseType, Step
 from tickets.models import Ticket
 
@@ -176,6 +176,7 @@ def _window_check(order: Order, items: Sequence[ItemClaim], now: datetime) -> No
 
 
 def _amount_check(order: Order, type: CaseType, amount: Decimal, value: Decimal) -> None:
+    money_check(amount)
     if amount < 0:
         raise ValidationError(_("The amount cannot be negative."), code="amount")
     if type not in REFUND_TYPES:

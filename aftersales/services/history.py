@@ -3,6 +3,7 @@ and `case_changed` once it has all committed. Every step service ends here."""
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 
 from django.contrib.auth.models import User
@@ -32,6 +33,16 @@ def transition_check(case: Case, following: Step) -> None:
                 "step": following.label,
             },
             code="step_order",
+        )
+
+
+def money_check(amount: Decimal) -> None:
+    """Raise ValidationError unless `amount` is a finite sum in whole fen (two decimal
+    places): the database would otherwise round it silently."""
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(
+            _("The amount %(amount)s is not a sum of money in yuan and fen.") % {"amount": amount},
+            code="amount",
         )
 
 

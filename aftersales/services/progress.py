@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Order
 from aftersales.selectors import items_value, refund_room
-from aftersales.services.history import step_record, transition_check
+from aftersales.services.history import money_check, step_record, transition_check
 from aftersales.steps import Step, flow_of
 
 
@@ -148,6 +148,7 @@ def case_refund(
         "method": _required(method, _("Say how the money was refunded.")),
         "reference": _required(reference, _("Give the refund's reference.")),
     }
+    money_check(amount)
     with _locked(case) as locked:
         transition_check(locked, Step.REFUNDED)
         # The order row is locked too: cases of one order opening or refunding take turns,

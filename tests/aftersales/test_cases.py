@@ -281,6 +281,8 @@ def test_an_undelivered_order_counts_its_window_from_placing(settings):
         (CaseType.EXCHANGE, "10.00", "amount"),
         (CaseType.RETURN_REFUND, "0", "amount"),
         (CaseType.RETURN_REFUND, "-1", "amount"),
+        (CaseType.RETURN_REFUND, "10.005", "amount"),
+        (CaseType.RETURN_REFUND, "NaN", "amount"),
     ],
 )
 def test_an_amount_that_does_not_fit_the_type_is_refused(type, amount, code):
