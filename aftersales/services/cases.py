@@ -60,11 +60,21 @@ def case_open(
     amount is negative, set on a type that refunds nothing, or above `refund_room`; the
     reason is retired; the ticket is another customer's."""
     now = now or timezone.now()
+    if type not in CaseType.values or opened_by not in OpenedBy.values:
+        raise ValidationError(
+            _("Unknown case type or opener: %(type)s, %(opened_by)s.")
+            % {"type": type, "opened_by": opened_by},
+            code="type",
+        )
+    type, opened_by = CaseType(type), OpenedBy(opened_by)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        _items_check(order, items)
-        _window_check(order, items, now)
-        value = sum((claim.order_item.unit_price * claim.quantity for claim in items), Decimal(0))
+        bought = _items_check(order, items)
+        _window_check(order, {item.product_type for item in bought.values()}, now)
+        value = sum(
+            (bought[claim.order_item.pk].unit_price * claim.quantity for claim in items),
+            Decimal(0),
+        )
         _amount_check(order, type, amount, value)
         if not reason.is_active:
             raise ValidationError(
@@ -111,14 +121,16 @@ def case_open(
     return case
 
 
-def _items_check(order: Order, items: Sequence[ItemClaim]) -> None:
+def _items_check(order: Order, items: Sequence[ItemClaim]) -> dict[int, OrderItem]:
+    """The named items as stored now, by id, once every item guard holds."""
     if not items:
         raise ValidationError(_("Name at least one item of the order."), code="items")
     ids = [claim.order_item.pk for claim in items]
     if len(set(ids)) != len(ids):
         raise ValidationError(_("Each item may be named only once in a case."), code="items")
     # Read again under the order's lock: the caller's instances may be stale.
-    bought = dict(order.items.filter(pk__in=ids).values_list("pk", "quantity"))
+    stored = {item.pk: item for item in order.items.filter(pk__in=ids)}
+    bought = {pk: item.quantity for pk, item in stored.items()}
     claimed = claimed_quantities(order=order)
     busy = set(
         CaseItem.objects.filter(case__order=order, order_item_id__in=ids)
@@ -158,10 +170,11 @@ def _items_check(order: Order, items: Sequence[ItemClaim]) -> None:
                 },
                 code="quantity",
             )
+    return stored
 
 
-def _window_check(order: Order, items: Sequence[ItemClaim], now: datetime) -> None:
-    for product_type in sorted({claim.order_item.product_type for claim in items}):
+def _window_check(order: Order, product_types: set[str], now: datetime) -> None:
+    for product_type in sorted(product_types):
         ends = window_ends(order=order, product_type=product_type)
         if now > ends:
             raise ValidationError(

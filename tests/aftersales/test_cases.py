@@ -289,6 +289,10 @@ def test_an_amount_that_does_not_fit_the_type_is_refused(type, amount, code):
     refused(code, open_case, make_order(), type=type, amount=amount)
 
 
+def test_an_unknown_type_is_refused():
+    refused("type", open_case, make_order(), type="swap")
+
+
 def test_an_item_of_another_order_is_refused():
     order, other = make_order(), make_order()
     refused(
