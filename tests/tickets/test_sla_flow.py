@@ -122,6 +122,8 @@ def test_raising_the_tier_retargets_the_clocks_and_is_audited(supervisor):
 
 def _escalation(milestone: str, level: int, action: str, **extra: object) -> EscalationRule:
     policy = SlaPolicy.objects.get(name="常规 Regular")
+    # Without the seeded rules, so that each test sees only the rule it sets.
+    EscalationRule.objects.filter(policy=policy).delete()
     rule = EscalationRule.objects.create(
         policy=policy, milestone=milestone, level=level, action=action, **extra
     )
@@ -188,6 +190,52 @@ def test_an_escalation_can_move_the_ticket_to_another_team(agent):
 
     ticket.refresh_from_db()
     assert (ticket.team, ticket.assignee) == (second_line, backup)
+
+
+def test_the_seeded_last_urgent_level_tells_the_head_and_reassigns(agent, supervisor):
+    make_agent(teams=[agent.teams.get()])
+    ticket = intake(user_id="u1", text="吃了你们的鸡肉后食物中毒了").ticket
+    assert ticket.tier == Tier.URGENT
+    first = ticket.assignee
+    assert first is not None
+
+    start = timezone.now() + timedelta(days=30)
+    for minutes in (0, 16, 31, 60):
+        clocks_tick(now=start + timedelta(minutes=minutes))
+
+    ticket.refresh_from_db()
+    assert ticket.assignee is not None
+    assert ticket.assignee != first
+    head = TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.ESCALATED, data__action="head_reassign"
+    )
+    assert head.exists()
+    # Not held for opening hours: the urgent calendar never closes, and the rule does not hold.
+    assert Notification.objects.filter(
+        user=supervisor.user, ticket=ticket, deliver_after__lte=start + timedelta(minutes=60)
+    ).exists()
+
+
+def test_raising_the_priority_of_an_urgent_ticket_goes_to_the_head(agent, supervisor):
+    colleague = make_agent(teams=[agent.teams.get()])
+    policy = SlaPolicy.objects.get(name="紧急 Urgent")
+    EscalationRule.objects.filter(policy=policy).delete()
+    EscalationRule.objects.create(
+        policy=policy, milestone="first_response", level=1, action="raise_priority"
+    )
+    calendar_cache_clear()
+    ticket = intake(user_id="u1", text="I got food poisoning from your chicken").ticket
+    assert ticket.tier == Tier.URGENT
+    first = ticket.assignee
+
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    ticket.refresh_from_db()
+    assert ticket.tier == Tier.URGENT
+    assert ticket.assignee is not None
+    assert ticket.assignee != first
+    assert ticket.assignee in {agent, colleague, supervisor}
+    assert Notification.objects.filter(user=supervisor.user, ticket=ticket).count() == 1
 
 
 def test_compliance_per_team_and_per_agent_counts_met_and_breached(agent):
