@@ -238,6 +238,30 @@ def test_raising_the_priority_of_an_urgent_ticket_goes_to_the_head(agent, superv
     assert Notification.objects.filter(user=supervisor.user, ticket=ticket).count() == 1
 
 
+def test_a_vip_question_is_not_urgent_but_goes_first_and_can_pick_its_own_policy(agent):
+    from tickets.models import PRIORITY_VIP, Customer
+
+    vip_policy = SlaPolicy.objects.create(
+        name="VIP",
+        position=15,
+        conditions={"vip": True, "tier": ["regular", "value_added"]},
+        calendar=BusinessCalendar.objects.get(is_default=True),
+        first_response_minutes=60,
+    )
+    calendar_cache_clear()
+    first = intake(user_id="vip-1", text="你好").ticket
+    Customer.objects.filter(pk=first.customer_id).update(is_vip=True)
+    ticket_set_status(ticket=first, status=Status.RESOLVED, actor=agent.user)
+
+    ticket = intake(user_id="vip-1", text="请问会员积分怎么兑换礼品？谢谢").ticket
+
+    assert ticket.pk != first.pk
+    assert ticket.tier != Tier.URGENT
+    assert not any(reason["rule"] == "vip" for reason in ticket.urgency_reasons or [])
+    assert ticket.priority_rank == PRIORITY_VIP
+    assert clock(ticket, Milestone.FIRST_RESPONSE).policy == vip_policy
+
+
 def test_compliance_per_team_and_per_agent_counts_met_and_breached(agent):
     from tickets.selectors import sla_compliance
 
