@@ -262,6 +262,43 @@ def test_a_vip_question_is_not_urgent_but_goes_first_and_can_pick_its_own_policy
     assert clock(ticket, Milestone.FIRST_RESPONSE).policy == vip_policy
 
 
+def test_a_value_added_ticket_goes_to_the_customers_dedicated_adviser(agent):
+    from kb import services as kb_services
+    from tickets.models import Agent, Customer
+
+    # One customer writes several times here: repeated contact must not make it urgent.
+    kb_services.triage_settings_update(
+        category_threshold=0.5,
+        negative_sentiment_is_urgent=False,
+        negative_sentiment_threshold=-0.8,
+        vip_is_urgent=False,
+        repeat_contacts_threshold=0,
+    )
+    adviser = make_agent(teams=[TeamFactory(name="大客户 Key accounts")])
+    first = intake(user_id="owned", text="你好").ticket
+    Customer.objects.filter(pk=first.customer_id).update(adviser=adviser)
+    ticket_set_status(ticket=first, status=Status.RESOLVED, actor=agent.user)
+
+    value_added = intake(user_id="owned", text="我想开发票，另外会员积分怎么用").ticket
+    assert value_added.tier == Tier.VALUE_ADDED
+    assert value_added.assignee == adviser
+    # The plan within 24 hours runs on it.
+    assert clock(value_added, Milestone.PLAN).target_seconds == 24 * 3600
+
+    # Regular work is not held for the adviser.
+    ticket_set_status(ticket=value_added, status=Status.RESOLVED, actor=agent.user)
+    regular = intake(user_id="owned", text="快递还没到").ticket
+    assert regular.tier == Tier.REGULAR
+    assert regular.assignee == agent
+
+    # An adviser who is away does not hold value-added work either.
+    ticket_set_status(ticket=regular, status=Status.RESOLVED, actor=agent.user)
+    Agent.objects.filter(pk=adviser.pk).update(is_available=False)
+    away = intake(user_id="owned", text="我想开发票").ticket
+    assert away.tier == Tier.VALUE_ADDED
+    assert away.assignee == agent
+
+
 def test_compliance_per_team_and_per_agent_counts_met_and_breached(agent):
     from tickets.selectors import sla_compliance
 
