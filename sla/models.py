@@ -178,7 +178,10 @@ class SlaPolicy(models.Model):
         return {
             str(milestone): int(minutes) * 60
             for milestone, minutes in (self.out_of_hours_minutes or {}).items()
-            if milestone in targets and isinstance(minutes, int) and minutes > 0
+            if milestone in targets
+            and isinstance(minutes, int)
+            and not isinstance(minutes, bool)
+            and minutes > 0
         }
 
 

@@ -120,11 +120,14 @@ def backward(apps, schema_editor):
             SlaPolicy.objects.filter(pk=urgent.pk).update(
                 calendar=default, use_policy_calendar=False
             )
-    EscalationRule.objects.filter(policy__name__in=SEEDED).exclude(policy__name=URGENT).delete()
+    for level, action, delay in OTHER_LEVELS:
+        EscalationRule.objects.filter(
+            policy__name__in=SEEDED, level=level, action=action, delay_minutes=delay
+        ).exclude(policy__name=URGENT).delete()
     SlaPolicy.objects.filter(name=VALUE_ADDED).update(plan_minutes=None)
-    SlaPolicy.objects.filter(name=AFTER_SALES).delete()
-    BusinessCalendar.objects.filter(name=ALWAYS, slapolicy__isnull=True).delete()
-
+    SlaPolicy.objects.filter(name=AFTER_SALES, slaclock__isnull=True).delete()
+    # The 24/7 calendar is left in place: unused, it changes nothing, and teams or clocks
+    # may point at it.
 
 class Migration(migrations.Migration):
     dependencies = [("sla", "0003_out_of_hours_targets")]
