@@ -253,10 +253,9 @@ def _push_back(
     if since is None:
         return False
     calendar = work_calendar(clock.calendar_id)
-    if clock.wall_clock:
-        gap = max(0, int((at - since).total_seconds()))
-    else:
-        gap = calendar.between(since, at)
+    # The business time paused is recorded for the clock's statistics either way; a clock on
+    # an out-of-hours target is pushed back by the real time paused.
+    gap = calendar.between(since, at)
     guard: dict[str, Any] = {"satisfied_at": since} if clear_met else {"paused_at": since}
     updates: dict[str, Any] = {
         "paused_at": None,
@@ -266,6 +265,7 @@ def _push_back(
                 "from": since.isoformat(),
                 "to": at.isoformat(),
                 "business_seconds": gap,
+                "wall_seconds": max(0, int((at - since).total_seconds())),
                 "reason": reason,
             },
         ],

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sla.models import BusinessCalendar, EscalationRule, Milestone, SlaClock, SlaPolicy
-from sla.selectors import calendar_cache_clear, policy_for
+from sla.selectors import calendar_cache_clear, clocks_for_subject, policy_for
 from sla.services import clocks_pause, clocks_reevaluate, clocks_resume, clocks_start
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,18 @@ def test_after_sales_answers_within_24_hours_outside_working_hours():
     resolution = next(c for c in clocks if c.milestone == Milestone.RESOLUTION)
     assert not resolution.wall_clock
     assert resolution.due_at > at(2025, 10, 22)
+
+
+def test_an_out_of_hours_clock_counts_its_time_left_in_real_time():
+    clocks_start(subject_id=6, attributes=AFTER_SALES, started_at=at(2025, 10, 17, 20, 0))
+
+    (view,) = [
+        v
+        for v in clocks_for_subject(subject_id=6, now=at(2025, 10, 17, 22, 0))
+        if v.milestone == Milestone.FIRST_RESPONSE
+    ]
+    # The calendar is closed all night, but the customer was promised 24 real hours.
+    assert view.business_seconds_left == 22 * 3600
 
 
 def test_a_paused_out_of_hours_clock_is_pushed_back_by_real_time():
