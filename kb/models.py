@@ -169,7 +169,7 @@ class TriageSettings(models.Model):
         default=-0.8,
         help_text=_("A message at or below this sentiment (-1 … 1) is urgent, when enabled."),
     )
-    vip_is_urgent = models.BooleanField(_("VIP customers are urgent"), default=True)
+    vip_is_urgent = models.BooleanField(_("VIP customers are urgent"), default=False)
     repeat_contacts_threshold = models.PositiveIntegerField(
         _("repeat contacts that make a ticket urgent"),
         default=2,

@@ -53,6 +53,28 @@ DEFAULT_URGENCY_RULES: list[tuple[str, list[str]]] = [
         "lawyer", "sue", "lawsuit", "court", "regulator",
     ]),
     ("media", ["曝光", "媒体", "微博", "记者", "抖音", "media", "journalist", "press"]),
+    ("system_failure", [
+        "系统故障", "系统崩溃", "系统瘫痪", "系统出错了", "宕机", "服务器故障",
+        "都无法下单", "都下不了单", "全部无法",
+        "outage", "system failure", "system down", "system is down", "site is down",
+        "website is down", "app is down", "server down", "nobody can order",
+        "no one can order",
+    ]),
+    ("payment_failure", [
+        "支付失败", "付款失败", "扣款失败", "支付异常", "重复扣款", "重复扣费", "重复支付",
+        "扣了两次", "扣款两次", "扣了两笔", "付了两次", "多扣",
+        "payment failed", "payment failure", "payment error", "charged twice",
+        "charged me twice", "double charged", "double charge", "duplicate charge",
+        "charged two times", "charged me two times",
+    ]),
+    ("account_security", [
+        "账号被盗", "账户被盗", "帐号被盗", "帐户被盗", "号被盗", "盗号", "被盗刷", "盗刷",
+        "密码被改", "被人登录", "异地登录", "被人盗用", "冒用",
+        "hacked", "account stolen", "account was stolen", "account has been stolen",
+        "account compromised", "account was compromised", "unauthorised login",
+        "unauthorized login", "unauthorised charge", "unauthorized charge",
+        "unauthorised payment", "unauthorized payment", "someone logged into my account",
+    ]),
 ]
 # fmt: on
 
@@ -98,7 +120,8 @@ class TriageConfig:
     category_threshold: float = 0.5
     negative_sentiment_is_urgent: bool = False
     negative_sentiment_threshold: float = -0.8
-    vip_is_urgent: bool = True
+    # VIP orders the queue and may select its own SLA policy; it is not urgency by itself.
+    vip_is_urgent: bool = False
     repeat_contacts_threshold: int = 2
     category_model: LinearTextModel | None = None
     category_model_id: int | None = None

@@ -3,10 +3,10 @@
 - **Category**: the active category model (see `kb.classifier`) when there is one: its most
   probable label if the probability clears the threshold supervisors set, else no category
   (left for a person). Without an active model, keyword rules that supervisors edit.
-- **Urgency**: keyword rules (food safety, injury, legal threats, media), each returned with
-  the words that made it fire so the ticket can say "urgent because …"; a VIP customer,
-  repeated contact about the same issue and (when enabled) a very negative message are
-  reasons too.
+- **Urgency**: keyword rules (food safety, injury, legal threats, media, system failure,
+  payment failure, a stolen account or other security problem), each returned with the words
+  that made it fire so the ticket can say "urgent because …"; repeated contact about the
+  same issue and, when enabled, a VIP customer or a very negative message are reasons too.
 - **Sentiment**: the active sentiment model, else a lexicon (`kb.sentiment`).
 
 Chinese keywords match as substrings (Chinese has no spaces between words); English keywords
@@ -54,11 +54,22 @@ URGENCY_LABELS = {
     "injury": _("Injury or danger"),
     "legal": _("Legal or regulatory threat"),
     "media": _("Media exposure"),
+    "system_failure": _("System failure"),
+    "payment_failure": _("Payment failure"),
+    "account_security": _("Account stolen or security problem"),
     "vip": _("VIP customer"),
     "repeat_contact": _("Repeated contact about the same issue"),
     "negative_sentiment": _("Very negative message"),
 }
-KEYWORD_URGENCY_RULES = ("food_safety", "injury", "legal", "media")
+KEYWORD_URGENCY_RULES = (
+    "food_safety",
+    "injury",
+    "legal",
+    "media",
+    "system_failure",
+    "payment_failure",
+    "account_security",
+)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             "next_response_minutes",
             "plan_minutes",
             "resolution_minutes",
+            "out_of_hours_minutes",
+            "use_policy_calendar",
             "warning_percent",
             "warning_minutes_before",
             "milestone_warnings",
@@ -41,6 +43,7 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             "conditions": forms.Textarea(attrs={"rows": 3}),
             "pause_states": forms.Textarea(attrs={"rows": 1}),
             "milestone_warnings": forms.Textarea(attrs={"rows": 2}),
+            "out_of_hours_minutes": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
             "conditions": _(
@@ -86,6 +89,17 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
                 raise ValidationError(_("Minutes before due must be a positive number."))
         return warnings
 
+    def clean_out_of_hours_minutes(self) -> dict[str, int]:
+        targets = self.cleaned_data.get("out_of_hours_minutes") or {}
+        if not isinstance(targets, dict):
+            raise ValidationError(_("A JSON object keyed by milestone."))
+        for milestone, minutes in targets.items():
+            if milestone not in Milestone.values:
+                raise ValidationError(_("Unknown milestone %(name)s."), params={"name": milestone})
+            if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+                raise ValidationError(_("An out-of-hours target is a positive number of minutes."))
+        return targets
+
     def clean_pause_states(self) -> list[str]:
         states = self.cleaned_data.get("pause_states") or []
         if not isinstance(states, list) or not all(isinstance(s, str) for s in states):
@@ -108,6 +122,13 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
         ]
         if not any(data.get(name) for name in targets):
             raise ValidationError(_("Set at least one target."))
+        for milestone in data.get("out_of_hours_minutes") or {}:
+            if not data.get(f"{milestone}_minutes"):
+                self.add_error(
+                    "out_of_hours_minutes",
+                    _("%(name)s has an out-of-hours target but no target in hours.")
+                    % {"name": milestone},
+                )
         return data
 
 

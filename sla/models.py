@@ -118,6 +118,21 @@ class SlaPolicy(models.Model):
     resolution_minutes = models.PositiveIntegerField(
         _("resolution (business minutes)"), null=True, blank=True
     )
+    out_of_hours_minutes = models.JSONField(
+        _("targets when the clock starts outside working hours (wall-clock minutes)"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Per milestone, e.g. {"first_response": 1440}: a clock of that milestone that '
+            "starts while the calendar is closed is due this many real minutes after its "
+            "start, instead of its business-minute target."
+        ),
+    )
+    use_policy_calendar = models.BooleanField(
+        _("always use this policy's calendar"),
+        default=False,
+        help_text=_("Ignore the team's hours, e.g. for an around-the-clock urgent policy."),
+    )
     warning_percent = models.PositiveSmallIntegerField(
         _("warning threshold (percent of the target elapsed)"), default=80
     )
@@ -156,12 +171,29 @@ class SlaPolicy(models.Model):
         }
         return {str(m): value * 60 for m, value in minutes.items() if value}
 
+    def out_of_hours_targets(self) -> dict[str, int]:
+        """Milestone → wall-clock seconds for a clock that starts while the calendar is
+        closed, for the milestones whose business target this policy also sets."""
+        targets = self.targets()
+        return {
+            str(milestone): int(minutes) * 60
+            for milestone, minutes in (self.out_of_hours_minutes or {}).items()
+            if milestone in targets
+            and isinstance(minutes, int)
+            and not isinstance(minutes, bool)
+            and minutes > 0
+        }
+
 
 class EscalationAction(models.TextChoices):
     NOTIFY_ASSIGNEE = "notify_assignee", _("Notify the assignee")
     NOTIFY_SUPERVISOR = "notify_supervisor", _("Notify the team's supervisors")
     RAISE_PRIORITY = "raise_priority", _("Raise the priority")
     REASSIGN = "reassign", _("Reassign to another team")
+    HEAD_AND_REASSIGN = (
+        "head_reassign",
+        _("Notify the department head and reassign"),
+    )
 
 
 class EscalationRule(models.Model):
@@ -173,7 +205,13 @@ class EscalationRule(models.Model):
     action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
     delay_minutes = models.PositiveIntegerField(_("minutes after the breach"), default=0)
     target = models.CharField(
-        _("target"), max_length=100, blank=True, help_text=_("For reassign: the team's id.")
+        _("target"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "For reassign: the team's id. For notify the department head and reassign: "
+            "optionally the team's id to move the ticket to (else another agent of its team)."
+        ),
     )
     hold_outside_hours = models.BooleanField(
         _("hold notifications until business hours"), default=True
@@ -207,6 +245,9 @@ class SlaClock(models.Model):
     policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT)
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)
     target_seconds = models.PositiveIntegerField(_("target (business seconds)"))
+    # Set when the clock started outside working hours under an out-of-hours target: its
+    # target is then wall-clock seconds, and pauses push it back by wall-clock time.
+    wall_clock = models.BooleanField(_("wall-clock target"), default=False)
     started_at = models.DateTimeField(_("started"))
     warn_at = models.DateTimeField(_("warn at"))
     due_at = models.DateTimeField(_("due"))

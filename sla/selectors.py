@@ -95,11 +95,14 @@ def policy_for(attributes: Mapping[str, Any]) -> SlaPolicy | None:
 
 
 def clock_due_in(clock: SlaClock, *, now: datetime | None = None) -> int:
-    """Business seconds until the clock is due; negative once overdue. A paused clock keeps
-    the time it had left when it was paused."""
+    """Business seconds until the clock is due (real seconds for a clock on an out-of-hours
+    target, see `SlaClock.wall_clock`); negative once overdue. A paused clock keeps the time
+    it had left when it was paused."""
     now = now or timezone.now()
-    calendar = work_calendar(clock.calendar_id)
     end = clock.satisfied_at or clock.paused_at or now
+    if clock.wall_clock:
+        return int((clock.due_at - end).total_seconds())
+    calendar = work_calendar(clock.calendar_id)
     if end <= clock.due_at:
         return calendar.between(end, clock.due_at)
     return -calendar.between(clock.due_at, end)

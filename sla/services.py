@@ -56,7 +56,24 @@ def _new_clock(
     target: int,
     started_at: datetime,
 ) -> SlaClock:
+    """A clock due `target` business seconds after `started_at`; or, when the policy sets an
+    out-of-hours target for the milestone and the calendar is closed at `started_at`, due
+    that many wall-clock seconds after it (warning by the same thresholds, in wall time)."""
     calendar = work_calendar(calendar_id)
+    wall_target = policy.out_of_hours_targets().get(milestone)
+    if wall_target and not calendar.is_open(started_at):
+        return SlaClock(
+            subject_id=subject_id,
+            milestone=milestone,
+            sequence=sequence,
+            policy=policy,
+            calendar_id=calendar_id,
+            target_seconds=wall_target,
+            wall_clock=True,
+            started_at=started_at,
+            warn_at=started_at + timedelta(seconds=_warn_offset(policy, milestone, wall_target)),
+            due_at=started_at + timedelta(seconds=wall_target),
+        )
     return SlaClock(
         subject_id=subject_id,
         milestone=milestone,
@@ -78,13 +95,16 @@ def clocks_start(
     calendar_id: int | None = None,
 ) -> list[SlaClock]:
     """Start the first-response, plan and resolution clocks of the first policy matching the
-    subject's attributes, on `calendar_id` (a team's calendar) or else the policy's.
+    subject's attributes, on `calendar_id` (a team's calendar) or else the policy's; a policy
+    with `use_policy_calendar` always uses its own.
     Idempotent: a milestone that already has a clock keeps it."""
     policy = policy_for(attributes)
     if policy is None:
         logger.warning("no SLA policy matches subject %s %s", subject_id, dict(attributes))
         return []
-    calendar = calendar_id or policy.calendar_id
+    calendar = (
+        policy.calendar_id if policy.use_policy_calendar else calendar_id or policy.calendar_id
+    )
     targets = policy.targets()
     clocks = [
         _new_clock(
@@ -233,6 +253,8 @@ def _push_back(
     if since is None:
         return False
     calendar = work_calendar(clock.calendar_id)
+    # The business time paused is recorded for the clock's statistics either way; a clock on
+    # an out-of-hours target is pushed back by the real time paused.
     gap = calendar.between(since, at)
     guard: dict[str, Any] = {"satisfied_at": since} if clear_met else {"paused_at": since}
     updates: dict[str, Any] = {
@@ -243,14 +265,16 @@ def _push_back(
                 "from": since.isoformat(),
                 "to": at.isoformat(),
                 "business_seconds": gap,
+                "wall_seconds": max(0, int((at - since).total_seconds())),
                 "reason": reason,
             },
         ],
     }
     if clock.breached_at is None:
-        updates["due_at"] = _shift(calendar, clock.due_at, since, at)
+        shift = _shift_wall if clock.wall_clock else _shift
+        updates["due_at"] = shift(calendar, clock.due_at, since, at)
         if clock.warned_at is None:
-            updates["warn_at"] = _shift(calendar, clock.warn_at, since, at)
+            updates["warn_at"] = shift(calendar, clock.warn_at, since, at)
     if clear_met:
         updates.update(satisfied_at=None, elapsed_wall_seconds=None, elapsed_business_seconds=None)
     return SlaClock.objects.filter(pk=clock.pk, **guard).update(**updates) == 1
@@ -261,6 +285,15 @@ def _shift(calendar: WorkCalendar, instant: datetime, since: datetime, at: datet
     if instant <= since:
         return instant
     return calendar.add(at, calendar.between(since, instant))
+
+
+def _shift_wall(
+    calendar: WorkCalendar, instant: datetime, since: datetime, at: datetime
+) -> datetime:
+    """As `_shift`, for a wall-clock deadline: the real time left at `since` is left at `at`."""
+    if instant <= since:
+        return instant
+    return at + (instant - since)
 
 
 def clocks_reevaluate(
@@ -278,24 +311,40 @@ def clocks_reevaluate(
         subject_id=subject_id, satisfied_at__isnull=True, breached_at__isnull=True
     ):
         target = targets.get(clock.milestone)
-        if not target or (target == clock.target_seconds and policy.pk == clock.policy_id):
+        if not target:
             continue
         fresh = _new_clock(
             subject_id=subject_id,
             milestone=clock.milestone,
             sequence=clock.sequence,
             policy=policy,
-            calendar_id=clock.calendar_id,
+            calendar_id=policy.calendar_id if policy.use_policy_calendar else clock.calendar_id,
             target=target,
             started_at=clock.started_at,
         )
+        if (
+            fresh.target_seconds == clock.target_seconds
+            and fresh.wall_clock == clock.wall_clock
+            and fresh.calendar_id == clock.calendar_id
+            and policy.pk == clock.policy_id
+        ):
+            continue
         # Conditional, like the tick's claims: a clock breached or met since the read keeps
         # its history.
         if SlaClock.objects.filter(
             pk=clock.pk, satisfied_at__isnull=True, breached_at__isnull=True
-        ).update(policy=policy, target_seconds=target, due_at=fresh.due_at, warn_at=fresh.warn_at):
+        ).update(
+            policy=policy,
+            calendar_id=fresh.calendar_id,
+            target_seconds=fresh.target_seconds,
+            wall_clock=fresh.wall_clock,
+            due_at=fresh.due_at,
+            warn_at=fresh.warn_at,
+        ):
             clock.policy = policy
-            clock.target_seconds = target
+            clock.calendar_id = fresh.calendar_id
+            clock.target_seconds = fresh.target_seconds
+            clock.wall_clock = fresh.wall_clock
             clock.due_at = fresh.due_at
             clock.warn_at = fresh.warn_at
             changed.append(clock)

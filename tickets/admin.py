@@ -32,8 +32,9 @@ class IdentityInline(admin.TabularInline):
 @admin.register(Customer)
 class CustomerAdmin(AuditedViewsAdmin):
     audit_object_type = "customer"
-    list_display = ["pk", "name", "is_vip", "created_at"]
+    list_display = ["pk", "name", "is_vip", "adviser", "created_at"]
     search_fields = ["name", "identities__value"]
+    raw_id_fields = ["adviser"]
     inlines = [IdentityInline]
 
 

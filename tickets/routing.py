@@ -7,8 +7,12 @@ bumps it (tickets/apps.py), and every process sees the change within seconds.
 
 from dataclasses import dataclass
 
+from django.db import models
+from django.db.models import Count, Q
+
 from kefu.revisions import RevisionCache
-from tickets.models import RoutingRule, Team
+from tickets.models import Agent, Customer, RoutingRule, Team
+from tickets.tiers import Tier
 
 ROUTING_REVISION = "routing"
 
@@ -39,3 +43,17 @@ routing_cache: RevisionCache[RoutingTable] = RevisionCache((ROUTING_REVISION,), 
 
 def routing_table() -> RoutingTable:
     return routing_cache.get()
+
+
+def adviser_for(customer: Customer, tier: str) -> Agent | None:
+    """The customer's dedicated adviser for a new value-added ticket, when they can take it:
+    available, active and under their capacity of open tickets. Otherwise None, and the
+    ticket goes to its team as usual (urgent and regular work is never held for one person)."""
+    if tier != Tier.VALUE_ADDED or customer.adviser_id is None:
+        return None
+    return (
+        Agent.objects.filter(pk=customer.adviser_id, is_available=True, user__is_active=True)
+        .annotate(load=Count("tickets", filter=Q(tickets__is_open=True)))
+        .filter(load__lt=models.F("capacity"))
+        .first()
+    )

@@ -79,8 +79,11 @@ def test_escalations_show_on_the_board(client, supervisor, agent):
     from sla.selectors import calendar_cache_clear
     from sla.services import clocks_tick
 
+    regular = SlaPolicy.objects.get(name="常规 Regular")
+    # Only this test's rule, not the seeded levels.
+    EscalationRule.objects.filter(policy=regular).delete()
     EscalationRule.objects.create(
-        policy=SlaPolicy.objects.get(name="常规 Regular"),
+        policy=regular,
         milestone="first_response",
         level=1,
         action="notify_supervisor",

@@ -94,18 +94,33 @@ def test_regular_first_response_is_due_four_business_hours_later_across_lunch():
     assert clock.warn_at == at(2025, 10, 14, 14, 42)
 
 
-def test_urgent_clocks_started_on_friday_evening_fall_due_on_monday():
+def test_urgent_clocks_run_around_the_clock_from_friday_evening():
     clocks = clocks_start(
         subject_id=2, attributes={"tier": "urgent"}, started_at=at(2025, 10, 17, 17, 50)
     )
 
     due = {clock.milestone: clock.due_at for clock in clocks}
+    # A person within 30 minutes and a plan within 2 hours, at night and at the weekend too.
     assert due == {
-        Milestone.FIRST_RESPONSE: at(2025, 10, 20, 9, 20),
-        Milestone.PLAN: at(2025, 10, 20, 10, 50),
-        # 8 business hours: the last 10 minutes of Friday and 7h50m from Monday 09:00.
-        Milestone.RESOLUTION: at(2025, 10, 20, 17, 50),
+        Milestone.FIRST_RESPONSE: at(2025, 10, 17, 18, 20),
+        Milestone.PLAN: at(2025, 10, 17, 19, 50),
+        Milestone.RESOLUTION: at(2025, 10, 18, 1, 50),
     }
+
+
+def test_urgent_clocks_ignore_the_team_calendar_and_run_on_a_holiday():
+    team_hours = BusinessCalendar.objects.get(is_default=True)
+    # 2025-10-01 is National Day: the default calendar is closed all day.
+    clocks = clocks_start(
+        subject_id=21,
+        attributes={"tier": "urgent"},
+        started_at=at(2025, 10, 1, 3, 0),
+        calendar_id=team_hours.pk,
+    )
+
+    first = next(c for c in clocks if c.milestone == Milestone.FIRST_RESPONSE)
+    assert first.due_at == at(2025, 10, 1, 3, 30)
+    assert first.calendar_id != team_hours.pk
 
 
 def test_warning_minutes_before_due_wins_when_it_comes_first(one_hour_policy):
@@ -239,7 +254,7 @@ def test_a_next_response_clock_starts_per_customer_message_and_is_met_by_a_reply
 
 
 def test_reopening_continues_resolution_from_where_it_stopped():
-    clocks_start(subject_id=13, attributes={"tier": "urgent"}, started_at=at(2025, 10, 14, 9, 0))
+    clocks_start(subject_id=13, attributes={"tier": "regular"}, started_at=at(2025, 10, 14, 9, 0))
     clock_satisfy(subject_id=13, milestone=Milestone.RESOLUTION, at=at(2025, 10, 14, 11, 0))
 
     reopened = clock_reopen(
@@ -249,8 +264,9 @@ def test_reopening_continues_resolution_from_where_it_stopped():
     clock = SlaClock.objects.get(subject_id=13, milestone=Milestone.RESOLUTION)
     assert reopened
     assert clock.satisfied_at is None
-    # 2 of 8 business hours were used; 6 remain from Wednesday 09:00 (lunch in between).
-    assert clock.due_at == at(2025, 10, 15, 16, 0)
+    # 2 of 24 business hours were used; 22 remain from Wednesday 09:00: all of Wednesday and
+    # Thursday, then 6 hours of Friday (lunch in between).
+    assert clock.due_at == at(2025, 10, 17, 16, 0)
 
 
 def test_escalation_levels_fire_in_order_after_their_delays(one_hour_policy, fired):

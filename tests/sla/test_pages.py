@@ -68,6 +68,25 @@ def test_a_supervisor_adds_a_policy_that_applies_at_once(client, supervisor):
     assert LogEntry.objects.get(object_id=str(policy.pk)).user == supervisor.user
 
 
+def test_a_policy_can_answer_differently_outside_working_hours(client, supervisor):
+    client.force_login(supervisor.user)
+
+    response = client.post(
+        "/sla/policies/new/",
+        policy_post(out_of_hours_minutes='{"first_response": 1440}', use_policy_calendar="on"),
+    )
+
+    assert response.status_code == 302
+    policy = SlaPolicy.objects.get(name="大客户 Key accounts")
+    assert policy.out_of_hours_minutes == {"first_response": 1440}
+    assert policy.use_policy_calendar
+    listing = client.get("/sla/policies/").content.decode()
+    assert "outside hours: 1440" in listing
+    form = client.get(f"/sla/policies/{policy.pk}/").content.decode()
+    assert 'name="out_of_hours_minutes"' in form
+    assert "1440" in form
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -78,6 +97,11 @@ def test_a_supervisor_adds_a_policy_that_applies_at_once(client, supervisor):
         ("milestone_warnings", '{"lunch": {"percent": 50}}', "Unknown milestone lunch"),
         ("milestone_warnings", '{"plan": {"percent": 150}}', "between 1 and 99"),
         ("first_response_minutes", "", "Set at least one target"),
+        ("out_of_hours_minutes", '{"lunch": 60}', "Unknown milestone lunch"),
+        ("out_of_hours_minutes", '{"first_response": 0}', "positive number of minutes"),
+        ("out_of_hours_minutes", '{"first_response": "1h"}', "positive number of minutes"),
+        ("out_of_hours_minutes", "[1440]", "A JSON object keyed by milestone"),
+        ("out_of_hours_minutes", '{"plan": 60}', "plan has an out-of-hours target but no"),
     ],
 )
 def test_an_invalid_policy_is_refused_with_the_reason(client, supervisor, field, value, message):

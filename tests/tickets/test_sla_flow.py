@@ -122,6 +122,8 @@ def test_raising_the_tier_retargets_the_clocks_and_is_audited(supervisor):
 
 def _escalation(milestone: str, level: int, action: str, **extra: object) -> EscalationRule:
     policy = SlaPolicy.objects.get(name="常规 Regular")
+    # Without the seeded rules, so that each test sees only the rule it sets.
+    EscalationRule.objects.filter(policy=policy).delete()
     rule = EscalationRule.objects.create(
         policy=policy, milestone=milestone, level=level, action=action, **extra
     )
@@ -188,6 +190,113 @@ def test_an_escalation_can_move_the_ticket_to_another_team(agent):
 
     ticket.refresh_from_db()
     assert (ticket.team, ticket.assignee) == (second_line, backup)
+
+
+def test_the_seeded_last_urgent_level_tells_the_head_and_reassigns(agent, supervisor):
+    make_agent(teams=[agent.teams.get()])
+    ticket = intake(user_id="u1", text="吃了你们的鸡肉后食物中毒了").ticket
+    assert ticket.tier == Tier.URGENT
+    first = ticket.assignee
+    assert first is not None
+
+    start = timezone.now() + timedelta(days=30)
+    for minutes in (0, 16, 31, 60):
+        clocks_tick(now=start + timedelta(minutes=minutes))
+
+    ticket.refresh_from_db()
+    assert ticket.assignee is not None
+    assert ticket.assignee != first
+    head = TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.ESCALATED, data__action="head_reassign"
+    )
+    assert head.exists()
+    # Not held for opening hours: the urgent calendar never closes, and the rule does not hold.
+    assert Notification.objects.filter(
+        user=supervisor.user, ticket=ticket, deliver_after__lte=start + timedelta(minutes=60)
+    ).exists()
+
+
+def test_raising_the_priority_of_an_urgent_ticket_goes_to_the_head(agent, supervisor):
+    colleague = make_agent(teams=[agent.teams.get()])
+    policy = SlaPolicy.objects.get(name="紧急 Urgent")
+    EscalationRule.objects.filter(policy=policy).delete()
+    EscalationRule.objects.create(
+        policy=policy, milestone="first_response", level=1, action="raise_priority"
+    )
+    calendar_cache_clear()
+    ticket = intake(user_id="u1", text="I got food poisoning from your chicken").ticket
+    assert ticket.tier == Tier.URGENT
+    first = ticket.assignee
+
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    ticket.refresh_from_db()
+    assert ticket.tier == Tier.URGENT
+    assert ticket.assignee is not None
+    assert ticket.assignee != first
+    assert ticket.assignee in {agent, colleague, supervisor}
+    assert Notification.objects.filter(user=supervisor.user, ticket=ticket).count() == 1
+
+
+def test_a_vip_question_is_not_urgent_but_goes_first_and_can_pick_its_own_policy(agent):
+    from tickets.models import PRIORITY_VIP, Customer
+
+    vip_policy = SlaPolicy.objects.create(
+        name="VIP",
+        position=15,
+        conditions={"vip": True, "tier": ["regular", "value_added"]},
+        calendar=BusinessCalendar.objects.get(is_default=True),
+        first_response_minutes=60,
+    )
+    calendar_cache_clear()
+    first = intake(user_id="vip-1", text="你好").ticket
+    Customer.objects.filter(pk=first.customer_id).update(is_vip=True)
+    ticket_set_status(ticket=first, status=Status.RESOLVED, actor=agent.user)
+
+    ticket = intake(user_id="vip-1", text="请问会员积分怎么兑换礼品？谢谢").ticket
+
+    assert ticket.pk != first.pk
+    assert ticket.tier != Tier.URGENT
+    assert not any(reason["rule"] == "vip" for reason in ticket.urgency_reasons or [])
+    assert ticket.priority_rank == PRIORITY_VIP
+    assert clock(ticket, Milestone.FIRST_RESPONSE).policy == vip_policy
+
+
+def test_a_value_added_ticket_goes_to_the_customers_dedicated_adviser(agent):
+    from kb import services as kb_services
+    from tickets.models import Agent, Customer
+
+    # One customer writes several times here: repeated contact must not make it urgent.
+    kb_services.triage_settings_update(
+        category_threshold=0.5,
+        negative_sentiment_is_urgent=False,
+        negative_sentiment_threshold=-0.8,
+        vip_is_urgent=False,
+        repeat_contacts_threshold=0,
+    )
+    adviser = make_agent(teams=[TeamFactory(name="大客户 Key accounts")])
+    first = intake(user_id="owned", text="你好").ticket
+    Customer.objects.filter(pk=first.customer_id).update(adviser=adviser)
+    ticket_set_status(ticket=first, status=Status.RESOLVED, actor=agent.user)
+
+    value_added = intake(user_id="owned", text="我想开发票，另外会员积分怎么用").ticket
+    assert value_added.tier == Tier.VALUE_ADDED
+    assert value_added.assignee == adviser
+    # The plan within 24 hours runs on it.
+    assert clock(value_added, Milestone.PLAN).target_seconds == 24 * 3600
+
+    # Regular work is not held for the adviser.
+    ticket_set_status(ticket=value_added, status=Status.RESOLVED, actor=agent.user)
+    regular = intake(user_id="owned", text="快递还没到").ticket
+    assert regular.tier == Tier.REGULAR
+    assert regular.assignee == agent
+
+    # An adviser who is away does not hold value-added work either.
+    ticket_set_status(ticket=regular, status=Status.RESOLVED, actor=agent.user)
+    Agent.objects.filter(pk=adviser.pk).update(is_available=False)
+    away = intake(user_id="owned", text="我想开发票").ticket
+    assert away.tier == Tier.VALUE_ADDED
+    assert away.assignee == agent
 
 
 def test_compliance_per_team_and_per_agent_counts_met_and_breached(agent):

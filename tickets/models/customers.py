@@ -17,6 +17,17 @@ class IdentityKind(models.TextChoices):
 class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)
+    # The customer's owner: their value-added tickets go to this agent while they can take
+    # them (tickets.routing.adviser_for).
+    adviser = models.ForeignKey(
+        "tickets.Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="advised_customers",
+        verbose_name=_("dedicated adviser"),
+        help_text=_("Gets this customer's value-added tickets while available."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Set while this record is merged into another customer (see CustomerMerge).
     merged_into = models.ForeignKey(

@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from sla import selectors as sla_selectors
 from sla.models import EscalationAction, EscalationRule, SlaClock
 from tickets import events
 from tickets.models import (
+    Agent,
     EventKind,
     Team,
     Ticket,
@@ -86,6 +88,11 @@ def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: dat
         if higher is not None:
             ticket_set_tier(ticket=ticket, tier=higher, actor=None, reason=f"escalation {text}")
             done["tier"] = str(higher)
+        else:
+            # Nothing is above urgent: the next step up is the department head.
+            done.update(_to_head_and_reassign(ticket=ticket, rule=rule, text=text, now=now))
+    elif rule.action == EscalationAction.HEAD_AND_REASSIGN:
+        done.update(_to_head_and_reassign(ticket=ticket, rule=rule, text=text, now=now))
     elif rule.action == EscalationAction.REASSIGN:
         team = Team.objects.filter(pk=int(rule.target)).first() if rule.target.isdigit() else None
         if team is not None and team.pk != ticket.team_id:
@@ -97,6 +104,58 @@ def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: dat
         ticket=ticket, kind=EventKind.ESCALATED, actor=None, data={**done, "action": rule.action}
     )
     ticket_publish(ticket, events.ticket_updated(ticket))
+
+
+def _to_head_and_reassign(
+    *, ticket: Ticket, rule: EscalationRule, text: str, now: datetime
+) -> dict[str, object]:
+    """Tell the department head (the supervisors of the ticket's team, else all supervisors)
+    at once, by notification and email, and give the ticket to someone else: the least
+    loaded available agent of the rule's target team when it names one, else of the
+    ticket's own team other than the current assignee. The assignment is kept when nobody
+    else is available."""
+    done: dict[str, object] = {
+        "notified": notifications_create(
+            users=_supervisors_of(ticket),
+            ticket=ticket,
+            kind="escalation",
+            text=text,
+            deliver_after=now,
+            now=now,
+            email=True,
+        )
+    }
+    target = rule.target.strip()
+    team = Team.objects.filter(pk=int(target)).first() if target.isdigit() else None
+    team_id = team.pk if team is not None else ticket.team_id
+    if team_id is None:
+        return done
+    agent = _least_loaded_other_agent(team_id=team_id, excluding=ticket.assignee_id)
+    fields = []
+    if team is not None and team.pk != ticket.team_id:
+        ticket.team = team
+        fields.append("team")
+        done["team"] = team.pk
+    if agent is not None and agent.pk != ticket.assignee_id:
+        ticket.assignee = agent
+        fields.append("assignee")
+        done["assignee"] = agent.pk
+    if fields:
+        ticket.save(update_fields=[*fields, "updated_at"])
+    return done
+
+
+def _least_loaded_other_agent(*, team_id: int, excluding: int | None) -> Agent | None:
+    open_load = Count("tickets", filter=Q(tickets__is_open=True))
+    candidates = Agent.objects.filter(teams=team_id, is_available=True, user__is_active=True)
+    if excluding is not None:
+        candidates = candidates.exclude(pk=excluding)
+    return (
+        candidates.annotate(load=open_load)
+        .filter(load__lt=F("capacity"))
+        .order_by("load", "pk")
+        .first()
+    )
 
 
 def _supervisors_of(ticket: Ticket) -> list[User]:

@@ -40,7 +40,7 @@ from tickets.numbers import ticket_id_of, ticket_number
 from tickets.orders import orders_backend
 from tickets.priority import priority_rank, tier_for
 from tickets.raw_sql import least_loaded_agent, ticket_id_next
-from tickets.routing import routing_table
+from tickets.routing import adviser_for, routing_table
 from tickets.selectors import order_numbers_in
 from tickets.services.bot import BOT_CHANNELS, bot_later
 from tickets.services.customers import customer_resolve_or_create, identities_normalised
@@ -355,7 +355,7 @@ def _ticket_open(
         channel=inbound.channel,
         customer=customer,
         team=team,
-        assignee=least_loaded_agent(team.pk) if team else None,
+        assignee=adviser_for(customer, tier) or (least_loaded_agent(team.pk) if team else None),
         awaiting_reply_since=now,
         created_at=now,
         reply_token=secrets.token_hex(8),
