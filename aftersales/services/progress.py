@@ -29,6 +29,31 @@ def _locked(case: Case) -> Iterator[Case]:
         yield Case.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=case.pk)
 
 
+def _advance(
+    case: Case,
+    step: Step,
+    *,
+    actor: User | None,
+    now: datetime | None,
+    note: str = "",
+    data: dict[str, str] | None = None,
+) -> Case:
+    """A step with nothing to check beyond its values: lock, check the flow, record."""
+    with _locked(case) as locked:
+        transition_check(locked, step)
+        step_record(
+            case=locked, step=step, actor=actor, at=now or timezone.now(), note=note, data=data
+        )
+    return locked
+
+
+def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
+    return {
+        "carrier": _required(carrier, _("Name the carrier.")),
+        "tracking_number": _required(tracking_number, _("Give the tracking number.")),
+    }
+
+
 def _required(value: str, message: str) -> str:
     value = value.strip()
     if not value:
@@ -79,15 +104,8 @@ def case_return_tracking(
     now: datetime | None = None,
 ) -> Case:
     """The customer has sent the goods back with `carrier` under `tracking_number`."""
-    now = now or timezone.now()
-    data = {
-        "carrier": _required(carrier, _("Name the carrier.")),
-        "tracking_number": _required(tracking_number, _("Give the tracking number.")),
-    }
-    with _locked(case) as locked:
-        transition_check(locked, Step.RETURN_SHIPPED)
-        step_record(case=locked, step=Step.RETURN_SHIPPED, actor=actor, at=now, data=data)
-    return locked
+    data = _parcel(carrier, tracking_number)
+    return _advance(case, Step.RETURN_SHIPPED, actor=actor, now=now, data=data)
 
 
 def case_goods_received(
@@ -95,11 +113,7 @@ def case_goods_received(
 ) -> Case:
     """The returned goods arrived at the warehouse (not inspected yet). From here on the
     customer can no longer cancel."""
-    now = now or timezone.now()
-    with _locked(case) as locked:
-        transition_check(locked, Step.RECEIVED)
-        step_record(case=locked, step=Step.RECEIVED, actor=actor, at=now, note=note)
-    return locked
+    return _advance(case, Step.RECEIVED, actor=actor, now=now, note=note)
 
 
 def case_receive(
@@ -182,38 +196,23 @@ def case_replacement_shipped(
     now: datetime | None = None,
 ) -> Case:
     """The replacement (exchange, reship) left the warehouse."""
-    now = now or timezone.now()
-    data = {
-        "carrier": _required(carrier, _("Name the carrier.")),
-        "tracking_number": _required(tracking_number, _("Give the tracking number.")),
-    }
-    with _locked(case) as locked:
-        transition_check(locked, Step.REPLACEMENT_SHIPPED)
-        step_record(case=locked, step=Step.REPLACEMENT_SHIPPED, actor=actor, at=now, data=data)
-    return locked
+    data = _parcel(carrier, tracking_number)
+    return _advance(case, Step.REPLACEMENT_SHIPPED, actor=actor, now=now, data=data)
 
 
 def case_repaired(
     *, case: Case, report: str, actor: User | None = None, now: datetime | None = None
 ) -> Case:
     """The goods were repaired; `report` says what was done."""
-    now = now or timezone.now()
     report = _required(report, _("Say what was repaired."))
-    with _locked(case) as locked:
-        transition_check(locked, Step.REPAIRED)
-        step_record(case=locked, step=Step.REPAIRED, actor=actor, at=now, note=report)
-    return locked
+    return _advance(case, Step.REPAIRED, actor=actor, now=now, note=report)
 
 
 def case_complete(
     *, case: Case, note: str = "", actor: User | None = None, now: datetime | None = None
 ) -> Case:
     """Close a case whose last working step is done."""
-    now = now or timezone.now()
-    with _locked(case) as locked:
-        transition_check(locked, Step.COMPLETED)
-        step_record(case=locked, step=Step.COMPLETED, actor=actor, at=now, note=note)
-    return locked
+    return _advance(case, Step.COMPLETED, actor=actor, now=now, note=note)
 
 
 def case_cancel(
