@@ -4,6 +4,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -15,6 +16,8 @@ from django.utils.translation import gettext as _
 from kefu.roles import Role, has_role
 from sla.models import SlaClock
 from sla.selectors import Compliance, compliance
+from tickets import hooks
+from tickets.hooks import TimelineExtra
 from tickets.identity import mask_identity
 from tickets.masking import CUT_SLACK, safe_cut
 from tickets.models import (
@@ -194,6 +197,8 @@ MESSAGE_PIECE_CHARS = 20_000
 # The order of entries that share a timestamp: messages, then events, calls, and the lines
 # for tickets the viewer may not open.
 _RANK_MESSAGE, _RANK_EVENT, _RANK_CALL, _RANK_RESTRICTED = 0, 1, 2, 3
+# Entries of apps above the core (tickets.hooks) rank after these, one rank per source.
+_RANK_EXTRA = 4
 
 
 def message_cuts(text: str, piece: int) -> tuple[int, int]:
@@ -217,9 +222,14 @@ class TimelineEntry:
     # A ticket of the customer that the viewer may not open: shown as one line (its number,
     # status and team), nothing of its messages, notes or trail.
     restricted: bool = False
+    # An entry an app above the core added (tickets.hooks), with its source's rank.
+    extra: TimelineExtra | None = None
+    extra_rank: int = 0
 
     @property
     def rank(self) -> int:
+        if self.extra is not None:
+            return self.extra_rank
         if self.message is not None:
             return _RANK_MESSAGE
         if self.event is not None:
@@ -230,6 +240,8 @@ class TimelineEntry:
 
     @property
     def pk(self) -> int:
+        if self.extra is not None:
+            return self.extra.pk
         row = self.message or self.event or self.call or self.ticket
         assert row is not None
         return row.pk
@@ -342,6 +354,19 @@ def customer_timeline(
         TimelineEntry(at=t.created_at, ticket=t, message=None, event=None, restricted=True)
         for t in restricted
     )
+    for offset, (_name, source) in enumerate(hooks.timeline_sources()):
+        rank = _RANK_EXTRA + offset
+        for extra in source(customer, partial(_before, rank=rank, cursor=cursor), size + 1):
+            entries.append(
+                TimelineEntry(
+                    at=extra.at,
+                    ticket=None,
+                    message=None,
+                    event=None,
+                    extra=extra,
+                    extra_rank=rank,
+                )
+            )
     entries.sort(key=lambda entry: (entry.at, entry.rank, entry.pk), reverse=True)
     page = entries[:size]
     earlier = page[-1].cursor if len(entries) > size else None

@@ -28,6 +28,14 @@ class Customer(models.Model):
         verbose_name=_("dedicated adviser"),
         help_text=_("Gets this customer's value-added tickets while available."),
     )
+    # How the customer wants to hear from us when we write first (a notice of a step of
+    # their after-sales case, of a change to their ticket): a `Channel` value, or "" for the
+    # channel they last wrote on.
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, blank=True, default=""
+    )
+    # The language of what we write first ("zh-hans", "en"); "" for the site's default.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Set while this record is merged into another customer (see CustomerMerge).
     merged_into = models.ForeignKey(

@@ -185,6 +185,9 @@ class EventKind(models.TextChoices):
     PII_REVEALED = "pii_revealed", _("Personal data revealed")
     CUSTOMER_MERGED = "customer_merged", _("Customer records merged")
     CUSTOMER_MERGE_UNDONE = "customer_unmerged", _("Customer merge undone")
+    AFTERSALES = "aftersales", _("After-sales case")
+    ORDER_LINKED = "order_linked", _("Order linked")
+    NOTICE = "notice", _("Customer notified")
 
 
 class TicketEvent(models.Model):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from kefu import realtime
 from tickets.models import Ticket, TicketEvent
+from tickets.signals import ticket_event_recorded
 
 
 def event_record(
@@ -25,10 +26,14 @@ def event_record(
     data: dict[str, object],
     at: datetime | None = None,
 ) -> TicketEvent:
-    """Add one entry to the ticket's trail (`EventKind`), by `actor` (None: Kefu itself)."""
-    return TicketEvent.objects.create(
+    """Add one entry to the ticket's trail (`EventKind`), by `actor` (None: Kefu itself),
+    and tell the apps above the core (`tickets.signals.ticket_event_recorded`) in the same
+    transaction."""
+    event = TicketEvent.objects.create(
         ticket=ticket, kind=kind, actor=actor, data=data, created_at=at or timezone.now()
     )
+    ticket_event_recorded.send(sender=TicketEvent, event=event)
+    return event
 
 
 def ticket_groups(ticket: Ticket, *, page: bool = True, queues: bool = True) -> list[str]:

@@ -24,7 +24,7 @@ from django_htmx.middleware import HtmxDetails
 
 from kefu.roles import Role, has_role, role_required
 from sla.selectors import clocks_for_subject
-from tickets import selectors
+from tickets import hooks, selectors
 from tickets.masking import mask_text
 from tickets.models import Agent, Attachment, Message, Status, Ticket
 from tickets.services import customers, delivery, workflow
@@ -153,6 +153,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             "other_tickets": selectors.customer_other_tickets(ticket=ticket, viewer=request.user),
             "reply_form": ReplyForm(initial={"client_token": uuid.uuid4().hex}),
             "suggestions": selectors.article_suggestions(ticket=ticket),
+            "panels": hooks.ticket_panels(request, ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "tier_form": TierForm(initial={"tier": ticket.tier}),
             "merge_suggestions": selectors.merge_suggestions(customer=ticket.customer)

@@ -1,0 +1,73 @@
+"""Where apps above the core show what they own on the core's pages, without the core
+importing them (DESIGN.md: import rules).
+
+An app registers its contributions in its `AppConfig.ready`:
+
+- **ticket panels**: `ticket_panel_register(name, panel)`; `panel(request, ticket)` returns
+  the HTML of one card for the ticket page's side column ("" for none). It runs after the
+  page's own role check; it must check anything further it shows.
+- **portal sections**: `portal_section_register(name, section)`; `section(request, customer)`
+  returns the HTML of one card on the customer's self-service home ("" for none). The
+  customer is the one the one-time code proved.
+- **timeline sources**: `timeline_source_register(name, source)`; `source(customer,
+  before, size)` returns up to `size` `TimelineExtra`s of the customer, newest first, that
+  come strictly before the timeline cursor — `before(field)` is the `Q` that says so for a
+  datetime field of the source's rows. The core merges them with messages, the trail and
+  calls, and pages through them with the same cursor.
+
+Each name is registered once (a second registration under a name replaces the first, so a
+reloaded app does not show twice). Sources and sections are kept in registration order.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.http import HttpRequest
+
+from tickets.models import Customer, Ticket
+
+
+@dataclass(frozen=True)
+class TimelineExtra:
+    """One entry an app adds to a customer's timeline: when, a key unique within its source
+    (its row's pk), and the entry's HTML, already rendered and escaped."""
+
+    at: datetime
+    pk: int
+    html: str
+
+
+TicketPanel = Callable[[HttpRequest, Ticket], str]
+PortalSection = Callable[[HttpRequest, Customer], str]
+TimelineBefore = Callable[[str], Q]
+TimelineSource = Callable[[Customer, TimelineBefore, int], list[TimelineExtra]]
+
+_ticket_panels: dict[str, TicketPanel] = {}
+_portal_sections: dict[str, PortalSection] = {}
+_timeline_sources: dict[str, TimelineSource] = {}
+
+
+def ticket_panel_register(name: str, panel: TicketPanel) -> None:
+    _ticket_panels[name] = panel
+
+
+def portal_section_register(name: str, section: PortalSection) -> None:
+    _portal_sections[name] = section
+
+
+def timeline_source_register(name: str, source: TimelineSource) -> None:
+    _timeline_sources[name] = source
+
+
+def ticket_panels(request: HttpRequest, ticket: Ticket) -> list[str]:
+    return [html for panel in _ticket_panels.values() if (html := panel(request, ticket))]
+
+
+def portal_sections(request: HttpRequest, customer: Customer) -> list[str]:
+    return [html for section in _portal_sections.values() if (html := section(request, customer))]
+
+
+def timeline_sources() -> list[tuple[str, TimelineSource]]:
+    return list(_timeline_sources.items())

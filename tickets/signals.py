@@ -1,0 +1,13 @@
+"""Signals of the core that apps above it listen to.
+
+`ticket_event_recorded` is sent by `tickets.services.trail.event_record` for every entry of
+a ticket's trail (opened, customer wrote, replied, status changed, …), *inside* the
+transaction that records it, with `event` (the `TicketEvent`, its ticket loaded). A receiver
+that writes (a customer notice queued on the outbox) therefore commits or rolls back with the
+change itself: nothing is owed that was not done, nothing done is lost. Receivers must be
+quick and must not call out of the process; work that does is queued after the commit.
+"""
+
+from django.dispatch import Signal
+
+ticket_event_recorded = Signal()
