@@ -6,3 +6,8 @@ class AftersalesConfig(AppConfig):
     name = "aftersales"
     verbose_name = _("After-sales")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # What after-sales shows on the core's pages and hears from it (tickets.hooks,
+        # tickets.signals); each part registers itself here.
+        pass

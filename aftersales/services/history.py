@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from aftersales.models import Case, CaseStep
 from aftersales.signals import case_changed
 from aftersales.steps import Step, flow_of
+from tickets.models import EventKind
 from tickets.services.audit import audit_record
 from tickets.services.trail import event_record
 
-# The ticket trail's kind for after-sales entries (tickets.models.EventKind has no entry of
-# its own for an upper app; the trail shows the raw kind and the step in `to`).
-TRAIL_KIND = "aftersales"
+# The ticket trail's kind for after-sales entries; the trail shows the step in `to`.
+TRAIL_KIND = EventKind.AFTERSALES
 
 
 def transition_check(case: Case, following: Step) -> None:
