@@ -60,10 +60,10 @@ def test_the_board_sends_a_strict_policy(client, supervisor):
 def test_the_customer_status_pages_and_the_sign_in_page_send_a_strict_policy(client):
     ticket = intake(phone="13800138000", user_id="u1").ticket
     session = client.session
-    session[SESSION_KEY] = [ticket.pk]
+    session[SESSION_KEY] = ticket.customer_id
     session.save()
 
-    for path in ["/status/", f"/status/t/{ticket.number}/", "/accounts/login/"]:
+    for path in ["/status/", "/status/home/", f"/status/t/{ticket.number}/", "/accounts/login/"]:
         response = client.get(path)
         assert response.status_code == 200, path
         _assert_strict(response)

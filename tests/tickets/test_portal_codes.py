@@ -34,6 +34,7 @@ def ask(client, number: str, contact: str = PHONE, *, capture):  # type: ignore[
 
 def a_code_for(ticket, *, destination: str = E164, hours_ago: float = 0) -> StatusAccessCode:  # type: ignore[no-untyped-def]
     access = StatusAccessCode.objects.create(
+        customer=ticket.customer,
         ticket=ticket,
         destination=destination,
         code_hash="0" * 64,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tickets.models.customers import Customer
 from tickets.models.tickets import Ticket
 
 
@@ -75,9 +76,12 @@ class IntegrationToken(models.Model):
 
 
 class StatusAccessCode(models.Model):
-    """A one-time code that lets a customer see one ticket on the self-service page."""
+    """A one-time code that proves a customer on the self-service page: sent to one of
+    their phones or emails after they named one of their tickets or orders. `ticket` is the
+    ticket they named, if they named one."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, null=True, blank=True)
     destination = models.CharField(max_length=254)
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
@@ -86,7 +90,10 @@ class StatusAccessCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["ticket", "expires_at"], name="tickets_status_code")]
+        indexes = [
+            models.Index(fields=["ticket", "expires_at"], name="tickets_status_code"),
+            models.Index(fields=["customer", "created_at"], name="tickets_status_code_cust"),
+        ]
 
     def __str__(self) -> str:
-        return f"code for {self.ticket_id}"
+        return f"code for customer {self.customer_id}"

@@ -1,4 +1,5 @@
-"""Customer self-service: one-time codes to a ticket's own contact, and writing on the
+"""Customer self-service: one-time codes that prove a customer (asked for with one of
+their ticket or order numbers, sent to one of their phones or emails), and writing on a
 ticket from the status page.
 """
 
@@ -25,6 +26,7 @@ from tickets.inbound import Identity, InboundMessage
 from tickets.models import (
     Channel,
     ContactIdentity,
+    Customer,
     IdentityKind,
     StatusAccessCode,
     Ticket,
@@ -49,12 +51,12 @@ def status_contact_normalise(contact: str) -> tuple[str, str] | None:
         return None
 
 
-def _codes_capped(*, ticket_id: int, destination: str, now: datetime) -> bool:
-    """Whether the ticket or the destination has had its share of codes: at most
+def _codes_capped(*, customer_id: int, destination: str, now: datetime) -> bool:
+    """Whether the customer or the destination has had its share of codes: at most
     STATUS_CODES_PER_HOUR in the last hour and STATUS_CODES_PER_DAY in the last day, each."""
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
     for codes in (
-        StatusAccessCode.objects.filter(ticket_id=ticket_id),
+        StatusAccessCode.objects.filter(customer_id=customer_id),
         StatusAccessCode.objects.filter(destination=destination),
     ):
         counts = codes.filter(created_at__gte=day).aggregate(
@@ -67,15 +69,40 @@ def _codes_capped(*, ticket_id: int, destination: str, now: datetime) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Subject:
+    """Whom a ticket or order number the customer typed belongs to (0: nobody), and the
+    ticket when it was a ticket number."""
+
+    customer_id: int
+    ticket: Ticket | None
+
+
+def status_subject(number: str) -> Subject:
+    """The customer a ticket number or an order number (an `order` identity) belongs to.
+    Both are looked up every time, so a ticket number and an order number cost the same."""
+    number = number.strip()
+    ticket = Ticket.objects.filter(number=number).first() if number else None
+    order_customer = (
+        ContactIdentity.objects.filter(kind=IdentityKind.ORDER, value=number)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if ticket is not None:
+        return Subject(customer_id=ticket.customer_id, ticket=ticket)
+    return Subject(customer_id=order_customer or 0, ticket=None)
+
+
 def status_code_request(*, number: str, contact: str) -> StatusAccessCode | None:
-    """Send a one-time code to `contact` if it is the phone or email the ticket belongs to,
-    unless the ticket or that phone or email has had its share of codes (`_codes_capped`).
+    """Send a one-time code to `contact` if it is a phone or email of the customer whose
+    ticket or order `number` is, unless that customer or that phone or email has had its
+    share of codes (`_codes_capped`).
 
     Returns the code record, or None when nothing was sent. The caller shows the customer
-    the same page either way, so the form cannot be used to probe for tickets or contacts;
-    for the same reason the answer takes the same time either way: both ways make and hash a
-    code and run the same queries, the code is sent by a task rather than in the request,
-    and the call lasts at least STATUS_LOOKUP_MIN_SECONDS.
+    the same page either way, so the form cannot be used to probe for tickets, orders or
+    contacts; for the same reason the answer takes the same time either way: both ways make
+    and hash a code and run the same queries, the code is sent by a task rather than in the
+    request, and the call lasts at least STATUS_LOOKUP_MIN_SECONDS.
     """
     started = time.monotonic()
     try:
@@ -93,23 +120,21 @@ def _status_code_request(*, number: str, contact: str) -> StatusAccessCode | Non
     identity = status_contact_normalise(contact)
     kind, value = identity if identity is not None else (IdentityKind.PHONE, "")
     with transaction.atomic():
-        # Lock the ticket so two requests at once cannot both pass the caps.
-        ticket = Ticket.objects.select_for_update().filter(number=number.strip()).first()
+        subject = status_subject(number)
+        # Lock the customer so two requests at once cannot both pass the caps (nobody: the
+        # same query, for an id no row has).
+        customer = Customer.objects.select_for_update().filter(pk=subject.customer_id).first()
         matches = ContactIdentity.objects.filter(
-            # No ticket: the same query, for an id no row has (the same work either way).
-            customer_id=ticket.customer_id if ticket is not None else 0,
-            kind=kind,
-            value=value,
+            customer_id=subject.customer_id, kind=kind, value=value
         ).exists()
-        capped = _codes_capped(
-            ticket_id=ticket.pk if ticket is not None else 0, destination=value, now=now
-        )
-        if ticket is None or not matches or not value or capped:
-            if ticket is not None and matches and capped:
-                logger.info("status code for %s not sent: too many codes", ticket.number)
+        capped = _codes_capped(customer_id=subject.customer_id, destination=value, now=now)
+        if customer is None or not matches or not value or capped:
+            if customer is not None and matches and capped:
+                logger.info("status code for customer %s not sent: too many codes", customer.pk)
             return None
         access = StatusAccessCode.objects.create(
-            ticket=ticket,
+            customer=customer,
+            ticket=subject.ticket,
             destination=value,
             code_hash=code_hash,
             expires_at=now + timedelta(seconds=settings.STATUS_CODE_TTL_SECONDS),
@@ -120,15 +145,15 @@ def _status_code_request(*, number: str, contact: str) -> StatusAccessCode | Non
             to=value,
             subject=_("Your Kefu verification code"),
             body=_(
-                "Your code to view ticket %(number)s is %(code)s. "
-                "It expires in %(minutes)d minutes."
+                "Your code to see your tickets and orders (you asked with %(number)s) is "
+                "%(code)s. It expires in %(minutes)d minutes."
             )
             % {
-                "number": ticket.number,
+                "number": number.strip(),
                 "code": code,
                 "minutes": settings.STATUS_CODE_TTL_SECONDS // 60,
             },
-            ticket_number=ticket.number,
+            ticket_number=subject.ticket.number if subject.ticket is not None else "",
             reference=f"kefu-code-{access.pk}",
             kind="code",
         )
@@ -180,24 +205,27 @@ class CodeOutcome(StrEnum):
 @dataclass(frozen=True)
 class CodeCheck:
     outcome: CodeOutcome
+    customer: Customer | None = None
+    # The ticket named when the code was asked for with a ticket number.
     ticket: Ticket | None = None
 
 
 def status_code_verify(*, number: str, code: str) -> CodeCheck:
-    """Check a code for a ticket. Each code works once and expires. A ticket allows
-    STATUS_CODE_MAX_ATTEMPTS attempts in all on the codes sent in the last hour: a new code
-    does not bring new attempts.
+    """Check a code for the customer of a ticket or order number. Each code works once and
+    expires. A customer allows STATUS_CODE_MAX_ATTEMPTS attempts in all on the codes sent
+    in the last hour: a new code does not bring new attempts.
 
-    Concurrent attempts are counted one by one: the ticket's codes of the hour are locked
+    Concurrent attempts are counted one by one: the customer's codes of the hour are locked
     (in id order, so two attempts cannot deadlock) before their attempts are added up and
     one more is recorded.
     """
     now = timezone.now()
     presented = _code_hash(code.strip())
     with transaction.atomic():
+        subject = status_subject(number)
         codes = list(
             StatusAccessCode.objects.select_for_update(of=("self",))
-            .filter(ticket__number=number.strip(), created_at__gte=now - timedelta(hours=1))
+            .filter(customer_id=subject.customer_id, created_at__gte=now - timedelta(hours=1))
             .order_by("pk")
         )
         if sum(access.attempts for access in codes) >= settings.STATUS_CODE_MAX_ATTEMPTS:
@@ -214,4 +242,6 @@ def status_code_verify(*, number: str, code: str) -> CodeCheck:
         )
     if claimed != 1:
         return CodeCheck(CodeOutcome.WRONG)
-    return CodeCheck(CodeOutcome.ACCEPTED, Ticket.objects.get(pk=access.ticket_id))
+    return CodeCheck(
+        CodeOutcome.ACCEPTED, Customer.objects.get(pk=access.customer_id), subject.ticket
+    )

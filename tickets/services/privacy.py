@@ -274,6 +274,8 @@ def customer_erase(*, customer: Customer, actor: User | None, via: str) -> Erasu
         for kind, value in footprint.identities:
             promised |= Q(kind=kind, value=value)
         TicketPromise.objects.filter(promised).delete()
+        # Codes asked for with an order number name no ticket: the customer's own go too.
+        StatusAccessCode.objects.filter(customer_id__in=ids).delete()
         identities, _by_model = ContactIdentity.objects.filter(customer_id__in=ids).delete()
         _merges_scrub(ids)
         _audit_scrub(ids)

@@ -1,4 +1,6 @@
-"""Customer self-service: look up a ticket with a one-time code sent to its phone or email."""
+"""Customer self-service: a customer names one of their tickets or orders, proves who they
+are with a one-time code sent to their phone or email, and then sees all their tickets and
+what the apps above the core add (tickets.hooks.portal_sections)."""
 
 import hashlib
 import uuid
@@ -13,15 +15,22 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from tickets import selectors
+from tickets import hooks, selectors
 from tickets.models import Ticket
+from tickets.portal import (
+    NUMBER_SESSION_KEY,
+    SESSION_KEY,
+    portal_customer,
+    portal_sign_in,
+    portal_sign_out,
+)
 from tickets.services import portal
 
-SESSION_KEY = "kefu_status_tickets"
+__all__ = ["SESSION_KEY", "portal_customer"]
 
 
 class LookupForm(forms.Form):
-    number = forms.CharField(label=gettext_lazy("Ticket number"), max_length=32)
+    number = forms.CharField(label=gettext_lazy("Ticket or order number"), max_length=64)
     contact = forms.CharField(label=gettext_lazy("Phone or email"), max_length=254)
 
 
@@ -77,17 +86,22 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
             number = form.cleaned_data["number"].strip()
             portal.status_code_request(number=number, contact=form.cleaned_data["contact"])
             # The same answer whether or not the ticket and the contact matched.
-            request.session["kefu_status_number"] = number
+            request.session[NUMBER_SESSION_KEY] = number
             return redirect("portal:verify")
     else:
         form = LookupForm()
-    return render(request, "portal/lookup.html", {"form": form, "error": error}, status=status)
+    return render(
+        request,
+        "portal/lookup.html",
+        {"form": form, "error": error, "customer": portal_customer(request)},
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
 def status_verify(request: HttpRequest) -> HttpResponse:
-    number = request.session.get("kefu_status_number")
+    number = request.session.get(NUMBER_SESSION_KEY)
     if not number:
         return redirect("portal:lookup")
     error = ""
@@ -97,12 +111,11 @@ def status_verify(request: HttpRequest) -> HttpResponse:
         check = None
         if form.is_valid():
             check = portal.status_code_verify(number=number, code=form.cleaned_data["code"])
-            if check.ticket is not None:
-                allowed = set(request.session.get(SESSION_KEY, []))
-                allowed.add(check.ticket.pk)
-                request.session[SESSION_KEY] = sorted(allowed)
-                request.session.cycle_key()
-                return redirect("portal:ticket", number=check.ticket.number)
+            if check.customer is not None:
+                portal_sign_in(request, check.customer)
+                if check.ticket is not None:
+                    return redirect("portal:ticket", number=check.ticket.number)
+                return redirect("portal:home")
         if check is not None and check.outcome == portal.CodeOutcome.LOCKED:
             error = _(
                 "Too many wrong codes for this ticket. For your security, please wait an "
@@ -134,8 +147,12 @@ class PortalMessageForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=lambda group, request: settings.STATUS_RATE_LIMIT, method="POST")
 def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
-    allowed = request.session.get(SESSION_KEY, [])
-    ticket = Ticket.objects.filter(number=number, pk__in=allowed).first()
+    customer = portal_customer(request)
+    ticket = (
+        Ticket.objects.filter(number=number, customer=customer).first()
+        if customer is not None
+        else None
+    )
     if ticket is None:
         raise Http404(_("No such ticket"))
     if request.method == "POST" and ticket.is_open:
@@ -162,3 +179,27 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
             "form": form,
         },
     )
+
+
+@require_http_methods(["GET"])
+def status_home(request: HttpRequest) -> HttpResponse:
+    """The proven customer's page: their tickets, then what other apps show them."""
+    customer = portal_customer(request)
+    if customer is None:
+        return redirect("portal:lookup")
+    tickets = Ticket.objects.filter(customer=customer).order_by("-updated_at", "-pk")[:50]
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "customer": customer,
+            "tickets": tickets,
+            "sections": hooks.portal_sections(request, customer),
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def status_sign_out(request: HttpRequest) -> HttpResponse:
+    portal_sign_out(request)
+    return redirect("portal:lookup")
