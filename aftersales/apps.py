@@ -10,4 +10,7 @@ class AftersalesConfig(AppConfig):
     def ready(self) -> None:
         # What after-sales shows on the core's pages and hears from it (tickets.hooks,
         # tickets.signals); each part registers itself here.
-        pass
+        from aftersales.portal import portal_section
+        from tickets.hooks import portal_section_register
+
+        portal_section_register("aftersales", portal_section)

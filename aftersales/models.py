@@ -2,6 +2,8 @@
 and shipments) and the cases (售后单) customers open against them, with each case's step
 history and the shop's events already applied to it."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -312,3 +314,29 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.event_id}"
+
+
+def _photo_path(photo: "CasePhoto", filename: str) -> str:
+    """A random name: nothing of the customer's own file name or of the case is in it."""
+    return f"aftersales/photos/{uuid.uuid4().hex}.jpg"
+
+
+class CasePhoto(models.Model):
+    """A photo a customer sent with a case, re-encoded as JPEG (at most 2048 px on the long
+    side, no EXIF: no camera location) by `aftersales.photos.photo_prepare`."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("file"), upload_to=_photo_path)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case photo")
+        verbose_name_plural = _("case photos")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.file.name}"

@@ -259,6 +259,9 @@ AFTERSALES_WINDOW_HOURS: dict[str, int] = {
     "electronics": env.int("AFTERSALES_WINDOW_HOURS_ELECTRONICS", default=15 * 24),
     "general": env.int("AFTERSALES_WINDOW_HOURS_GENERAL", default=7 * 24),
 }
+# A photo a customer sends with an after-sales case may be at most this large (each; at
+# most six per case). It is re-encoded as a JPEG of at most 2048 px (aftersales.photos).
+AFTERSALES_PHOTO_MAX_BYTES: int = env.int("AFTERSALES_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

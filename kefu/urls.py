@@ -24,6 +24,8 @@ urlpatterns = [
     path("board/", analytics_views.board, name="board"),
     path("board/live/", analytics_views.board_live, name="board-live"),
     path("board/counters/", analytics_views.board_counters, name="board-counters"),
+    # Before the core's status pages: after-sales adds its own under the same prefix.
+    path("status/", include("aftersales.portal_urls")),
     path("status/", include("tickets.portal_urls")),
     path("sla/", include("sla.urls")),
     path("", include(ingest_urls.urlpatterns)),
