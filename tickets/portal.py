@@ -16,9 +16,9 @@ def portal_customer(request: HttpRequest) -> Customer | None:
     """The customer this browser proved with a one-time code, or None (never proved, signed
     out, or the record was since merged into another or erased: they prove themselves
     again)."""
-    cached = getattr(request, "_kefu_portal_customer", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, "_kefu_portal_customer"):
+        cached: Customer | None = request._kefu_portal_customer
+        return cached
     customer_id = request.session.get(SESSION_KEY)
     customer = None
     if isinstance(customer_id, int) and not isinstance(customer_id, bool):
