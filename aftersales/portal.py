@@ -467,7 +467,9 @@ def progress_bar(case: Case, history: Sequence[CaseStep]) -> list[BarStep]:
     happy = [step for step in flow.steps if step not in SIDE_EXITS]
     if exits:
         exit_step = Step(exits[0])
-        shown = [step for step in happy if step in taken and taken[step] <= taken[exit_step]]
+        before = [step for step in happy if step in taken and taken[step] <= taken[exit_step]]
+        # The happy path as far as the case got on it (a step passed over stays, as skipped).
+        shown = happy[: happy.index(before[-1]) + 1] if before else []
         shown.append(exit_step)
         shown.extend(step for step in flow.transitions.get(exit_step, ()) if step not in shown)
     else:

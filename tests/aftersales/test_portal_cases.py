@@ -399,3 +399,70 @@ def test_a_photo_is_served_only_as_a_jpeg_to_its_customer(client, customer):
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+
+
+def test_a_skipped_step_and_a_failed_inspection_show_on_the_bar(client, customer):
+    from aftersales.services import case_goods_received, case_receive
+
+    order = recent_order(customer)
+    case = open_case(order, now=timezone.now())
+    case_review(case=case, approve=True, return_address="仓库")
+    case_goods_received(case=case)
+    case_receive(case=case, passed=False, note="INTERNAL-INSPECTION-NOTE")
+    sign_in(client, customer)
+
+    page = client.get(f"/status/cases/{case.number}/").content.decode()
+
+    assert 'class="state-skipped step-return_shipped"' in page
+    assert 'class="state-done step-received"' in page
+    assert 'class="state-current step-inspection_failed"' in page
+    assert 'class="state-todo step-completed"' in page
+    assert "step-refunded" not in page
+    assert "INTERNAL-INSPECTION-NOTE" not in page
+    assert "取消此申请" not in page
+
+
+def test_a_refund_shows_its_amount_and_method(client, customer):
+    from aftersales.services import case_goods_received, case_receive, case_refund
+
+    order = recent_order(customer)
+    case = open_case(order, now=timezone.now())
+    case_review(case=case, approve=True, return_address="仓库")
+    case_goods_received(case=case)
+    case_receive(case=case, passed=True)
+    case_refund(case=case, amount=Decimal("50.00"), method="原路退回", reference="PAY-SECRET-REF")
+    sign_in(client, customer)
+
+    page = client.get(f"/status/cases/{case.number}/").content.decode()
+
+    assert "已退款 50.00 CNY（原路退回）" in page
+    assert 'class="state-current step-refunded"' in page
+
+
+def test_the_return_parcels_tracking_shows_when_the_feed_has_it(client, customer):
+    order = recent_order(customer)
+    case = open_case(order, now=timezone.now())
+    case_review(case=case, approve=True, return_address="仓库")
+    sign_in(client, customer)
+    client.post(f"/status/cases/{case.number}/", {"carrier": "YTO", "tracking_number": "YT42"})
+    shipment = order.shipments.create(carrier="YTO", tracking_number="YT42", status="in_transit")
+    shipment.events.create(status="退货运输中", location="苏州", at=timezone.now())
+
+    page = client.get(f"/status/cases/{case.number}/").content.decode()
+
+    assert "您寄回的包裹" in page and "退货运输中" in page and "苏州" in page
+
+
+def test_the_after_sales_forms_are_rate_limited(client, customer, settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.STATUS_RATE_LIMIT = "2/m"
+    order = recent_order(customer)
+    sign_in(client, customer)
+
+    codes = [
+        client.post(f"/status/orders/{order.number}/apply/", {"token": "x"}).status_code
+        for _ in range(3)
+    ]
+
+    assert codes == [400, 400, 429]
+    assert Case.objects.count() == 0
