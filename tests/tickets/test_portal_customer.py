@@ -181,3 +181,20 @@ def test_an_order_lookup_takes_as_long_as_a_ticket_lookup_or_a_miss(default_team
     assert StatusAccessCode.objects.count() == 10
     assert min(times) >= 0.12
     assert max(times) - min(times) < 0.01
+
+
+def test_erasing_a_customer_removes_codes_asked_for_with_an_order_number(
+    client, default_team, django_capture_on_commit_callbacks
+):
+    from tickets.models import Ticket
+    from tickets.services.privacy import customer_erase
+
+    result = intake(phone=PHONE)
+    order = with_order(result)
+    ask(client, order, PHONE, django_capture_on_commit_callbacks)
+    assert StatusAccessCode.objects.filter(ticket=None).count() == 1
+    Ticket.objects.filter(pk=result.ticket.pk).update(status="closed")
+
+    customer_erase(customer=result.ticket.customer, actor=None, via="command")
+
+    assert StatusAccessCode.objects.count() == 0
