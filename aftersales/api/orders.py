@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.services.order_push import OrderPush, order_push
+from kefu.json_input import LimitedJSONParser
 from tickets.authentication import HasScope
 from tickets.models import IntegrationToken, TokenScope
 
@@ -23,6 +24,7 @@ _Refused = inline_serializer(
 
 class OrderPushView(APIView):
     permission_classes = [HasScope.of(TokenScope.ORDERS)]
+    parser_classes = [LimitedJSONParser]
 
     @extend_schema(
         operation_id="order_push",
