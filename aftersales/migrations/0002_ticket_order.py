@@ -5,6 +5,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def order_identities_add(apps, schema_editor):
+    """Stored orders' numbers as their customers' `order` identities (what storing an order
+    does from now on); a number another customer already holds stays theirs."""
+    Order = apps.get_model("aftersales", "Order")
+    ContactIdentity = apps.get_model("tickets", "ContactIdentity")
+    held = set(ContactIdentity.objects.filter(kind="order").values_list("value", flat=True))
+    missing = [
+        ContactIdentity(customer_id=customer_id, kind="order", value=number)
+        for number, customer_id in Order.objects.values_list("number", "customer_id").iterator()
+        if number not in held
+    ]
+    ContactIdentity.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -29,4 +43,5 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': "tickets' orders",
             },
         ),
+        migrations.RunPython(order_identities_add, migrations.RunPython.noop),
     ]
