@@ -5,7 +5,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import Order, OrderItem, TrackingEvent
+from aftersales.models import Order, OrderItem, ShipmentStatus, TrackingEvent
 from tickets.hooks import TimelineBefore, TimelineExtra
 from tickets.models import Customer
 
@@ -19,6 +19,15 @@ MILESTONES = {
     "exception": _("Delivery exception"),
 }
 ITEM_NAMES_SHOWN = 2
+
+# Carrier event statuses shown in words on the orders card (others as the carrier wrote them).
+TRACKING_WORDS = {
+    **{status.value: status.label for status in ShipmentStatus},
+    "collected": _("Collected by the carrier"),
+    "shipped": _("Shipped"),
+    "picked_up": _("Collected by the carrier"),
+    "signed": _("Delivered"),
+}
 
 
 def orders_placed(customer: Customer, before: TimelineBefore, size: int) -> list[TimelineExtra]:

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from aftersales.order_timeline import TRACKING_WORDS
+
 register = template.Library()
 
 SYMBOLS = {"CNY": "¥"}
@@ -15,3 +17,10 @@ def money(amount: Decimal | None, currency: str = "CNY") -> str:
         return "—"
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{amount:,.2f}" if symbol else f"{currency} {amount:,.2f}"
+
+
+@register.filter
+def tracking_status(status: str) -> str:
+    """A carrier event's status in words when it is one Kefu knows (else as the carrier
+    wrote it)."""
+    return str(TRACKING_WORDS.get(status, status))

@@ -62,6 +62,8 @@ def test_the_card_shows_the_linked_order_and_the_customers_other_orders(agent_cl
     # The last three tracking events, newest first; older ones are left out.
     assert card.index("站点10") < card.index("站点20") < card.index("站点30")
     assert "站点40" not in card and "杭州" not in card
+    # Known carrier statuses in words, in the page's language.
+    assert "运输中" in card and "in_transit" not in card
     others = card[card.index("recent-order") :]
     assert 'data-order="SO-P-2"' in others and 'data-order="SO-P-1"' not in others
     assert "/aftersales/orders/tickets/" in others
