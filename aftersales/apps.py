@@ -14,3 +14,13 @@ class AftersalesConfig(AppConfig):
         from tickets.hooks import portal_section_register
 
         portal_section_register("aftersales", portal_section)
+        from aftersales import order_panel, order_receivers, order_timeline
+        from tickets import hooks
+        from tickets.signals import ticket_event_recorded
+
+        hooks.ticket_panel_register("orders", order_panel.order_panel)
+        hooks.timeline_source_register("orders", order_timeline.orders_placed)
+        hooks.timeline_source_register("shipments", order_timeline.shipment_milestones)
+        ticket_event_recorded.connect(
+            order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"
+        )

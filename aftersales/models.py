@@ -340,3 +340,37 @@ class CasePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.file.name}"
+
+
+class LinkHow(models.TextChoices):
+    AUTO = "auto", _("Automatically, from the customer's message")
+    AGENT = "agent", _("By an agent")
+
+
+class TicketOrder(models.Model):
+    """The order a ticket is about (one per ticket): found in the customer's message, or
+    chosen by an agent on the ticket page."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket")
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="ticket_links", verbose_name=_("order")
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("linked by"),
+    )
+    linked_at = models.DateTimeField(_("linked"))
+    how = models.CharField(_("how"), max_length=10, choices=LinkHow.choices)
+
+    class Meta:
+        verbose_name = _("ticket's order")
+        verbose_name_plural = _("tickets' orders")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} → {self.order_id}"

@@ -1,5 +1,6 @@
 """The shop's orders API over HTTP: `GET ORDERS_API_URL` with the order number in place of
-`{number}`, answered with `{"user_id", "phone", "email"}` (any may be empty) or 404."""
+`{number}`, answered with the owner's `{"user_id", "phone", "email", "name"}` (any may be
+empty) beside the order's snapshot fields (docs/aftersales.md), or 404."""
 
 import logging
 from urllib.parse import quote
@@ -17,6 +18,21 @@ TIMEOUT_SECONDS = 5.0
 
 class ShopOrdersApi:
     def owner(self, number: str) -> OrderOwner | None:
+        body = self._get(number)
+        if body is None:
+            return None
+        return OrderOwner(
+            user_id=str(body.get("user_id") or ""),
+            phone=str(body.get("phone") or ""),
+            email=str(body.get("email") or ""),
+        )
+
+    def order(self, number: str) -> dict[str, object] | None:
+        """The whole answer: the owner's fields and the order's snapshot, as the shop sent
+        them (the after-sales app validates the snapshot before storing anything)."""
+        return self._get(number)
+
+    def _get(self, number: str) -> dict[str, object] | None:
         url = settings.ORDERS_API_URL.replace("{number}", quote(number, safe=""))
         headers = {"Accept": "application/json"}
         if settings.ORDERS_API_TOKEN:
@@ -41,8 +57,4 @@ class ShopOrdersApi:
         if not isinstance(body, dict):
             logger.warning("orders API answered with something else than an object for %s", number)
             return None
-        return OrderOwner(
-            user_id=str(body.get("user_id") or ""),
-            phone=str(body.get("phone") or ""),
-            email=str(body.get("email") or ""),
-        )
+        return body

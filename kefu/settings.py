@@ -471,6 +471,9 @@ ORDERS_API_TOKEN: str = env.str("ORDERS_API_TOKEN", default="")
 KEFU_ORDERS_BACKEND: str = env.str(
     "ORDERS_BACKEND", default="channels_ingest.orders.ShopOrdersApi" if ORDERS_API_URL else ""
 )
+# An order stored longer ago than this is fetched again (in the background) when an agent
+# opens a ticket linked to it (docs/aftersales.md).
+ORDERS_STALE_SECONDS: int = env.int("ORDERS_STALE_SECONDS", default=600)
 
 # Web chat widget (docs/chat.md): longest visitor message, messages per minute per socket
 # (with a short burst allowance), messages shown again on reconnect, and how far ahead a

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from aftersales.api import urls as aftersales_api_urls
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
 from kefu import accounts, two_factor
@@ -10,7 +11,11 @@ from tickets.api import urls as ticket_api_urls
 
 handler500 = "kefu.views.server_error"
 
-api_v1 = [*ingest_urls.api_urlpatterns, *ticket_api_urls.urlpatterns]
+api_v1 = [
+    *ingest_urls.api_urlpatterns,
+    *ticket_api_urls.urlpatterns,
+    *aftersales_api_urls.urlpatterns,
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -30,5 +35,6 @@ urlpatterns = [
     path("sla/", include("sla.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
+    path("aftersales/orders/", include("aftersales.order_urls")),
     path("", include("tickets.urls")),
 ]

@@ -5,6 +5,10 @@ the one the order was placed with. When a shop has an orders API, Kefu asks it w
 order number the first time a message mentions it, and links the number to that customer as
 an `order` identity; merge suggestions then show when two customer records share it. The
 backend is named by dotted path in `settings.KEFU_ORDERS_BACKEND` (empty: no orders API).
+
+A backend may also give the whole order (`order`): the owner's fields together with the
+order's snapshot (the format of after-sales' order snapshots, docs/aftersales.md), which
+the after-sales app stores and keeps fresh. A backend without `order` only names owners.
 """
 
 from dataclasses import dataclass
@@ -31,6 +35,13 @@ class OrderLookupError(Exception):
 class OrdersBackend(Protocol):
     def owner(self, number: str) -> OrderOwner | None:
         """The order's owner, or None when the shop has no such order."""
+        ...
+
+    def order(self, number: str) -> dict[str, object] | None:
+        """The shop's whole order: the owner's `user_id`, `phone`, `email` and `name` (any
+        may be empty) beside the snapshot's fields (`number`, `placed_at`, `items`, …); None
+        when the shop has no such order. Raises OrderLookupError when the API cannot answer
+        now."""
         ...
 
 

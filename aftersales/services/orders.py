@@ -26,7 +26,7 @@ from aftersales.models import (
     TrackingEvent,
 )
 from aftersales.selectors import claimed_quantities
-from tickets.models import Customer
+from tickets.models import ContactIdentity, Customer, IdentityKind
 
 
 class _TrackingEventSnapshot(serializers.Serializer[dict[str, Any]]):
@@ -87,22 +87,22 @@ def snapshot_validate(snapshot: Mapping[str, object]) -> dict[str, Any]:
     """The snapshot's values, or a django ValidationError naming every bad field."""
     serializer = OrderSnapshot(data=snapshot)
     if not serializer.is_valid():
-        raise ValidationError(_flatten(serializer.errors))
+        raise ValidationError(flat_errors(serializer.errors))
     return dict(serializer.validated_data)
 
 
-def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+def flat_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error tree as a flat {"items.0.quantity": [...]} mapping."""
     flat: dict[str, list[str]] = {}
     if isinstance(errors, Mapping):
         for key, value in errors.items():
             name = prefix if key == "non_field_errors" else f"{prefix}{key}"
-            for inner, messages in _flatten(value, f"{name}." if name else "").items():
+            for inner, messages in flat_errors(value, f"{name}." if name else "").items():
                 flat.setdefault(inner.rstrip("."), []).extend(messages)
     elif isinstance(errors, list) and errors and not isinstance(errors[0], str):
         for index, value in enumerate(errors):
             if value:
-                flat.update(_flatten(value, f"{prefix}{index}."))
+                flat.update(flat_errors(value, f"{prefix}{index}."))
     else:
         flat[prefix or "snapshot"] = [str(message) for message in errors]
     return flat
@@ -120,9 +120,12 @@ def order_upsert(
     it again with the same snapshot changes nothing. A snapshot older than the stored one
     (its `updated_at` is earlier) is ignored, so a slow fetch cannot undo a newer push.
 
+    The order's number is one of the customer's identities (an `order` identity: the
+    customer's self-service pages find them by it); it is added when missing.
+
     Raises ValidationError, with nothing written, when the snapshot is malformed, names
-    another customer than the stored order's, or drops or shrinks an item below what
-    after-sales cases already claim."""
+    another customer than the stored order's (or the order number is another customer's
+    identity), or drops or shrinks an item below what after-sales cases already claim."""
     values = snapshot_validate(snapshot)
     now = now or timezone.now()
     updated_at = values["updated_at"] or values["placed_at"]
@@ -144,6 +147,7 @@ def order_upsert(
                 _("Order %(number)s belongs to another customer.") % {"number": order.number},
                 code="order_customer",
             )
+        _order_identity_ensure(order.number, customer=customer)
         if order.updated_at > updated_at:
             return order
         for name, value in fields.items():
@@ -154,6 +158,19 @@ def order_upsert(
         for shipment, raw in zip(values["shipments"], raw_shipments, strict=True):
             _shipment_store(order, shipment, raw_events=list(raw.get("events") or []))
     return order
+
+
+def _order_identity_ensure(number: str, *, customer: Customer) -> None:
+    """The order number as the customer's `order` identity; one another customer holds is
+    never taken from them (the order is refused instead)."""
+    identity, _created = ContactIdentity.objects.get_or_create(
+        kind=IdentityKind.ORDER, value=number, defaults={"customer": customer}
+    )
+    if identity.customer_id != customer.pk:
+        raise ValidationError(
+            _("Order number %(number)s is known as another customer's.") % {"number": number},
+            code="order_customer",
+        )
 
 
 def _order_locked(number: str, *, customer: Customer, fields: dict[str, Any]) -> Order:

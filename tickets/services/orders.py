@@ -51,7 +51,7 @@ def message_orders_link(*, message_id: int) -> list[str]:
         owner = backend.owner(number)
         if owner is None:
             continue
-        owner_id = _order_owner_customer(owner)
+        owner_id = order_owner_customer(owner)
         if owner_id is None:
             continue
         _identity, created = ContactIdentity.objects.get_or_create(
@@ -69,7 +69,9 @@ def message_orders_link(*, message_id: int) -> list[str]:
     return linked
 
 
-def _order_owner_customer(owner: OrderOwner) -> int | None:
+def order_owner_customer(owner: OrderOwner) -> int | None:
+    """The customer the shop's identities of an order's owner name (the strongest identity
+    wins), or None when none of them is known here."""
     query = Q()
     for kind, raw in (
         (IdentityKind.APP_USER, owner.user_id),

@@ -31,6 +31,7 @@ class Command(BaseCommand):
             self._demo_database_renew()
         if not no_demo:
             call_command("seed_demo")
+            call_command("seed_demo_orders", verbosity=0)
             # The chat demo page (/chat/demo/) is served from this address.
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
             call_command("seed_demo_chat", origin=[f"http://{host}"], verbosity=0)

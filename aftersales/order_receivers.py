@@ -1,0 +1,37 @@
+"""What after-sales does when a customer writes (`tickets.signals.ticket_event_recorded`):
+link the ticket to the order the message names, and fetch named orders Kefu lacks."""
+
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from aftersales.models import Order
+from aftersales.services.order_fetch import orders_fetchable
+from aftersales.services.order_links import numbers_written, ticket_order_autolink
+from aftersales.tasks import orders_fetch
+from kefu.celery import task_queue
+from tickets.models import EventKind, TicketEvent
+
+# At most this many order numbers of one message are fetched (as the core's owner lookups).
+ORDERS_PER_MESSAGE = 5
+
+_CUSTOMER_WROTE = (EventKind.CREATED, EventKind.MESSAGE_IN)
+
+
+def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    """Runs inside the transaction that records the customer's message; its own entry
+    (`order_linked`) is not one it answers."""
+    if event.kind not in _CUSTOMER_WROTE:
+        return
+    ticket = event.ticket
+    numbers = numbers_written(ticket)
+    if not numbers:
+        return
+    ticket_order_autolink(ticket=ticket, numbers=numbers, now=event.created_at)
+    if not orders_fetchable():
+        return
+    known = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
+    missing = [number for number in numbers if number not in known][:ORDERS_PER_MESSAGE]
+    if missing:
+        transaction.on_commit(partial(task_queue, orders_fetch, ticket.pk, missing))
