@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from aftersales.api import cases_urls as aftersales_case_api_urls
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
 from kefu import accounts, two_factor
@@ -10,7 +11,11 @@ from tickets.api import urls as ticket_api_urls
 
 handler500 = "kefu.views.server_error"
 
-api_v1 = [*ingest_urls.api_urlpatterns, *ticket_api_urls.urlpatterns]
+api_v1 = [
+    *ingest_urls.api_urlpatterns,
+    *ticket_api_urls.urlpatterns,
+    *aftersales_case_api_urls.urlpatterns,
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -26,6 +31,7 @@ urlpatterns = [
     path("board/counters/", analytics_views.board_counters, name="board-counters"),
     path("status/", include("tickets.portal_urls")),
     path("sla/", include("sla.urls")),
+    path("aftersales/", include("aftersales.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),
