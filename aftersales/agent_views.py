@@ -302,7 +302,7 @@ def case_open_from_ticket(request: HttpRequest, ticket_number: str) -> HttpRespo
         messages.error(
             request,
             _("The case was not opened: %(errors)s")
-            % {"errors": "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())},
+            % {"errors": "; ".join(str(m) for v in form.errors.values() for m in v)},
         )
         return back
     data = form.cleaned_data
