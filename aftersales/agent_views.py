@@ -205,7 +205,10 @@ def _case_page(
             "case": case,
             "order": case.order,
             "items": case.items.select_related("order_item"),
-            "steps": case.steps.select_related("actor").order_by("at", "pk"),
+            "steps": [
+                {"row": row, "details": _details(row.data)}
+                for row in case.steps.select_related("actor").order_by("at", "pk")
+            ],
             "value": value,
             "refund_room": max(room - case.refunded_amount, Decimal(0))
             if case.type in REFUND_TYPES
@@ -218,6 +221,16 @@ def _case_page(
         },
         status=status,
     )
+
+
+def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """A step's details as label and text, for the steps table."""
+    shown = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} × {v}" for k, v in value.items())
+        shown.append((key, str(value)))
+    return shown
 
 
 @require_GET
