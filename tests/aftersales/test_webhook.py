@@ -233,3 +233,30 @@ def test_the_sweep_runs_on_beat_and_in_the_embedded_ticker(settings):
 
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_the_admin_sends_a_failed_delivery_again(
+    shop, client, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    settings.AFTERSALES_WEBHOOK_MAX_ATTEMPTS = 1
+    shop.statuses = [500]
+    with django_capture_on_commit_callbacks(execute=True):
+        case = open_case(make_order(), amount="50.00")
+    delivery = WebhookDelivery.objects.get(case=case)
+    admin_user = UserFactory(role="admin")
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/aftersales/webhookdelivery/",
+            {"action": "send_again", "_selected_action": [delivery.pk]},
+        )
+
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookStatus.SENT
+    assert len(shop.requests) == 2
