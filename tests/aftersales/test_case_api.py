@@ -113,7 +113,7 @@ def test_an_unknown_case_is_404_and_an_unknown_kind_400(shop):
     assert missing.status_code == 404
     assert missing.json()["code"] == "case"
     assert unknown.status_code == 400
-    assert "kind" in unknown.json()
+    assert unknown.json()["code"] == "event_kind"
 
 
 def test_a_token_without_the_aftersales_scope_is_refused():
