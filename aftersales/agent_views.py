@@ -132,6 +132,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
         .annotate(total=Count("pk"))
         .values_list("step", "total")
     )
+    open_cases = visible.filter(is_open=True)
+    due_counts = {
+        "past": open_cases.filter(
+            Q(clock__state=StepClock.BREACHED)
+            | Q(clock__state__in=[StepClock.RUNNING, StepClock.AT_RISK], clock__due_at__lte=now)
+        ).count(),
+        "near": open_cases.filter(
+            Q(clock__state=StepClock.AT_RISK) | Q(clock__state=StepClock.RUNNING),
+            clock__due_at__gt=now,
+        )
+        .filter(Q(clock__state=StepClock.AT_RISK) | Q(clock__due_at__lte=now + NEAR_DUE))
+        .count(),
+    }
     cases = _filtered(request, visible, now).select_related("order", "ticket", "clock")
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -165,6 +178,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
                 "sort": request.GET.get("sort", "age"),
                 "view": request.GET.get("view", ""),
             },
+            "due_counts": due_counts,
             "is_supervisor": has_role(request.user, Role.SUPERVISOR),
         },
     )

@@ -65,15 +65,20 @@ def test_a_supervisor_sees_every_case_and_the_past_or_near_due_view(client, supe
         state=StepClock.RUNNING, due_at=timezone.now() - timedelta(minutes=5)
     )
     CaseClock.objects.filter(case=fine).update(due_at=timezone.now() + timedelta(days=3))
+    near = case_on_ticket()
+    CaseClock.objects.filter(case=near).update(
+        state=StepClock.AT_RISK, due_at=timezone.now() + timedelta(hours=5)
+    )
     client.force_login(supervisor.user)
 
     everything = client.get("/aftersales/").content.decode()
     due = client.get("/aftersales/?view=due&sort=due")
 
     assert late.number in everything and fine.number in everything
+    assert due.context["due_counts"] == {"past": 1, "near": 1}
     rows = due.context["rows"]
-    assert [row["case"].number for row in rows] == [late.number]
-    assert rows[0]["state"] == "breached"
+    assert [row["case"].number for row in rows] == [late.number, near.number]
+    assert [row["state"] for row in rows] == ["breached", "at_risk"]
     assert 'class="sla-breached"' in due.content.decode()
 
 
