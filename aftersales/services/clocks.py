@@ -28,10 +28,11 @@ from aftersales.steps import Step, expected_minutes
 from sla import selectors as sla_selectors
 from sla import services as sla_services
 from sla.models import EscalationRule, SlaClock
+from tickets import events
 from tickets.models import Department, EventKind, Team
 from tickets.services.escalation import _supervisors_of
 from tickets.services.notifications import notifications_create
-from tickets.services.trail import event_record
+from tickets.services.trail import event_record, ticket_publish
 
 logger = logging.getLogger("kefu.aftersales")
 
@@ -142,6 +143,7 @@ def on_clock_fired(
             "to": f"{case.number} {label}",
         },
     )
+    ticket_publish(ticket, events.ticket_updated(ticket))
     if kind == "breach":
         text = _("After-sales case %(case)s is past due at “%(step)s”.")
     else:
