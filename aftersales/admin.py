@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from aftersales.models import (
     Case,
@@ -17,8 +19,12 @@ from aftersales.models import (
     Reason,
     Shipment,
     TrackingEvent,
+    WebhookDelivery,
+    WebhookStatus,
 )
+from aftersales.services.webhook import webhook_retry
 from tickets.audited_admin import AuditedViewsAdmin
+from tickets.services.audit import audit_record
 
 
 class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -99,3 +105,31 @@ class CaseAdmin(_ReadOnlyAdmin):
     list_filter = ("type", "step", "opened_by")
     search_fields = ("number", "order__number")
     inlines = (CaseItemInline, CaseStepInline, CaseEventInline)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnlyAdmin):
+    """What the shop's webhook was told, and what is still owed (docs/aftersales.md)."""
+
+    list_display = ("case", "sequence", "event_type", "status", "attempts", "due_at", "sent_at")
+    list_filter = ("status", "event_type")
+    search_fields = ("case__number", "event_id")
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send the failed deliveries again"))
+    def send_again(self, request: HttpRequest, queryset: Any) -> None:
+        retried = sum(
+            webhook_retry(delivery=delivery)
+            for delivery in queryset.filter(status=WebhookStatus.FAILED)
+        )
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action="aftersales_webhook_retry",
+            object_type="aftersales_webhook",
+            object_id=",".join(str(pk) for pk in queryset.values_list("pk", flat=True))[:100],
+            data={"retried": retried},
+        )
+        self.message_user(
+            request,
+            ngettext("%d delivery queued again.", "%d deliveries queued again.", retried) % retried,
+        )

@@ -24,3 +24,11 @@ class AftersalesConfig(AppConfig):
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"
         )
+        from aftersales.panels import ticket_cases_panel
+        from aftersales.services.clocks import on_clock_fired
+        from sla.signals import clock_fired
+        from tickets.hooks import ticket_panel_register
+
+        # Warnings and breaches of case step clocks (the core's receiver skips them).
+        clock_fired.connect(on_clock_fired, dispatch_uid="aftersales_case_clock_fired")
+        ticket_panel_register("cases", ticket_cases_panel)

@@ -374,3 +374,80 @@ class TicketOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} → {self.order_id}"
+
+
+class StepClock(models.TextChoices):
+    """Where the clock of a case's current step stands (`aftersales.services.clocks`)."""
+
+    NONE = "", _("No clock")
+    RUNNING = "running", _("On time")
+    AT_RISK = "at_risk", _("Near due")
+    BREACHED = "breached", _("Past due")
+    PAUSED = "paused", _("Waiting for the customer")
+
+
+class CaseClock(models.Model):
+    """The current step's deadline of a case, kept beside the case for lists and sorting:
+    the SLA engine's clock is the truth (`aftersales.services.clocks`), this is its summary,
+    written with every step and every warning or breach."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="clock")
+    step = models.CharField(_("step"), max_length=20, choices=Step.choices)
+    state = models.CharField(
+        _("state"), max_length=10, choices=StepClock.choices, blank=True, default=""
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case step clock")
+        verbose_name_plural = _("case step clocks")
+        indexes = [models.Index(fields=["due_at"], name="aftersales_clock_due")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.step} {self.state}"
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One change of a case owed to the shop's webhook (settings.AFTERSALES_WEBHOOK_URL),
+    written in the transaction of the change itself and delivered afterwards, in `sequence`
+    order per case (`aftersales.services.webhook`)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="webhooks")
+    sequence = models.PositiveIntegerField(_("sequence"))
+    event_id = models.UUIDField(_("event id"), unique=True)
+    event_type = models.CharField(_("event type"), max_length=50)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created"))
+    # When the next attempt is due; moved a lease ahead while a worker sends it, cleared
+    # once it is sent or failed for good.
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.PENDING
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["case", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="aftersales_webhook_seq"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="aftersales_webhook_due",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.sequence} {self.event_type} {self.status}"

@@ -32,6 +32,7 @@ from django_ratelimit.decorators import ratelimit
 
 from aftersales.models import (
     Case,
+    CaseClock,
     CaseItem,
     CasePhoto,
     CaseStep,
@@ -42,7 +43,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.photos import PHOTOS_MAX, PreparedPhoto, photo_prepare
-from aftersales.selectors import claimed_quantities, refund_room, window_ends
+from aftersales.selectors import case_step_due, claimed_quantities, refund_room, window_ends
 from aftersales.services import ItemClaim, case_cancel, case_open, case_return_tracking
 from aftersales.steps import FINAL_STEPS, REFUND_TYPES, CaseType, Step, expected_minutes, flow_of
 from sla.calendar import WorkCalendar, default_calendar
@@ -447,9 +448,13 @@ def _calendar() -> WorkCalendar:
 
 
 def step_due(case: Case, entered: datetime) -> datetime | None:
-    """When the case's current step is expected to be done: the time it entered it plus
-    the step's expected business minutes (aftersales.steps) on the default business
+    """When the case's current step is expected to be done: its step clock's due time
+    (`aftersales.selectors.case_step_due`, the figure agents see too; None while the case
+    waits for the customer) or, for a case without a clock, the time it entered the step
+    plus the step's expected business minutes (aftersales.steps) on the default business
     calendar; None for a final step."""
+    if CaseClock.objects.filter(case_id=case.pk).exists():
+        return case_step_due(case)
     minutes = expected_minutes(case.type, case.step)
     if minutes is None:
         return None

@@ -3,12 +3,15 @@ and hold, and when an order's after-sales window closes."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 
-from aftersales.models import Case, CaseItem, Order
+from aftersales.models import Case, CaseClock, CaseItem, Order, StepClock
 from aftersales.steps import FINAL_STEPS, VOID_STEPS
+from kefu.roles import Role, has_role
+from tickets.selectors import team_ids_for, tickets_visible_to
 
 
 def claimed_quantities(*, order: Order, exclude_case_id: int | None = None) -> dict[int, int]:
@@ -52,3 +55,22 @@ def window_ends(*, order: Order, product_type: str) -> datetime:
     start = delivered.delivered_at if delivered and delivered.delivered_at else order.placed_at
     hours = settings.AFTERSALES_WINDOW_HOURS[product_type]
     return start + timedelta(hours=hours)
+
+
+def case_step_due(case: Case) -> datetime | None:
+    """When the case's current step is expected to be done (its SLA clock's due time), or
+    None: the case is over, or waits for the customer (its clock holds)."""
+    clock = CaseClock.objects.filter(case_id=case.pk).first()
+    if clock is None or clock.state in (StepClock.NONE, StepClock.PAUSED):
+        return None
+    return clock.due_at
+
+
+def cases_visible_to(user: Any) -> QuerySet[Case]:
+    """The cases a member of staff may see: those of the tickets they may open; a
+    supervisor (who sees every ticket) sees every case, also those without a ticket."""
+    if not has_role(user, Role.AGENT):
+        return Case.objects.none()
+    if team_ids_for(user) is None:
+        return Case.objects.all()
+    return Case.objects.filter(ticket__in=tickets_visible_to(user))

@@ -1,4 +1,5 @@
-"""After-sales work done in the background."""
+"""After-sales work done in the background. Tasks take ids or numbers, may run twice, and
+call a service."""
 
 import logging
 
@@ -8,6 +9,8 @@ from django.core.exceptions import ValidationError
 from aftersales.models import Order
 from aftersales.services.order_fetch import order_refresh
 from aftersales.services.order_links import ticket_order_autolink
+from aftersales.services.webhook import webhook_deliver as webhook_deliver_run
+from aftersales.services.webhook import webhook_sweep as webhook_sweep_run
 from tickets.models import Ticket
 from tickets.orders import OrderLookupError
 
@@ -46,3 +49,16 @@ def orders_fetch(ticket_id: int, numbers: list[str]) -> None:
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is not None:
         ticket_order_autolink(ticket=ticket, numbers=numbers)
+
+
+@shared_task(name="aftersales.tasks.webhook_deliver", ignore_result=True)
+def webhook_deliver(delivery_id: int) -> None:
+    """Send one webhook delivery to the shop. Retries are the outbox's (the sweep), not
+    Celery's."""
+    webhook_deliver_run(delivery_id=delivery_id)
+
+
+@shared_task(name="aftersales.tasks.webhook_sweep", ignore_result=True)
+def webhook_sweep() -> int:
+    """Queue the webhook deliveries that are due (never queued, retries, dead workers)."""
+    return webhook_sweep_run()

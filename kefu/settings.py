@@ -262,6 +262,18 @@ AFTERSALES_WINDOW_HOURS: dict[str, int] = {
 # A photo a customer sends with an after-sales case may be at most this large (each; at
 # most six per case). It is re-encoded as a JPEG of at most 2048 px (aftersales.photos).
 AFTERSALES_PHOTO_MAX_BYTES: int = env.int("AFTERSALES_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+# The shop's webhook for after-sales case changes (docs/aftersales.md, "Outbound webhook"):
+# "" sends nothing. Each body is signed with HMAC-SHA256 under the secret.
+AFTERSALES_WEBHOOK_URL: str = env.str("AFTERSALES_WEBHOOK_URL", default="")
+AFTERSALES_WEBHOOK_SECRET: str = env.str("AFTERSALES_WEBHOOK_SECRET", default="")
+AFTERSALES_WEBHOOK_TIMEOUT_SECONDS: float = env.float(
+    "AFTERSALES_WEBHOOK_TIMEOUT_SECONDS", default=10.0
+)
+# After this many failed attempts a delivery is failed for good (and holds its case's later
+# ones until it is retried from the admin).
+AFTERSALES_WEBHOOK_MAX_ATTEMPTS: int = env.int("AFTERSALES_WEBHOOK_MAX_ATTEMPTS", default=15)
+if AFTERSALES_WEBHOOK_URL and not AFTERSALES_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("AFTERSALES_WEBHOOK_URL needs AFTERSALES_WEBHOOK_SECRET")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
@@ -391,6 +403,12 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
     "outbox-sweep": {
         "task": "tickets.tasks.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
+    },
+    # The shop's webhook for case changes: retries and deliveries whose task was lost.
+    "aftersales-webhook-sweep": {
+        "task": "aftersales.tasks.webhook_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
         "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
     },

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from aftersales.api import cases_urls as aftersales_case_api_urls
 from aftersales.api import urls as aftersales_api_urls
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
@@ -15,6 +16,7 @@ api_v1 = [
     *ingest_urls.api_urlpatterns,
     *ticket_api_urls.urlpatterns,
     *aftersales_api_urls.urlpatterns,
+    *aftersales_case_api_urls.urlpatterns,
 ]
 
 urlpatterns = [
@@ -33,8 +35,10 @@ urlpatterns = [
     path("status/", include("aftersales.portal_urls")),
     path("status/", include("tickets.portal_urls")),
     path("sla/", include("sla.urls")),
+    # The after-sales pages with a fixed prefix first: a case's own page is any other name.
+    path("aftersales/orders/", include("aftersales.order_urls")),
+    path("aftersales/", include("aftersales.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
-    path("aftersales/orders/", include("aftersales.order_urls")),
     path("", include("tickets.urls")),
 ]

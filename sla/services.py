@@ -123,6 +123,33 @@ def clocks_start(
     return clocks
 
 
+def clock_start(
+    *,
+    subject_id: int,
+    milestone: str,
+    sequence: int,
+    policy: SlaPolicy,
+    calendar_id: int,
+    target_seconds: int,
+    started_at: datetime,
+) -> SlaClock:
+    """Start one clock whose target the caller sets, for subjects whose deadlines come from
+    their own rules rather than a policy's milestones (an after-sales case's step); the
+    policy still gives the warning threshold. Idempotent per (subject, milestone, sequence):
+    the clock already there is returned."""
+    clock = _new_clock(
+        subject_id=subject_id,
+        milestone=milestone,
+        sequence=sequence,
+        policy=policy,
+        calendar_id=calendar_id,
+        target=target_seconds,
+        started_at=started_at,
+    )
+    SlaClock.objects.bulk_create([clock], ignore_conflicts=True)
+    return SlaClock.objects.get(subject_id=subject_id, milestone=milestone, sequence=sequence)
+
+
 def clock_start_next_response(*, subject_id: int, at: datetime) -> SlaClock | None:
     """Start a next-response clock after a customer message, unless one is already running.
     Uses the policy and calendar the subject's clocks started with."""

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0002_ticket_order'),
+        ('aftersales', '0003_case_work'),
     ]
 
     operations = [

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseStep
+from aftersales.services.step_effects import step_effects
 from aftersales.signals import case_changed
 from aftersales.steps import Step, flow_of
 from tickets.models import EventKind
@@ -65,6 +66,7 @@ def step_record(
         case.updated_at = at
         case.save(update_fields=["step", "updated_at", "refunded_amount"])
     row = CaseStep.objects.create(case=case, step=step, at=at, actor=actor, note=note, data=details)
+    step_effects(case=case, row=row)
     if case.ticket_id is not None:
         event_record(
             ticket=case.ticket,  # type: ignore[arg-type]

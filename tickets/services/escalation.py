@@ -64,7 +64,7 @@ def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: dat
         hold_until = sla_selectors.work_calendar(clock.calendar_id).next_open(now)
     done: dict[str, object] = {"milestone": clock.milestone, "level": rule.level}
     if rule.action == EscalationAction.NOTIFY_ASSIGNEE:
-        recipients = [ticket.assignee.user] if ticket.assignee else _supervisors_of(ticket)
+        recipients = [ticket.assignee.user] if ticket.assignee else supervisors_of(ticket)
         done["notified"] = notifications_create(
             users=recipients,
             ticket=ticket,
@@ -75,7 +75,7 @@ def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: dat
         )
     elif rule.action == EscalationAction.NOTIFY_SUPERVISOR:
         done["notified"] = notifications_create(
-            users=_supervisors_of(ticket),
+            users=supervisors_of(ticket),
             ticket=ticket,
             kind="escalation",
             text=text,
@@ -116,7 +116,7 @@ def _to_head_and_reassign(
     else is available."""
     done: dict[str, object] = {
         "notified": notifications_create(
-            users=_supervisors_of(ticket),
+            users=supervisors_of(ticket),
             ticket=ticket,
             kind="escalation",
             text=text,
@@ -158,7 +158,7 @@ def _least_loaded_other_agent(*, team_id: int, excluding: int | None) -> Agent |
     )
 
 
-def _supervisors_of(ticket: Ticket) -> list[User]:
+def supervisors_of(ticket: Ticket) -> list[User]:
     supervisors = User.objects.filter(groups__name="supervisor", is_active=True)
     of_team = (
         list(supervisors.filter(agent__teams=ticket.team_id).distinct()) if ticket.team_id else []

@@ -1,0 +1,251 @@
+"""The shop's case API: open a case (with a ticket), read it, apply events."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from aftersales.models import Case, CaseEvent, OpenedBy
+from aftersales.services import case_review
+from aftersales.steps import Step
+from tests.aftersales.factories import make_order, open_case
+from tests.aftersales.state import database_state
+from tests.factories import issue_token
+from tickets.models import Channel, ContactIdentity, Customer, EventKind, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token('shop', scopes=['aftersales'])}")
+    return client
+
+
+def recent_order():  # type: ignore[no-untyped-def]
+    """An order placed an hour ago, not delivered yet: inside every window today."""
+    customer = Customer.objects.create(name="李四")
+    ContactIdentity.objects.create(customer=customer, kind="phone", value="+8613800138000")
+    return make_order(
+        customer,
+        placed_at=(timezone.now() - timedelta(hours=1)).isoformat(),
+        updated_at=(timezone.now() - timedelta(hours=1)).isoformat(),
+        shipments=[],
+    )
+
+
+def approved_case():  # type: ignore[no-untyped-def]
+    order = recent_order()
+    case = open_case(order, amount="50.00", now=timezone.now())
+    return case_review(case=case, approve=True, return_address="上海仓")
+
+
+def test_an_event_moves_the_case_and_answers_with_its_step(shop):
+    case = approved_case()
+
+    response = shop.post(
+        f"/api/v1/aftersales/{case.number}/events",
+        {"event_id": "wh-1", "kind": "return.received", "data": {"note": "到货"}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "case": case.number,
+        "step": "received",
+        "case_step": "received",
+        "applied": True,
+    }
+    case.refresh_from_db()
+    assert case.step == Step.RECEIVED
+
+
+def test_a_redelivered_event_changes_nothing_and_says_so(shop):
+    case = approved_case()
+    body = {"event_id": "wh-1", "kind": "return.received", "data": {}}
+    shop.post(f"/api/v1/aftersales/{case.number}/events", body, format="json")
+    before = database_state()
+
+    again = shop.post(f"/api/v1/aftersales/{case.number}/events", body, format="json")
+
+    assert again.status_code == 200
+    assert again.json()["applied"] is False
+    assert again.json()["step"] == "received"
+    assert database_state() == before
+
+
+def test_an_event_out_of_order_is_refused_with_its_code_and_nothing_changes(shop):
+    case = approved_case()
+    before = database_state()
+
+    response = shop.post(
+        f"/api/v1/aftersales/{case.number}/events",
+        {
+            "event_id": "wh-9",
+            "kind": "refund.completed",
+            "data": {"amount": "50.00", "method": "alipay", "reference": "P1"},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "step_order"
+    assert case.number in response.json()["detail"]
+    assert database_state() == before
+    assert not CaseEvent.objects.filter(event_id="wh-9").exists()
+
+
+def test_an_unknown_case_is_404_and_an_unknown_kind_400(shop):
+    missing = shop.post(
+        "/api/v1/aftersales/AS202601010001/events",
+        {"event_id": "x", "kind": "return.received"},
+        format="json",
+    )
+    case = approved_case()
+    unknown = shop.post(
+        f"/api/v1/aftersales/{case.number}/events",
+        {"event_id": "x", "kind": "goods.teleported"},
+        format="json",
+    )
+
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "case"
+    assert unknown.status_code == 400
+    assert unknown.json()["code"] == "event_kind"
+
+
+def test_a_token_without_the_aftersales_scope_is_refused():
+    case = approved_case()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token('app')}")  # the app's scopes
+
+    event = client.post(
+        f"/api/v1/aftersales/{case.number}/events",
+        {"event_id": "e", "kind": "return.received"},
+        format="json",
+    )
+    read = client.get(f"/api/v1/aftersales/{case.number}")
+    anonymous = APIClient().get(f"/api/v1/aftersales/{case.number}")
+
+    assert event.status_code == 403
+    assert read.status_code == 403
+    assert anonymous.status_code == 401
+    case.refresh_from_db()
+    assert case.step == Step.WAITING_FOR_RETURN
+
+
+def test_the_case_reads_with_items_amounts_steps_and_the_current_step_due(shop):
+    case = approved_case()
+
+    response = shop.get(f"/api/v1/aftersales/{case.number}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["number"] == case.number
+    assert body["type"] == "return_refund"
+    assert body["step"] == "waiting_for_return"
+    assert body["items"] == [
+        {"sku": "MUG-1", "name": "马克杯", "quantity": 1, "unit_price": "50.00"}
+    ]
+    assert body["amount_requested"] == "50.00"
+    assert body["refunded_amount"] == "0.00"
+    assert [step["step"] for step in body["steps"]] == ["submitted", "waiting_for_return"]
+    assert all(step["at"] for step in body["steps"])
+    assert body["step_expected_minutes"] == 1440
+    # Waiting for the customer: the clock holds, no due time.
+    assert body["step_due_at"] is None
+
+
+def test_a_submitted_case_reads_with_its_due_time(shop):
+    case = open_case(recent_order(), amount="50.00", now=timezone.now())
+
+    body = shop.get(f"/api/v1/aftersales/{case.number}").json()
+
+    assert body["step"] == "submitted"
+    assert body["step_due_at"] is not None
+
+
+def test_opening_a_case_takes_a_ticket_in_for_the_customer(shop):
+    order = recent_order()
+
+    response = shop.post(
+        "/api/v1/aftersales/",
+        {
+            "order": order.number,
+            "type": "return_refund",
+            "reason": "quality_problem",
+            "items": [{"sku": "MUG-1", "quantity": 2}],
+            "description": "两个杯子都有裂纹",
+            "amount": "100.00",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    case = Case.objects.get(number=body["number"])
+    assert case.opened_by == OpenedBy.API
+    assert case.ticket is not None
+    ticket = Ticket.objects.get(pk=case.ticket.pk)
+    assert ticket.customer_id == order.customer_id
+    assert ticket.channel == Channel.WEB
+    text = ticket.messages.get().body
+    assert case.number in text and order.number in text and "两个杯子都有裂纹" in text
+    assert ticket.events.filter(kind=EventKind.AFTERSALES).exists()
+    assert body["ticket"] == ticket.number
+    assert body["amount_requested"] == "100.00"
+
+
+def test_a_refused_opening_leaves_no_ticket_behind(shop):
+    order = recent_order()
+    tickets = Ticket.objects.count()
+
+    response = shop.post(
+        "/api/v1/aftersales/",
+        {
+            "order": order.number,
+            "type": "return_refund",
+            "reason": "quality_problem",
+            "items": [{"sku": "MUG-1", "quantity": 3}],
+            "amount": "100.00",
+        },
+        format="json",
+    )
+    unknown_sku = shop.post(
+        "/api/v1/aftersales/",
+        {
+            "order": order.number,
+            "type": "exchange",
+            "reason": "quality_problem",
+            "items": [{"sku": "NOPE", "quantity": 1}],
+        },
+        format="json",
+    )
+    unknown_order = shop.post(
+        "/api/v1/aftersales/",
+        {
+            "order": "SO-NONE",
+            "type": "exchange",
+            "reason": "quality_problem",
+            "items": [{"sku": "MUG-1", "quantity": 1}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "quantity"
+    assert unknown_sku.json()["code"] == "item_order"
+    assert unknown_order.json()["code"] == "order"
+    assert Ticket.objects.count() == tickets
+    assert not Case.objects.exists()
+
+
+def test_the_schema_lists_the_case_endpoints_with_their_scope(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    event = schema["paths"]["/api/v1/aftersales/{number}/events"]["post"]
+    assert event["x-required-scopes"] == ["aftersales"]
+    assert "/api/v1/aftersales/{number}" in schema["paths"]
+    assert "post" in schema["paths"]["/api/v1/aftersales/"]
