@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
@@ -283,18 +283,17 @@ def scan_candidates(rule: AnomalyRule, *, now: datetime) -> QuerySet[Shipment]:
         words = rule.keyword_list()
         if not words:
             return Shipment.objects.none()
-        latest = TrackingEvent.objects.filter(shipment=OuterRef("pk")).order_by("-at", "-pk")
         at_hub = Q()
         for word in words:
-            at_hub |= Q(last_location__icontains=word) | Q(last_status__icontains=word)
+            at_hub |= Q(location__icontains=word) | Q(status__icontains=word)
+        # The shipment's last event (or events: several at the same instant) names a hub.
+        last_at_hub = TrackingEvent.objects.filter(
+            shipment=OuterRef("pk"), at=OuterRef("last_event_at")
+        ).filter(at_hub)
         return (
             _moving()
             .filter(last_event_at__lt=now - timedelta(hours=rule.threshold_hours))
-            .annotate(
-                last_location=Subquery(latest.values("location")[:1]),
-                last_status=Subquery(latest.values("status")[:1]),
-            )
-            .filter(at_hub)
+            .filter(Exists(last_at_hub))
             .order_by("last_event_at")
         )
     if rule.kind == AnomalyKind.PERISHABLE_LATE:

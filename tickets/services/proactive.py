@@ -47,10 +47,10 @@ def ticket_open_proactive(
     category: str = "",
     now: datetime | None = None,
 ) -> Ticket:
-    """Open a ticket for `customer` on `team` (None: the routing's default is not applied;
-    the ticket waits unassigned in no team's queue), with `text` as its first, internal note.
-    `channel` is where the customer is answered ("" for `customer_channel`). In the caller's
-    transaction, or its own."""
+    """Open a ticket for `customer` on `team` (the caller chooses it; None leaves it in no
+    team's queue, unassigned), with `text` as its first, internal note. `channel` is where
+    the customer is answered ("" for `customer_channel`). In the caller's transaction, or
+    its own."""
     now = now or timezone.now()
     with transaction.atomic():
         ticket = Ticket(
