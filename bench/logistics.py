@@ -148,10 +148,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shipments", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the database the last run left, unseeded"
+    )
     args = parser.parse_args()
-    recreate_database()
+    if not args.reuse:
+        recreate_database()
     setup_django()
-    seed(args.shipments)
+    if not args.reuse:
+        seed(args.shipments)
     results = measure(args.reps)
     total = sum(float(result["median_ms"] or 0) for result in results.values())
     figures = {

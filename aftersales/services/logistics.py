@@ -10,13 +10,15 @@ logistics team, and the customer hears from us first.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
@@ -283,17 +285,20 @@ def scan_candidates(rule: AnomalyRule, *, now: datetime) -> QuerySet[Shipment]:
         words = rule.keyword_list()
         if not words:
             return Shipment.objects.none()
-        at_hub = Q()
-        for word in words:
-            at_hub |= Q(location__icontains=word) | Q(status__icontains=word)
-        # The shipment's last event (or events: several at the same instant) names a hub.
-        last_at_hub = TrackingEvent.objects.filter(
+        # The location and status of the shipment's last event, read by the unique index on
+        # (shipment, at, status) for each shipment walked in `last_event_at` order; one
+        # pattern, so the database reads it once per shipment.
+        last_event = TrackingEvent.objects.filter(
             shipment=OuterRef("pk"), at=OuterRef("last_event_at")
-        ).filter(at_hub)
+        ).order_by("-pk")
+        last_words = last_event.annotate(
+            words=Concat("location", Value(" "), "status", output_field=CharField())
+        ).values("words")[:1]
         return (
             _moving()
             .filter(last_event_at__lt=now - timedelta(hours=rule.threshold_hours))
-            .filter(Exists(last_at_hub))
+            .annotate(last_words=Subquery(last_words))
+            .filter(last_words__iregex="|".join(re.escape(word) for word in words))
             .order_by("last_event_at")
         )
     if rule.kind == AnomalyKind.PERISHABLE_LATE:
@@ -302,7 +307,7 @@ def scan_candidates(rule: AnomalyRule, *, now: datetime) -> QuerySet[Shipment]:
             _moving()
             .filter(order__placed_at__lt=now - timedelta(hours=rule.threshold_hours))
             .filter(Exists(fresh))
-            .order_by("order__placed_at")
+            .order_by("last_event_at")
         )
     return Shipment.objects.none()
 

@@ -346,17 +346,20 @@ def test_two_scans_racing_open_one_ticket(logistics_team):
     assert Ticket.objects.count() == len(parcels)
 
 
-def test_the_scan_reads_the_partial_index_on_postgresql(logistics_team):
+# The perishable rule's plan depends on the orders' statistics, which a test's few rows do not
+# give; bench/logistics.py shows it on a million shipments.
+@pytest.mark.parametrize("kind", [AnomalyKind.NO_SCAN, AnomalyKind.STUCK_AT_HUB])
+def test_the_scan_reads_the_partial_index_on_postgresql(logistics_team, kind):
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
-    rule = AnomalyRule.objects.get(kind=AnomalyKind.NO_SCAN)
+    rule = AnomalyRule.objects.get(kind=kind)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be read whole
         sql, params = scan_candidates(rule, now=NOW)[:500].query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "aftersales_ship_moving" in plan
-    assert "aftersales_anomaly_one_open" in plan
+    assert "Seq Scan" not in plan
 
 
 # -- pages ------------------------------------------------------------------------------------
