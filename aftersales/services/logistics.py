@@ -328,8 +328,13 @@ def anomaly_scan(*, now: datetime | None = None, batch: int = SCAN_BATCH) -> dic
         count = 0
         for shipment in scan_candidates(rule, now=now).select_related("order__customer")[:batch]:
             hours = _silence_hours(shipment, kind, now)
-            if anomaly_open(shipment=shipment, kind=kind, hours=hours, now=now):
-                count += 1
+            try:
+                if anomaly_open(shipment=shipment, kind=kind, hours=hours, now=now):
+                    count += 1
+            except Exception:
+                # One shipment's failure (its transaction is rolled back) must not keep the
+                # others waiting; the next scan tries it again.
+                logger.exception("logistics anomaly %s on %s could not be opened", kind, shipment)
         opened[kind] = count
     return opened
 

@@ -416,3 +416,36 @@ def test_the_page_lists_open_anomalies_and_the_board_counts_them(
     assert lost.tracking_number in page and done.tracking_number not in page
     assert counters["logistics_anomalies"] == 1
     assert "logistics_anomalies" in client.get("/board/live/").content.decode()
+
+
+def test_the_scan_runs_on_beat_and_on_the_embedded_ticker(settings, logistics_team):
+    from kefu.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["logistics-scan"]
+    assert entry["task"] == "aftersales.tasks.logistics_scan"
+    assert entry["schedule"] == settings.LOGISTICS_SCAN_SECONDS == 300
+    app.loader.import_default_modules()  # what beat and the ticker do before running it
+    shipment(last_event_at=timezone.now() - timedelta(days=10))
+
+    assert app.tasks["aftersales.tasks.logistics_scan"]() == 1
+    assert ShipmentAnomaly.objects.get().kind == AnomalyKind.NO_SCAN
+
+
+def test_one_shipment_that_fails_does_not_stop_the_scan(logistics_team, monkeypatch):
+    from aftersales.services import logistics
+
+    broken = shipment(last_event_at=NOW - timedelta(days=7))
+    fine = shipment(last_event_at=NOW - timedelta(days=6))
+    real = logistics.ticket_open_proactive
+
+    def flaky(**kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["customer"] == broken.order.customer:
+            raise RuntimeError("boom")
+        return real(**kwargs)
+
+    monkeypatch.setattr(logistics, "ticket_open_proactive", flaky)
+    assert anomaly_scan(now=NOW)[AnomalyKind.NO_SCAN] == 1
+
+    assert list(ShipmentAnomaly.objects.values_list("shipment", flat=True)) == [fine.pk]
+    monkeypatch.undo()
+    assert anomaly_scan(now=NOW)[AnomalyKind.NO_SCAN] == 1  # the next scan takes it
