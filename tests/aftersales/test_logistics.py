@@ -318,7 +318,7 @@ def test_without_a_logistics_team_the_ticket_goes_to_the_default_team(default_te
     assert ticket is not None and ticket.team == default_team
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_scans_racing_open_one_ticket(logistics_team):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's concurrent transactions")
