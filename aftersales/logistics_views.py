@@ -22,6 +22,16 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
         model = AnomalyRule
         fields = ["label", "threshold_hours", "keywords", "is_active"]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # One form per rule on one page: ids of their own, and inputs that name their form
+        # (a table row cannot hold a form).
+        rule = kwargs["instance"]
+        assert isinstance(rule, AnomalyRule)
+        kwargs.setdefault("auto_id", f"rule{rule.pk}-%s")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for field in self.fields.values():
+            field.widget.attrs["form"] = f"rule-form-{rule.pk}"
+
 
 def _page(
     request: HttpRequest, *, editing: AnomalyRule | None = None, form: RuleForm | None = None
