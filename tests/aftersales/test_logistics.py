@@ -376,7 +376,7 @@ def test_supervisors_edit_the_rules_and_the_change_is_audited(client, supervisor
     assert page.status_code == 200 and "分拨滞留" in page.content.decode()
     # Each rule's inputs belong to that rule's own form.
     assert f'form="rule-form-{rule.pk}"' in page.content.decode()
-    assert page.content.decode().count('id="rule1-label"') <= 1
+    assert page.content.decode().count(f'id="rule{rule.pk}-label"') == 1
     response = client.post(
         f"/aftersales/logistics/rules/{rule.pk}/",
         {"label": "分拨滞留", "threshold_hours": "8", "keywords": "分拨,集散", "is_active": "on"},
