@@ -10,4 +10,7 @@ class AftersalesConfig(AppConfig):
     def ready(self) -> None:
         # What after-sales shows on the core's pages and hears from it (tickets.hooks,
         # tickets.signals); each part registers itself here.
-        pass
+        from aftersales.logistics_panel import logistics_panel
+        from tickets.hooks import ticket_panel_register
+
+        ticket_panel_register("aftersales.logistics", logistics_panel)

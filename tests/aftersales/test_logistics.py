@@ -452,3 +452,18 @@ def test_one_shipment_that_fails_does_not_stop_the_scan(logistics_team, monkeypa
     assert list(ShipmentAnomaly.objects.values_list("shipment", flat=True)) == [fine.pk]
     monkeypatch.undo()
     assert anomaly_scan(now=NOW)[AnomalyKind.NO_SCAN] == 1  # the next scan takes it
+
+
+def test_the_ticket_page_shows_the_parcel_and_its_latest_events(client, logistics_team):
+    parcel = shipment(last_event_at=NOW - timedelta(hours=5), location="杭州转运中心")
+    apply(parcel, "lost", NOW, location="杭州")
+    ticket = ShipmentAnomaly.objects.get().ticket
+    other = shipment(last_event_at=NOW - timedelta(hours=5))
+    assert ticket is not None and ticket.assignee is not None
+    client.force_login(ticket.assignee.user)  # the logistics team's agent
+
+    page = client.get(f"/tickets/{ticket.number}/").content.decode()
+
+    assert 'id="logistics-anomaly"' in page
+    assert parcel.tracking_number in page and "杭州转运中心" in page
+    assert other.tracking_number not in page
