@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) bench/bot.py
 	$(PY) bench/email.py
 	$(PY) bench/sms.py
+	$(PY) bench/logistics.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

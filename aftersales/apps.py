@@ -32,3 +32,7 @@ class AftersalesConfig(AppConfig):
         # Warnings and breaches of case step clocks (the core's receiver skips them).
         clock_fired.connect(on_clock_fired, dispatch_uid="aftersales_case_clock_fired")
         ticket_panel_register("cases", ticket_cases_panel)
+        from aftersales.logistics_panel import logistics_panel
+        from tickets.hooks import ticket_panel_register
+
+        ticket_panel_register("aftersales.logistics", logistics_panel)

@@ -131,6 +131,9 @@ class Shipment(models.Model):
                 name="aftersales_ship_moving",
                 condition=~Q(status__in=SHIPMENT_DONE),
             ),
+            # A carrier's event names the parcel by its number; the carrier's code in it is
+            # the aggregator's (shunfeng), which need not be the shop's (SF).
+            models.Index(fields=["tracking_number"], name="aftersales_ship_number"),
         ]
 
     def __str__(self) -> str:
@@ -451,3 +454,91 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.sequence} {self.event_type} {self.status}"
+
+
+class AnomalyKind(models.TextChoices):
+    """What a logistics anomaly rule looks for (docs/aftersales.md)."""
+
+    NO_SCAN = "no_scan", _("No new scan (超时)")
+    STUCK_AT_HUB = "stuck_at_hub", _("Stuck at a sorting centre (分拨滞留)")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+    RETURNED = "returned", _("Returned to sender")
+    LOST = "lost", _("Lost")
+    PERISHABLE_LATE = "perishable_late", _("Perishable order not delivered in time")
+
+
+# Rules the scan checks on the clock; the others fire on a carrier's event.
+SCANNED_KINDS = (AnomalyKind.NO_SCAN, AnomalyKind.STUCK_AT_HUB, AnomalyKind.PERISHABLE_LATE)
+
+
+class AnomalyRule(models.Model):
+    """One logistics anomaly rule, edited by supervisors at /aftersales/logistics/. One row
+    per kind (seeded by the migration); `threshold_hours` is business hours for no_scan,
+    real hours for the others, and unused by the rules that fire on an event."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=AnomalyKind.choices, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    threshold_hours = models.PositiveIntegerField(_("threshold (hours)"), default=24)
+    # Words that name a sorting centre in a scan's location or status (stuck_at_hub only).
+    keywords = models.CharField(_("keywords"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("logistics anomaly rule")
+        verbose_name_plural = _("logistics anomaly rules")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def keyword_list(self) -> list[str]:
+        return [
+            word.strip() for word in self.keywords.replace("，", ",").split(",") if word.strip()
+        ]
+
+
+class ShipmentAnomaly(models.Model):
+    """A rule matched a shipment: the proactive ticket it opened, and when the shipment got
+    going again (delivered). At most one open anomaly per shipment, held by the database, so
+    two scans racing open one ticket."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="anomalies", verbose_name=_("shipment")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AnomalyKind.choices)
+    # The order's number as it was, for the ticket and the list (the order may be re-fetched).
+    order_number = models.CharField(_("order number"), max_length=64)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    detected_at = models.DateTimeField(_("detected"))
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment anomaly")
+        verbose_name_plural = _("shipment anomalies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=Q(resolved_at__isnull=True),
+                name="aftersales_anomaly_one_open",
+            ),
+        ]
+        indexes = [
+            # The open anomalies, newest first: the supervisors' list and the board's count.
+            models.Index(
+                fields=["-detected_at"],
+                condition=Q(resolved_at__isnull=True),
+                name="aftersales_anomaly_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} {self.kind}"

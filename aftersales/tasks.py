@@ -7,6 +7,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 
 from aftersales.models import Order
+from aftersales.services.logistics import anomaly_scan
 from aftersales.services.order_fetch import order_refresh
 from aftersales.services.order_links import ticket_order_autolink
 from aftersales.services.webhook import webhook_deliver as webhook_deliver_run
@@ -62,3 +63,9 @@ def webhook_deliver(delivery_id: int) -> None:
 def webhook_sweep() -> int:
     """Queue the webhook deliveries that are due (never queued, retries, dead workers)."""
     return webhook_sweep_run()
+
+
+@shared_task(name="aftersales.tasks.logistics_scan", ignore_result=True)
+def logistics_scan() -> int:
+    """Every LOGISTICS_SCAN_SECONDS: open an anomaly for each shipment a rule now matches."""
+    return sum(anomaly_scan().values())

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
+from aftersales.services.logistics import open_anomaly_count
 from sla.forecast import breach_probability
 from sla.selectors import default_calendar_id, work_calendar
 from tickets.models import Direction, EventKind, Message, SlaState, Status, Ticket, TicketEvent
@@ -14,8 +15,8 @@ from tickets.models import Direction, EventKind, Message, SlaState, Status, Tick
 
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
     """Open, unassigned, waiting on us, SLA at risk and breached (open tickets), and today's
-    first responses with their average wall-clock time, and today's customer emotion index.
-    Three queries."""
+    first responses with their average wall-clock time, today's customer emotion index, and
+    the open logistics anomalies. Four queries."""
     now = now or timezone.now()
     current = Ticket.objects.filter(is_open=True).aggregate(
         open=Count("pk"),
@@ -44,6 +45,8 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         "first_response_avg_seconds": round(average.total_seconds()) if average else None,
         # 客户情绪指数: the mean sentiment of today's customer messages, -1 … 1.
         "emotion_index_today": round(emotion, 2) if emotion is not None else None,
+        # Parcels a logistics rule flagged and that have not arrived since.
+        "logistics_anomalies": open_anomaly_count(),
     }
 
 

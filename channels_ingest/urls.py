@@ -4,6 +4,7 @@ from channels_ingest import views
 from channels_ingest.app.api import AppInboundView, ConversationMessagesView, PushTokensView
 from channels_ingest.chat import views as chat_views
 from channels_ingest.email.api import EmailInboundView
+from channels_ingest.logistics import webhook as logistics
 from channels_ingest.phone import webhook as phone
 from channels_ingest.sms import gateway, twilio
 
@@ -26,5 +27,6 @@ urlpatterns = [
     path("webhooks/sms/twilio/status/", twilio.status, name="sms-twilio-status"),
     path("webhooks/sms/gateway/<slug:name>/", gateway.incoming, name="sms-gateway"),
     path("webhooks/phone/<slug:pbx>/", phone.phone_event, name="phone-event"),
+    path("webhooks/logistics/<slug:source>/", logistics.incoming, name="logistics-event"),
     path("webhooks/phone/<slug:pbx>/<str:key>/", phone.phone_event, name="phone-event-keyed"),
 ]

@@ -355,6 +355,17 @@ OUTBOX_SWEEP_SECONDS: float = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
 # their worker died) are taken in by the inbound sweep, which runs every INBOUND_SWEEP_SECONDS.
 INBOUND_STALE_SECONDS: int = env.int("INBOUND_STALE_SECONDS", default=60)
 INBOUND_SWEEP_SECONDS: float = env.float("INBOUND_SWEEP_SECONDS", default=30.0)
+# How often the logistics anomaly scan looks for parcels without news, stuck at a sorting
+# centre or late (docs/aftersales.md).
+LOGISTICS_SCAN_SECONDS: float = env.float("LOGISTICS_SCAN_SECONDS", default=300.0)
+# Carrier event webhooks (`/webhooks/logistics/<source>/`): each source and its secret, e.g.
+# "generic=…,kuaidi100=…" (the generic format's HMAC key; kuaidi100's salt). A source that is
+# not listed is answered 404.
+LOGISTICS_WEBHOOK_SECRETS: dict[str, str] = env.dict("LOGISTICS_WEBHOOK_SECRETS", default={})
+# How far a generic webhook's X-Kefu-Timestamp may be from now before it is refused as a replay.
+LOGISTICS_WEBHOOK_REPLAY_WINDOW_SECONDS: int = env.int(
+    "LOGISTICS_WEBHOOK_REPLAY_WINDOW_SECONDS", default=300
+)
 
 # Retention of personal data, in days (docs/privacy.md); 0 keeps that kind for ever. Enforced
 # every night at RETENTION_HOUR:30 (TIME_ZONE) by Celery beat or the embedded ticker.
@@ -401,6 +412,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": IMAP_POLL_SECONDS},
     },
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
+    "logistics-scan": {
+        "task": "aftersales.tasks.logistics_scan",
+        "schedule": LOGISTICS_SCAN_SECONDS,
+        "options": {"expires": LOGISTICS_SCAN_SECONDS},
+    },
     "outbox-sweep": {
         "task": "tickets.tasks.outbox_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,

@@ -40,5 +40,7 @@ urlpatterns = [
     path("aftersales/", include("aftersales.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
+    # Before the rest of after-sales' pages: /aftersales/logistics/ is its own module.
+    path("aftersales/logistics/", include("aftersales.logistics_urls")),
     path("", include("tickets.urls")),
 ]

@@ -4,6 +4,8 @@ the channel's own package (`<channel>/ingest.py`)."""
 from channels_ingest.app.ingest import app_process, app_promise
 from channels_ingest.chat.ingest import chat_process
 from channels_ingest.email.ingest import email_process
+from channels_ingest.logistics.ingest import CHANNEL as LOGISTICS
+from channels_ingest.logistics.ingest import logistics_process
 from channels_ingest.phone.ingest import phone_process
 from channels_ingest.pipeline.adapter import ChannelAdapter
 from channels_ingest.sms.ingest import sms_process
@@ -20,6 +22,8 @@ ADAPTERS: dict[str, ChannelAdapter] = {
     Channel.PHONE.value: ChannelAdapter(process=phone_process),
     # Providers only need to hear that the SMS is stored (TwiML, JSON).
     Channel.SMS.value: ChannelAdapter(process=sms_process, may_queue=True),
+    # Carriers only need to hear that their events are stored.
+    LOGISTICS: ChannelAdapter(process=logistics_process, may_queue=True),
 }
 
 

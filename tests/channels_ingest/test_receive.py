@@ -94,11 +94,12 @@ def test_the_mode_is_inline_unless_the_setting_is_on_and_the_database_is_postgre
     assert inbound_mode() is (Mode.QUEUED if ON_POSTGRES else Mode.INLINE)
 
 
-def test_only_the_app_and_sms_answer_before_taking_in_and_only_the_app_promises():
-    assert set(ADAPTERS) == {"app", "chat", "email", "phone", "sms"}
+def test_only_the_app_sms_and_carriers_answer_before_taking_in_and_only_the_app_promises():
+    assert set(ADAPTERS) == {"app", "chat", "email", "phone", "sms", "logistics"}
     assert {channel for channel, adapter in ADAPTERS.items() if adapter.may_queue} == {
         "app",
         "sms",
+        "logistics",
     }
     assert {channel for channel, adapter in ADAPTERS.items() if adapter.promise} == {"app"}
 
