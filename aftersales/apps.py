@@ -10,4 +10,8 @@ class AftersalesConfig(AppConfig):
     def ready(self) -> None:
         # What after-sales shows on the core's pages and hears from it (tickets.hooks,
         # tickets.signals); each part registers itself here.
-        pass
+        from aftersales.services.notices import on_ticket_event
+        from tickets.signals import ticket_event_recorded
+
+        # Customer notices: a case's step or a ticket change queues one in its transaction.
+        ticket_event_recorded.connect(on_ticket_event, dispatch_uid="aftersales_notices")

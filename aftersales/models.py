@@ -312,3 +312,7 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.event_id}"
+
+
+# Notices live in their own module; imported here so Django registers them with the app.
+from aftersales.notice_models import Notice, NoticeTemplate  # noqa: E402, F401
