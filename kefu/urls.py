@@ -26,6 +26,8 @@ urlpatterns = [
     path("board/counters/", analytics_views.board_counters, name="board-counters"),
     path("status/", include("tickets.portal_urls")),
     path("sla/", include("sla.urls")),
+    # Before the rest of /aftersales/: the texts of customer notices.
+    path("aftersales/notices/", include("aftersales.notice_urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),

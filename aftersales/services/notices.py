@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -49,9 +50,13 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.services.audit import audit_record
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.trail import event_record, ticket_publish
 from tickets.tiers import Tier
+
+if TYPE_CHECKING:
+    from aftersales.notice_forms import NoticeTemplateForm
 
 logger = logging.getLogger("kefu.aftersales.notices")
 
@@ -396,3 +401,34 @@ def expected_text(minutes: int | None) -> str:
         return ngettext("%(count)d business day", "%(count)d business days", days) % {"count": days}
     hours = math.ceil(minutes / 60)
     return ngettext("%(count)d working hour", "%(count)d working hours", hours) % {"count": hours}
+
+
+# --- Supervisors' edits -------------------------------------------------------------------
+
+
+def notice_template_save(*, form: "NoticeTemplateForm", actor: User) -> NoticeTemplate:
+    """Save a supervisor's text (a valid form) and write what changed to the audit log."""
+    with transaction.atomic():
+        is_new = form.instance.pk is None
+        template: NoticeTemplate = form.save(commit=False)
+        template.updated_by = actor
+        template.save()
+        audit_record(
+            actor=actor,
+            action="notice_template_created" if is_new else "notice_template_changed",
+            object_type="notice_template",
+            object_id=str(template.pk),
+            data={
+                "event": template.event,
+                "channel": template.channel,
+                "language": template.language,
+                "fields": sorted(form.changed_data),
+                # The texts as they were (templates hold no personal data).
+                "previous": {
+                    name: form.initial.get(name, "")
+                    for name in ("subject", "body")
+                    if not is_new and name in form.changed_data
+                },
+            },
+        )
+    return template

@@ -394,3 +394,26 @@ def test_no_notice_for_an_erased_customer(daytime):
     ticket.customer.save(update_fields=["erased_at"])
 
     assert notice_send(ticket=ticket, event="ticket.resolved", context={}, key="x") is None
+
+
+def test_the_sms_backends_refuse_an_opted_out_number():
+    from channels_ingest.outbox import SmsOutboxBackend
+    from channels_ingest.sms.delivery import TwilioBackend
+
+    SmsOptOut.objects.create(phone=PHONE, keyword="TD")
+    for backend in (TwilioBackend(), SmsOutboxBackend()):
+        assert backend.accepts(PHONE) is False
+        assert backend.accepts("+8613900009999") is True
+    refused = SmsOutboxBackend().send(Outbound(channel="sms", to=PHONE, body="hi"))
+    assert refused.status == DeliveryStatus.FAILED
+    assert not OutboxEntry.objects.exists()
+
+
+def test_a_ticket_the_customer_closed_with_the_bot_gives_no_resolved_notice(daytime):
+    from tickets.services.delivery import automatic_message
+
+    ticket = customer_ticket(preferred=Channel.EMAIL)
+    automatic_message(ticket=ticket, body="很高兴帮到您", is_bot=True, now=timezone.now())
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)
+
+    assert notices(ticket) == []
