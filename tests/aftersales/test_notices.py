@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.models import Case, Notice
 from aftersales.services import (
@@ -210,7 +210,8 @@ def test_an_opted_out_number_gets_no_sms_the_notice_goes_by_email(
 def test_no_way_to_reach_the_customer_is_on_the_trail(daytime):
     SmsOptOut.objects.create(phone=PHONE, keyword="TD")
     ticket = customer_ticket(preferred=Channel.SMS, email=None)
-    agent_case(ticket)
+    with translation.override("en"):
+        agent_case(ticket)
 
     assert notices(ticket) == []
     trail = TicketEvent.objects.get(ticket=ticket, kind=EventKind.NOTICE)
