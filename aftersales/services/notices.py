@@ -164,18 +164,28 @@ def channel_choose(*, customer: Customer, ticket: Ticket) -> tuple[str, str] | N
     return None
 
 
-def quiet_hours() -> tuple[time, time]:
-    start, end = (part.strip() for part in settings.NOTICE_QUIET_HOURS.split("-", 1))
-    return time.fromisoformat(start), time.fromisoformat(end)
+def quiet_hours() -> tuple[time, time] | None:
+    """NOTICE_QUIET_HOURS as (start, end); None when empty or not "HH:MM-HH:MM" (logged: a
+    mistyped setting must not stop the changes a notice announces)."""
+    value = settings.NOTICE_QUIET_HOURS.strip()
+    if not value:
+        return None
+    try:
+        start, end = (part.strip() for part in value.split("-", 1))
+        return time.fromisoformat(start), time.fromisoformat(end)
+    except ValueError:
+        logger.error("NOTICE_QUIET_HOURS %r is not HH:MM-HH:MM: no quiet hours", value)
+        return None
 
 
 def held_until(*, channel: str, urgent: bool, now: datetime) -> datetime | None:
     """When a notice created at `now` may go out, if it must wait: a non-urgent SMS is not
     sent in the quiet hours (NOTICE_QUIET_HOURS, the customer's time zone: TIME_ZONE) and
     waits for their end."""
-    if channel != Channel.SMS or urgent or not settings.NOTICE_QUIET_HOURS:
+    hours = quiet_hours()
+    if channel != Channel.SMS or urgent or hours is None:
         return None
-    start, end = quiet_hours()
+    start, end = hours
     zone = ZoneInfo(settings.TIME_ZONE)
     local = now.astimezone(zone)
     at = local.time()
@@ -296,7 +306,20 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     """Receiver of `tickets.signals.ticket_event_recorded`, inside the change's transaction:
     a case's step, a ticket waiting for the customer or resolved, and an agent's answer on
     the self-service page each give the customer a notice; what the customer did
-    themself gives none."""
+    themself gives none.
+
+    A notice that cannot be written (a fault of its own) is logged and left out, in a
+    savepoint: the change it would have announced goes ahead."""
+    if event.kind not in (EventKind.AFTERSALES, EventKind.STATUS, EventKind.REPLIED):
+        return
+    try:
+        with transaction.atomic():
+            _event_notice(event)
+    except Exception:
+        logger.exception("notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def _event_notice(event: TicketEvent) -> None:
     if event.kind == EventKind.AFTERSALES:
         _case_step_notice(event)
     elif event.kind == EventKind.STATUS:

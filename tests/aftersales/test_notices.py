@@ -418,3 +418,32 @@ def test_a_ticket_the_customer_closed_with_the_bot_gives_no_resolved_notice(dayt
     ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)
 
     assert notices(ticket) == []
+
+
+def test_a_mistyped_quiet_hours_setting_never_stops_the_change(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    clock_at(monkeypatch, datetime(2026, 11, 20, 23, 0, tzinfo=SHANGHAI))
+    settings.NOTICE_QUIET_HOURS = "nine till eight"
+    ticket = customer_ticket(preferred=Channel.SMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = agent_case(ticket)
+
+    assert case.pk is not None
+    (message,) = notices(ticket)
+    assert message.delivery_status == DeliveryStatus.SENT  # no quiet hours known: not held
+
+
+def test_a_fault_in_a_notice_leaves_the_change_it_announces(daytime, monkeypatch):
+    from aftersales.services import notices as module
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("template store unavailable")
+
+    monkeypatch.setattr(module, "notice_send", broken)
+    ticket = customer_ticket(preferred=Channel.EMAIL)
+    case = agent_case(ticket)
+
+    assert Case.objects.filter(pk=case.pk).exists()
+    assert notices(ticket) == []
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.AFTERSALES).count() == 1
