@@ -279,3 +279,15 @@ def test_is_open_is_derived_from_the_status_by_the_database(default_team):
     ticket.refresh_from_db()
     assert ticket.is_open is True
     assert Ticket.objects.filter(pk=ticket.pk, is_open=True).count() == 1
+
+
+def test_a_new_customer_who_writes_english_is_written_to_in_english(db):
+    english = intake(user_id="lang-en", text="My blender makes a loud noise, I want a refund.")
+    chinese = intake(user_id="lang-zh", text="我的料理机声音很大，要退款。")
+
+    assert english.ticket.customer.language == "en"
+    assert chinese.ticket.customer.language == ""  # the site's default: Chinese
+    # A known customer's language is not changed by a message in another one.
+    again = intake(user_id="lang-zh", text="Any news on my refund?")
+    again.ticket.customer.refresh_from_db()
+    assert again.ticket.customer.language == ""

@@ -19,6 +19,7 @@ from django.db.models import Avg
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from kb.text import language_of
 from kb.triage import triage_text
 from sla import services as sla_services
 from sla.models import Milestone
@@ -82,6 +83,10 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
     try:
         with transaction.atomic():
             customer, is_new = customer_resolve_or_create(identities=identities, name=inbound.name)
+            if is_new and not customer.language and language_of(inbound.text) == "en":
+                # What we write to them first (notices) is in the language they wrote in.
+                customer.language = "en"
+                customer.save(update_fields=["language"])
             promised_id = ticket_id_of(inbound.promised_ticket_number)
             if promised_id is not None:
                 # The sender was told this number: keep the promise, whatever threading
