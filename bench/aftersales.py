@@ -733,7 +733,7 @@ def measure_events(
         "events": len(numbers),
         "events_unsent": len(numbers_all) - len(numbers),
         "posts": len(jobs),
-        "redeliveries": len(jobs) - len(numbers),
+        "redeliveries": len(jobs) - len(numbers_all),
         "statuses": run.statuses(),
         "posted_s": posted_s,
         "rate": len(run.results) / run.wall if run.wall else float("nan"),
@@ -825,7 +825,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--redeliver", type=float, default=0.1)
-    parser.add_argument("--budget", type=float, default=240, help="seconds of posting events")
+    parser.add_argument("--budget", type=float, default=150, help="seconds of posting events")
     parser.add_argument("--silent", type=int, default=50, help="silent parcels to find")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=int, default=1200, help="seconds, then it stops")
