@@ -54,7 +54,8 @@ def test_the_card_shows_the_linked_order_and_the_customers_other_orders(agent_cl
 
     page = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
 
-    card = page[page.index('id="orders"') :]
+    start = page.index('id="orders"')
+    card = page[start : page.index("</section>", start)]  # the orders card only
     assert "SO-P-1" in card
     assert "EAR-1" in card and "蓝牙耳机" in card and "¥610.00" in card
     assert "¥1,220.00" in card and "¥15.00" in card and "¥1,235.00" in card
