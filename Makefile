@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) bench/email.py
 	$(PY) bench/sms.py
 	$(PY) bench/logistics.py
+	$(PY) bench/aftersales.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

@@ -26,7 +26,13 @@ def _locked(case: Case) -> Iterator[Case]:
     agent and the shop's event, acting at once take turns and the second sees the first's
     step."""
     with transaction.atomic():
-        yield Case.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=case.pk)
+        # The order and its customer come along (only the case row is locked): the step's
+        # clock reads whether the customer is a VIP, the webhook the order's number.
+        yield (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("ticket", "order__customer")
+            .get(pk=case.pk)
+        )
 
 
 def _advance(
