@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.forms import ACTION_FORMS, CaseOpenForm
-from aftersales.models import Case, CaseClock, OpenedBy, Order, Reason, StepClock
+from aftersales.models import Case, CaseClock, CasePhoto, OpenedBy, Order, Reason, StepClock
 from aftersales.selectors import (
     case_step_due,
     cases_visible_to,
@@ -413,3 +413,19 @@ def case_open_from_ticket(request: HttpRequest, ticket_number: str) -> HttpRespo
         return back
     messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
     return redirect("aftersales:case", number=case.number)
+
+
+@require_GET
+@role_required(Role.AGENT)
+def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
+    """A customer's evidence photo of a case the member of staff may see: always the JPEG
+    Kefu made of it (aftersales.photos), never what was uploaded."""
+    case = _case_for(request, number)
+    photo = CasePhoto.objects.filter(pk=pk, case=case).first()
+    if photo is None or not photo.file:
+        raise Http404(_("No such photo."))
+    response = FileResponse(photo.file.open("rb"), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    return response

@@ -251,3 +251,27 @@ def test_pages_need_an_agent(client, default_team):
 
     assert client.get("/aftersales/").status_code == 302
     assert client.get(f"/aftersales/{case.number}/").status_code == 302
+
+
+def test_the_agent_sees_the_customers_photos_of_a_case_they_may_see(
+    agent_client, client, default_team, settings, tmp_path
+):
+    from django.core.files.base import ContentFile
+
+    from aftersales.models import CasePhoto
+
+    settings.MEDIA_ROOT = tmp_path
+    case = case_on_ticket()
+    photo = CasePhoto(case=case, width=1, height=1, size=4, sha256="0" * 64)
+    photo.file.save("photo.jpg", ContentFile(b"\xff\xd8\xff\xd9"), save=True)
+
+    page = agent_client.get(f"/aftersales/{case.number}/").content.decode()
+    served = agent_client.get(f"/aftersales/{case.number}/photos/{photo.pk}/")
+
+    assert f"/aftersales/{case.number}/photos/{photo.pk}/" in page
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/jpeg" and served["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(served.streaming_content) == b"\xff\xd8\xff\xd9"
+    # Another team's agent may not see the case, nor its photos.
+    client.force_login(make_agent(teams=[TeamFactory(name="别的组")]).user)
+    assert client.get(f"/aftersales/{case.number}/photos/{photo.pk}/").status_code == 404
