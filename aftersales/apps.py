@@ -9,30 +9,31 @@ class AftersalesConfig(AppConfig):
 
     def ready(self) -> None:
         # What after-sales shows on the core's pages and hears from it (tickets.hooks,
-        # tickets.signals); each part registers itself here.
-        from aftersales.portal import portal_section
-        from tickets.hooks import portal_section_register
-
-        portal_section_register("aftersales", portal_section)
+        # tickets.signals, sla.signals).
         from aftersales import order_panel, order_receivers, order_timeline
+        from aftersales.logistics_panel import logistics_panel
+        from aftersales.panels import ticket_cases_panel
+        from aftersales.portal import portal_section
+        from aftersales.services import notices
+        from aftersales.services.clocks import on_clock_fired
+        from sla.signals import clock_fired
         from tickets import hooks
         from tickets.signals import ticket_event_recorded
 
+        # Cards on the ticket page, in this order: the order, its cases, a parcel's anomaly.
         hooks.ticket_panel_register("orders", order_panel.order_panel)
+        hooks.ticket_panel_register("cases", ticket_cases_panel)
+        hooks.ticket_panel_register("aftersales.logistics", logistics_panel)
+        # Orders and cases on the customer's self-service home.
+        hooks.portal_section_register("aftersales", portal_section)
+        # Purchases and parcels on the customer's timeline.
         hooks.timeline_source_register("orders", order_timeline.orders_placed)
         hooks.timeline_source_register("shipments", order_timeline.shipment_milestones)
+        # A customer message naming an order links the ticket to it.
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"
         )
-        from aftersales.panels import ticket_cases_panel
-        from aftersales.services.clocks import on_clock_fired
-        from sla.signals import clock_fired
-        from tickets.hooks import ticket_panel_register
-
+        # Customer notices: a case's step or a ticket change queues one in its transaction.
+        ticket_event_recorded.connect(notices.on_ticket_event, dispatch_uid="aftersales_notices")
         # Warnings and breaches of case step clocks (the core's receiver skips them).
         clock_fired.connect(on_clock_fired, dispatch_uid="aftersales_case_clock_fired")
-        ticket_panel_register("cases", ticket_cases_panel)
-        from aftersales.logistics_panel import logistics_panel
-        from tickets.hooks import ticket_panel_register
-
-        ticket_panel_register("aftersales.logistics", logistics_panel)

@@ -542,3 +542,7 @@ class ShipmentAnomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment_id} {self.kind}"
+
+
+# Notices live in their own module; imported here so Django registers them with the app.
+from aftersales.notice_models import Notice, NoticeTemplate  # noqa: E402, F401

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from channels_ingest.models import OutboxEntry
+from channels_ingest.models import OutboxEntry, SmsOptOut
 from tickets.delivery import DeliveryResult, Outbound
 from tickets.identity import mask_identity
 from tickets.models import Channel, DeliveryStatus, IdentityKind
@@ -24,6 +24,18 @@ class OutboxBackend:
             reference=outbound.reference,
         )
         return DeliveryResult(status=DeliveryStatus.SENT, provider_id=f"outbox-{entry.pk}")
+
+
+class SmsOutboxBackend(OutboxBackend):
+    """The outbox for SMS, honouring opt-outs as the gateway's backend does."""
+
+    def accepts(self, to: str) -> bool:
+        return not SmsOptOut.objects.filter(phone=to).exists()
+
+    def send(self, outbound: Outbound) -> DeliveryResult:
+        if not self.accepts(outbound.to):
+            return DeliveryResult(status=DeliveryStatus.FAILED, error="the number opted out")
+        return super().send(outbound)
 
 
 # What an entry's `to` is, by channel (tickets.delivery.Outbound): the app's and chat's are

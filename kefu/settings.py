@@ -469,6 +469,9 @@ TWILIO_API_BASE: str = env.str("TWILIO_API_BASE", default="https://api.twilio.co
 # signatures are computed over when Kefu sits behind a proxy.
 KEFU_PUBLIC_URL: str = env.str("KEFU_PUBLIC_URL", default="")
 USE_X_FORWARDED_HOST: bool = env.bool("USE_X_FORWARDED_HOST", default=False)
+# Customer notices (aftersales.services.notices): no non-urgent SMS in these hours (TIME_ZONE,
+# "HH:MM-HH:MM", may cross midnight; empty: none); one due then waits until they end.
+NOTICE_QUIET_HOURS: str = env.str("NOTICE_QUIET_HOURS", default="21:00-08:00")
 
 # Delivery backends per channel, chosen like EMAIL_BACKEND. The outbox stores what would
 # have been sent and shows it at /outbox/.
@@ -484,7 +487,9 @@ KEFU_DELIVERY_BACKENDS: dict[str, str] = {
     ),
     "sms": env.str(
         "DELIVERY_BACKEND_SMS",
-        default="channels_ingest.sms.delivery.TwilioBackend" if TWILIO_ACCOUNT_SID else _OUTBOX,
+        default="channels_ingest.sms.delivery.TwilioBackend"
+        if TWILIO_ACCOUNT_SID
+        else "channels_ingest.outbox.SmsOutboxBackend",
     ),
     "email": env.str(
         "DELIVERY_BACKEND_EMAIL",

@@ -37,10 +37,10 @@ urlpatterns = [
     path("sla/", include("sla.urls")),
     # The after-sales pages with a fixed prefix first: a case's own page is any other name.
     path("aftersales/orders/", include("aftersales.order_urls")),
+    path("aftersales/notices/", include("aftersales.notice_urls")),
+    path("aftersales/logistics/", include("aftersales.logistics_urls")),
     path("aftersales/", include("aftersales.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
-    # Before the rest of after-sales' pages: /aftersales/logistics/ is its own module.
-    path("aftersales/logistics/", include("aftersales.logistics_urls")),
     path("", include("tickets.urls")),
 ]

@@ -40,6 +40,11 @@ class TransientDeliveryError(Exception):
 
 
 class DeliveryBackend(Protocol):
+    """`send` is required. A backend may also have `accepts(to: str) -> bool`: whether it
+    would carry a message to that address at all (an SMS number that opted out would not).
+    Kefu asks before it chooses a channel for a message it writes first (a notice); a
+    backend without the method accepts every address (`backend_accepts`)."""
+
     def send(self, outbound: Outbound) -> DeliveryResult: ...
 
 
@@ -50,3 +55,14 @@ def backend_for(channel: str) -> DeliveryBackend:
         raise LookupError(f"no delivery backend configured for channel {channel!r}")
     backend: DeliveryBackend = import_string(path)()
     return backend
+
+
+def backend_accepts(channel: str, to: str) -> bool:
+    """Whether the channel's backend would carry a message to `to`: its `accepts(to)` when it
+    has one, else True. False when no backend is configured for the channel."""
+    try:
+        backend = backend_for(channel)
+    except LookupError:
+        return False
+    accepts = getattr(backend, "accepts", None)
+    return True if accepts is None else bool(accepts(to))

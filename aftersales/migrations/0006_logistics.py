@@ -26,7 +26,7 @@ def rules_seed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0004_case_photos'),
+        ('aftersales', '0005_notices'),
         ('tickets', '0007_aftersales_hooks'),
     ]
 

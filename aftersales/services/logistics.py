@@ -35,13 +35,13 @@ from aftersales.models import (
     ShipmentStatus,
     TrackingEvent,
 )
+from aftersales.services.notices import notice_send
 from aftersales.services.order_links import ticket_order_link
 from sla.calendar import WorkCalendar, default_calendar
 from sla.selectors import default_calendar_id, work_calendar
 from tickets import events
 from tickets.models import Department, Team, Ticket
 from tickets.routing import routing_table
-from tickets.services.delivery import automatic_message
 from tickets.services.proactive import ticket_open_proactive
 from tickets.services.trail import ticket_publish
 
@@ -244,20 +244,25 @@ def anomaly_open(
 def _notify_customer(
     ticket: Ticket, anomaly: ShipmentAnomaly, *, hours: int, now: datetime
 ) -> None:
-    """Tell the customer, before they ask: an apology and where the parcel stands, on the
-    ticket's channel, in their language."""
+    """Tell the customer, before they ask: an apology and where the parcel stands, as a
+    notice (aftersales.services.notices: the template `logistics_anomaly`, their channel and
+    language, SMS held in the quiet hours), once per anomaly."""
     language = ticket.customer.language or settings.LANGUAGE_CODE
     with translation.override(language):
-        body = gettext(
-            "We are sorry: your parcel %(parcel)s (order %(order)s) %(detail)s. We are on it "
-            "with the carrier and will keep you posted. Your ticket: %(ticket)s."
-        ) % {
-            "parcel": anomaly.shipment.tracking_number,
-            "order": anomaly.order_number,
-            "detail": _detail(anomaly.kind, hours),
-            "ticket": ticket.number,
+        expected = gettext("an update from us within 24 hours (%(detail)s)") % {
+            "detail": _detail(anomaly.kind, hours)
         }
-    automatic_message(ticket=ticket, body=body, is_bot=False, now=now)
+    notice_send(
+        ticket=ticket,
+        event="logistics_anomaly",
+        context={
+            "order_number": anomaly.order_number,
+            "tracking": anomaly.shipment.tracking_number,
+            "expected": expected,
+        },
+        key=f"anomaly:{anomaly.pk}",
+        now=now,
+    )
 
 
 def _detail(kind: str, hours: int) -> str:

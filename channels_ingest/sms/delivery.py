@@ -16,6 +16,10 @@ class TwilioBackend:
     """Sends with the first active SMS channel (admin), else the TWILIO_* settings. Asks for
     status callbacks at KEFU_PUBLIC_URL so delivery shows on the timeline."""
 
+    def accepts(self, to: str) -> bool:
+        """A number that opted out (TD/退订) gets no SMS: a notice goes another way."""
+        return not is_opted_out(to)
+
     def send(self, outbound: Outbound) -> DeliveryResult:
         if is_opted_out(outbound.to):
             return DeliveryResult(status=DeliveryStatus.FAILED, error="the number opted out")

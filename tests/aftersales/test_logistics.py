@@ -26,7 +26,16 @@ from aftersales.services.logistics import (
 from sla.calendar import default_calendar
 from tests.aftersales.factories import make_order
 from tests.factories import TeamFactory, make_agent
-from tickets.models import AuditEntry, Customer, Department, Direction, Message, Ticket
+from tickets.models import (
+    AuditEntry,
+    ContactIdentity,
+    Customer,
+    Department,
+    Direction,
+    IdentityKind,
+    Message,
+    Ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,14 +179,18 @@ def test_an_event_with_a_rule_opens_one_proactive_ticket(logistics_team, status,
 
 def test_the_customer_gets_the_apology_first_and_the_team_a_note(logistics_team):
     parcel = shipment(last_event_at=NOW - timedelta(hours=5))
+    ContactIdentity.objects.create(
+        customer=parcel.order.customer, kind=IdentityKind.EMAIL, value="li@example.com"
+    )
     apply(parcel, "lost", NOW)
 
     ticket = ShipmentAnomaly.objects.get(shipment=parcel).ticket
     assert ticket is not None
     apology = Message.objects.get(ticket=ticket, direction=Direction.OUT)
-    assert apology.is_automatic
-    assert "非常抱歉" in apology.body and parcel.tracking_number in apology.body
-    assert ticket.number in apology.body
+    assert apology.is_automatic and apology.notice == "logistics_anomaly"
+    assert apology.channel == "email"
+    assert "很抱歉" in apology.body and parcel.tracking_number in apology.body
+    assert "/status/" in apology.body
     note = Message.objects.get(ticket=ticket, direction=Direction.NOTE)
     assert parcel.order.number in note.body
     # An automatic message is no response: the team still owes the customer one.
@@ -187,11 +200,29 @@ def test_the_customer_gets_the_apology_first_and_the_team_a_note(logistics_team)
 
 def test_the_apology_is_in_the_customers_language(logistics_team):
     customer = Customer.objects.create(name="Ann", language="en")
+    ContactIdentity.objects.create(customer=customer, kind=IdentityKind.EMAIL, value="ann@x.com")
     parcel = shipment(last_event_at=NOW - timedelta(hours=5), customer=customer)
     apply(parcel, "lost", NOW)
 
     apology = Message.objects.get(ticket__customer=customer, direction=Direction.OUT)
-    assert apology.body.startswith("We are sorry")
+    assert apology.body.startswith("Hello, we are sorry")
+    assert "is reported lost" in apology.body
+
+
+def test_an_apology_by_sms_found_at_night_waits_for_the_morning(logistics_team):
+    parcel = shipment(last_event_at=NOW - timedelta(days=6))
+    ContactIdentity.objects.create(
+        customer=parcel.order.customer, kind=IdentityKind.PHONE, value="+8613800138009"
+    )
+    night = timezone.make_aware(datetime(2026, 11, 25, 23, 30))
+
+    anomaly_scan(now=night)
+
+    apology = Message.objects.get(ticket__customer=parcel.order.customer, direction=Direction.OUT)
+    assert apology.channel == "sms" and apology.notice == "logistics_anomaly"
+    # Held in the quiet hours (21:00-08:00 in Shanghai), due at 08:00 the next morning.
+    assert apology.delivery_due_at == timezone.make_aware(datetime(2026, 11, 26, 8, 0))
+    assert ShipmentAnomaly.objects.filter(shipment=parcel).count() == 1
 
 
 def test_an_inactive_rule_opens_nothing(logistics_team):

@@ -55,6 +55,10 @@ class Message(models.Model):
     is_automatic = models.BooleanField(default=False)
     # Written by the answer bot (an automatic message that answers a question).
     is_bot = models.BooleanField(default=False)
+    # A notice Kefu sent the customer on its own (a step of their after-sales case, a change
+    # of their ticket): the event it announces ("case.refunded", "ticket.resolved"); "" for
+    # every other message. It goes out as a notification, with its own `subject` by email.
+    notice = models.CharField(_("notice"), max_length=40, blank=True, default="")
     sentiment = models.FloatField(_("sentiment"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent by the customer"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))

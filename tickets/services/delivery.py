@@ -121,10 +121,10 @@ def message_deliver(*, message_id: int) -> Message:
             channel=message.channel,
             to=address,
             body=message.body,
-            subject=ticket.subject,
+            subject=message.subject if message.notice and message.subject else ticket.subject,
             ticket_number=ticket.number,
             reference=f"kefu-{message.pk}",
-            kind="acknowledgement" if message.is_automatic else "reply",
+            kind=_outbound_kind(message),
             message_id=message.email_message_id,
             thread_message_ids=_thread_ids(ticket=ticket, before=message),
             reply_token=ticket.reply_token or "",
@@ -149,6 +149,12 @@ def message_deliver(*, message_id: int) -> Message:
     return message_delivery_update(
         message=message, status=result.status, reference=result.provider_id, error=result.error
     )
+
+
+def _outbound_kind(message: Message) -> str:
+    if message.notice:
+        return "notification"
+    return "acknowledgement" if message.is_automatic else "reply"
 
 
 def new_message_id() -> str:

@@ -1,0 +1,458 @@
+"""Notices: Kefu tells the customer, unasked, of every step of their after-sales case and of
+the ticket changes they should know of, on the channel they prefer, in their language.
+
+A notice is an outbound automatic message on the ticket (`Message.notice` names its event),
+queued in the transaction of the change it announces: the outbox (tickets.services.outbox,
+tickets.services.delivery) sends it after the commit, retries it, and shows its delivery
+status on the timeline, where an agent can send a failed one again. It never counts as a
+response for the SLA (only an agent's reply does).
+
+`notice_send` is the one way in, for this app's receiver of the core's trail
+(`ticket_event_recorded`, below) and for other parts of after-sales (a parcel's delay).
+"""
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from aftersales.models import Case, CaseStep, OpenedBy
+from aftersales.notice_models import (
+    NOTICE_CHANNELS,
+    Notice,
+    NoticeEvent,
+    NoticeLanguage,
+    NoticeTemplate,
+)
+from aftersales.steps import Step, expected_minutes
+from tickets import events
+from tickets.delivery import backend_accepts
+from tickets.models import (
+    Channel,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services.audit import audit_record
+from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.trail import event_record, ticket_publish
+from tickets.tiers import Tier
+
+if TYPE_CHECKING:
+    from aftersales.notice_forms import NoticeTemplateForm
+
+logger = logging.getLogger("kefu.aftersales.notices")
+
+# What a template may say, with what the preview shows for each.
+PLACEHOLDERS: dict[str, str] = {
+    "order_number": "SO2026000123",
+    "item": "马克杯 × 1",
+    "step": "退货已签收",
+    "expected": "1 个工作日",
+    "link": "https://kefu.example/status/",
+    "case_number": "AS202611200001",
+    "ticket_number": "T-000123",
+    "reason": "商品已超过售后期",
+    "return_address": "上海市浦东新区某路 1 号 售后仓 收",
+    "amount": "¥50.00",
+    "tracking": "SF 1234567890",
+}
+DEFAULT_LANGUAGE = NoticeLanguage.ZH_HANS
+# Channels tried, in this order, when neither the customer's choice nor the ticket's own
+# channel can carry the notice.
+FALLBACK_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.APP)
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_BUSINESS_DAY_MINUTES = 480
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+# --- Templates -------------------------------------------------------------------------
+
+
+def placeholders_unknown(text: str) -> list[str]:
+    """The `{names}` in `text` a notice cannot fill in (sorted, each once)."""
+    return sorted({name for name in _PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
+
+
+def render_text(text: str, values: Mapping[str, object]) -> str:
+    """Fill in the known `{placeholders}` of a supervisor's text. Nothing in the text is
+    evaluated (no attribute or index lookups, no format specs): an unknown `{name}` stays as
+    written, a known one without a value is left empty."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PLACEHOLDERS:
+            return match.group(0)
+        return str(values.get(name, "") or "")
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def template_for(*, event: str, channel: str, language: str) -> NoticeTemplate | None:
+    """The text for an event on a channel in a language: the channel's own, else the one for
+    any channel; in the language, else in the default language."""
+    found = {
+        (t.channel, t.language): t
+        for t in NoticeTemplate.objects.filter(
+            event=event, channel__in=[channel, ""], language__in=[language, DEFAULT_LANGUAGE]
+        )
+    }
+    for key in ((channel, language), ("", language), (channel, DEFAULT_LANGUAGE)):
+        if key in found:
+            return found[key]
+    return found.get(("", DEFAULT_LANGUAGE))
+
+
+def render(template: NoticeTemplate, values: Mapping[str, object]) -> Rendered:
+    return Rendered(
+        subject=render_text(template.subject, values).strip()[:255],
+        body=render_text(template.body, values).strip(),
+    )
+
+
+def preview(*, subject: str, body: str) -> Rendered:
+    """A text as a customer would read it, filled in with sample values."""
+    return Rendered(
+        subject=render_text(subject, PLACEHOLDERS), body=render_text(body, PLACEHOLDERS)
+    )
+
+
+# --- Who, how, when ----------------------------------------------------------------------
+
+
+def customer_language(customer: Customer) -> str:
+    language = (customer.language or "").lower()
+    return NoticeLanguage.EN if language.startswith("en") else DEFAULT_LANGUAGE
+
+
+def channel_choose(*, customer: Customer, ticket: Ticket) -> tuple[str, str] | None:
+    """The channel and address a notice goes to: the customer's preferred channel when it
+    reaches them, else the ticket's own channel when it can carry a message, else the first of
+    SMS, email and app that reaches them. A channel reaches them when they have an address on
+    it and its backend accepts that address (an SMS number that opted out does not)."""
+    candidates = [customer.preferred_channel, ticket.channel, *FALLBACK_CHANNELS]
+    tried: set[str] = set()
+    for channel in candidates:
+        if not channel or channel in tried or channel not in NOTICE_CHANNELS:
+            continue
+        tried.add(channel)
+        address = customer_address(customer, channel)
+        if address and backend_accepts(channel, address):
+            return channel, address
+    return None
+
+
+def quiet_hours() -> tuple[time, time] | None:
+    """NOTICE_QUIET_HOURS as (start, end); None when empty or not "HH:MM-HH:MM" (logged: a
+    mistyped setting must not stop the changes a notice announces)."""
+    value = settings.NOTICE_QUIET_HOURS.strip()
+    if not value:
+        return None
+    try:
+        start, end = (part.strip() for part in value.split("-", 1))
+        return time.fromisoformat(start), time.fromisoformat(end)
+    except ValueError:
+        logger.error("NOTICE_QUIET_HOURS %r is not HH:MM-HH:MM: no quiet hours", value)
+        return None
+
+
+def held_until(*, channel: str, urgent: bool, now: datetime) -> datetime | None:
+    """When a notice created at `now` may go out, if it must wait: a non-urgent SMS is not
+    sent in the quiet hours (NOTICE_QUIET_HOURS, the customer's time zone: TIME_ZONE) and
+    waits for their end."""
+    hours = quiet_hours()
+    if channel != Channel.SMS or urgent or hours is None:
+        return None
+    start, end = hours
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    at = local.time()
+    quiet = (at >= start or at < end) if start > end else (start <= at < end)
+    if not quiet:
+        return None
+    morning = datetime.combine(local.date(), end, tzinfo=zone)
+    if morning <= local:
+        morning = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
+    return morning
+
+
+# --- Sending ----------------------------------------------------------------------------
+
+
+def notice_send(
+    *,
+    ticket: Ticket,
+    event: str,
+    context: Mapping[str, object],
+    urgent: bool = False,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> Message | None:
+    """Queue a notice of `event` (a `NoticeEvent`) to the ticket's customer, with
+    `context` filling in the template's placeholders (the ticket number and the status
+    page's link are added). Runs in the caller's transaction: the notice commits with the
+    change it announces. `key` names the event announced; a key already announced on the
+    ticket gives no second notice (None is returned). None too when the customer's data was
+    erased, or no channel reaches them (that is on the ticket's trail, for an agent to see).
+
+    A non-urgent SMS in the quiet hours waits until they end; `urgent` (or an urgent ticket)
+    sends it at once. `now` is when the change happened (default: the present)."""
+    event = NoticeEvent(event)
+    now = now or timezone.now()
+    key = key or f"{event}:{now.isoformat()}"
+    customer = ticket.customer
+    if customer.erased_at is not None:
+        return None
+    if Notice.objects.filter(ticket=ticket, key=key).exists():
+        return None
+    language = customer_language(customer)
+    chosen = channel_choose(customer=customer, ticket=ticket)
+    if chosen is None:
+        event_record(
+            ticket=ticket,
+            kind=EventKind.NOTICE,
+            actor=None,
+            data={"event": str(event), "to": _("not sent: no way to reach the customer")},
+        )
+        return None
+    channel, _address = chosen
+    template = template_for(event=event, channel=channel, language=language)
+    if template is None:
+        logger.warning("no notice template for %s (%s, %s)", event, channel, language)
+        return None
+    values = {
+        "ticket_number": ticket.number,
+        "link": status_link(),
+        **{name: value for name, value in context.items() if value is not None},
+    }
+    with translation.override(language):
+        text = render(template, values)
+        label = str(NoticeEvent(event).label)
+    hold = held_until(channel=channel, urgent=urgent or ticket.tier == Tier.URGENT, now=now)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                ticket=ticket,
+                direction=Direction.OUT,
+                channel=channel,
+                body=text.body,
+                subject=text.subject if channel == Channel.EMAIL else "",
+                delivery_status=DeliveryStatus.QUEUED,
+                created_at=now,
+                email_message_id=new_message_id(),
+                is_automatic=True,
+                notice=str(event),
+                delivery_due_at=hold or now,
+            )
+            Notice.objects.create(
+                ticket=ticket,
+                key=key[:100],
+                event=event,
+                message=message,
+                channel=channel,
+                language=language,
+                held_until=hold,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None  # announced meanwhile by another transaction
+    trail = {
+        "message": message.pk,
+        "event": str(event),
+        "channel": channel,
+        "language": language,
+        "to": f"{label} · {Channel(channel).label}",
+    }
+    if hold is not None:
+        trail["held_until"] = hold.isoformat()
+    event_record(ticket=ticket, kind=EventKind.NOTICE, actor=None, data=trail)
+    if hold is None:
+        message_id = message.pk
+        transaction.on_commit(lambda: deliver_later(message_id))
+    ticket_publish(ticket, events.message_added(ticket, message), board=False)
+    return message
+
+
+def status_link() -> str:
+    """The customer's status page, as an absolute link when KEFU_PUBLIC_URL is set."""
+    return settings.KEFU_PUBLIC_URL.rstrip("/") + "/status/"
+
+
+# --- What the trail tells -----------------------------------------------------------------
+
+
+def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_event_recorded`, inside the change's transaction:
+    a case's step, a ticket waiting for the customer or resolved, and an agent's answer on
+    the self-service page each give the customer a notice; what the customer did
+    themself gives none.
+
+    A notice that cannot be written (a fault of its own) is logged and left out, in a
+    savepoint: the change it would have announced goes ahead."""
+    if event.kind not in (EventKind.AFTERSALES, EventKind.STATUS, EventKind.REPLIED):
+        return
+    try:
+        with transaction.atomic():
+            _event_notice(event)
+    except Exception:
+        logger.exception("notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def _event_notice(event: TicketEvent) -> None:
+    if event.kind == EventKind.AFTERSALES:
+        _case_step_notice(event)
+    elif event.kind == EventKind.STATUS:
+        _status_notice(event)
+    elif event.kind == EventKind.REPLIED and event.ticket.channel == Channel.WEB:
+        notice_send(
+            ticket=event.ticket,
+            event=NoticeEvent.TICKET_REPLIED,
+            context={},
+            key=f"event:{event.pk}",
+        )
+
+
+def _status_notice(event: TicketEvent) -> None:
+    status = event.data.get("to")
+    if status == Status.PENDING_CUSTOMER:
+        notice_event = NoticeEvent.TICKET_PENDING_CUSTOMER
+    elif status == Status.RESOLVED:
+        if event.actor_id is None and _bot_resolved(event.ticket):
+            return  # the customer told the answer bot it helped: they know
+        notice_event = NoticeEvent.TICKET_RESOLVED
+    else:
+        return
+    notice_send(ticket=event.ticket, event=notice_event, context={}, key=f"event:{event.pk}")
+
+
+def _bot_resolved(ticket: Ticket) -> bool:
+    last = ticket.messages.filter(direction=Direction.OUT).order_by("-created_at", "-pk").first()
+    return last is not None and last.is_bot
+
+
+def _case_step_notice(event: TicketEvent) -> None:
+    number, step = event.data.get("case"), event.data.get("step")
+    if not isinstance(number, str) or step not in Step.values:
+        return
+    case = Case.objects.select_related("order").filter(number=number).first()
+    if case is None:
+        return
+    row = case.steps.filter(step=step).order_by("-at", "-pk").first()
+    if row is None or _by_customer(case, row):
+        return
+    with translation.override(customer_language(event.ticket.customer)):
+        context = case_context(case, row)
+    notice_send(
+        ticket=event.ticket,
+        event=NoticeEvent.for_step(step),
+        context=context,
+        key=f"case:{case.number}:{row.pk}",
+    )
+
+
+def _by_customer(case: Case, row: CaseStep) -> bool:
+    """A step the customer took themself: opening a case from the self-service page, or a
+    step recorded with `data["by"] == "customer"`."""
+    if row.data.get("by") == "customer":
+        return True
+    return row.step == Step.SUBMITTED and case.opened_by == OpenedBy.CUSTOMER
+
+
+def case_context(case: Case, row: CaseStep) -> dict[str, str]:
+    """The placeholders of a case's step notice, in the active language."""
+    items = "、".join(
+        f"{item.order_item.name} × {item.quantity}"
+        for item in case.items.select_related("order_item").order_by("pk")
+    )
+    data = row.data
+    reason = ""
+    if row.step == Step.REJECTED:
+        reason = str(data.get("reason") or row.note)
+    elif row.step == Step.INSPECTION_FAILED:
+        reason = row.note
+    amount = ""
+    if data.get("amount") and row.step == Step.REFUNDED:
+        amount = money(Decimal(str(data["amount"])), str(data.get("currency") or "CNY"))
+    tracking = " ".join(
+        str(data[part]) for part in ("carrier", "tracking_number") if data.get(part)
+    )
+    return {
+        "order_number": case.order.number,
+        "case_number": case.number,
+        "item": items,
+        "step": str(Step(row.step).label),
+        "expected": expected_text(expected_minutes(case.type, row.step)),
+        "reason": reason,
+        "return_address": str(data.get("return_address") or ""),
+        "amount": amount,
+        "tracking": tracking,
+    }
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"¥{amount:.2f}" if currency == "CNY" else f"{amount:.2f} {currency}"
+
+
+def expected_text(minutes: int | None) -> str:
+    """Business minutes as the customer reads them: business days from a day on, else
+    working hours."""
+    if not minutes:
+        return ""
+    if minutes >= _BUSINESS_DAY_MINUTES:
+        days = math.ceil(minutes / _BUSINESS_DAY_MINUTES)
+        return ngettext("%(count)d business day", "%(count)d business days", days) % {"count": days}
+    hours = math.ceil(minutes / 60)
+    return ngettext("%(count)d working hour", "%(count)d working hours", hours) % {"count": hours}
+
+
+# --- Supervisors' edits -------------------------------------------------------------------
+
+
+def notice_template_save(*, form: "NoticeTemplateForm", actor: User) -> NoticeTemplate:
+    """Save a supervisor's text (a valid form) and write what changed to the audit log."""
+    with transaction.atomic():
+        is_new = form.instance.pk is None
+        template: NoticeTemplate = form.save(commit=False)
+        template.updated_by = actor
+        template.save()
+        audit_record(
+            actor=actor,
+            action="notice_template_created" if is_new else "notice_template_changed",
+            object_type="notice_template",
+            object_id=str(template.pk),
+            data={
+                "event": template.event,
+                "channel": template.channel,
+                "language": template.language,
+                "fields": sorted(form.changed_data),
+                # The texts as they were (templates hold no personal data).
+                "previous": {
+                    name: form.initial.get(name, "")
+                    for name in ("subject", "body")
+                    if not is_new and name in form.changed_data
+                },
+            },
+        )
+    return template
