@@ -262,6 +262,7 @@ def test_mouldy_strawberries_refund_only_from_message_to_refund(
     expect(orders.locator("table.order-items")).to_contain_text("草莓")
     _no_sideways_scroll(page)
     agent.assert_clean(page)
+    page.screenshot(path=str(SCREENSHOTS / f"agent-ticket-{language}.png"), full_page=True)
 
     cases = page.locator("#cases")
     cases.locator("summary").click()
@@ -284,6 +285,7 @@ def test_mouldy_strawberries_refund_only_from_message_to_refund(
     expect(page.locator("#action-review")).to_have_count(0)
     _no_sideways_scroll(page)
     agent.assert_clean(page)
+    page.screenshot(path=str(SCREENSHOTS / f"agent-case-{language}.png"), full_page=True)
     agent.context.close()
 
     case = _orm(lambda: Case.objects.select_related("ticket").get(number=case_number))
@@ -305,11 +307,19 @@ def test_mouldy_strawberries_refund_only_from_message_to_refund(
     # The customer, on a phone, follows the case on the status page.
     customer = Watched(browser, **PHONE_VIEWPORT)
     status = customer.page()
+    if language == "en":
+        # Kefu speaks Chinese until asked otherwise: the English customer switches.
+        status.goto(f"{base}/status/")
+        status.select_option("select[name=language]", "en")
+        expect(status.locator("html")).to_have_attribute("lang", "en")
     _status_sign_in(customer, status, base, order_number, PHONE)
     status.click(f'a[href$="/status/cases/{case_number}/"]')
     status.wait_for_url(f"**/status/cases/{case_number}/")
     _assert_progress(status, case_number, done=["submitted", "approved"], current="refunded")
     expect(status.locator("ol.progress li.state-todo.step-completed")).to_have_count(1)
+    expect(status.locator("ol.progress li.step-refunded .label")).to_have_text(
+        "Refunded" if language == "en" else "已退款"
+    )
     expect(status.locator("body")).to_contain_text("79.80")
     _no_sideways_scroll(status)
     customer.assert_clean(status)
