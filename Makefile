@@ -31,7 +31,9 @@ lock:
 
 ## Embedded mode: SQLite, in-memory channel layer, eager Celery, in-process ticker, outbox.
 run: $(STAMP)
-	env -u DATABASE_URL -u REDIS_URL KEFU_EMBEDDED=true $(PY) manage.py run_embedded 127.0.0.1:8000
+	env -u DATABASE_URL -u REDIS_URL KEFU_EMBEDDED=true \
+		KEFU_PUBLIC_URL=$${KEFU_PUBLIC_URL:-http://127.0.0.1:8000} \
+		$(PY) manage.py run_embedded 127.0.0.1:8000
 
 ## The test suite. Uses PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
 test: $(STAMP)

@@ -237,14 +237,52 @@ def _case_page(
     )
 
 
+# How a step's details are named on the case page; a key not listed shows as stored.
+_DETAIL_LABELS = {
+    "type": gettext_lazy("Type"),
+    "reason": gettext_lazy("Reason"),
+    "amount": gettext_lazy("Amount"),
+    "opened_by": gettext_lazy("Opened by"),
+    "items": gettext_lazy("Items"),
+    "outcome": gettext_lazy("Outcome"),
+    "method": gettext_lazy("Method"),
+    "reference": gettext_lazy("Reference"),
+    "carrier": gettext_lazy("Carrier"),
+    "tracking_number": gettext_lazy("Tracking number"),
+    "return_address": gettext_lazy("Return address"),
+    "rejection_reason": gettext_lazy("Reason given to the customer"),
+}
+_OUTCOMES = {
+    "approved": gettext_lazy("Approved"),
+    "rejected": gettext_lazy("Rejected"),
+    "passed": gettext_lazy("Inspection passed"),
+    "failed": gettext_lazy("Inspection failed"),
+}
+
+
+def _detail_value(key: str, value: Any) -> str:
+    """A stored code in words (a type, an opener, a reason, an outcome)."""
+    if key == "type" and value in CaseType.values:
+        return str(CaseType(value).label)
+    if key == "opened_by" and value in OpenedBy.values:
+        return str(OpenedBy(value).label)
+    if key == "outcome" and value in _OUTCOMES:
+        return str(_OUTCOMES[value])
+    if key == "reason":
+        reason = Reason.objects.filter(code=value).first()
+        return reason.label if reason is not None else str(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} × {v}" for k, v in value.items())
+    return str(value)
+
+
 def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
     """A step's details as label and text, for the steps table."""
-    shown = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} × {v}" for k, v in value.items())
-        shown.append((key, str(value)))
-    return shown
+    return [
+        (str(_DETAIL_LABELS.get(key, key)), _detail_value(key, value))
+        for key, value in data.items()
+        if key != "currency"  # the order's, shown with every amount
+    ]
 
 
 @require_GET

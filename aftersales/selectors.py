@@ -25,9 +25,10 @@ def claimed_quantities(*, order: Order, exclude_case_id: int | None = None) -> d
 
 
 def items_value(case: Case) -> Decimal:
-    """What the case's items cost: Σ unit price × quantity."""
+    """What the case's items cost: Σ unit price × quantity, in yuan and fen (SQLite hands
+    the product back as a float-like decimal with many places)."""
     total = case.items.aggregate(value=Sum(F("quantity") * F("order_item__unit_price")))
-    return Decimal(total["value"] or 0)
+    return Decimal(total["value"] or 0).quantize(Decimal("0.01"))
 
 
 def refund_room(*, order: Order, value: Decimal, exclude_case_id: int | None = None) -> Decimal:

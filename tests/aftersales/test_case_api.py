@@ -191,7 +191,7 @@ def test_opening_a_case_takes_a_ticket_in_for_the_customer(shop):
     ticket = Ticket.objects.get(pk=case.ticket.pk)
     assert ticket.customer_id == order.customer_id
     assert ticket.channel == Channel.WEB
-    text = ticket.messages.get().body
+    text = ticket.messages.get(direction="in").body
     assert case.number in text and order.number in text and "两个杯子都有裂纹" in text
     assert ticket.events.filter(kind=EventKind.AFTERSALES).exists()
     assert body["ticket"] == ticket.number

@@ -126,6 +126,10 @@ def test_the_case_page_shows_amounts_steps_due_and_only_the_next_actions(
     assert page.context["due"] is not None
     assert str(page.context["refund_room"]) == "50.00"  # one mug, nothing refunded yet
     assert "50.00" in html and case.order.number in html and "MUG-1" in html
+    assert str(page.context["value"]) == "50.00"  # in yuan and fen, on SQLite too
+    # The submitted step's details in words, not as stored codes.
+    assert "退货退款" in html and "return_refund" not in html
+    assert "顺序" not in html  # an order is 订单, never the sort order
 
 
 def test_a_refused_action_shows_why_and_changes_nothing(agent_client, default_team):

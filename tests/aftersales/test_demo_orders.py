@@ -9,7 +9,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from aftersales.models import Order, OrderItem, Shipment, TicketOrder, TrackingEvent
+from aftersales.models import (
+    Case,
+    CaseStep,
+    Order,
+    OrderItem,
+    Shipment,
+    TicketOrder,
+    TrackingEvent,
+)
 from tickets.models import ContactIdentity, EventKind, IdentityKind, Message, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +41,8 @@ def state() -> list[object]:
         list(TicketOrder.objects.values_list("ticket_id", "order_id")),
         TicketEvent.objects.filter(kind=EventKind.ORDER_LINKED).count(),
         ContactIdentity.objects.filter(kind=IdentityKind.ORDER).count(),
+        list(Case.objects.order_by("pk").values_list("number", "step", "refunded_amount")),
+        CaseStep.objects.count(),
     ]
 
 
@@ -93,3 +103,25 @@ def test_running_it_again_changes_nothing(demo):
 def test_without_the_demo_customers_nothing_is_made(settings):
     call_command("seed_demo_orders", stdout=StringIO())
     assert not Order.objects.exists()
+
+
+def test_demo_cases_stand_at_three_stages_on_the_tickets_that_ask_for_them(demo):
+    by_order = {case.order.number: case for case in Case.objects.select_related("order", "ticket")}
+
+    strawberries = by_order["SO202611300101"]
+    assert (strawberries.type, strawberries.step) == ("refund_only", "approved")
+    assert "草莓" in strawberries.ticket.subject
+    blender = by_order["SO202611250201"]
+    assert (blender.type, blender.step) == ("return_refund", "waiting_for_return")
+    assert blender.ticket.customer.name == "Emma Wilson"
+    milk = by_order["SO202611100103"]
+    assert (milk.step, milk.refunded_amount) == ("completed", Decimal("50.00"))
+    assert list(milk.steps.values_list("step", flat=True)) == [
+        "submitted",
+        "approved",
+        "refunded",
+        "completed",
+    ]
+    # Each case's ticket is linked to its order, as an agent would have done.
+    for case in (strawberries, blender, milk):
+        assert TicketOrder.objects.get(ticket=case.ticket).order_id == case.order_id

@@ -223,3 +223,29 @@ def test_a_bot_decision_is_not_lost_when_the_broker_is_down_and_is_taken_once(
     question.refresh_from_db()
     assert question.bot_due_at is None
     assert outbox.outbox_sweep() == {"deliveries": 0, "bot": 0}
+
+
+def test_a_reply_on_a_self_service_ticket_is_delivered_on_the_status_page(
+    agent, django_capture_on_commit_callbacks
+):
+    from tickets.inbound import Identity, InboundMessage
+    from tickets.services.intake import intake_message
+    from tickets.services.workflow import ticket_reply
+
+    ticket = intake_message(
+        inbound=InboundMessage(
+            channel="web",
+            provider_id="portal:web-reply-1",
+            identities=[Identity(kind="email", value="wang@example.com")],
+            text="我的退款申请进展如何？",
+        )
+    ).ticket
+    assert ticket.channel == "web"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = ticket_reply(ticket=ticket, author=agent, body="您好，退款已在处理中。")
+
+    reply.refresh_from_db()
+    # No backend is asked (there is none for the status page); nothing is left owed.
+    assert reply.delivery_status == DeliveryStatus.DELIVERED
+    assert reply.delivery_due_at is None and reply.delivery_error == ""

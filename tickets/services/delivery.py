@@ -114,7 +114,11 @@ def message_deliver(*, message_id: int) -> Message:
     message = Message.objects.select_related("ticket__customer").get(pk=message_id)
     ticket = message.ticket
     address = customer_address(ticket.customer, message.channel)
-    if address is None:
+    if message.channel == Channel.WEB:
+        # The self-service page is where the customer reads it: there it is the moment it is
+        # stored (a notice on the channel that reaches them says there is something to read).
+        result = DeliveryResult(status=DeliveryStatus.DELIVERED)
+    elif address is None:
         result = DeliveryResult(status=DeliveryStatus.FAILED, error="no address on this channel")
     else:
         outbound = Outbound(

@@ -11,10 +11,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from aftersales.models import Order, OrderSource
-from aftersales.services import order_upsert
-from aftersales.services.order_links import ticket_order_autolink
-from tickets.models import ContactIdentity, Customer, Ticket
+from aftersales.models import Case, LinkHow, OpenedBy, Order, OrderSource, Reason
+from aftersales.services import (
+    ItemClaim,
+    case_complete,
+    case_open,
+    case_refund,
+    case_review,
+    order_upsert,
+)
+from aftersales.services.order_links import ticket_order_autolink, ticket_order_link
+from aftersales.steps import CaseType
+from tickets.models import Agent, ContactIdentity, Customer, Ticket
 
 # (identity kind, value) of a seed_demo customer → their orders, each made by a function of
 # the time the demo is loaded.
@@ -233,5 +241,100 @@ class Command(BaseCommand):
             # Tickets opened before their orders were here: link them now.
             for ticket in Ticket.objects.filter(customer__in=customers).order_by("pk"):
                 ticket_order_autolink(ticket=ticket, now=now)
+            cases = _demo_cases(now) if not Case.objects.exists() else 0
         if options["verbosity"]:
-            self.stdout.write(f"demo orders: {stored} stored")
+            self.stdout.write(f"demo orders: {stored} stored; demo cases: {cases} opened")
+
+
+def _demo_cases(now: datetime) -> int:
+    """After-sales cases at three stages, on the demo tickets that ask for them, through the
+    same services an agent's clicks and the shop's events call: 张伟's mouldy strawberries
+    (refund only, approved, waiting for the payment system's refund), Emma Wilson's blender
+    (return and refund, approved, waiting for her parcel), and 张伟's milk of last month
+    (refunded and completed)."""
+    agent = Agent.objects.filter(user__username="agent").select_related("user").first()
+    actor = agent.user if agent is not None else None
+    hour = timedelta(hours=1)
+    opened = 0
+
+    def ticket_of(order: Order, words: str) -> Ticket | None:
+        ticket = (
+            Ticket.objects.filter(customer=order.customer, subject__contains=words)
+            .order_by("pk")
+            .first()
+        )
+        if ticket is not None:
+            ticket_order_link(ticket=ticket, order=order, actor=actor, how=LinkHow.AGENT, now=now)
+        return ticket
+
+    def claim(order: Order, sku: str, quantity: int) -> list[ItemClaim]:
+        return [ItemClaim(order_item=order.items.get(sku=sku), quantity=quantity)]
+
+    reasons = {reason.code: reason for reason in Reason.objects.all()}
+    fruit = Order.objects.filter(number="SO202611300101").first()
+    if fruit is not None and "quality_problem" in reasons:
+        ticket = ticket_of(fruit, "草莓")
+        case = case_open(
+            order=fruit,
+            items=claim(fruit, "FRU-STRAW-500", 1),
+            type=CaseType.REFUND_ONLY,
+            reason=reasons["quality_problem"],
+            description="草莓到货有几颗发霉，申请退一盒的钱。",
+            amount=Decimal("39.90"),
+            opened_by=OpenedBy.AGENT,
+            ticket=ticket,
+            actor=actor,
+            now=now - 2 * hour,
+        )
+        case_review(case=case, approve=True, actor=actor, now=now - hour)
+        opened += 1
+    blender = Order.objects.filter(number="SO202611250201").first()
+    if blender is not None and "not_as_described" in reasons:
+        ticket = ticket_of(blender, "blender")
+        case = case_open(
+            order=blender,
+            items=claim(blender, "ELE-BLENDER-1200", 1),
+            type=CaseType.RETURN_REFUND,
+            reason=reasons["not_as_described"],
+            description="The blender is much louder than described; I'd like to return it.",
+            amount=Decimal("699.00"),
+            opened_by=OpenedBy.AGENT,
+            ticket=ticket,
+            actor=actor,
+            now=now - 3 * hour,
+        )
+        case_review(
+            case=case,
+            approve=True,
+            return_address="上海市青浦区华新镇售后仓 3 号门 退货组（收）021-5555 0100",
+            actor=actor,
+            now=now - 2 * hour,
+        )
+        opened += 1
+    milk = Order.objects.filter(number="SO202611100103").first()
+    if milk is not None and "quality_problem" in reasons:
+        start = milk.placed_at + timedelta(days=1, hours=2)
+        ticket = ticket_of(milk, "牛奶")
+        case = case_open(
+            order=milk,
+            items=claim(milk, "DAI-MILK-1L", 4),
+            type=CaseType.REFUND_ONLY,
+            reason=reasons["quality_problem"],
+            description="牛奶开盖有酸味。",
+            amount=Decimal("50.00"),
+            opened_by=OpenedBy.AGENT,
+            ticket=ticket,
+            actor=actor,
+            now=start,
+        )
+        case_review(case=case, approve=True, actor=actor, now=start + hour)
+        case_refund(
+            case=case,
+            amount=Decimal("50.00"),
+            method="原路退回",
+            reference="RF2026111100042",
+            now=start + 5 * hour,
+        )
+        case_complete(case=case, now=start + 6 * hour)
+        opened += 1
+    return opened
