@@ -561,6 +561,7 @@ def case_detail(request: HttpRequest, customer: Customer, number: str) -> HttpRe
                     case=case,
                     carrier=form.cleaned_data["carrier"],
                     tracking_number=form.cleaned_data["tracking_number"],
+                    by_customer=True,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -601,7 +602,11 @@ def case_cancel_confirm(request: HttpRequest, customer: Customer, number: str) -
     error = ""
     if request.method == "POST":
         try:
-            case_cancel(case=case, note=_("Cancelled by the customer on the status page."))
+            case_cancel(
+                case=case,
+                note=_("Cancelled by the customer on the status page."),
+                by_customer=True,
+            )
         except ValidationError as refused:
             error = " ".join(refused.messages)
         else:

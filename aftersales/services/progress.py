@@ -108,9 +108,14 @@ def case_return_tracking(
     tracking_number: str,
     actor: User | None = None,
     now: datetime | None = None,
+    by_customer: bool = False,
 ) -> Case:
-    """The customer has sent the goods back with `carrier` under `tracking_number`."""
+    """The customer has sent the goods back with `carrier` under `tracking_number`.
+    `by_customer`: the customer said so themself (the status page); the step is marked
+    theirs, and they get no notice of it."""
     data = _parcel(carrier, tracking_number)
+    if by_customer:
+        data["by"] = "customer"
     return _advance(case, Step.RETURN_SHIPPED, actor=actor, now=now, data=data)
 
 
@@ -222,10 +227,16 @@ def case_complete(
 
 
 def case_cancel(
-    *, case: Case, note: str = "", actor: User | None = None, now: datetime | None = None
+    *,
+    case: Case,
+    note: str = "",
+    actor: User | None = None,
+    now: datetime | None = None,
+    by_customer: bool = False,
 ) -> Case:
     """The customer withdraws the case; only before the goods (if any) are received, or
-    before the refund or the replacement of a type that takes nothing back."""
+    before the refund or the replacement of a type that takes nothing back.
+    `by_customer`: as in `case_return_tracking`."""
     now = now or timezone.now()
     with _locked(case) as locked:
         if not flow_of(locked.type).allows(locked.step, Step.CANCELLED):
@@ -234,5 +245,12 @@ def case_cancel(
                 % {"number": locked.number, "current": Step(locked.step).label},
                 code="cancel_late",
             )
-        step_record(case=locked, step=Step.CANCELLED, actor=actor, at=now, note=note)
+        step_record(
+            case=locked,
+            step=Step.CANCELLED,
+            actor=actor,
+            at=now,
+            note=note,
+            data={"by": "customer"} if by_customer else None,
+        )
     return locked

@@ -2,18 +2,15 @@
 the live parts (htmx fragments fetched on websocket events) still update without a reload."""
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from channels_ingest.models import OutboxEntry
+from tests.browser.helpers import Watched, _orm, _sign_in
 from tests.factories import TeamFactory, UserFactory, intake, issue_token, make_agent
 from tests.kb.factories import make_article
 from tickets.services.notifications import notifications_create
@@ -24,60 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-# Runs in every document before its own scripts: records what the policy refused. (The test
-# waits with locators, not string predicates: Playwright evaluates those with eval, which the
-# policy refuses too.)
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(
-    e.violatedDirective + " refused " + (e.blockedURI || "inline") + " at " +
-    e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
-}, true);
-"""
-
-
-def _orm(function: Callable[[], Any]) -> Any:
-    """Run ORM code off this thread: Playwright's event loop runs here, and Django refuses
-    database calls from a thread with a running loop."""
-
-    def run() -> Any:
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result(timeout=30)
-
-
-class Watched:
-    """A browser context whose pages report CSP refusals, console complaints and errors."""
-
-    def __init__(self, browser: Any) -> None:
-        self.context = browser.new_context()
-        self.context.add_init_script(RECORD_VIOLATIONS)
-        self.problems: list[str] = []
-
-    def page(self) -> Any:
-        page = self.context.new_page()
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        return page
-
-    def _console(self, message: Any) -> None:
-        # Chromium asks for /favicon.ico by itself; Kefu has none.
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return
-        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
-            self.problems.append(f"console: {message.text} ({message.location.get('url')})")
-
-    def assert_clean(self, page: Any) -> None:
-        """Nothing refused or broken in the page's current document (or before it)."""
-        violations = page.evaluate("window.__cspViolations")
-        assert violations == [], f"{page.url}: {violations}"
-        assert self.problems == [], f"{page.url}: {self.problems}"
 
 
 @pytest.fixture
@@ -111,14 +54,6 @@ def _notify(username: str, text: str) -> None:
     notifications_create(
         users=[user], ticket=None, kind="escalation", text=text, deliver_after=now, now=now
     )
-
-
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw-for-tests")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_queue_ticket_board_and_status_pages_run_under_the_policy_and_stay_live(
