@@ -198,3 +198,30 @@ def test_erasing_a_customer_removes_codes_asked_for_with_an_order_number(
     customer_erase(customer=result.ticket.customer, actor=None, via="command")
 
     assert StatusAccessCode.objects.count() == 0
+
+
+def test_the_pages_speak_the_customers_language_unless_the_browser_chose_one(
+    client, default_team, django_capture_on_commit_callbacks, settings
+):
+    ticket = intake(phone=PHONE, text="My parcel is late", channel="sms").ticket
+    assert ticket.customer.language == "en"
+
+    ask(client, ticket.number, PHONE, django_capture_on_commit_callbacks)
+    verified = client.post("/status/verify/", {"code": last_code(E164)})
+    page = client.get(f"/status/t/{ticket.number}/")
+
+    assert verified.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert '<html lang="en"' in page.content.decode()
+
+    # A browser that picked Chinese in the menu keeps it.
+    other = client_class_fresh()
+    other.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    ask(other, ticket.number, PHONE, django_capture_on_commit_callbacks)
+    kept = other.post("/status/verify/", {"code": last_code(E164)})
+    assert settings.LANGUAGE_COOKIE_NAME not in kept.cookies
+
+
+def client_class_fresh():  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    return Client()

@@ -114,8 +114,10 @@ def status_verify(request: HttpRequest) -> HttpResponse:
             if check.customer is not None:
                 portal_sign_in(request, check.customer)
                 if check.ticket is not None:
-                    return redirect("portal:ticket", number=check.ticket.number)
-                return redirect("portal:home")
+                    answer = redirect("portal:ticket", number=check.ticket.number)
+                else:
+                    answer = redirect("portal:home")
+                return _in_their_language(request, answer, check.customer.language)
         if check is not None and check.outcome == portal.CodeOutcome.LOCKED:
             error = _(
                 "Too many wrong codes for this ticket. For your security, please wait an "
@@ -132,6 +134,22 @@ def status_verify(request: HttpRequest) -> HttpResponse:
         {"form": form, "number": number, "error": error},
         status=status,
     )
+
+
+def _in_their_language(request: HttpRequest, answer: HttpResponse, language: str) -> HttpResponse:
+    """Show the pages in the customer's own language from now on, unless this browser chose
+    one already (the language menu's cookie wins)."""
+    if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        answer.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return answer
 
 
 class PortalMessageForm(forms.Form):
