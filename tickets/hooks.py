@@ -15,6 +15,12 @@ An app registers its contributions in its `AppConfig.ready`:
   datetime field of the source's rows. The core merges them with messages, the trail and
   calls, and pages through them with the same cursor.
 
+- **customer merge parts**: `customer_merge_part_register(name, part)`; when staff merge
+  two customers, `part.move(source, target)` moves what the app keeps of `source` to
+  `target` (an order, say) and returns the ids it moved; they are kept with the merge, and
+  an undo calls `part.move_back(ids, source, target)`. Both run inside the merge's
+  transaction.
+
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
@@ -39,6 +45,14 @@ class TimelineExtra:
     html: str
 
 
+@dataclass(frozen=True)
+class CustomerMergePart:
+    """What an app moves when two customers are merged, and moves back on an undo."""
+
+    move: Callable[[Customer, Customer], list[int]]
+    move_back: Callable[[list[int], Customer, Customer], None]
+
+
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
@@ -47,6 +61,7 @@ TimelineSource = Callable[[Customer, TimelineBefore, int], list[TimelineExtra]]
 _ticket_panels: dict[str, TicketPanel] = {}
 _portal_sections: dict[str, PortalSection] = {}
 _timeline_sources: dict[str, TimelineSource] = {}
+_customer_merge_parts: dict[str, CustomerMergePart] = {}
 
 
 def ticket_panel_register(name: str, panel: TicketPanel) -> None:
@@ -71,3 +86,11 @@ def portal_sections(request: HttpRequest, customer: Customer) -> list[str]:
 
 def timeline_sources() -> list[tuple[str, TimelineSource]]:
     return list(_timeline_sources.items())
+
+
+def customer_merge_part_register(name: str, part: CustomerMergePart) -> None:
+    _customer_merge_parts[name] = part
+
+
+def customer_merge_parts() -> list[tuple[str, CustomerMergePart]]:
+    return list(_customer_merge_parts.items())
