@@ -1,14 +1,25 @@
 """The report pages' period and filters."""
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from analytics.reports import Filters
 from tickets.models import Channel, Team
 from tickets.tiers import Tier
+
+# The triage categories a report can be narrowed to, with their names ("" is none).
+CATEGORY_CHOICES = [
+    ("logistics", _("Logistics")),
+    ("after_sales", _("After-sales")),
+    ("tech", _("Tech support")),
+    ("value_added", _("Value-added")),
+]
 
 # Longest period a report covers at once (a year and a day, for a leap year).
 MAX_DAYS = 367
@@ -22,15 +33,35 @@ class ReportFilterForm(forms.Form):
         label=_("Until"), required=False, widget=forms.DateInput({"type": "date"})
     )
     team = forms.ModelChoiceField(
-        label=_("Team"), queryset=Team.objects.order_by("name"), required=False
+        label=_("Team"),
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label=_("All"),
     )
     channel = forms.ChoiceField(
         label=_("Channel"), choices=[("", _("All")), *Channel.choices], required=False
     )
-    category = forms.CharField(label=_("Category"), max_length=50, required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
     tier = forms.ChoiceField(
         label=_("Tier"), choices=[("", _("All")), *Tier.choices], required=False
     )
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        # The default period shows in the date fields, as if it had been asked for.
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        today = timezone.localdate()
+        if not data.get("end"):
+            data["end"] = today.isoformat()
+        if not data.get("start"):
+            try:
+                end = parse_date(str(data["end"])) or today
+            except ValueError:  # a date that does not exist; the field says so
+                end = today
+            data["start"] = (end - timedelta(days=6)).isoformat()
+        super().__init__(data, **kwargs)
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = [("", _("All")), *CATEGORY_CHOICES]
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

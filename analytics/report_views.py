@@ -22,19 +22,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from analytics import reports
-from analytics.forms import ReportFilterForm
+from analytics.forms import CATEGORY_CHOICES, ReportFilterForm
 from analytics.metrics import HEADLINES, Totals, headline
 from kefu.roles import Role, role_required
 from tickets.models import Channel, Ticket
 
 # A category's name on the pages; a code not listed shows as stored.
-CATEGORY_LABELS = {
-    "": gettext_lazy("Uncategorised"),
-    "logistics": gettext_lazy("Logistics"),
-    "after_sales": gettext_lazy("After-sales"),
-    "tech": gettext_lazy("Tech support"),
-    "value_added": gettext_lazy("Value-added"),
-}
+CATEGORY_LABELS = {"": gettext_lazy("Uncategorised"), **dict(CATEGORY_CHOICES)}
 DRILL_LABELS = {
     "created": gettext_lazy("Contacts"),
     "first_responses": gettext_lazy("First responses"),

@@ -140,3 +140,14 @@ def test_an_unknown_figure_or_format_is_not_found(client, supervisor):
 
     assert client.get("/reports/tickets/everything/").status_code == 404
     assert client.get("/reports/export.pdf").status_code == 404
+
+
+def test_the_default_period_shows_in_the_date_fields(client, supervisor):
+    client.force_login(supervisor.user)
+    today = timezone.localdate()
+
+    response = client.get("/reports/", {"end": "2026-13-40"})
+
+    assert response.status_code == 400  # a date that does not exist is refused, not a 500
+    page = client.get("/reports/").content.decode()
+    assert f'value="{today - timedelta(days=6)}"' in page and f'value="{today}"' in page

@@ -38,8 +38,8 @@
     chart("chart-channels", {
       title: { text: L.channels, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
-      legend: { bottom: 0 },
-      grid: { left: 40, right: 16, top: 40, bottom: 48 },
+      legend: { type: "scroll", bottom: 0 },
+      grid: { left: 40, right: 16, top: 40, bottom: 56 },
       xAxis: { type: "category", data: data.days },
       yAxis: { type: "value", minInterval: 1 },
       series: data.channels.map(function (channel) {
@@ -57,8 +57,13 @@
       title: { text: L.pareto, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
       legend: { bottom: 0, data: [L.contacts, L.share] },
-      grid: { left: 40, right: 40, top: 40, bottom: 48 },
-      xAxis: { type: "category", data: data.categories, axisLabel: { interval: 0 } },
+      grid: { left: 40, right: 40, top: 40, bottom: 48, containLabel: true },
+      xAxis: {
+        type: "category",
+        data: data.categories,
+        // Every category named; slanted where the chart is too narrow to lay them flat.
+        axisLabel: { interval: 0, rotate: window.innerWidth < 600 ? 35 : 0 },
+      },
       yAxis: [
         { type: "value", minInterval: 1 },
         { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
