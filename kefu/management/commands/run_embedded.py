@@ -32,6 +32,7 @@ class Command(BaseCommand):
         if not no_demo:
             call_command("seed_demo")
             call_command("seed_demo_orders", verbosity=0)
+            call_command("seed_demo_quality", verbosity=0)
             # The chat demo page (/chat/demo/) is served from this address.
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
             call_command("seed_demo_chat", origin=[f"http://{host}"], verbosity=0)
