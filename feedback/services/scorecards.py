@@ -84,20 +84,65 @@ def scorecard_current(scorecard: Scorecard) -> ScorecardVersion:
 # The stock scorecard (质检评分表), in Chinese and English; `scorecard_default` makes it once.
 DEFAULT_NAME = "标准质检 Standard"
 DEFAULT_ITEMS = (
-    ItemSpec(ItemGroup.GREETING, "规范问候", "Proper greeting", 10, "首次回复有问候并自报姓名"),
-    ItemSpec(ItemGroup.GREETING, "礼貌结束", "Polite closing", 5, "结束时确认问题已解决并致谢"),
-    ItemSpec(ItemGroup.ACCURACY, "信息准确", "Accurate information", 20, "政策、价格、时效说得对"),
-    ItemSpec(ItemGroup.ACCURACY, "核实订单", "Order checked", 10, "先核实订单和商品再答复"),
-    ItemSpec(ItemGroup.EMPATHY, "共情安抚", "Empathy", 15, "回应客户的情绪，不推诿"),
-    ItemSpec(ItemGroup.EMPATHY, "及时回应", "Timely replies", 10, "没有长时间沉默"),
-    ItemSpec(ItemGroup.COMPLIANCE, "规范用语", "Appropriate wording", 10, "无禁用语"),
-    ItemSpec(ItemGroup.RESOLUTION, "问题解决", "Issue resolved", 20, "给出方案并跟进到底"),
+    ItemSpec(
+        ItemGroup.GREETING,
+        "规范问候",
+        "Proper greeting",
+        10,
+        "首次回复有问候并自报姓名 / Greets and gives their name in the first reply",
+    ),
+    ItemSpec(
+        ItemGroup.GREETING,
+        "礼貌结束",
+        "Polite closing",
+        5,
+        "结束时确认问题已解决并致谢 / Checks the issue is solved and thanks the customer",
+    ),
+    ItemSpec(
+        ItemGroup.ACCURACY,
+        "信息准确",
+        "Accurate information",
+        20,
+        "政策、价格、时效说得对 / Policies, prices and times stated correctly",
+    ),
+    ItemSpec(
+        ItemGroup.ACCURACY,
+        "核实订单",
+        "Order checked",
+        10,
+        "先核实订单和商品再答复 / Checks the order and the goods before answering",
+    ),
+    ItemSpec(
+        ItemGroup.EMPATHY,
+        "共情安抚",
+        "Empathy",
+        15,
+        "回应客户的情绪，不推诿 / Acknowledges the customer's feelings; no passing the buck",
+    ),
+    ItemSpec(
+        ItemGroup.EMPATHY, "及时回应", "Timely replies", 10, "没有长时间沉默 / No long silences"
+    ),
+    ItemSpec(
+        ItemGroup.COMPLIANCE,
+        "规范用语",
+        "Appropriate wording",
+        10,
+        "无禁用语 / No forbidden phrases",
+    ),
+    ItemSpec(
+        ItemGroup.RESOLUTION,
+        "问题解决",
+        "Issue resolved",
+        20,
+        "给出方案并跟进到底 / Offers a solution and follows it through",
+    ),
     ItemSpec(
         ItemGroup.COMPLIANCE,
         "泄露客户个人信息",
         "No personal data revealed",
         0,
-        "未向他人透露客户的电话、地址、身份证号等",
+        "未向他人透露客户的电话、地址、身份证号等 / "
+        "Never tells anyone else the customer's phone, address, ID number…",
         is_critical=True,
     ),
     ItemSpec(
@@ -105,7 +150,8 @@ DEFAULT_ITEMS = (
         "违规承诺",
         "No promise against policy",
         0,
-        "未承诺政策不允许的赔偿或时效",
+        "未承诺政策不允许的赔偿或时效 / "
+        "Never promises compensation or times the policy does not allow",
         is_critical=True,
     ),
 )

@@ -32,6 +32,7 @@ from feedback.forms.quality import (
 )
 from feedback.models import (
     AppealStatus,
+    ItemGroup,
     Rating,
     Review,
     Reviewer,
@@ -151,7 +152,9 @@ def sample_review(request: HttpRequest, pk: int) -> HttpResponse:
     if mine is not None:
         return redirect("quality:review", mine.pk)
     version = scorecard_current(sample.scorecard)
-    items = list(version.items.all())
+    # Grouped as the scorecard lists its groups, each group's items in their order.
+    groups = list(ItemGroup.values)
+    items = sorted(version.items.all(), key=lambda item: (groups.index(item.group), item.position))
     posted: dict[str, str] = {}
     if request.method == "POST":
         posted = request.POST.dict()
