@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from feedback.models import ItemGroup, Rating, Scorecard, ScorecardVersion
 from feedback.services.reviews import ItemRating
@@ -18,7 +18,7 @@ class ItemForm(forms.Form):
     name_zh = forms.CharField(label=gettext_lazy("Name (Chinese)"), max_length=200, required=False)
     name_en = forms.CharField(label=gettext_lazy("Name (English)"), max_length=200, required=False)
     description = forms.CharField(
-        label=gettext_lazy("Description"),
+        label=pgettext_lazy("scorecard item", "Description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -123,7 +123,7 @@ class AppealForm(forms.Form):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        label=gettext_lazy("Decision"),
+        label=pgettext_lazy("appeal", "Decision"),
         choices=[("upheld", gettext_lazy("Uphold")), ("rejected", gettext_lazy("Reject"))],
         widget=forms.RadioSelect,
     )
