@@ -137,3 +137,27 @@ def test_samples_with_more_findings_come_first_for_the_reviewer(client, default_
     article = workspace[workspace.index(f'id="msg-{reply.pk}"') :]
     article = article[: article.index("</article>")]
     assert "No greeting in the first reply" in article or "首次回复没有问候" in article
+
+
+def test_a_supervisor_edits_the_lists_on_the_settings_page(client, supervisor, agent):
+    client.force_login(supervisor.user)
+    page = client.get("/quality/settings/").content.decode()
+    assert "不归我管" in page
+    response = client.post(
+        "/quality/settings/",
+        {
+            "greetings_zh": "您好\n 亲 \n",
+            "greetings_en": "Hello",
+            "forbidden_phrases": "没门儿",
+            "silence_minutes": "15",
+            "sentiment_drop": "0.8",
+        },
+    )
+    assert response.status_code == 302
+    config = quality_settings()
+    assert config.greetings_zh == ["您好", "亲"]
+    assert config.forbidden_phrases == ["没门儿"]
+    assert (config.silence_minutes, config.sentiment_drop) == (15, 0.8)
+    client.force_login(agent.user)
+    assert client.post("/quality/settings/", {"silence_minutes": "1"}).status_code == 403
+    assert quality_settings().silence_minutes == 15

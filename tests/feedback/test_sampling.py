@@ -1,6 +1,7 @@
 """The weekly sample: a random share per agent, every complaint, every breached SLA, every
 keyword match, every CSAT 1–2 from a registered source; drawing twice adds nothing."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -8,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from feedback.models import Sample, SampleReason
+from feedback.models import Sample, SampleReason, SamplingRule
 from feedback.services.sampling import (
     sample_draw,
     sample_source_register,
@@ -16,6 +17,7 @@ from feedback.services.sampling import (
     week_bounds,
     week_of,
 )
+from feedback.services.scorecards import scorecard_default
 from feedback.tasks import quality_sample_draw
 from tests.factories import make_agent
 from tests.feedback.factories import WEEK, at, conversation, rule_for
@@ -176,3 +178,41 @@ def test_the_beat_task_draws_last_week(default_team, agent, monkeypatch):
     assert list(drawn()) == [ticket.number]
     entry = settings.CELERY_BEAT_SCHEDULE["quality-sample"]
     assert entry["task"] == "feedback.tasks.quality_sample_draw"
+
+
+def test_a_supervisor_sets_a_teams_rule_and_draws_a_week_from_the_pages(
+    client, default_team, agent, supervisor
+):
+    scorecard = scorecard_default()
+    client.force_login(supervisor.user)
+    response = client.post(
+        f"/quality/settings/teams/{default_team.pk}/",
+        {
+            "scorecard": scorecard.pk,
+            "random_percent": "0",
+            "keywords": "12315\n\n律师\n12315",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    rule = SamplingRule.objects.get(team=default_team)
+    assert (rule.random_percent, rule.complaints, rule.keywords) == (0, False, ["12315", "律师"])
+    threatened = handled(agent, "我要找律师")
+    response = client.post(
+        "/quality/samples/draw/", {"week": (WEEK + timedelta(days=2)).isoformat()}
+    )
+    assert response["Location"] == f"/quality/samples/?week={WEEK.isoformat()}"
+    assert drawn() == {threatened.number: [SampleReason.KEYWORD]}
+
+
+def test_the_sample_list_reads_a_bounded_number_of_queries(
+    client, default_team, agent, supervisor, django_assert_max_num_queries
+):
+    rule_for(default_team, random_percent=100)
+    for n in range(6):
+        handled(agent, f"问题{n}")
+    sample_draw(week=WEEK)
+    client.force_login(supervisor.user)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/quality/samples/?week={WEEK.isoformat()}")
+    assert len(re.findall(r'href="/quality/samples/\d+/"', page.content.decode())) == 6
