@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	SECRET_KEY=$${SECRET_KEY:-kefu-lint-only-secret} $(VENV)/bin/mypy kefu tickets aftersales channels_ingest sla kb analytics
+	SECRET_KEY=$${SECRET_KEY:-kefu-lint-only-secret} $(VENV)/bin/mypy kefu tickets aftersales feedback channels_ingest sla kb analytics
 	SECRET_KEY=$${SECRET_KEY:-kefu-lint-only-secret} $(PY) manage.py makemigrations --check --dry-run
 
 bench: $(STAMP)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "kb",
     "tickets",
     "aftersales",
+    "feedback",
     "channels_ingest",
     "analytics",
 ]
@@ -431,6 +432,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "aftersales.tasks.webhook_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
         "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
+    },
+    # Last week's quality sample, Monday night (docs/quality.md); a second run adds nothing.
+    "quality-sample": {
+        "task": "feedback.tasks.quality_sample_draw",
+        "schedule": crontab(day_of_week=1, hour=2, minute=15),
+        "options": {"expires": 3600.0},
     },
     "bot-ignored": {
         "task": "tickets.tasks.bot_answers_ignored",

@@ -44,6 +44,7 @@ urlpatterns = [
     path("aftersales/notices/", include("aftersales.notice_urls")),
     path("aftersales/logistics/", include("aftersales.logistics_urls")),
     path("aftersales/", include("aftersales.urls")),
+    path("quality/", include("feedback.urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),
