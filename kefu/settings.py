@@ -224,6 +224,13 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Attachments larger than this are refused (the message is still taken in, with a note).
 MAX_ATTACHMENT_BYTES: int = env.int("MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+# Files attached by hand (an agent's reply or note, a customer's upload on the status page or
+# in the chat widget; tickets/files.py): images (re-encoded as JPEG, EXIF dropped) and PDFs
+# only, each at most this large, at most this many at once. Links to them in a chat or app
+# message stay valid this many days.
+KEFU_UPLOAD_MAX_BYTES: int = env.int("KEFU_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+KEFU_UPLOAD_MAX_FILES: int = env.int("KEFU_UPLOAD_MAX_FILES", default=5)
+KEFU_ATTACHMENT_LINK_DAYS: int = env.int("KEFU_ATTACHMENT_LINK_DAYS", default=30)
 # A message's stored text (and quoted history, and HTML) is cut to this many characters; the
 # whole of it is kept as an attachment of the message (tickets/services/intake.py).
 KEFU_MESSAGE_BODY_MAX_CHARS: int = env.int("KEFU_MESSAGE_BODY_MAX_CHARS", default=100_000)

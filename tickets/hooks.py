@@ -14,6 +14,9 @@ An app registers its contributions in its `AppConfig.ready`:
   come strictly before the timeline cursor — `before(field)` is the `Q` that says so for a
   datetime field of the source's rows. The core merges them with messages, the trail and
   calls, and pages through them with the same cursor.
+- **ticket order number**: `ticket_order_number_register(name, finder)`; `finder(ticket)`
+  returns the number of the order the ticket is about ("" when it knows none). The first
+  non-empty answer fills a macro's {order_number}.
 
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
@@ -47,6 +50,8 @@ TimelineSource = Callable[[Customer, TimelineBefore, int], list[TimelineExtra]]
 _ticket_panels: dict[str, TicketPanel] = {}
 _portal_sections: dict[str, PortalSection] = {}
 _timeline_sources: dict[str, TimelineSource] = {}
+TicketOrderNumber = Callable[[Ticket], str]
+_ticket_order_numbers: dict[str, TicketOrderNumber] = {}
 
 
 def ticket_panel_register(name: str, panel: TicketPanel) -> None:
@@ -71,3 +76,15 @@ def portal_sections(request: HttpRequest, customer: Customer) -> list[str]:
 
 def timeline_sources() -> list[tuple[str, TimelineSource]]:
     return list(_timeline_sources.items())
+
+
+def ticket_order_number_register(name: str, finder: TicketOrderNumber) -> None:
+    _ticket_order_numbers[name] = finder
+
+
+def ticket_order_number(ticket: Ticket) -> str:
+    """The number of the order the ticket is about, as an app above the core knows it."""
+    for finder in _ticket_order_numbers.values():
+        if number := finder(ticket):
+            return number
+    return ""
