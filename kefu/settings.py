@@ -533,6 +533,9 @@ CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=
 # limit). Signed-in visitors and visitors already in a conversation are not counted.
 CHAT_NEW_CONVERSATIONS_PER_ADDRESS: int = env.int("CHAT_NEW_CONVERSATIONS_PER_ADDRESS", default=10)
 CHAT_NEW_CONVERSATIONS_PER_SITE: int = env.int("CHAT_NEW_CONVERSATIONS_PER_SITE", default=120)
+# Photos and PDFs a chat visitor may send a minute (three times this per client address);
+# their size and count limits are KEFU_UPLOAD_MAX_BYTES and KEFU_UPLOAD_MAX_FILES.
+CHAT_UPLOADS_PER_MINUTE: int = env.int("CHAT_UPLOADS_PER_MINUTE", default=10)
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)

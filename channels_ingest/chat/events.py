@@ -45,7 +45,7 @@ def widget_message(message: Message, *, client_id: str = "") -> dict[str, Any]:
 def widget_files(message: Message) -> list[dict[str, Any]]:
     """The message's kept files as the widget shows them: a photo inline, a PDF as a link;
     each opens by a signed link (tickets.compose.attachment_link) that needs no sign-in."""
-    if message.pk is None:
+    if message._state.adding:  # not stored: no files (a message built for a test or a replay)
         return []
     return [
         {
