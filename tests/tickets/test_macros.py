@@ -257,3 +257,15 @@ def test_a_contact_of_another_customer_is_refused(agent_client):
     assert not Message.objects.filter(
         ticket=result.ticket, direction=Direction.OUT, is_automatic=False
     ).exists()
+
+
+def test_the_demo_seeds_macros_in_both_languages_once(settings):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--force")
+    call_command("seed_demo", "--force")
+
+    languages = set(Macro.objects.values_list("language", flat=True))
+    assert languages == {"zh-hans", "en"}
+    assert Macro.objects.filter(name="物流延误 · 转物流组", transfer_to__isnull=False).count() == 1
+    assert Macro.objects.filter(owner__user__username="agent").count() == 1
