@@ -125,3 +125,40 @@ def test_a_customers_photo_from_the_status_page_appears_on_the_open_ticket_page(
     )
     customer_side.assert_clean(customer_page)
     agent_side.assert_clean(agent_page)
+
+
+@pytest.fixture
+def chat_shop(live_asgi, settings, tmp_path):  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    settings.EMBEDDED = True  # the demo shop page exists in embedded mode (or with DEBUG) only
+    settings.MEDIA_ROOT = tmp_path
+    TeamFactory(name="客服一组", is_default=True)
+    call_command("seed_demo_chat", origin=[live_asgi], verbosity=0)
+    return live_asgi
+
+
+# Resolves with the image's width once it has loaded (0 if it cannot).
+IMAGE_WIDTH = """image => new Promise(done => image.complete ? done(image.naturalWidth)
+  : image.addEventListener("load", () => done(image.naturalWidth)))"""
+
+
+def test_a_chat_visitor_sends_a_photo_and_sees_it_in_the_widget(chat_shop, browser):
+    from tickets.models import Attachment
+
+    watched = Watched(browser)
+    shop = watched.page()
+    shop.goto(f"{chat_shop}/chat/demo/")
+    shop.locator("[data-kefu-chat] .dot").wait_for(timeout=10_000)
+
+    shop.set_input_files(
+        "[data-kefu-chat] input.file",
+        files=[{"name": "oranges.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_exif()}],
+    )
+
+    photo = shop.locator("[data-kefu-chat] .msg.from-visitor:not(.pending) .files img")
+    photo.wait_for(timeout=10_000)
+    assert photo.evaluate(IMAGE_WIDTH) == 64
+    names = _orm(lambda: list(Attachment.objects.values_list("filename", "message__channel")))
+    assert names == [("oranges.jpg", "chat")]
+    watched.assert_clean(shop)
