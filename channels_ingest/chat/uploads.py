@@ -12,6 +12,7 @@ visitor's language, never an error page."""
 import hashlib
 import logging
 import time
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -86,12 +87,10 @@ def _visitor(site: ChatSite, data: Any) -> Visitor:
 
 
 def upload_store(prepared: PreparedFile) -> dict[str, Any]:
-    """Write the file where the frame can name it (by content, so a resend writes nothing
-    new) and describe it for the frame."""
+    """Write the file where the frame can name it, under a name of its own (two uploads of
+    the same photo never share a file that one of them removes), and describe it."""
     digest = hashlib.sha256(prepared.data).hexdigest()
-    path = f"{UPLOAD_PREFIX}{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        path = default_storage.save(path, ContentFile(prepared.data))
+    path = default_storage.save(f"{UPLOAD_PREFIX}{uuid.uuid4().hex}", ContentFile(prepared.data))
     return {
         "path": path,
         "name": prepared.filename,
@@ -161,6 +160,12 @@ def _upload(request: HttpRequest, site_key: str) -> HttpResponse:
         "files": [upload_store(item) for item in prepared],
     }
     receipt = chat_message_receive(site=site, visitor=visitor, frame=frame, origin=origin)
+    if not receipt.is_queued:
+        # Taken in (intake keeps its own copy with the message), a resend of a message
+        # already taken in, or refused: the upload's copy has served. One left for a retry
+        # is read by the retry.
+        for item in frame["files"]:
+            default_storage.delete(item["path"])
     if receipt.refused:
         return _refuse(request, "refused", status=400, **echo)
     return _answer(

@@ -48,7 +48,13 @@ def test_a_visitors_photo_is_kept_without_exif_before_the_answer(client):
     assert (attachment.filename, attachment.content_type) == ("IMG_2041.jpg", "image/jpeg")
     assert exif_of(attachment.file.read()) == {}
     record = InboundRecord.objects.get(channel="chat")
-    assert record.payload["frame"]["files"][0]["name"] == "IMG_2041.jpg"
+    [stored] = record.payload["frame"]["files"]
+    assert stored["name"] == "IMG_2041.jpg"
+    # Intake keeps the message's own copy; the upload's copy is gone (nothing lingers
+    # outside the message that erasure and retention look after).
+    from django.core.files.storage import default_storage
+
+    assert not default_storage.exists(stored["path"])
 
 
 def test_the_same_upload_sent_again_is_one_message(client):
