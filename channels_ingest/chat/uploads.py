@@ -153,18 +153,19 @@ def _upload(request: HttpRequest, site_key: str) -> HttpResponse:
             },
             status=400,
         )
+    stored = [upload_store(item) for item in prepared]
     frame = {
         "type": "message",
         "id": client_id,
         "text": text or "\n".join(f"📎 {item.filename}" for item in prepared),
-        "files": [upload_store(item) for item in prepared],
+        "files": stored,
     }
     receipt = chat_message_receive(site=site, visitor=visitor, frame=frame, origin=origin)
     if not receipt.is_queued:
         # Taken in (intake keeps its own copy with the message), a resend of a message
         # already taken in, or refused: the upload's copy has served. One left for a retry
         # is read by the retry.
-        for item in frame["files"]:
+        for item in stored:
             default_storage.delete(item["path"])
     if receipt.refused:
         return _refuse(request, "refused", status=400, **echo)
