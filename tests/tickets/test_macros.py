@@ -269,3 +269,41 @@ def test_the_demo_seeds_macros_in_both_languages_once(settings):
     assert languages == {"zh-hans", "en"}
     assert Macro.objects.filter(name="物流延误 · 转物流组", transfer_to__isnull=False).count() == 1
     assert Macro.objects.filter(owner__user__username="agent").count() == 1
+
+
+def test_the_reply_box_lists_the_customers_contacts_masked(agent_client):
+    from tickets.identity import mask_identity
+
+    result = intake(text="hi", user_id="u-box", phone="13800138000", email="zw@example.com")
+    phone = result.ticket.customer.identities.get(kind=IdentityKind.PHONE)
+    email = result.ticket.customer.identities.get(kind=IdentityKind.EMAIL)
+
+    page = agent_client.get(reverse("tickets:ticket", args=[result.ticket.number])).content.decode()
+
+    assert (
+        f'<option value="{phone.pk}">短信 · {mask_identity("phone", phone.value)}</option>' in page
+    )
+    masked_email = mask_identity("email", email.value)
+    assert f'<option value="{email.pk}">电子邮件 · {masked_email}</option>' in page
+    assert "13800138000" not in page and "zw@example.com" not in page
+
+
+def test_sending_is_refused_to_other_teams_non_staff_and_anonymous(client, default_team):
+    from tests.factories import UserFactory
+
+    result = intake(text="hi", user_id="u-send-roles")
+    url = reverse("tickets:send", args=[result.ticket.number])
+    form = {"body": "hello", "kind": "reply"}
+
+    anonymous = client.post(url, form)
+    client.force_login(UserFactory())
+    customer_like = client.post(url, form)
+    client.force_login(make_agent(teams=[TeamFactory()]).user)
+    other_team = client.post(url, form)
+
+    assert (anonymous.status_code, customer_like.status_code, other_team.status_code) == (
+        302,
+        403,
+        404,
+    )
+    assert not Message.objects.filter(ticket=result.ticket, direction=Direction.OUT).exists()

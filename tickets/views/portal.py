@@ -197,7 +197,9 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
         "portal/ticket.html",
         {
             "ticket": ticket,
-            "messages_public": selectors.public_messages(ticket=ticket),
+            "messages_public": selectors.public_messages(ticket=ticket).prefetch_related(
+                "attachments"
+            ),
             "form": form,
             "max_bytes": settings.KEFU_UPLOAD_MAX_BYTES,
         },
