@@ -21,12 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.forms import ACTION_FORMS, CaseOpenForm
 from aftersales.models import Case, CaseClock, CasePhoto, OpenedBy, Order, Reason, StepClock
-from aftersales.selectors import (
-    case_step_due,
-    cases_visible_to,
-    items_value,
-    refund_room,
-)
+from aftersales.selectors import cases_visible_to, clock_due, refund_room
 from aftersales.services import (
     ItemClaim,
     case_cancel,
@@ -210,7 +205,10 @@ def _case_page(
     for action in next_actions(case):
         form = bound[1] if bound and bound[0] == action else ACTION_FORMS[action]()
         actions.append({"name": action, "label": ACTION_LABELS[action], "form": form})
-    value = items_value(case)
+    items = list(case.items.select_related("order_item"))
+    value = sum(
+        (item.quantity * item.order_item.unit_price for item in items), Decimal(0)
+    ).quantize(Decimal("0.01"))
     room = refund_room(order=case.order, value=value, exclude_case_id=case.pk)
     return render(
         request,
@@ -218,16 +216,16 @@ def _case_page(
         {
             "case": case,
             "order": case.order,
-            "items": case.items.select_related("order_item"),
+            "items": items,
             "steps": [
-                {"row": row, "details": _details(row.data)}
+                {"row": row, "details": _details(row.data, case.reason)}
                 for row in case.steps.select_related("actor").order_by("at", "pk")
             ],
             "value": value,
             "refund_room": max(room - case.refunded_amount, Decimal(0))
             if case.type in REFUND_TYPES
             else None,
-            "due": case_step_due(case),
+            "due": clock_due(clock),
             "clock_state": clock_state(clock, now=now),
             "expected_minutes": expected_minutes(case.type, case.step),
             "actions": actions,
@@ -260,8 +258,9 @@ _OUTCOMES = {
 }
 
 
-def _detail_value(key: str, value: Any) -> str:
-    """A stored code in words (a type, an opener, a reason, an outcome)."""
+def _detail_value(key: str, value: Any, reason: Reason | None) -> str:
+    """A stored code in words (a type, an opener, a reason, an outcome). `reason` is the
+    case's own, which the opening step names (no query for it)."""
     if key == "type" and value in CaseType.values:
         return str(CaseType(value).label)
     if key == "opened_by" and value in OpenedBy.values:
@@ -269,17 +268,18 @@ def _detail_value(key: str, value: Any) -> str:
     if key == "outcome" and value in _OUTCOMES:
         return str(_OUTCOMES[value])
     if key == "reason":
-        reason = Reason.objects.filter(code=value).first()
+        if reason is None or reason.code != value:
+            reason = Reason.objects.filter(code=value).first()
         return reason.label if reason is not None else str(value)
     if isinstance(value, dict):
         return ", ".join(f"{k} × {v}" for k, v in value.items())
     return str(value)
 
 
-def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
+def _details(data: dict[str, Any], reason: Reason | None = None) -> list[tuple[str, str]]:
     """A step's details as label and text, for the steps table."""
     return [
-        (str(_DETAIL_LABELS.get(key, key)), _detail_value(key, value))
+        (str(_DETAIL_LABELS.get(key, key)), _detail_value(key, value, reason))
         for key, value in data.items()
         if key != "currency"  # the order's, shown with every amount
     ]

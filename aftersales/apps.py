@@ -32,6 +32,13 @@ class AftersalesConfig(AppConfig):
         # Purchases and parcels on the customer's timeline.
         hooks.timeline_source_register("orders", order_timeline.orders_placed)
         hooks.timeline_source_register("shipments", order_timeline.shipment_milestones)
+        # A customer merge takes the orders along (and an undo brings them back).
+        hooks.customer_merge_part_register(
+            "orders",
+            hooks.CustomerMergePart(
+                move=order_receivers.orders_move, move_back=order_receivers.orders_move_back
+            ),
+        )
         # A customer message naming an order links the ticket to it.
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"

@@ -16,10 +16,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,14 +41,13 @@ from aftersales.models import (
 )
 from aftersales.photos import PHOTOS_MAX, PreparedPhoto, photo_prepare
 from aftersales.selectors import case_step_due, claimed_quantities, refund_room, window_ends
-from aftersales.services import ItemClaim, case_cancel, case_open, case_return_tracking
+from aftersales.services import ItemClaim, case_cancel, case_return_tracking
+from aftersales.services.intake import case_open_with_ticket
 from aftersales.steps import FINAL_STEPS, REFUND_TYPES, CaseType, Step, expected_minutes, flow_of
 from sla.calendar import WorkCalendar, default_calendar
 from sla.selectors import default_calendar_id, work_calendar
-from tickets.inbound import Identity, InboundMessage
 from tickets.models import Channel, Customer, Message
 from tickets.portal import portal_customer
-from tickets.services.intake import intake_message
 
 View = Callable[..., HttpResponseBase]
 
@@ -306,9 +302,7 @@ def order_apply(request: HttpRequest, customer: Customer, number: str) -> HttpRe
         form = ApplyForm(request.POST, request.FILES, order=order, rows=rows)
         if form.is_valid():
             try:
-                case = _case_open_with_ticket(
-                    customer=customer, order=order, data=form.cleaned_data
-                )
+                case = _case_apply(customer=customer, order=order, data=form.cleaned_data)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -372,59 +366,25 @@ def _request_text(order: Order, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _case_open_with_ticket(*, customer: Customer, order: Order, data: dict[str, Any]) -> Case:
-    """Open the case the customer applied for, on a ticket made through intake (the web
-    channel, from the customer's own identity, as a message on the status page is), with
-    its photos. One transaction: a refused case leaves no ticket, message or photo behind
-    (photo files written before the refusal are removed). A resubmitted form (same token)
-    returns the case the first one opened."""
-    identity = customer.identities.order_by("pk").first()
-    if identity is None:
+def _case_apply(*, customer: Customer, order: Order, data: dict[str, Any]) -> Case:
+    """Open the case the customer applied for, with its photos, on a ticket made through
+    intake on the web channel (as a message on the status page is), in their own words. The
+    form's token makes a resubmission return the case the first one opened."""
+    if not customer.identities.exists():
         raise ValidationError(_("We have no contact of yours to open the request from."))
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            result = intake_message(
-                inbound=InboundMessage(
-                    channel=Channel.WEB,
-                    provider_id=f"portal-case:{data['token']}",
-                    identities=[Identity(kind=identity.kind, value=identity.value)],
-                    text=_request_text(order, data),
-                    subject=_("After-sales request for order %(order)s") % {"order": order.number},
-                )
-            )
-            if not result.created:
-                earlier = (
-                    Case.objects.filter(order=order, ticket=result.ticket).order_by("-pk").first()
-                )
-                if earlier is not None:
-                    return earlier
-            case = case_open(
-                order=order,
-                items=data["claims"],
-                type=CaseType(data["type"]),
-                reason=data["reason"],
-                description=data.get("description", ""),
-                amount=data["amount"],
-                opened_by=OpenedBy.CUSTOMER,
-                ticket=result.ticket,
-            )
-            for photo in data.get("photos") or []:
-                row = CasePhoto(
-                    case=case,
-                    width=photo.width,
-                    height=photo.height,
-                    size=photo.size,
-                    sha256=photo.sha256,
-                )
-                row.file.save("photo.jpg", ContentFile(photo.data), save=False)
-                stored.append(row.file.name or "")
-                row.save()
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
-    return case
+    return case_open_with_ticket(
+        order=order,
+        items=data["claims"],
+        type=CaseType(data["type"]),
+        reason=data["reason"],
+        description=data.get("description", ""),
+        amount=data["amount"],
+        opened_by=OpenedBy.CUSTOMER,
+        text=_request_text(order, data),
+        subject=_("After-sales request for order %(order)s") % {"order": order.number},
+        provider_id=f"portal-case:{data['token']}",
+        photos=data.get("photos") or [],
+    )
 
 
 # -- a case ----------------------------------------------------------------------------------

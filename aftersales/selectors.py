@@ -61,7 +61,11 @@ def window_ends(*, order: Order, product_type: str) -> datetime:
 def case_step_due(case: Case) -> datetime | None:
     """When the case's current step is expected to be done (its SLA clock's due time), or
     None: the case is over, or waits for the customer (its clock holds)."""
-    clock = CaseClock.objects.filter(case_id=case.pk).first()
+    return clock_due(CaseClock.objects.filter(case_id=case.pk).first())
+
+
+def clock_due(clock: CaseClock | None) -> datetime | None:
+    """The due time of a case's step clock already read, as `case_step_due` gives it."""
     if clock is None or clock.state in (StepClock.NONE, StepClock.PAUSED):
         return None
     return clock.due_at
@@ -72,9 +76,10 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
     supervisor (who sees every ticket) sees every case, also those without a ticket."""
     if not has_role(user, Role.AGENT):
         return Case.objects.none()
-    if team_ids_for(user) is None:
+    teams = team_ids_for(user)
+    if teams is None:
         return Case.objects.all()
-    return Case.objects.filter(ticket__in=tickets_visible_to(user))
+    return Case.objects.filter(ticket__in=tickets_visible_to(user, team_ids=teams))
 
 
 def ticket_order_number(ticket: Any) -> str:

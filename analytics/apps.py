@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = _("Analytics")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from analytics import receivers
+        from tickets.signals import ticket_event_recorded
+
+        # A change on a ticket's trail marks its facts due a refresh (analytics.facts).
+        ticket_event_recorded.connect(
+            receivers.on_ticket_event, dispatch_uid="analytics_facts_mark"
+        )

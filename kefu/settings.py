@@ -392,6 +392,10 @@ for _name in (
 if not 0 <= RETENTION_HOUR <= 23:
     raise ImproperlyConfigured("RETENTION_HOUR must be an hour of the day, 0 to 23")
 
+# How often the ticket facts and rollups that reports read catch up with the tickets
+# (analytics.facts; docs/metrics.md): reports trail live data by about this much.
+ANALYTICS_FACTS_SECONDS: float = env.float("ANALYTICS_FACTS_SECONDS", default=10.0)
+
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -439,6 +443,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.bot_answers_ignored",
         "schedule": 300.0,
         "options": {"expires": 300.0},
+    },
+    "analytics-facts": {
+        "task": "analytics.tasks.facts_refresh",
+        "schedule": ANALYTICS_FACTS_SECONDS,
+        "options": {"expires": ANALYTICS_FACTS_SECONDS * 2},
     },
     # Personal data past its retention period (docs/privacy.md), every night.
     "retention": {

@@ -14,6 +14,13 @@ An app registers its contributions in its `AppConfig.ready`:
   come strictly before the timeline cursor — `before(field)` is the `Q` that says so for a
   datetime field of the source's rows. The core merges them with messages, the trail and
   calls, and pages through them with the same cursor.
+
+- **customer merge parts**: `customer_merge_part_register(name, part)`; when staff merge
+  two customers, `part.move(source, target)` moves what the app keeps of `source` to
+  `target` (an order, say) and returns the ids it moved; they are kept with the merge, and
+  an undo calls `part.move_back(ids, source, target)`. Both run inside the merge's
+  transaction.
+
 - **ticket order number**: `ticket_order_number_register(name, finder)`; `finder(ticket)`
   returns the number of the order the ticket is about ("" when it knows none). The first
   non-empty answer fills a macro's {order_number}.
@@ -42,6 +49,14 @@ class TimelineExtra:
     html: str
 
 
+@dataclass(frozen=True)
+class CustomerMergePart:
+    """What an app moves when two customers are merged, and moves back on an undo."""
+
+    move: Callable[[Customer, Customer], list[int]]
+    move_back: Callable[[list[int], Customer, Customer], None]
+
+
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
@@ -50,6 +65,7 @@ TimelineSource = Callable[[Customer, TimelineBefore, int], list[TimelineExtra]]
 _ticket_panels: dict[str, TicketPanel] = {}
 _portal_sections: dict[str, PortalSection] = {}
 _timeline_sources: dict[str, TimelineSource] = {}
+_customer_merge_parts: dict[str, CustomerMergePart] = {}
 TicketOrderNumber = Callable[[Ticket], str]
 _ticket_order_numbers: dict[str, TicketOrderNumber] = {}
 
@@ -76,6 +92,14 @@ def portal_sections(request: HttpRequest, customer: Customer) -> list[str]:
 
 def timeline_sources() -> list[tuple[str, TimelineSource]]:
     return list(_timeline_sources.items())
+
+
+def customer_merge_part_register(name: str, part: CustomerMergePart) -> None:
+    _customer_merge_parts[name] = part
+
+
+def customer_merge_parts() -> list[tuple[str, CustomerMergePart]]:
+    return list(_customer_merge_parts.items())
 
 
 def ticket_order_number_register(name: str, finder: TicketOrderNumber) -> None:

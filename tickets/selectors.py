@@ -56,10 +56,12 @@ def team_ids_for(user: Any) -> list[int] | None:
     return [team.pk for team in agent.teams.all()]
 
 
-def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+def tickets_visible_to(user: Any, *, team_ids: list[int] | None = None) -> QuerySet[Ticket]:
+    """The tickets a member of staff may open. `team_ids`: the user's `team_ids_for`,
+    when the caller has it already (it costs two queries)."""
     if not has_role(user, Role.AGENT):
         return Ticket.objects.none()
-    teams = team_ids_for(user)
+    teams = team_ids if team_ids is not None else team_ids_for(user)
     if teams is None:
         return Ticket.objects.all()
     return Ticket.objects.filter(Q(team_id__in=teams) | Q(assignee__user=user))

@@ -130,7 +130,7 @@ def test_the_case_page_shows_amounts_steps_due_and_only_the_next_actions(
     # The submitted step's details in words, not as stored codes.
     assert "退货退款" in html and "return_refund" not in html
     assert "顺序" not in html  # an order is 订单, never the sort order
-    assert "<td>客户</td>" in html  # the customer opened it, not the shop's systems
+    assert '<span class="by">客户</span>' in html  # the customer opened it, not the shop's systems
 
 
 def test_a_refused_action_shows_why_and_changes_nothing(agent_client, default_team):

@@ -52,6 +52,15 @@ def test_sla_pages_are_for_supervisors(client, agent, supervisor):
     assert client.get("/sla/calendars/").status_code == 200
 
 
+def test_the_sla_root_opens_the_policies(client, supervisor):
+    client.force_login(supervisor.user)
+
+    response = client.get("/sla/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/sla/policies/"
+
+
 def test_a_supervisor_adds_a_policy_that_applies_at_once(client, supervisor):
     from django.contrib.admin.models import LogEntry
 

@@ -165,3 +165,28 @@ def test_agents_cannot_merge_or_see_the_merge_pages(client, two_records, default
     assert client.post(f"/customers/{target.pk}/merge/", {"source": source.pk}).status_code == 403
     assert client.get("/customers/merges/").status_code == 403
     assert CustomerMerge.objects.count() == 0
+
+
+def test_the_kept_customer_takes_the_adviser_channel_and_language_it_lacks_until_an_undo(
+    two_records, supervisor
+):
+    source, target = two_records
+    adviser = make_agent(teams=[])
+    Customer.objects.filter(pk=source.pk).update(
+        adviser=adviser, preferred_channel="email", language="en"
+    )
+    Customer.objects.filter(pk=target.pk).update(preferred_channel="sms", language="")
+    source.refresh_from_db()
+    target.refresh_from_db()
+
+    merge = customer_merge(source=source, target=target, actor=supervisor.user)
+
+    target.refresh_from_db()
+    assert target.adviser == adviser
+    assert target.preferred_channel == "sms"  # its own choice stands
+    assert target.language == "en"
+
+    customer_merge_undo(merge=merge, actor=supervisor.user)
+
+    target.refresh_from_db()
+    assert (target.adviser, target.preferred_channel, target.language) == (None, "sms", "")

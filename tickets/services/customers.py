@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tickets.hooks import customer_merge_parts
 from tickets.identity import normalise_identity
 from tickets.inbound import InboundMessage
 from tickets.models import (
@@ -141,14 +142,20 @@ def customer_merge(
         moved: dict[str, object] = {
             **ids,
             "source": {"name": source.name, "is_vip": source.is_vip},
-            "target": {"name": target.name, "is_vip": target.is_vip},
+            "target": _kept(target),
         }
         ContactIdentity.objects.filter(pk__in=ids["identities"]).update(customer=target)
         Ticket.objects.filter(pk__in=ids["tickets"]).update(customer=target)
         Call.objects.filter(pk__in=ids["calls"]).update(customer=target)
+        # What apps above the core keep of the customer (orders) moves too.
+        moved["parts"] = {name: part.move(source, target) for name, part in customer_merge_parts()}
+        # The target keeps what it has; what it lacks, it takes from the source.
         target.name = target.name or source.name
         target.is_vip = target.is_vip or source.is_vip
-        target.save(update_fields=["name", "is_vip"])
+        target.adviser_id = target.adviser_id or source.adviser_id
+        target.preferred_channel = target.preferred_channel or source.preferred_channel
+        target.language = target.language or source.language
+        target.save(update_fields=_KEPT)
         source.merged_into = target
         source.save(update_fields=["merged_into"])
         merge = CustomerMerge.objects.create(
@@ -218,12 +225,30 @@ def customer_tickets_adopt(
     return ids
 
 
-def _counts(moved: dict[str, object]) -> dict[str, int]:
+# The target customer's fields a merge may fill in from the source, restored by an undo.
+_KEPT = ["name", "is_vip", "adviser", "preferred_channel", "language"]
+
+
+def _kept(customer: Customer) -> dict[str, object]:
     return {
+        "name": customer.name,
+        "is_vip": customer.is_vip,
+        "adviser": customer.adviser_id,
+        "preferred_channel": customer.preferred_channel,
+        "language": customer.language,
+    }
+
+
+def _counts(moved: dict[str, object]) -> dict[str, int]:
+    counts = {
         kind: len(value)
         for kind, value in moved.items()
         if isinstance(value, list) and kind in ("identities", "tickets", "calls")
     }
+    parts = moved.get("parts")
+    if isinstance(parts, dict):
+        counts.update({name: len(ids) for name, ids in parts.items()})
+    return counts
 
 
 def customer_merge_undo(*, merge: CustomerMerge, actor: User) -> CustomerMerge:
@@ -249,10 +274,18 @@ def customer_merge_undo(*, merge: CustomerMerge, actor: User) -> CustomerMerge:
             customer=source
         )
         Call.objects.filter(pk__in=moved.get("calls", []), customer=target).update(customer=source)
+        parts = dict(customer_merge_parts())
+        for name, part_ids in (moved.get("parts") or {}).items():
+            if name in parts:
+                parts[name].move_back(part_ids, source, target)
         before = moved.get("target", {})
+        # Merges recorded before these fields were kept restore what they recorded.
         target.name = before.get("name", target.name)
         target.is_vip = before.get("is_vip", target.is_vip)
-        target.save(update_fields=["name", "is_vip"])
+        target.adviser_id = before.get("adviser", target.adviser_id)
+        target.preferred_channel = before.get("preferred_channel", target.preferred_channel)
+        target.language = before.get("language", target.language)
+        target.save(update_fields=_KEPT)
         source.merged_into = None
         source.save(update_fields=["merged_into"])
         merge.undone_at = timezone.now()

@@ -3,6 +3,7 @@ electronics delivered a few days ago, a refunded milk order of last month, and o
 stuck at a sorting centre for 30 hours (the order the demo SMS asks about, which is linked
 to that ticket). Runs after `seed_demo`; running it again changes nothing."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -246,6 +247,62 @@ class Command(BaseCommand):
             self.stdout.write(f"demo orders: {stored} stored; demo cases: {cases} opened")
 
 
+@dataclass(frozen=True)
+class _DemoCase:
+    order: str
+    ticket_words: str  # the demo ticket it is opened on: the customer's, with these words
+    sku: str
+    quantity: int
+    type: CaseType
+    reason: str
+    description: str
+    amount: str
+    # Hours after `now` (negative: before) of opening and review; None: from the order's
+    # placing, a day and two hours on (a case of last month).
+    opened: int | None
+    return_address: str = ""
+    refund_reference: str = ""  # refunded and completed, when set
+
+
+_DEMO_CASES = (
+    _DemoCase(
+        order="SO202611300101",
+        ticket_words="草莓",
+        sku="FRU-STRAW-500",
+        quantity=1,
+        type=CaseType.REFUND_ONLY,
+        reason="quality_problem",
+        description="草莓到货有几颗发霉，申请退一盒的钱。",
+        amount="39.90",
+        opened=-2,
+    ),
+    _DemoCase(
+        order="SO202611250201",
+        ticket_words="blender",
+        sku="ELE-BLENDER-1200",
+        quantity=1,
+        type=CaseType.RETURN_REFUND,
+        reason="not_as_described",
+        description="The blender is much louder than described; I'd like to return it.",
+        amount="699.00",
+        opened=-3,
+        return_address="上海市青浦区华新镇售后仓 3 号门 退货组（收）021-5555 0100",
+    ),
+    _DemoCase(
+        order="SO202611100103",
+        ticket_words="牛奶",
+        sku="DAI-MILK-1L",
+        quantity=4,
+        type=CaseType.REFUND_ONLY,
+        reason="quality_problem",
+        description="牛奶开盖有酸味。",
+        amount="50.00",
+        opened=None,
+        refund_reference="RF2026111100042",
+    ),
+)
+
+
 def _demo_cases(now: datetime) -> int:
     """After-sales cases at three stages, on the demo tickets that ask for them, through the
     same services an agent's clicks and the shop's events call: 张伟's mouldy strawberries
@@ -255,86 +312,51 @@ def _demo_cases(now: datetime) -> int:
     agent = Agent.objects.filter(user__username="agent").select_related("user").first()
     actor = agent.user if agent is not None else None
     hour = timedelta(hours=1)
+    reasons = {reason.code: reason for reason in Reason.objects.all()}
     opened = 0
-
-    def ticket_of(order: Order, words: str) -> Ticket | None:
+    for demo in _DEMO_CASES:
+        order = Order.objects.filter(number=demo.order).first()
+        if order is None or demo.reason not in reasons:
+            continue
         ticket = (
-            Ticket.objects.filter(customer=order.customer, subject__contains=words)
+            Ticket.objects.filter(customer=order.customer, subject__contains=demo.ticket_words)
             .order_by("pk")
             .first()
         )
         if ticket is not None:
             ticket_order_link(ticket=ticket, order=order, actor=actor, how=LinkHow.AGENT, now=now)
-        return ticket
-
-    def claim(order: Order, sku: str, quantity: int) -> list[ItemClaim]:
-        return [ItemClaim(order_item=order.items.get(sku=sku), quantity=quantity)]
-
-    reasons = {reason.code: reason for reason in Reason.objects.all()}
-    fruit = Order.objects.filter(number="SO202611300101").first()
-    if fruit is not None and "quality_problem" in reasons:
-        ticket = ticket_of(fruit, "草莓")
-        case = case_open(
-            order=fruit,
-            items=claim(fruit, "FRU-STRAW-500", 1),
-            type=CaseType.REFUND_ONLY,
-            reason=reasons["quality_problem"],
-            description="草莓到货有几颗发霉，申请退一盒的钱。",
-            amount=Decimal("39.90"),
-            opened_by=OpenedBy.AGENT,
-            ticket=ticket,
-            actor=actor,
-            now=now - 2 * hour,
+        start = (
+            now + demo.opened * hour
+            if demo.opened is not None
+            else order.placed_at + timedelta(days=1, hours=2)
         )
-        case_review(case=case, approve=True, actor=actor, now=now - hour)
-        opened += 1
-    blender = Order.objects.filter(number="SO202611250201").first()
-    if blender is not None and "not_as_described" in reasons:
-        ticket = ticket_of(blender, "blender")
         case = case_open(
-            order=blender,
-            items=claim(blender, "ELE-BLENDER-1200", 1),
-            type=CaseType.RETURN_REFUND,
-            reason=reasons["not_as_described"],
-            description="The blender is much louder than described; I'd like to return it.",
-            amount=Decimal("699.00"),
-            opened_by=OpenedBy.AGENT,
-            ticket=ticket,
-            actor=actor,
-            now=now - 3 * hour,
-        )
-        case_review(
-            case=case,
-            approve=True,
-            return_address="上海市青浦区华新镇售后仓 3 号门 退货组（收）021-5555 0100",
-            actor=actor,
-            now=now - 2 * hour,
-        )
-        opened += 1
-    milk = Order.objects.filter(number="SO202611100103").first()
-    if milk is not None and "quality_problem" in reasons:
-        start = milk.placed_at + timedelta(days=1, hours=2)
-        ticket = ticket_of(milk, "牛奶")
-        case = case_open(
-            order=milk,
-            items=claim(milk, "DAI-MILK-1L", 4),
-            type=CaseType.REFUND_ONLY,
-            reason=reasons["quality_problem"],
-            description="牛奶开盖有酸味。",
-            amount=Decimal("50.00"),
+            order=order,
+            items=[ItemClaim(order_item=order.items.get(sku=demo.sku), quantity=demo.quantity)],
+            type=demo.type,
+            reason=reasons[demo.reason],
+            description=demo.description,
+            amount=Decimal(demo.amount),
             opened_by=OpenedBy.AGENT,
             ticket=ticket,
             actor=actor,
             now=start,
         )
-        case_review(case=case, approve=True, actor=actor, now=start + hour)
-        case_refund(
+        case_review(
             case=case,
-            amount=Decimal("50.00"),
-            method="原路退回",
-            reference="RF2026111100042",
-            now=start + 5 * hour,
+            approve=True,
+            return_address=demo.return_address,
+            actor=actor,
+            now=start + hour,
         )
-        case_complete(case=case, now=start + 6 * hour)
+        if demo.refund_reference:
+            case_refund(
+                case=case,
+                amount=Decimal(demo.amount),
+                method="原路退回",
+                reference=demo.refund_reference,
+                now=start + 5 * hour,
+            )
+            case_complete(case=case, now=start + 6 * hour)
         opened += 1
     return opened

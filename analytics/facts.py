@@ -1,0 +1,437 @@
+"""Per-ticket facts and the daily rollups kept from them (docs/metrics.md).
+
+`facts_compute` is the one implementation of the per-ticket figures. `facts_refresh` brings
+the facts of the tickets marked dirty up to date and adds to the rollups the difference
+each refresh made, so a rollup row is always the sum of the facts it covers, however often a
+ticket is refreshed. One refresh runs at a time (a PostgreSQL advisory lock held for its
+transaction); `facts_rebuild` empties everything under the same lock and refreshes every
+ticket, chunk by chunk, through the same code.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from analytics.models import DailyRollup, FactDirty, TicketFact
+from sla.models import Milestone, SlaClock
+from tickets.models import Direction, EventKind, Message, Ticket, TicketEvent
+
+logger = logging.getLogger("kefu.analytics.facts")
+
+# A follow-up ticket or a reopening within this long of the resolution undoes a first-contact
+# resolution (docs/metrics.md); a contact within this long of the customer's previous one
+# about the same category is a repeat contact.
+FCR_WINDOW = timedelta(days=7)
+REPEAT_WINDOW = timedelta(days=7)
+# The advisory lock that lets one refresh run at a time ("kefu-facts" as a number).
+_LOCK_KEY = 0x6B656675_66
+REFRESH_BATCH = 500
+
+_FACT_FIELDS = [
+    f.name for f in TicketFact._meta.get_fields() if f.name not in ("ticket_id", "refreshed_at")
+]
+
+
+def _seconds(start: datetime, end: datetime | None) -> int | None:
+    if end is None:
+        return None
+    return max(0, int((end - start).total_seconds()))
+
+
+def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
+    """The facts of these tickets as they stand now (tickets that no longer exist are left
+    out). Seven queries for the batch, whatever its size."""
+    tickets = list(
+        Ticket.objects.filter(pk__in=ticket_ids).values(
+            "pk",
+            "created_at",
+            "channel",
+            "category",
+            "tier",
+            "team_id",
+            "assignee_id",
+            "customer_id",
+            "is_open",
+            "first_response_at",
+            "resolved_at",
+        )
+    )
+    if not tickets:
+        return {}
+    ids = [t["pk"] for t in tickets]
+    replies = {
+        row["ticket_id"]: row
+        for row in Message.objects.filter(ticket_id__in=ids, direction=Direction.OUT)
+        .values("ticket_id")
+        .annotate(
+            # An agent's own answers up to the resolution (a reply after it is a new contact's).
+            agent=Count(
+                "pk",
+                filter=Q(is_bot=False, is_automatic=False, author__isnull=False)
+                & (
+                    Q(ticket__resolved_at__isnull=True)
+                    | Q(created_at__lte=F("ticket__resolved_at"))
+                ),
+            ),
+            bot=Count("pk", filter=Q(is_bot=True)),
+        )
+    }
+    feelings = {
+        row["ticket_id"]: row
+        for row in Message.objects.filter(
+            ticket_id__in=ids, direction=Direction.IN, sentiment__isnull=False
+        )
+        .values("ticket_id")
+        .annotate(total=Sum("sentiment"), count=Count("pk"))
+    }
+    reopens = dict(
+        TicketEvent.objects.filter(ticket_id__in=ids, kind=EventKind.REOPENED)
+        .values("ticket_id")
+        .annotate(count=Count("pk"))
+        .values_list("ticket_id", "count")
+    )
+    followups: dict[int, list[datetime]] = defaultdict(list)
+    for previous_id, created_at in Ticket.objects.filter(previous_id__in=ids).values_list(
+        "previous_id", "created_at"
+    ):
+        followups[previous_id].append(created_at)
+    # Business time as the SLA engine measured it: the satisfied clock of each milestone
+    # (the latest, for a resolution reached again after a reopening).
+    business: dict[tuple[int, str], int | None] = {}
+    for subject_id, milestone, elapsed in (
+        SlaClock.objects.filter(
+            subject_id__in=ids,
+            milestone__in=[Milestone.FIRST_RESPONSE, Milestone.RESOLUTION],
+            satisfied_at__isnull=False,
+        )
+        .order_by("subject_id", "milestone", "sequence")
+        .values_list("subject_id", "milestone", "elapsed_business_seconds")
+    ):
+        business[(subject_id, milestone)] = elapsed
+    earlier = _earlier_contacts(tickets)
+
+    now = timezone.now()
+    facts: dict[int, TicketFact] = {}
+    for t in tickets:
+        pk = t["pk"]
+        answered: Mapping[str, Any] = replies.get(pk, {})
+        agent_replies = answered.get("agent", 0)
+        bot_replies = answered.get("bot", 0)
+        # Resolved: a resolution stands only while the ticket is not open again (a reopening
+        # keeps the earlier resolution time on the ticket).
+        resolved_at = t["resolved_at"] if not t["is_open"] else None
+        reopened = reopens.get(pk, 0)
+        fcr: bool | None = None
+        deflected: bool | None = None
+        if resolved_at is not None:
+            followed_up = any(
+                resolved_at <= at <= resolved_at + FCR_WINDOW for at in followups.get(pk, [])
+            )
+            fcr = agent_replies == 1 and reopened == 0 and not followed_up
+            deflected = agent_replies == 0 and bot_replies > 0 and reopened == 0
+        feeling: Mapping[str, Any] = feelings.get(pk, {})
+        facts[pk] = TicketFact(
+            ticket_id=pk,
+            created_at=t["created_at"],
+            channel=t["channel"],
+            category=t["category"],
+            tier=t["tier"],
+            team_id=t["team_id"],
+            agent_id=t["assignee_id"],
+            customer_id=t["customer_id"],
+            is_open=t["is_open"],
+            first_response_at=t["first_response_at"],
+            first_response_wall_s=_seconds(t["created_at"], t["first_response_at"]),
+            first_response_business_s=business.get((pk, Milestone.FIRST_RESPONSE))
+            if t["first_response_at"]
+            else None,
+            resolved_at=resolved_at,
+            resolution_wall_s=_seconds(t["created_at"], resolved_at),
+            resolution_business_s=business.get((pk, Milestone.RESOLUTION)) if resolved_at else None,
+            agent_replies=agent_replies,
+            bot_replies=bot_replies,
+            reopens=reopened,
+            first_contact_resolved=fcr,
+            bot_deflected=deflected,
+            repeat_contact=pk in earlier,
+            sentiment_sum=float(feeling.get("total") or 0.0),
+            sentiment_count=feeling.get("count", 0),
+            refreshed_at=now,
+        )
+    return facts
+
+
+def _earlier_contacts(tickets: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The tickets whose customer opened another ticket of the same category in the
+    REPEAT_WINDOW before them."""
+    wanted = [t for t in tickets if t["category"]]
+    if not wanted:
+        return set()
+    start = min(t["created_at"] for t in wanted) - REPEAT_WINDOW
+    seen: dict[tuple[int, str], list[tuple[datetime, int]]] = defaultdict(list)
+    for pk, customer_id, category, created_at in Ticket.objects.filter(
+        customer_id__in={t["customer_id"] for t in wanted},
+        category__in={t["category"] for t in wanted},
+        created_at__gte=start,
+    ).values_list("pk", "customer_id", "category", "created_at"):
+        seen[(customer_id, category)].append((created_at, pk))
+    repeats: set[int] = set()
+    for t in wanted:
+        at: datetime = t["created_at"]
+        for other_at, other_pk in seen[(t["customer_id"], t["category"])]:
+            if other_pk != t["pk"] and at - REPEAT_WINDOW <= other_at < at:
+                repeats.add(t["pk"])
+                break
+    return repeats
+
+
+# --- rollups ------------------------------------------------------------------------------
+
+_RollupKey = tuple[date, int, str, str, str, int]
+_COUNTERS = [
+    f.name
+    for f in DailyRollup._meta.get_fields()
+    if f.name not in ("id", "day", "team_id", "channel", "category", "tier", "agent_id")
+]
+
+
+def _day(at: datetime) -> date:
+    return timezone.localdate(at)
+
+
+def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]:
+    """What one ticket's fact adds to the rollups: its creation to its creation day, its
+    first response to that day, its resolution to that day."""
+
+    def key(at: datetime) -> _RollupKey:
+        return (
+            _day(at),
+            fact.team_id or 0,
+            fact.channel,
+            fact.category,
+            fact.tier,
+            fact.agent_id or 0,
+        )
+
+    added: list[tuple[_RollupKey, dict[str, float]]] = [
+        (
+            key(fact.created_at),
+            {
+                "created": 1,
+                "repeat_contacts": int(fact.repeat_contact),
+                "sentiment_sum": fact.sentiment_sum,
+                "sentiment_count": fact.sentiment_count,
+            },
+        )
+    ]
+    if fact.first_response_at is not None:
+        added.append(
+            (
+                key(fact.first_response_at),
+                {
+                    "first_responses": 1,
+                    "first_response_wall_s": fact.first_response_wall_s or 0,
+                    "first_response_business_count": int(
+                        fact.first_response_business_s is not None
+                    ),
+                    "first_response_business_s": fact.first_response_business_s or 0,
+                },
+            )
+        )
+    if fact.resolved_at is not None:
+        added.append(
+            (
+                key(fact.resolved_at),
+                {
+                    "resolved": 1,
+                    "resolution_wall_s": fact.resolution_wall_s or 0,
+                    "resolution_business_count": int(fact.resolution_business_s is not None),
+                    "resolution_business_s": fact.resolution_business_s or 0,
+                    "first_contact_resolved": int(bool(fact.first_contact_resolved)),
+                    "reopened": int(fact.reopens > 0),
+                    "bot_deflected": int(bool(fact.bot_deflected)),
+                },
+            )
+        )
+    return added
+
+
+def _deltas(
+    pairs: Iterable[tuple[TicketFact | None, TicketFact | None]],
+) -> dict[_RollupKey, dict[str, float]]:
+    total: dict[_RollupKey, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for before, after in pairs:
+        for fact, sign in ((before, -1), (after, 1)):
+            if fact is None:
+                continue
+            for key, values in contributions(fact):
+                for name, value in values.items():
+                    total[key][name] += sign * value
+    return {
+        key: dict(values)
+        for key, values in total.items()
+        if any(abs(value) > 1e-9 for value in values.values())
+    }
+
+
+def _rollups_add(deltas: dict[_RollupKey, dict[str, float]]) -> None:
+    """Add `deltas` to the rollup rows, creating the missing ones: one INSERT … ON CONFLICT
+    DO UPDATE per row (PostgreSQL and SQLite both speak it)."""
+    if not deltas:
+        return
+    table = DailyRollup._meta.db_table
+    keys = ["day", "team_id", "channel", "category", "tier", "agent_id"]
+    columns = keys + _COUNTERS
+    quote = connection.ops.quote_name
+    # Identifiers come from the model, quoted; every value is a parameter.
+    increments = ", ".join(
+        f"{quote(c)} = {quote(table)}.{quote(c)} + excluded.{quote(c)}" for c in _COUNTERS
+    )
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {increments}"
+    )
+    floats = {"sentiment_sum"}
+    rows = []
+    for key, values in deltas.items():
+        counters = [
+            values.get(name, 0.0) if name in floats else round(values.get(name, 0.0))
+            for name in _COUNTERS
+        ]
+        rows.append([*key, *counters])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+# --- refresh ------------------------------------------------------------------------------
+
+
+def _lock(*, wait: bool = False) -> bool:
+    """Take the refresh lock for this transaction (PostgreSQL), waiting for it when `wait`;
+    True when taken. SQLite has one writer at a time already."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def facts_mark(ticket_ids: Iterable[int]) -> None:
+    """Mark tickets' facts as due a refresh (in the caller's transaction)."""
+    now = timezone.now()
+    FactDirty.objects.bulk_create(
+        [FactDirty(ticket_id=pk, marked_at=now) for pk in set(ticket_ids)],
+        ignore_conflicts=True,
+    )
+
+
+def _refresh(ticket_ids: Sequence[int]) -> int:
+    """Refresh these tickets' facts and add the difference to the rollups (in the caller's
+    transaction, under the lock). Returns how many facts changed."""
+    before = TicketFact.objects.in_bulk(list(ticket_ids))
+    after = facts_compute(ticket_ids)
+    changed = []
+    for pk in ticket_ids:
+        old, new = before.get(pk), after.get(pk)
+        if old is None and new is None:
+            continue
+        if (
+            old is not None
+            and new is not None
+            and all(getattr(old, name) == getattr(new, name) for name in _FACT_FIELDS)
+        ):
+            continue
+        changed.append((old, new))
+    _rollups_add(_deltas(changed))
+    gone = [old.ticket_id for old, new in changed if new is None and old is not None]
+    if gone:
+        # A ticket that no longer exists (deleted) leaves the figures with its fact.
+        TicketFact.objects.filter(ticket_id__in=gone).delete()
+    fresh = [new for _old, new in changed if new is not None]
+    TicketFact.objects.bulk_create(
+        fresh,
+        update_conflicts=True,
+        unique_fields=["ticket_id"],
+        update_fields=[*_FACT_FIELDS, "refreshed_at"],
+    )
+    return len(changed)
+
+
+def facts_refresh(*, batch: int = REFRESH_BATCH, budget_s: float = 8.0) -> int:
+    """Refresh the facts of the tickets marked dirty, oldest mark first, a batch per
+    transaction, until none is left or `budget_s` seconds have passed. Returns how many
+    tickets were refreshed (0 also when another refresh holds the lock)."""
+    started = timezone.now()
+    done = 0
+    while (timezone.now() - started).total_seconds() < budget_s:
+        with transaction.atomic():
+            if not _lock():
+                return done
+            ids = list(
+                FactDirty.objects.order_by("marked_at", "ticket_id").values_list(
+                    "ticket_id", flat=True
+                )[:batch]
+            )
+            if not ids:
+                return done
+            # Deleted in this transaction: a change committed while it runs marks the
+            # ticket again once this commits (its insert waits for the delete).
+            FactDirty.objects.filter(ticket_id__in=ids).delete()
+            _refresh(ids)
+        done += len(ids)
+    return done
+
+
+def facts_rebuild(*, chunk: int = 2000, progress: Callable[[int, int], None] | None = None) -> int:
+    """Drop every fact and rollup and compute them again from the tickets, `chunk` tickets
+    per transaction; `progress(done, total)` after each. Live refreshes may run meanwhile:
+    they go through the same lock and the same difference, so nothing counts twice."""
+    with transaction.atomic():
+        _lock(wait=True)
+        DailyRollup.objects.all().delete()
+        TicketFact.objects.all().delete()
+    total = Ticket.objects.count()
+    done = 0
+    last = 0
+    while True:
+        ids = list(
+            Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            _lock(wait=True)
+            _refresh(ids)
+        last = ids[-1]
+        done += len(ids)
+        if progress is not None:
+            progress(done, total)
+    return done
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far the facts trail the tickets: dirty tickets waiting, and the oldest mark."""
+
+    waiting: int
+    oldest_s: float | None
+
+
+def facts_lag(now: datetime | None = None) -> Lag:
+    now = now or timezone.now()
+    oldest = FactDirty.objects.order_by("marked_at").values_list("marked_at", flat=True).first()
+    return Lag(
+        waiting=FactDirty.objects.count(),
+        oldest_s=(now - oldest).total_seconds() if oldest else None,
+    )

@@ -1,0 +1,37 @@
+"""Recompute every ticket's facts and the rollups from scratch (analytics.facts)."""
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from analytics.facts import facts_rebuild
+
+
+class Command(BaseCommand):
+    help = "Drop the ticket facts and rollups and compute them again from the tickets."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--chunk", type=int, default=2000, help="tickets per transaction")
+
+    def handle(self, *args: Any, chunk: int, **options: Any) -> None:
+        started = time.monotonic()
+        quiet = options["verbosity"] == 0
+        width = 30
+
+        def progress(done: int, total: int) -> None:
+            if quiet:
+                return
+            share = done / total if total else 1.0
+            bar = "#" * int(share * width)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            sys.stdout.write(f"\r[{bar:<{width}}] {done:,}/{total:,} tickets ({rate:,.0f}/s)")
+            sys.stdout.flush()
+
+        done = facts_rebuild(chunk=chunk, progress=progress)
+        if not quiet:
+            sys.stdout.write("\n")
+            self.stdout.write(
+                f"facts rebuilt for {done:,} tickets in {time.monotonic() - started:.1f}s"
+            )

@@ -1,0 +1,120 @@
+"""The metrics of docs/metrics.md as ratios of rollup sums: the one place each is computed
+from the sums, for the report pages, their exports and the board alike."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+# The rollup counters a period adds up (analytics.models.DailyRollup).
+SUMMED = (
+    "created",
+    "repeat_contacts",
+    "sentiment_sum",
+    "sentiment_count",
+    "first_responses",
+    "first_response_wall_s",
+    "first_response_business_count",
+    "first_response_business_s",
+    "resolved",
+    "resolution_wall_s",
+    "resolution_business_count",
+    "resolution_business_s",
+    "first_contact_resolved",
+    "reopened",
+    "bot_deflected",
+)
+
+
+def sums() -> dict[str, Sum]:
+    """The aggregate of every counter, for `.aggregate(**sums())` or `.annotate(**sums())`."""
+    return {name: Sum(name) for name in SUMMED}
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Totals:
+    created: int = 0
+    repeat_contacts: int = 0
+    sentiment_sum: float = 0.0
+    sentiment_count: int = 0
+    first_responses: int = 0
+    first_response_wall_s: int = 0
+    first_response_business_count: int = 0
+    first_response_business_s: int = 0
+    resolved: int = 0
+    resolution_wall_s: int = 0
+    resolution_business_count: int = 0
+    resolution_business_s: int = 0
+    first_contact_resolved: int = 0
+    reopened: int = 0
+    bot_deflected: int = 0
+
+    @classmethod
+    def of(cls, row: Mapping[str, object]) -> "Totals":
+        """From a row of sums (None, as SQL gives for no rows, reads as 0)."""
+        return cls(**{f.name: row.get(f.name) or 0 for f in fields(cls)})  # type: ignore[arg-type]
+
+    # Averages in seconds.
+    @property
+    def first_response_avg_s(self) -> float | None:
+        return _ratio(self.first_response_wall_s, self.first_responses)
+
+    @property
+    def first_response_business_avg_s(self) -> float | None:
+        return _ratio(self.first_response_business_s, self.first_response_business_count)
+
+    @property
+    def resolution_avg_s(self) -> float | None:
+        return _ratio(self.resolution_wall_s, self.resolved)
+
+    @property
+    def resolution_business_avg_s(self) -> float | None:
+        return _ratio(self.resolution_business_s, self.resolution_business_count)
+
+    # Shares, 0 … 1.
+    @property
+    def fcr_rate(self) -> float | None:
+        return _ratio(self.first_contact_resolved, self.resolved)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return _ratio(self.reopened, self.resolved)
+
+    @property
+    def deflection_rate(self) -> float | None:
+        return _ratio(self.bot_deflected, self.resolved)
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return _ratio(self.repeat_contacts, self.created)
+
+    @property
+    def emotion_index(self) -> float | None:
+        """客户情绪指数: mean sentiment of the customers' scored messages, -1 … 1."""
+        return _ratio(self.sentiment_sum, self.sentiment_count)
+
+
+# The headline figures of a period, in the order pages show them: (key, label, kind). A kind
+# says how to show the value: a count, a duration in seconds, a share, an index.
+HEADLINES = (
+    ("created", _("Contacts"), "count"),
+    ("first_response_avg_s", _("First response (average)"), "duration"),
+    ("first_response_business_avg_s", _("First response, business time"), "duration"),
+    ("resolved", _("Resolved"), "count"),
+    ("resolution_avg_s", _("Resolution time (average)"), "duration"),
+    ("fcr_rate", _("First-contact resolution"), "share"),
+    ("reopen_rate", _("Reopen rate"), "share"),
+    ("repeat_rate", _("Repeat contacts"), "share"),
+    ("deflection_rate", _("Bot deflection"), "share"),
+    ("emotion_index", _("Customer emotion index"), "index"),
+)
+
+
+def headline(totals: Totals, key: str) -> float | None:
+    value = getattr(totals, key)
+    return None if value is None else float(value)

@@ -1,0 +1,109 @@
+"""Facts and rollups: what reports read instead of scanning tickets and messages.
+
+- `TicketFact`: one row per ticket with the figures the metrics are made of (docs/metrics.md).
+  It is a pure function of the ticket as it stands (its messages, trail and SLA clocks):
+  recomputing it from the same ticket gives the same row.
+- `DailyRollup`: per local day and per team, channel, category, tier and agent, the sums of
+  the facts, each counted on the day of its own moment (a ticket counts as created on its
+  creation day, as resolved on its resolution day). Kept by adding the difference between a
+  ticket's fact before and after each refresh, so it always equals the sum of the facts.
+- `FactDirty`: the tickets whose facts are due a refresh, written in the same transaction as
+  the ticket's trail entry that changed them, so no change is missed and a replay only marks
+  a ticket that is marked already.
+
+No foreign keys: a fact outlives its ticket's erasure (figures without personal data).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketFact(models.Model):
+    ticket_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField()
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)  # the assignee now
+    customer_id = models.BigIntegerField()
+    is_open = models.BooleanField()
+    first_response_at = models.DateTimeField(null=True)
+    first_response_wall_s = models.PositiveIntegerField(null=True)
+    first_response_business_s = models.PositiveIntegerField(null=True)
+    resolved_at = models.DateTimeField(null=True)
+    resolution_wall_s = models.PositiveIntegerField(null=True)
+    resolution_business_s = models.PositiveIntegerField(null=True)
+    agent_replies = models.PositiveIntegerField(default=0)
+    bot_replies = models.PositiveIntegerField(default=0)
+    reopens = models.PositiveIntegerField(default=0)
+    # None while the ticket is not resolved (docs/metrics.md: first-contact resolution).
+    first_contact_resolved = models.BooleanField(null=True)
+    bot_deflected = models.BooleanField(null=True)
+    repeat_contact = models.BooleanField(default=False)
+    sentiment_sum = models.FloatField(default=0.0)
+    sentiment_count = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("ticket fact")
+        verbose_name_plural = _("ticket facts")
+        indexes = [
+            models.Index(fields=["created_at"], name="analytics_fact_created"),
+            models.Index(fields=["resolved_at"], name="analytics_fact_resolved"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of ticket {self.ticket_id}"
+
+
+class DailyRollup(models.Model):
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+    # On the creation day.
+    created = models.IntegerField(default=0)
+    repeat_contacts = models.IntegerField(default=0)
+    sentiment_sum = models.FloatField(default=0.0)
+    sentiment_count = models.IntegerField(default=0)
+    # On the first response's day.
+    first_responses = models.IntegerField(default=0)
+    first_response_wall_s = models.BigIntegerField(default=0)
+    first_response_business_count = models.IntegerField(default=0)
+    first_response_business_s = models.BigIntegerField(default=0)
+    # On the resolution day.
+    resolved = models.IntegerField(default=0)
+    resolution_wall_s = models.BigIntegerField(default=0)
+    resolution_business_count = models.IntegerField(default=0)
+    resolution_business_s = models.BigIntegerField(default=0)
+    first_contact_resolved = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    bot_deflected = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel", "category", "tier", "agent_id"],
+                name="analytics_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel} {self.category} {self.tier}"
+
+
+class FactDirty(models.Model):
+    ticket_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("ticket fact due a refresh")
+        verbose_name_plural = _("ticket facts due a refresh")
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} due a refresh"

@@ -1,0 +1,33 @@
+"""Marks a ticket's facts as due a refresh whenever its trail records a change that can move
+them (analytics.facts), in the transaction of the change."""
+
+from typing import Any
+
+from analytics.facts import facts_mark
+from tickets.models import EventKind, TicketEvent
+
+# Trail entries that change none of a ticket's facts. Any other kind, including kinds added
+# later, marks the ticket.
+_NO_FACT = frozenset(
+    {
+        EventKind.DELIVERY,
+        EventKind.NOTE,
+        EventKind.SLA_WARNING,
+        EventKind.SLA_BREACH,
+        EventKind.PII_REVEALED,
+        EventKind.PLAN,
+        EventKind.ORDER_LINKED,
+        EventKind.AFTERSALES,
+        EventKind.NOTICE,
+    }
+)
+
+
+def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    if event.kind in _NO_FACT:
+        return
+    ids = [event.ticket_id]
+    if event.kind == EventKind.CREATED and event.ticket.previous_id:
+        # A follow-up within the window undoes the earlier ticket's first-contact resolution.
+        ids.append(event.ticket.previous_id)
+    facts_mark(ids)

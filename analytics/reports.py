@@ -1,0 +1,136 @@
+"""What the report pages show, read from the daily rollups (never from tickets and messages)
+and, for a drill-down, from the per-ticket facts by their indexes."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from analytics.metrics import Totals, sums
+from analytics.models import DailyRollup, TicketFact
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date  # inclusive
+    team_id: int | None = None
+    channel: str = ""
+    category: str = ""
+    tier: str = ""
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Filters":
+        """The period of the same length just before, with the same filters."""
+        return Filters(
+            start=self.start - timedelta(days=self.days),
+            end=self.start - timedelta(days=1),
+            team_id=self.team_id,
+            channel=self.channel,
+            category=self.category,
+            tier=self.tier,
+        )
+
+    def slug(self) -> str:
+        """The period and filters for a file name: 2026-11-26_2026-12-02_team-3_sms."""
+        parts = [self.start.isoformat(), self.end.isoformat()]
+        if self.team_id is not None:
+            parts.append(f"team-{self.team_id}")
+        parts += [value for value in (self.channel, self.category, self.tier) if value]
+        return "_".join(parts)
+
+    def dimensions(self) -> Q:
+        q = Q()
+        if self.team_id is not None:
+            q &= Q(team_id=self.team_id)
+        if self.channel:
+            q &= Q(channel=self.channel)
+        if self.category:
+            q &= Q(category=self.category)
+        if self.tier:
+            q &= Q(tier=self.tier)
+        return q
+
+
+def rollups(filters: Filters) -> QuerySet[DailyRollup]:
+    return DailyRollup.objects.filter(filters.dimensions(), day__range=(filters.start, filters.end))
+
+
+def period_totals(filters: Filters) -> Totals:
+    return Totals.of(rollups(filters).aggregate(**sums()))
+
+
+def by_day(filters: Filters) -> list[tuple[date, Totals]]:
+    """Every day of the period, in order, with its totals (days without contacts as zero)."""
+    found = {
+        row["day"]: Totals.of(row)
+        for row in rollups(filters).values("day").annotate(**sums()).order_by("day")
+    }
+    return [
+        (day, found.get(day, Totals()))
+        for day in (filters.start + timedelta(days=n) for n in range(filters.days))
+    ]
+
+
+def channel_mix(filters: Filters) -> dict[str, dict[date, int]]:
+    """Contacts per channel per day."""
+    mix: dict[str, dict[date, int]] = {}
+    for row in (
+        rollups(filters).values("channel", "day").annotate(count=Sum("created")).order_by("day")
+    ):
+        if row["count"]:
+            mix.setdefault(row["channel"], {})[row["day"]] = row["count"]
+    return mix
+
+
+def categories(filters: Filters) -> list[tuple[str, int]]:
+    """Contacts per category, most first (a Pareto's bars)."""
+    rows = (
+        rollups(filters)
+        .values("category")
+        .annotate(count=Sum("created"))
+        .filter(count__gt=0)
+        .order_by("-count", "category")
+    )
+    return [(row["category"], row["count"]) for row in rows]
+
+
+# --- drill-down ---------------------------------------------------------------------------
+
+# What a figure counts, as facts: the moment it is counted on and what makes a fact count.
+DRILLS = {
+    "created": ("created_at", Q()),
+    "first_responses": ("first_response_at", Q()),
+    "resolved": ("resolved_at", Q()),
+    "first_contact_resolved": ("resolved_at", Q(first_contact_resolved=True)),
+    "reopened": ("resolved_at", Q(reopens__gt=0)),
+    "repeat_contacts": ("created_at", Q(repeat_contact=True)),
+    "bot_deflected": ("resolved_at", Q(bot_deflected=True)),
+}
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def drill(filters: Filters, metric: str) -> QuerySet[TicketFact]:
+    """The facts behind a figure of the period: the tickets a count counted. The same rule as
+    the rollups (analytics.facts.contributions): counted on the local day of its moment."""
+    moment, condition = DRILLS[metric]
+    facts = TicketFact.objects.filter(
+        condition,
+        **{
+            f"{moment}__gte": _local_midnight(filters.start),
+            f"{moment}__lt": _local_midnight(filters.end + timedelta(days=1)),
+        },
+    )
+    if filters.team_id is not None:
+        facts = facts.filter(team_id=filters.team_id)
+    for name in ("channel", "category", "tier"):
+        if value := getattr(filters, name):
+            facts = facts.filter(**{name: value})
+    return facts.order_by(f"-{moment}", "-ticket_id")
