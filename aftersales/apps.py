@@ -14,6 +14,7 @@ class AftersalesConfig(AppConfig):
         from aftersales.logistics_panel import logistics_panel
         from aftersales.panels import ticket_cases_panel
         from aftersales.portal import portal_section
+        from aftersales.selectors import ticket_order_number
         from aftersales.services import notices
         from aftersales.services.clocks import on_clock_fired
         from sla.signals import clock_fired
@@ -24,6 +25,8 @@ class AftersalesConfig(AppConfig):
         hooks.ticket_panel_register("orders", order_panel.order_panel)
         hooks.ticket_panel_register("cases", ticket_cases_panel)
         hooks.ticket_panel_register("aftersales.logistics", logistics_panel)
+        # The ticket's order in the core's macros ({order_number}).
+        hooks.ticket_order_number_register("aftersales.order", ticket_order_number)
         # Orders and cases on the customer's self-service home.
         hooks.portal_section_register("aftersales", portal_section)
         # Purchases and parcels on the customer's timeline.

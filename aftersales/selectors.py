@@ -80,3 +80,14 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
     if teams is None:
         return Case.objects.all()
     return Case.objects.filter(ticket__in=tickets_visible_to(user, team_ids=teams))
+
+
+def ticket_order_number(ticket: Any) -> str:
+    """The number of the order linked to the ticket ("" for none): a macro's
+    {order_number} (tickets.hooks.ticket_order_number)."""
+    from aftersales.models import TicketOrder
+
+    number = (
+        TicketOrder.objects.filter(ticket=ticket).values_list("order__number", flat=True).first()
+    )
+    return number or ""

@@ -236,3 +236,12 @@ def deflection_summary(
         handed_off=counts.get(DeflectionOutcome.HANDED_OFF, 0),
         ignored=counts.get(DeflectionOutcome.IGNORED, 0),
     )
+
+
+def article_answers(*, article_ids: list[int]) -> dict[int, str]:
+    """Published articles' bodies as text that keeps their formatting (paragraphs, line
+    breaks, list markers), by id: what an agent inserts into a reply."""
+    from kb.rendering import text_rendering
+
+    rows = Article.objects.filter(pk__in=article_ids, status=ArticleStatus.PUBLISHED)
+    return {pk: text_rendering(body) for pk, body in rows.values_list("pk", "body")}

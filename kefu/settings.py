@@ -225,6 +225,13 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Attachments larger than this are refused (the message is still taken in, with a note).
 MAX_ATTACHMENT_BYTES: int = env.int("MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+# Files attached by hand (an agent's reply or note, a customer's upload on the status page or
+# in the chat widget; tickets/files.py): images (re-encoded as JPEG, EXIF dropped) and PDFs
+# only, each at most this large, at most this many at once. Links to them in a chat or app
+# message stay valid this many days.
+KEFU_UPLOAD_MAX_BYTES: int = env.int("KEFU_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+KEFU_UPLOAD_MAX_FILES: int = env.int("KEFU_UPLOAD_MAX_FILES", default=5)
+KEFU_ATTACHMENT_LINK_DAYS: int = env.int("KEFU_ATTACHMENT_LINK_DAYS", default=30)
 # A message's stored text (and quoted history, and HTML) is cut to this many characters; the
 # whole of it is kept as an attachment of the message (tickets/services/intake.py).
 KEFU_MESSAGE_BODY_MAX_CHARS: int = env.int("KEFU_MESSAGE_BODY_MAX_CHARS", default=100_000)
@@ -542,6 +549,9 @@ CHAT_SIGNATURE_MAX_SECONDS: int = env.int("CHAT_SIGNATURE_MAX_SECONDS", default=
 # limit). Signed-in visitors and visitors already in a conversation are not counted.
 CHAT_NEW_CONVERSATIONS_PER_ADDRESS: int = env.int("CHAT_NEW_CONVERSATIONS_PER_ADDRESS", default=10)
 CHAT_NEW_CONVERSATIONS_PER_SITE: int = env.int("CHAT_NEW_CONVERSATIONS_PER_SITE", default=120)
+# Photos and PDFs a chat visitor may send a minute (three times this per client address);
+# their size and count limits are KEFU_UPLOAD_MAX_BYTES and KEFU_UPLOAD_MAX_FILES.
+CHAT_UPLOADS_PER_MINUTE: int = env.int("CHAT_UPLOADS_PER_MINUTE", default=10)
 
 # Self-service status page.
 STATUS_CODE_TTL_SECONDS: int = env.int("STATUS_CODE_TTL_SECONDS", default=600)

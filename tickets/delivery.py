@@ -13,6 +13,25 @@ from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A file that goes with an outbound message: email attaches it (`read()`), chat and the
+    app carry its `url` (a signed link that opens it without signing in)."""
+
+    filename: str
+    content_type: str
+    size: int
+    url: str
+    storage_name: str
+
+    def read(self) -> bytes:
+        from django.core.files.storage import default_storage
+
+        with default_storage.open(self.storage_name, "rb") as handle:
+            data: bytes = handle.read()
+        return data
+
+
+@dataclass(frozen=True)
 class Outbound:
     channel: str
     to: str  # phone (E.164), email, or app user id, by channel
@@ -26,6 +45,9 @@ class Outbound:
     message_id: str = ""
     thread_message_ids: tuple[str, ...] = ()
     reply_token: str = ""
+    # Email: the reply as sanitised HTML too ("" for text only), and the files it carries.
+    html: str = ""
+    attachments: tuple[OutboundFile, ...] = ()
 
 
 @dataclass(frozen=True)

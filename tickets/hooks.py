@@ -21,6 +21,10 @@ An app registers its contributions in its `AppConfig.ready`:
   an undo calls `part.move_back(ids, source, target)`. Both run inside the merge's
   transaction.
 
+- **ticket order number**: `ticket_order_number_register(name, finder)`; `finder(ticket)`
+  returns the number of the order the ticket is about ("" when it knows none). The first
+  non-empty answer fills a macro's {order_number}.
+
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
@@ -62,6 +66,8 @@ _ticket_panels: dict[str, TicketPanel] = {}
 _portal_sections: dict[str, PortalSection] = {}
 _timeline_sources: dict[str, TimelineSource] = {}
 _customer_merge_parts: dict[str, CustomerMergePart] = {}
+TicketOrderNumber = Callable[[Ticket], str]
+_ticket_order_numbers: dict[str, TicketOrderNumber] = {}
 
 
 def ticket_panel_register(name: str, panel: TicketPanel) -> None:
@@ -94,3 +100,15 @@ def customer_merge_part_register(name: str, part: CustomerMergePart) -> None:
 
 def customer_merge_parts() -> list[tuple[str, CustomerMergePart]]:
     return list(_customer_merge_parts.items())
+
+
+def ticket_order_number_register(name: str, finder: TicketOrderNumber) -> None:
+    _ticket_order_numbers[name] = finder
+
+
+def ticket_order_number(ticket: Ticket) -> str:
+    """The number of the order the ticket is about, as an app above the core knows it."""
+    for finder in _ticket_order_numbers.values():
+        if number := finder(ticket):
+            return number
+    return ""

@@ -476,7 +476,7 @@ def article_suggestions(*, ticket: Ticket, limit: int = 3) -> list[dict[str, obj
     """Knowledge-base articles for the agent on this ticket: those the bot attached when it
     handed off, else a search for the customer's latest message."""
     if ticket.suggestions:
-        return list(ticket.suggestions)[:limit]
+        return _formatted_answers(list(ticket.suggestions)[:limit])
     latest = ticket.messages.filter(direction=Direction.IN).order_by("-created_at").first()
     if latest is None:
         return []
@@ -487,7 +487,25 @@ def article_suggestions(*, ticket: Ticket, limit: int = 3) -> list[dict[str, obj
     except Exception:  # suggestions must never break the ticket page
         logger.exception("article suggestions failed for ticket %s", ticket.pk)
         return []
-    return [{"article_id": h.article_id, "title": h.title, "answer": h.answer} for h in hits]
+    return _formatted_answers(
+        [{"article_id": h.article_id, "title": h.title, "answer": h.answer} for h in hits]
+    )
+
+
+def _formatted_answers(suggestions: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The suggestions with each answer as the article's text with its formatting (the
+    search index keeps it on one line): inserted into a reply, it keeps its paragraphs and
+    lists."""
+    from kb.selectors import article_answers
+
+    ids = [pk for item in suggestions if isinstance(pk := item.get("article_id"), int)]
+    answers = article_answers(article_ids=ids)
+    formatted = []
+    for item in suggestions:
+        pk = item.get("article_id")
+        answer = answers.get(pk) if isinstance(pk, int) else None
+        formatted.append({**item, "answer": answer} if answer else item)
+    return formatted
 
 
 # --- customer merges ---------------------------------------------------------------------

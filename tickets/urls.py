@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, calls, customers
+from tickets.views import agent, calls, compose, customers, files
 
 app_name = "tickets"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("tickets/<str:number>/live/", agent.ticket_live, name="ticket_live"),
     path("tickets/<str:number>/timeline/", agent.ticket_timeline, name="ticket_timeline"),
     path("tickets/<str:number>/reply/", agent.ticket_reply, name="reply"),
+    path("tickets/<str:number>/send/", compose.ticket_send, name="send"),
+    path("tickets/<str:number>/macros/", compose.ticket_macros, name="ticket_macros"),
+    path("macros/", compose.macro_list, name="macros"),
+    path("macros/new/", compose.macro_edit, name="macro_new"),
+    path("macros/<int:pk>/", compose.macro_edit, name="macro_edit"),
+    path("macros/<int:pk>/delete/", compose.macro_remove, name="macro_delete"),
     path(
         "tickets/<str:number>/messages/<int:message_id>/retry/",
         agent.message_retry,
@@ -26,6 +32,7 @@ urlpatterns = [
     path("messages/<int:pk>/", agent.message_body, name="message_body"),
     path("messages/<int:pk>/reveal/", agent.message_reveal, name="message_reveal"),
     path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
+    path("attachments/<int:pk>/view/", files.attachment_view, name="attachment_view"),
     path("customers/<int:pk>/", customers.customer_page, name="customer"),
     path("customers/<int:pk>/export/", customers.customer_export_download, name="customer_export"),
     path("customers/<int:pk>/erase/", customers.customer_erase_confirm, name="customer_erase"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from channels_ingest.chat.selectors import Availability
 from channels_ingest.chat.texts import availability_notice, error_text, widget_labels
+from tickets.compose import attachment_link
 from tickets.models import Channel, Direction, Message
 
 
@@ -37,7 +38,25 @@ def widget_message(message: Message, *, client_id: str = "") -> dict[str, Any]:
         "text": message.body,
         "at": message.created_at.isoformat(),
         "client_id": client_id,
+        "files": widget_files(message),
     }
+
+
+def widget_files(message: Message) -> list[dict[str, Any]]:
+    """The message's kept files as the widget shows them: a photo inline, a PDF as a link;
+    each opens by a signed link (tickets.compose.attachment_link) that needs no sign-in."""
+    if message._state.adding:  # not stored: no files (a message built for a test or a replay)
+        return []
+    return [
+        {
+            "name": item.filename,
+            "type": item.content_type,
+            "size": item.size,
+            "url": attachment_link(item),
+        }
+        for item in message.attachments.all()
+        if item.file and not item.refused_reason
+    ]
 
 
 def message_event(message: Message, *, client_id: str = "") -> dict[str, Any]:
@@ -55,6 +74,7 @@ def outbound_event(*, text: str, is_reply: bool) -> dict[str, Any]:
             "text": text,
             "at": None,
             "client_id": "",
+            "files": [],
         },
     }
 

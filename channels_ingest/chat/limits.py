@@ -101,3 +101,20 @@ def new_conversation_admit(*, site_key: str, address: str) -> Admission:
     return _take(
         group="chat.new.site", value=site_key, per_minute=settings.CHAT_NEW_CONVERSATIONS_PER_SITE
     )
+
+
+def upload_admit(*, visitor_address: str, client_address: str) -> Admission:
+    """Count one file upload against the visitor's budget and their client address's (a
+    visitor id is free to make up, an address is not)."""
+    admission = _take(
+        group="chat.upload.visitor",
+        value=visitor_address,
+        per_minute=settings.CHAT_UPLOADS_PER_MINUTE,
+    )
+    if not admission.is_allowed:
+        return admission
+    return _take(
+        group="chat.upload.address",
+        value=_address_key(client_address),
+        per_minute=settings.CHAT_UPLOADS_PER_MINUTE * 3,
+    )

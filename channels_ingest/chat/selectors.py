@@ -39,6 +39,7 @@ def conversation_history(*, ticket: Ticket, limit: int) -> list[Message]:
     newest = (
         Message.objects.filter(ticket=ticket, direction__in=[Direction.IN, Direction.OUT])
         .select_related("author__user")
+        .prefetch_related("attachments")
         .order_by("-created_at", "-pk")[:limit]
     )
     return list(reversed(newest))
@@ -48,6 +49,7 @@ def message_for_visitor(*, message_id: int) -> Message | None:
     return (
         Message.objects.filter(pk=message_id, direction__in=[Direction.IN, Direction.OUT])
         .select_related("author__user")
+        .prefetch_related("attachments")
         .first()
     )
 

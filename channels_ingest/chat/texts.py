@@ -35,6 +35,7 @@ def widget_labels() -> dict[str, str]:
         "connecting": _("Connecting…"),
         "sending": _("Sending…"),
         "empty": _("Ask us anything: your conversation stays here when you come back."),
+        "attach": _("Send a photo or a PDF"),
     }
 
 
@@ -87,5 +88,8 @@ def error_text(code: str) -> str:
         "bad_user": _("This chat session is not valid; please reload the page."),
         "bad_visitor": _("This chat session is not valid; please reload the page."),
         "sign_in": _("Please sign in to chat with us."),
+        "bad_file": _("Send a photo (JPEG, PNG, HEIC, WebP, GIF) or a PDF."),
+        "forbidden_origin": _("This page may not send files to this chat."),
+        "unknown_site": _("Unknown chat."),
     }
     return texts.get(code, texts["server_error"])

@@ -3,7 +3,7 @@
 import smtplib
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 
 from channels_ingest.email.threading import normalise_subject
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError
@@ -28,7 +28,7 @@ def subject_for(outbound: Outbound) -> str:
     return f"Re: {base}" if outbound.thread_message_ids and outbound.kind == "reply" else base
 
 
-def build_message(outbound: Outbound) -> EmailMessage:
+def build_message(outbound: Outbound) -> EmailMultiAlternatives:
     headers: dict[str, str] = {}
     if outbound.message_id:
         headers["Message-ID"] = f"<{outbound.message_id}>"
@@ -43,7 +43,7 @@ def build_message(outbound: Outbound) -> EmailMessage:
         headers["X-Auto-Response-Suppress"] = "All"
     if outbound.ticket_number:
         headers["X-Kefu-Ticket"] = outbound.ticket_number
-    return EmailMessage(
+    message = EmailMultiAlternatives(
         subject=subject_for(outbound),
         body=outbound.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -51,6 +51,12 @@ def build_message(outbound: Outbound) -> EmailMessage:
         reply_to=[reply_address(outbound.reply_token)],
         headers=headers,
     )
+    if outbound.html:
+        # The same reply with its formatting (sanitised in the core: tickets.formatting).
+        message.attach_alternative(outbound.html, "text/html")
+    for item in outbound.attachments:
+        message.attach(item.filename, item.read(), item.content_type)
+    return message
 
 
 class SmtpBackend:

@@ -4,6 +4,7 @@
 from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode, TokenScope
 from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
+from tickets.models.macros import Macro, MacroLanguage
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
 from tickets.models.notifications import Notification
 from tickets.models.teams import Agent, Department, RoutingRule, Team
@@ -45,6 +46,8 @@ __all__ = [
     "EventKind",
     "IdentityKind",
     "IntegrationToken",
+    "Macro",
+    "MacroLanguage",
     "Message",
     "Notification",
     "RoutingRule",

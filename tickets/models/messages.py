@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tickets.models.customers import ContactIdentity
 from tickets.models.teams import Agent
 from tickets.models.tickets import Channel, Ticket
 
@@ -69,6 +70,17 @@ class Message(models.Model):
     # The email Message-ID of this message (theirs when inbound, ours when outbound), so a
     # reply's In-Reply-To/References lead back to the ticket.
     email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # A reply the agent sent to one particular contact of the customer (another channel
+    # than the ticket's, when that one cannot reach them); NULL: the customer's latest
+    # address on the message's channel.
+    recipient = models.ForeignKey(
+        ContactIdentity,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent to"),
+    )
 
     class Meta:
         verbose_name = _("message")

@@ -9,11 +9,20 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from kefu.celery import task_queue
 from tickets import events
-from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError, backend_for
+from tickets.compose import attachment_link
+from tickets.delivery import (
+    DeliveryResult,
+    Outbound,
+    OutboundFile,
+    TransientDeliveryError,
+    backend_for,
+)
 from tickets.models import (
     Channel,
     Customer,
@@ -111,9 +120,13 @@ def message_deliver(*, message_id: int) -> Message:
     now = timezone.now()
     if not outbox.delivery_claim(message_id, now=now):
         return Message.objects.get(pk=message_id)
-    message = Message.objects.select_related("ticket__customer").get(pk=message_id)
+    message = Message.objects.select_related("ticket__customer", "recipient").get(pk=message_id)
     ticket = message.ticket
-    address = customer_address(ticket.customer, message.channel)
+    address = (
+        message.recipient.value
+        if message.recipient is not None
+        else customer_address(ticket.customer, message.channel)
+    )
     if message.channel == Channel.WEB:
         # The self-service page is where the customer reads it: there it is the moment it is
         # stored (a notice on the channel that reaches them says there is something to read).
@@ -121,10 +134,13 @@ def message_deliver(*, message_id: int) -> Message:
     elif address is None:
         result = DeliveryResult(status=DeliveryStatus.FAILED, error="no address on this channel")
     else:
+        files = _outbound_files(message)
         outbound = Outbound(
             channel=message.channel,
             to=address,
-            body=message.body,
+            body=_body_with_files(message, files),
+            html=message.html if message.channel == Channel.EMAIL else "",
+            attachments=files,
             subject=message.subject if message.notice and message.subject else ticket.subject,
             ticket_number=ticket.number,
             reference=f"kefu-{message.pk}",
@@ -153,6 +169,41 @@ def message_deliver(*, message_id: int) -> Message:
     return message_delivery_update(
         message=message, status=result.status, reference=result.provider_id, error=result.error
     )
+
+
+def _outbound_files(message: Message) -> tuple[OutboundFile, ...]:
+    if message.direction != Direction.OUT:
+        return ()
+    return tuple(
+        OutboundFile(
+            filename=item.filename,
+            content_type=item.content_type,
+            size=item.size,
+            url=attachment_link(item),
+            storage_name=item.file.name or "",
+        )
+        for item in message.attachments.filter(refused_reason="").exclude(file="").order_by("pk")
+    )
+
+
+def _body_with_files(message: Message, files: tuple[OutboundFile, ...]) -> str:
+    """The text as the channel carries it. Email attaches the files and chat shows them
+    (from the message itself); the app gets a link per file under the text; an SMS cannot
+    carry a file, nor a long link well: it says the files wait on the status page."""
+    if not files or message.channel not in (Channel.SMS, Channel.APP):
+        return message.body
+    language = message.ticket.customer.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        if message.channel == Channel.APP:
+            lines = [f"📎 {item.filename}: {item.url}" for item in files]
+            return "\n".join([message.body, "", *lines])
+        status_page = settings.KEFU_PUBLIC_URL.rstrip("/") + reverse("portal:lookup")
+        note = ngettext(
+            "(%(count)d attachment: see it on your ticket's status page, %(url)s)",
+            "(%(count)d attachments: see them on your ticket's status page, %(url)s)",
+            len(files),
+        ) % {"count": len(files), "url": status_page}
+        return f"{message.body}\n{note}"
 
 
 def _outbound_kind(message: Message) -> str:

@@ -8,6 +8,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kefu.celery import task_queue
 from tickets.delivery import Outbound, backend_for
+from tickets.files import PreparedFile
 from tickets.identity import normalise_identity
 from tickets.inbound import Identity, InboundMessage
 from tickets.models import (
@@ -161,13 +163,20 @@ def _status_code_request(*, number: str, contact: str) -> StatusAccessCode | Non
     return access
 
 
-def portal_message(*, ticket: Ticket, text: str, token: str) -> IntakeResult:
+def portal_message(
+    *, ticket: Ticket, text: str, token: str, files: Sequence[PreparedFile] = ()
+) -> IntakeResult:
     """A customer writes on their ticket from the self-service page (after proving who they
     are with a one-time code). It goes through intake like any channel, onto that ticket,
-    and the answer bot may reply; `token` makes a resubmitted form one message."""
+    and the answer bot may reply; `token` makes a resubmitted form one message. `files`
+    (accepted by tickets.files) are stored with the message; a message of files alone is
+    written as their names."""
     identity = ticket.customer.identities.order_by("pk").first()
     if identity is None:
         raise ValidationError(_("This ticket has no contact to write from."))
+    text = text.strip() or "\n".join(f"📎 {item.filename}" for item in files)
+    if not text:
+        raise ValidationError(_("Write a message or attach a file."))
     return intake_message(
         inbound=InboundMessage(
             channel=Channel.WEB,
@@ -175,6 +184,7 @@ def portal_message(*, ticket: Ticket, text: str, token: str) -> IntakeResult:
             identities=[Identity(kind=identity.kind, value=identity.value)],
             text=text,
             thread_ticket_number=ticket.number,
+            attachments=[item.as_inbound() for item in files],
         )
     )
 

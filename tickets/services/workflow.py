@@ -10,9 +10,11 @@ from kefu import realtime
 from sla import services as sla_services
 from sla.models import Milestone
 from tickets import events
+from tickets.compose import channel_for_identity
 from tickets.models import (
     Agent,
     Channel,
+    ContactIdentity,
     DeliveryStatus,
     Direction,
     EventKind,
@@ -27,13 +29,24 @@ from tickets.services.trail import event_record, ticket_publish
 from tickets.tiers import Tier
 
 
-def ticket_reply(*, ticket: Ticket, author: Agent, body: str, client_token: str = "") -> Message:
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: Agent,
+    body: str,
+    client_token: str = "",
+    recipient: ContactIdentity | None = None,
+    html: str = "",
+) -> Message:
     """Store an agent's reply as queued and deliver it on the ticket's channel after commit
     (the outbox: a broker outage delays it, never fails the request or loses it). The first
     reply stops the first-response clock.
 
     `client_token` is the reply form's one-time key: the same form sent again (a retry after
-    a timeout, a double click) returns the reply already stored instead of sending another."""
+    a timeout, a double click) returns the reply already stored instead of sending another.
+
+    `recipient`: one of the customer's contacts to send it to instead, on that contact's
+    channel (when the ticket's channel cannot reach them); `html`: the email's HTML part."""
     body = body.strip()
     if not body:
         raise ValidationError(_("A reply cannot be empty."))
@@ -49,9 +62,11 @@ def ticket_reply(*, ticket: Ticket, author: Agent, body: str, client_token: str 
         message = Message.objects.create(
             ticket=ticket,
             direction=Direction.OUT,
-            channel=ticket.channel,
+            channel=channel_for_identity(recipient) if recipient is not None else ticket.channel,
             author=author,
             body=body,
+            html=html,
+            recipient=recipient,
             delivery_status=DeliveryStatus.QUEUED,
             delivery_due_at=now,
             client_token=client_token,

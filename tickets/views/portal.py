@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from tickets import hooks, selectors
+from tickets.files import files_prepare
 from tickets.models import Ticket
 from tickets.portal import (
     NUMBER_SESSION_KEY,
@@ -153,9 +154,11 @@ def _in_their_language(request: HttpRequest, answer: HttpResponse, language: str
 
 
 class PortalMessageForm(forms.Form):
+    # Optional when photos or a PDF come with it (tickets.services.portal.portal_message).
     text = forms.CharField(
         label=gettext_lazy("Your message"),
         max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     # Made when the page is drawn: a double submit of the same form is one message.
@@ -181,6 +184,7 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
                     ticket=ticket,
                     text=form.cleaned_data["text"],
                     token=str(form.cleaned_data["token"]),
+                    files=files_prepare(request.FILES.getlist("files")),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -193,8 +197,11 @@ def status_ticket(request: HttpRequest, number: str) -> HttpResponse:
         "portal/ticket.html",
         {
             "ticket": ticket,
-            "messages_public": selectors.public_messages(ticket=ticket),
+            "messages_public": selectors.public_messages(ticket=ticket).prefetch_related(
+                "attachments"
+            ),
             "form": form,
+            "max_bytes": settings.KEFU_UPLOAD_MAX_BYTES,
         },
     )
 

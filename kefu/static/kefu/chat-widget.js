@@ -50,7 +50,8 @@
   // server has greeted us, so whoever is anonymous here later starts afresh.
   var previousVisitor = data.user ? remember(storageKey + ":visitor") : null;
 
-  function socketUrl() {
+  // Who the visitor is, as the socket and the upload endpoint both want it.
+  function identityParams() {
     var params = new URLSearchParams();
     if (data.user) {
       params.set("user", data.user);
@@ -68,6 +69,11 @@
     }
     if (data.name) { params.set("name", data.name); }
     params.set("lang", data.lang || document.documentElement.lang || navigator.language || "");
+    return params;
+  }
+
+  function socketUrl() {
+    var params = identityParams();
     var scheme = base.protocol === "https:" ? "wss:" : "ws:";
     return scheme + "//" + base.host + "/ws/chat/" + encodeURIComponent(data.site) + "/?" + params.toString();
   }
@@ -104,7 +110,11 @@
     ".error { color: #d93025; }",
     "form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eee; }",
     "textarea { flex: 1; resize: none; font: inherit; padding: 6px 8px; border: 1px solid #ccc; border-radius: 8px; }",
-    "form button { border: 0; border-radius: 8px; background: #1f6feb; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }"
+    "form button { border: 0; border-radius: 8px; background: #1f6feb; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
+    "form button.attach { background: #e8eaed; color: #222; padding: 0 10px; }",
+    ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
+    ".files img { max-width: 180px; max-height: 140px; border-radius: 6px; display: block; }",
+    ".files a { color: inherit; }"
   ].join("\n");
 
   var MARKUP =
@@ -118,7 +128,9 @@
     '<ol class="log" aria-live="polite"><li class="empty"></li></ol>' +
     '<p class="typing" hidden></p>' +
     '<p class="error" hidden></p>' +
-    '<form><textarea rows="2"></textarea><button type="submit" class="send">➤</button></form>' +
+    '<form><button type="button" class="attach">📎</button><input type="file" class="file" hidden multiple ' +
+    'accept="image/jpeg,image/png,image/heic,image/webp,image/gif,application/pdf,.heic">' +
+    '<textarea rows="2"></textarea><button type="submit" class="send">➤</button></form>' +
     "</section>";
 
   var host = document.createElement("div");
@@ -148,7 +160,7 @@
   var launcher = part(".launcher"), badge = part(".badge"), panel = part(".panel");
   var dot = part(".dot"), stateLine = part(".state"), notice = part(".notice");
   var log = part(".log"), empty = part(".empty"), typingLine = part(".typing"), errorLine = part(".error");
-  var form = part("form"), input = part("textarea");
+  var form = part("form"), input = part("textarea"), attach = part(".attach"), fileInput = part(".file");
 
   var labels = {};
   var socket = null, retryDelay = 1000, refused = false, isOnline = false;
@@ -165,6 +177,8 @@
     part(".close").setAttribute("aria-label", label("close"));
     part(".send").setAttribute("aria-label", label("send"));
     part(".send").textContent = label("send", "➤");
+    attach.setAttribute("aria-label", label("attach"));
+    attach.title = label("attach");
     input.placeholder = label("placeholder");
     empty.textContent = label("empty");
     typingLine.textContent = label("typing");
@@ -200,10 +214,37 @@
     text.textContent = message.text;
     item.appendChild(who);
     item.appendChild(text);
+    appendFiles(item, message.files || []);
     if (empty.parentNode) { empty.remove(); }
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
+  }
+
+  // A message's files: a photo inline, a PDF as a link; both open Kefu's signed link.
+  function appendFiles(item, files) {
+    if (!files.length) { return; }
+    var box = document.createElement("span");
+    box.className = "files";
+    files.forEach(function (file) {
+      var url;
+      try { url = new URL(file.url, base).href; } catch (e) { return; }
+      if (!/^https?:/.test(url)) { return; }
+      var link = document.createElement("a");
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      if (/^image\//.test(file.type)) {
+        var image = document.createElement("img");
+        image.src = url;
+        image.alt = file.name;
+        link.appendChild(image);
+      } else {
+        link.textContent = "📄 " + file.name;
+      }
+      box.appendChild(link);
+    });
+    item.appendChild(box);
   }
 
   function show(message) {
@@ -211,6 +252,7 @@
     var item = message.client_id && byClient[message.client_id];
     if (item) {
       item.classList.remove("pending");
+      if ((message.files || []).length && !item.querySelector(".files")) { appendFiles(item, message.files); }
     } else {
       item = render(message, false);
     }
@@ -327,6 +369,35 @@
     send({type: "message", id: clientId, text: text});
   }
 
+  // Photos and PDFs go over HTTP (a socket frame is no place for a file); the answer is an
+  // ack like a typed message's, and the message itself arrives on the socket.
+  function upload(fileList) {
+    var files = Array.prototype.slice.call(fileList || []);
+    if (!files.length || refused) { return; }
+    var clientId = "f" + randomHex(12);
+    var body = new FormData();
+    identityParams().forEach(function (value, key) { body.append(key, value); });
+    body.append("id", clientId);
+    body.append("text", input.value.trim());
+    files.forEach(function (file) { body.append("files", file, file.name); });
+    var item = render({from: "visitor", text: files.map(function (f) { return "📎 " + f.name; }).join("\n"), at: new Date().toISOString()}, true);
+    byClient[clientId] = item;
+    input.value = "";
+    fetch(new URL("/chat/" + encodeURIComponent(data.site) + "/upload/", base).href, {method: "POST", body: body, credentials: "omit"})
+      .then(function (response) { return response.json().catch(function () { return {type: "error", message: label("failed")}; }); })
+      .then(function (answer) {
+        if (answer.type === "ack") {
+          // The message itself (with its files) comes on the socket and finds this item by
+          // its client id.
+          item.classList.remove("pending");
+        } else {
+          item.classList.add("failed");
+          showError(answer.message || "");
+        }
+      })
+      .catch(function () { item.classList.add("failed"); });
+  }
+
   function open() {
     panel.hidden = false;
     countUnread(0);
@@ -337,6 +408,8 @@
 
   launcher.addEventListener("click", function () { if (panel.hidden) { open(); } else { close(); } });
   part(".close").addEventListener("click", close);
+  attach.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () { upload(fileInput.files); fileInput.value = ""; });
   form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }

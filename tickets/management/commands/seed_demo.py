@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.inbound import Identity, InboundMessage
-from tickets.models import Agent, Channel, Customer, Department, RoutingRule, Team
+from tickets.models import Agent, Channel, Customer, Department, Macro, RoutingRule, Team
 from tickets.services.intake import intake_message
 from tickets.services.workflow import ticket_add_note, ticket_reply, ticket_set_status
 
@@ -74,6 +74,88 @@ MESSAGES = [
 ]
 
 
+# Shared macros: (name, language, text, team department or None for everyone, set status,
+# add tag, transfer to department).
+MACROS: list[tuple[str, str, str, str | None, str, str, str | None]] = [
+    (
+        "问候 · 开场",
+        "zh-hans",
+        "{customer_name}您好，我是客服{agent_name}，很高兴为您服务。关于工单 {ticket_number}，"
+        "我来帮您处理。",
+        None,
+        "",
+        "",
+        None,
+    ),
+    (
+        "生鲜质量问题 · 退款",
+        "zh-hans",
+        "{customer_name}您好，非常抱歉给您带来不好的体验。订单 {order_number} 中有问题的商品，"
+        "我们将为您全额退款，款项会在 1–3 个工作日内原路退回。\n\n"
+        "为便于我们改进，请您：\n"
+        "1. 拍一张商品照片回复给我们\n"
+        "2. 保留外包装至退款完成\n\n"
+        "如有其他问题，随时联系我们。",
+        None,
+        "pending_customer",
+        "质量问题",
+        None,
+    ),
+    (
+        "物流延误 · 转物流组",
+        "zh-hans",
+        "{customer_name}您好，订单 {order_number} 的物流我们已联系快递公司加急处理，"
+        "物流同事会在 24 小时内给您回复最新进度。",
+        None,
+        "",
+        "物流延误",
+        Department.LOGISTICS,
+    ),
+    (
+        "结束 · 已解决",
+        "zh-hans",
+        "感谢您的耐心，{customer_name}！问题已处理完毕，如有其他需要请随时联系我们。祝您生活愉快！",
+        None,
+        "resolved",
+        "",
+        None,
+    ),
+    (
+        "Greeting",
+        "en",
+        "Hi {customer_name}, this is {agent_name} from customer service. "
+        "I'm looking into ticket {ticket_number} for you.",
+        None,
+        "",
+        "",
+        None,
+    ),
+    (
+        "Return instructions",
+        "en",
+        "Hi {customer_name},\n\nTo return order {order_number}:\n"
+        "1. Open the order in the app\n"
+        "2. Tap “Return or refund” and choose the items\n"
+        "3. Hand the parcel to any courier point within 7 days\n\n"
+        "Your refund is issued as soon as we receive it.",
+        Department.CUSTOMER_SERVICE,
+        "pending_customer",
+        "return",
+        None,
+    ),
+    (
+        "Closing · resolved",
+        "en",
+        "Thanks for your patience, {customer_name}! I've marked this as solved; just reply "
+        "if anything else comes up.",
+        None,
+        "resolved",
+        "",
+        None,
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Load demo teams, users (password kefu-demo) and tickets. Idempotent."
 
@@ -93,6 +175,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             teams = self._teams()
             agents = self._users(teams)
+            self._macros(teams, agents)
         if Customer.objects.exists():
             self.stdout.write("demo data already present")
             return
@@ -164,3 +247,27 @@ class Command(BaseCommand):
                 agent.teams.add(*(teams[d] for d in departments))
                 agents[username] = agent
         return agents
+
+    def _macros(self, teams: dict[str, Team], agents: dict[str, Agent]) -> None:
+        for name, language, body, team, status, tag, transfer in MACROS:
+            Macro.objects.get_or_create(
+                name=name,
+                owner=None,
+                defaults={
+                    "language": language,
+                    "body": body,
+                    "team": teams[team] if team else None,
+                    "set_status": status,
+                    "add_tag": tag,
+                    "transfer_to": teams[transfer] if transfer else None,
+                },
+            )
+        if "agent" in agents:
+            Macro.objects.get_or_create(
+                name="我的签名",
+                owner=agents["agent"],
+                defaults={
+                    "language": "zh-hans",
+                    "body": "—— 客服{agent_name}，工作时间 9:00–21:00",
+                },
+            )
