@@ -64,7 +64,8 @@ async def test_viewers_learn_of_each_other_and_of_who_leaves():
         "connection": bob_seen_by_a["connection"],
     }
     # Staff names only: nothing of the customer travels with these events.
-    assert "138" not in str([bob_seen_by_a, alice_seen_by_b, left])
+    assert "13800138000" not in str([bob_seen_by_a, alice_seen_by_b, left])
+    assert "我的快递" not in str([bob_seen_by_a, alice_seen_by_b, left])
     await a.disconnect()
 
 

@@ -90,7 +90,7 @@
 
   function sendWritten(box) {
     var mode = box.form.getAttribute("data-mode") === "note" ? "note" : "reply";
-    var button = box.form.querySelector("button[name=kind][value=" + mode + "]");
+    var button = box.form.querySelector("button[name=kind][value=" + mode + "]:not([data-send-anyway])");
     if (!button) { return; }
     if (box.form.requestSubmit) { box.form.requestSubmit(button); } else { button.click(); }
   }

@@ -83,6 +83,7 @@
 
     function setState(ok) {
       badges.forEach(function (badge) {
+        badge.setAttribute("data-live-state", ok ? "up" : "down");
         if (badge.dataset.ok === undefined) { return; }
         badge.textContent = ok ? badge.dataset.ok : badge.dataset.down;
         badge.className = "live " + (ok ? "up" : "down");
