@@ -173,6 +173,16 @@
     document.body.addEventListener("kefu:event", onEvent);
     var button = document.getElementById("bell-desktop");
     if (button) { button.addEventListener("click", askDesktop); }
+    // The open bell closes on a click elsewhere or Esc, as a menu does.
+    var bell = document.getElementById("bell");
+    if (bell) {
+      document.addEventListener("click", function (event) {
+        if (bell.open && !bell.contains(event.target)) { bell.open = false; }
+      });
+      document.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && bell.open) { bell.open = false; }
+      });
+    }
   }
 
   window.kefuAware = {phrase: phrase};

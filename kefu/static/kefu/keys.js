@@ -118,7 +118,9 @@
     switch (event.key) {
       case "j": done = move(1); break;
       case "k": done = move(-1); break;
-      case "Enter": done = current !== null && openChosen(); break;
+      case "Enter":  // on a link or button, Enter is theirs
+        done = current !== null && !event.target.closest("a, button, summary") && openChosen();
+        break;
       case "r": done = writeAs("reply"); break;
       case "n": done = writeAs("note"); break;
       case "a": done = assignToMe(); break;
