@@ -1,4 +1,5 @@
-"""The agent's websocket: queue updates for their teams, and the tickets they have open.
+"""The agent's websocket: queue updates for their teams, the tickets they have open, and who
+else has those open (tickets/viewers.py).
 
 Consumers only authenticate, join groups and forward what `kefu.realtime` publishes.
 """
@@ -39,10 +40,6 @@ def _watchable_ticket(user: Any, number: str) -> int | None:
     return ticket.pk if ticket else None
 
 
-def _viewer(user: Any) -> dict[str, Any]:
-    return viewer_of(user)
-
-
 def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
     """Tell the ticket's chat visitor the agent is typing; False when the user may not see
     the ticket (or is no agent)."""
@@ -79,7 +76,7 @@ class AgentConsumer(TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocket
         await self.join(realtime.ticket_group(ticket_id))
         await self.send_json({"type": "ticket.watching", "number": number})
         # Watching is the ticket page being open: the other viewers learn of it.
-        viewer = await database_sync_to_async(_viewer)(self.scope["user"])
+        viewer = await database_sync_to_async(viewer_of)(self.scope["user"])
         await self.viewing_start(ticket_id=ticket_id, number=number, viewer=viewer)
 
     async def disconnect(self, code: int) -> None:
