@@ -1,4 +1,5 @@
-"""The agent's websocket: queue updates for their teams, and the tickets they have open.
+"""The agent's websocket: queue updates for their teams, the tickets they have open, and who
+else has those open (tickets/viewers.py).
 
 Consumers only authenticate, join groups and forward what `kefu.realtime` publishes.
 """
@@ -15,6 +16,7 @@ from kefu.roles import Role, has_role
 from tickets.models import Team
 from tickets.selectors import agent_for, team_ids_for, ticket_for
 from tickets.services.workflow import ticket_agent_typing
+from tickets.viewers import TicketViewingMixin, viewer_of
 
 TYPING_EVERY_SECONDS = 2.0
 
@@ -48,7 +50,7 @@ def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
     return True
 
 
-class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
+class AgentConsumer(TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.typing_sent: dict[str, float] = {}
         groups = await database_sync_to_async(_agent_groups)(self.scope.get("user"))
@@ -73,6 +75,13 @@ class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
             return
         await self.join(realtime.ticket_group(ticket_id))
         await self.send_json({"type": "ticket.watching", "number": number})
+        # Watching is the ticket page being open: the other viewers learn of it.
+        viewer = await database_sync_to_async(viewer_of)(self.scope["user"])
+        await self.viewing_start(ticket_id=ticket_id, number=number, viewer=viewer)
+
+    async def disconnect(self, code: int) -> None:
+        await self.viewing_stop()
+        await super().disconnect(code)
 
     async def _typing(self, number: str, is_typing: bool) -> None:
         # The reply box sends "typing" every few seconds while the agent writes; passing on
@@ -87,3 +96,5 @@ class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
             self.typing_sent.pop(number, None)
         if not await database_sync_to_async(_agent_typing)(self.scope["user"], number, is_typing):
             await self.send_json({"type": "error", "error": "no such ticket"})
+            return
+        await self.viewing_typing_set(number=number, typing=is_typing)

@@ -140,3 +140,36 @@ def call_updated(call: Call, *, ticket: Ticket | None = None) -> dict[str, Any]:
     if ticket is not None:
         event["ticket"] = {"id": ticket.pk, "number": ticket.number}
     return event
+
+
+# Who else has a ticket open (sent between the agent sockets of the ticket's page, see
+# tickets/viewers.py): the viewer's user id and display name, a staff member's, no customer's.
+# `connection` tells one open page from another of the same user.
+
+
+def viewer_joined(
+    *, number: str, connection: str, viewer: dict[str, Any], typing: bool
+) -> dict[str, Any]:
+    return {
+        "type": "viewing.joined",
+        "number": number,
+        "connection": connection,
+        "viewer": viewer,
+        "typing": typing,
+    }
+
+
+def viewer_left(*, number: str, connection: str) -> dict[str, Any]:
+    return {"type": "viewing.left", "number": number, "connection": connection}
+
+
+def viewer_typing(
+    *, number: str, connection: str, viewer: dict[str, Any], typing: bool
+) -> dict[str, Any]:
+    return {
+        "type": "viewing.typing",
+        "number": number,
+        "connection": connection,
+        "viewer": viewer,
+        "typing": typing,
+    }

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import phonenumbers
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from tickets.identity import mask_identity
 from tickets.masking import CUT_SLACK, safe_cut
 from tickets.models import (
     Agent,
+    AlertSettings,
     Call,
     ContactIdentity,
     Customer,
@@ -160,6 +161,7 @@ def queue_page(
         if sort == "due"
         else ["priority_rank", "created_at", "pk"]
     )
+    tickets = queue_sla_annotate(tickets)
     rows = list(
         tickets.select_related("customer", "team", "assignee__user").order_by(*order)[: size + 1]
     )
@@ -600,3 +602,65 @@ def merge_suggestions(*, customer: Customer, limit: int = 5) -> list[MergeSugges
 
 def merges_recent(*, limit: int = 50) -> QuerySet[CustomerMerge]:
     return CustomerMerge.objects.select_related("source", "target", "actor", "undone_by")[:limit]
+
+
+def messages_unseen(*, ticket: Ticket, seen_message_id: int, agent: Agent) -> QuerySet[Message]:
+    """What arrived on the ticket after the message `seen_message_id` that an agent about to
+    reply should read first: the customer's messages and other people's replies (not the
+    agent's own, not notes, not Kefu's automatic acknowledgements), oldest first."""
+    return (
+        ticket.messages.filter(pk__gt=seen_message_id)
+        .filter(
+            Q(direction=Direction.IN)
+            | (Q(direction=Direction.OUT, is_automatic=False) & ~Q(author=agent))
+        )
+        .select_related("author__user")
+        .order_by("pk")
+    )
+
+
+def message_last_id(*, ticket: Ticket) -> int:
+    """The newest message's id on the ticket (0 for none): what a reply form says it saw."""
+    last = ticket.messages.order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
+
+
+def queue_sla_annotate(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What the queue's SLA column needs besides the next due time, in the same query:
+    `sla_breached_since`, when the earliest of the ticket's running clocks that breached was
+    due (None when none did), and `sla_paused`, whether a running clock is paused. The
+    ticket's `sla_due_at` leaves breached and paused clocks out: after a breach it is the
+    next milestone's deadline, which says nothing about how late the ticket already is."""
+    running = SlaClock.objects.filter(subject_id=OuterRef("pk"), satisfied_at__isnull=True)
+    return tickets.annotate(
+        sla_breached_since=Subquery(
+            running.filter(breached_at__isnull=False).order_by("due_at").values("due_at")[:1]
+        ),
+        sla_paused=Exists(running.filter(paused_at__isnull=False)),
+    )
+
+
+@dataclass(frozen=True)
+class Bell:
+    unread: list[Notification]  # the newest unread, at most BELL_LIST_SIZE
+    count: int  # all unread
+    play_sound: bool
+
+
+# The header bell's list: the newest unread; its count says how many there are in all.
+BELL_LIST_SIZE = 10
+
+
+def bell_for(*, user: Any) -> Bell:
+    """The header bell of a staff user: delivered, unread notifications and the sound setting.
+    Two queries, three when the list is full (then the count is asked separately)."""
+    if not getattr(user, "is_authenticated", False):
+        return Bell(unread=[], count=0, play_sound=False)
+    unread = notifications_unread(user=user, limit=BELL_LIST_SIZE)
+    count = len(unread)
+    if count >= BELL_LIST_SIZE:
+        count = Notification.objects.filter(
+            user=user, delivered_at__isnull=False, read_at__isnull=True
+        ).count()
+    settings = AlertSettings.objects.filter(user=user).first()
+    return Bell(unread=unread, count=count, play_sound=settings.play_sound if settings else False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, calls, compose, customers, files
+from tickets.views import agent, awareness, calls, compose, customers, files
 
 app_name = "tickets"
 
@@ -33,6 +33,11 @@ urlpatterns = [
     path("messages/<int:pk>/reveal/", agent.message_reveal, name="message_reveal"),
     path("attachments/<int:pk>/", agent.attachment_download, name="attachment"),
     path("attachments/<int:pk>/view/", files.attachment_view, name="attachment_view"),
+    path("bell/", awareness.bell, name="bell"),
+    path("bell/<int:pk>/read/", awareness.bell_read, name="bell_read"),
+    path("bell/read-all/", awareness.bell_read_all, name="bell_read_all"),
+    path("bell/settings/", awareness.alert_settings, name="alert_settings"),
+    path("tickets/<str:number>/unseen/", awareness.reply_unseen, name="reply_unseen"),
     path("customers/<int:pk>/", customers.customer_page, name="customer"),
     path("customers/<int:pk>/export/", customers.customer_export_download, name="customer_export"),
     path("customers/<int:pk>/erase/", customers.customer_erase_confirm, name="customer_erase"),

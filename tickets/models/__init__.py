@@ -2,6 +2,7 @@
 `tickets.models`."""
 
 from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode, TokenScope
+from tickets.models.awareness import AlertSettings
 from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
 from tickets.models.macros import Macro, MacroLanguage
@@ -30,6 +31,7 @@ __all__ = [
     "PRIORITY_VALUE_ADDED",
     "PRIORITY_VIP",
     "Agent",
+    "AlertSettings",
     "Attachment",
     "AuditEntry",
     "Call",

@@ -8,6 +8,8 @@
 - `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.
 - `escalation`: where an SLA warning, breach or escalation level lands on a ticket.
 - `notifications`: notices to agents and supervisors.
+- `alerts`: a user's alert settings; the notice of a ticket someone else assigned.
+- `reply_guard`: a reply refused while messages its writer has not seen arrived.
 - `bot`, `bot_followup`: the answer bot's turn, and answers nobody replied to.
 - `orders`: order numbers customers write, linked to their owners.
 - `calls`: phone calls from the PBX: screen pops, missed calls, the timeline.

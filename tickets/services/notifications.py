@@ -103,3 +103,11 @@ def _send_notification_email(notification: Notification) -> None:
         backend_for(Channel.EMAIL).send(outbound)
     except Exception:
         logger.exception("could not email notification %s", notification.pk)
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every delivered notification of the user read (the bell's "mark all read");
+    one held for business hours stays unread until it is delivered. Returns how many."""
+    return Notification.objects.filter(
+        user=user, delivered_at__isnull=False, read_at__isnull=True
+    ).update(read_at=timezone.now())

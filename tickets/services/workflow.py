@@ -23,6 +23,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.priority import priority_rank
+from tickets.services.alerts import assignment_notify
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
 from tickets.services.trail import event_record, ticket_publish
@@ -220,4 +221,5 @@ def ticket_assign(*, ticket: Ticket, agent: Agent | None, actor: User) -> Ticket
         )
         left = [realtime.agent_group(previous)] if previous else []
         ticket_publish(ticket, events.ticket_updated(ticket), also=left)
+        assignment_notify(ticket=ticket, agent=agent, actor=actor)
     return ticket

@@ -17,6 +17,8 @@ def reply_box(context: Any, ticket: Ticket, form: Any) -> dict[str, Any]:
     return {
         "ticket": ticket,
         "reply_form": form,
+        # The reply refused because newer messages arrived (tickets.services.reply_guard).
+        "overtaken": context.get("overtaken"),
         "routes": reply_routes(ticket),
         "csrf_token": context.get("csrf_token"),
         "max_bytes": settings.KEFU_UPLOAD_MAX_BYTES,

@@ -19,6 +19,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -27,8 +28,9 @@ from sla.selectors import clocks_for_subject
 from tickets import hooks, selectors
 from tickets.masking import mask_text
 from tickets.models import Agent, Attachment, Message, Status, Ticket
-from tickets.services import customers, delivery, workflow
+from tickets.services import customers, delivery, reply_guard, workflow
 from tickets.services.notifications import notification_mark_read
+from tickets.services.reply_guard import ReplyOvertaken
 from tickets.tiers import Tier
 
 
@@ -117,6 +119,10 @@ class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
     # A fresh key per rendered form: sent twice, the form is one reply (workflow.ticket_reply).
     client_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The newest message on the page the form came with: a reply is refused while messages
+    # the agent has not seen arrived after it. Sending anyway is sending again with the
+    # newest message then as seen (the refusal's form, or the script's, carries it).
+    seen_message_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
 
 class StatusForm(forms.Form):
@@ -144,6 +150,25 @@ def _ticket_live_context(request: HttpRequest, ticket: Ticket) -> dict[str, obje
 @role_required(Role.AGENT)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
+    return _ticket_page(request, ticket)
+
+
+def _ticket_page(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    overtaken: ReplyOvertaken | None = None,
+) -> HttpResponse:
+    """The ticket page; with `overtaken`, the reply the agent sent back in its box, refused
+    because of the messages it names (status 409)."""
+    if reply_form is None:
+        reply_form = ReplyForm(
+            initial={
+                "client_token": uuid.uuid4().hex,
+                "seen_message_id": selectors.message_last_id(ticket=ticket),
+            }
+        )
     return render(
         request,
         "agent/ticket.html",
@@ -151,7 +176,8 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             **_ticket_live_context(request, ticket),
             "contacts": selectors.customer_contacts_masked(ticket.customer),
             "other_tickets": selectors.customer_other_tickets(ticket=ticket, viewer=request.user),
-            "reply_form": ReplyForm(initial={"client_token": uuid.uuid4().hex}),
+            "reply_form": reply_form,
+            "overtaken": overtaken,
             "suggestions": selectors.article_suggestions(ticket=ticket),
             "panels": hooks.ticket_panels(request, ticket),
             "status_form": StatusForm(initial={"status": ticket.status}),
@@ -160,6 +186,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
             if has_role(request.user, Role.SUPERVISOR)
             else None,
         },
+        status=409 if overtaken is not None else 200,
     )
 
 
@@ -254,18 +281,54 @@ def ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
                 workflow.ticket_add_note(
                     ticket=ticket, author=agent, body=form.cleaned_data["body"]
                 )
-            else:
+            elif form.cleaned_data["seen_message_id"] is None:
                 workflow.ticket_reply(
                     ticket=ticket,
                     author=agent,
                     body=form.cleaned_data["body"],
                     client_token=form.cleaned_data["client_token"],
                 )
+            else:
+                reply_guard.ticket_reply_if_current(
+                    ticket=ticket,
+                    author=agent,
+                    body=form.cleaned_data["body"],
+                    client_token=form.cleaned_data["client_token"],
+                    seen_message_id=form.cleaned_data["seen_message_id"],
+                )
+        except reply_guard.ReplyOvertaken as overtaken:
+            return reply_overtaken_page(request, ticket, form, overtaken)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     else:
         messages.error(request, _("The message cannot be empty."))
     return redirect("tickets:ticket", number=ticket.number)
+
+
+def reply_overtaken_page(
+    request: HttpRequest, ticket: Ticket, form: forms.Form, overtaken: reply_guard.ReplyOvertaken
+) -> HttpResponse:
+    """The page again, the reply still in its box and not sent, saying what arrived; the
+    form now counts those messages as seen, and "Send anyway" sends it as it is."""
+    messages.warning(
+        request,
+        ngettext(
+            "Not sent: %(count)d new message arrived after you opened this ticket. Read it, "
+            "then send again.",
+            "Not sent: %(count)d new messages arrived after you opened this ticket. Read them, "
+            "then send again.",
+            len(overtaken.unseen),
+        )
+        % {"count": len(overtaken.unseen)},
+    )
+    again = ReplyForm(
+        initial={
+            "body": form.cleaned_data["body"],
+            "client_token": form.cleaned_data["client_token"] or uuid.uuid4().hex,
+            "seen_message_id": overtaken.last_id,
+        }
+    )
+    return _ticket_page(request, ticket, reply_form=again, overtaken=overtaken)
 
 
 @require_POST

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,8 +19,10 @@ from kefu.roles import Role, has_role, role_required
 from tickets import compose, selectors
 from tickets.files import files_prepare
 from tickets.models import Agent, Macro, MacroLanguage, Status, Team, Ticket
+from tickets.services import reply_guard
 from tickets.services.compose import ticket_compose_send
 from tickets.services.macros import macro_delete, macro_save
+from tickets.views import agent as agent_views
 
 
 def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
@@ -42,6 +45,8 @@ class SendForm(forms.Form):
     recipient = forms.IntegerField(required=False, min_value=1)
     # The macros whose text went into the reply: their actions are carried out with it.
     macros = forms.CharField(required=False, max_length=200)
+    # The newest message on the page the box came with (tickets.services.reply_guard).
+    seen_message_id = forms.IntegerField(required=False, min_value=0)
 
 
 def _macro_ids(text: str) -> list[int]:
@@ -71,18 +76,31 @@ def ticket_send(request: HttpRequest, number: str) -> HttpResponse:
             return redirect("tickets:ticket", number=ticket.number)
     wanted = _macro_ids(form.cleaned_data["macros"])
     macros = list(compose.macros_for(agent=agent).filter(pk__in=wanted)) if wanted else []
+    seen = form.cleaned_data["seen_message_id"]
+    token = form.cleaned_data["client_token"]
     try:
         files = files_prepare(request.FILES.getlist("files"))
-        ticket_compose_send(
-            ticket=ticket,
-            author=agent,
-            body=form.cleaned_data["body"],
-            is_note=is_note,
-            client_token=form.cleaned_data["client_token"],
-            files=files,
-            recipient=recipient,
-            macros=macros,
-        )
+        with transaction.atomic():
+            if not is_note and seen is not None:
+                # Never two agents answering unknowingly: refused, under the ticket's lock,
+                # while messages came that this agent has not seen (a form sent twice is
+                # the reply already stored, which the send returns).
+                locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+                already = bool(token) and locked.messages.filter(client_token=token[:64]).exists()
+                if not already:
+                    reply_guard.unseen_refuse(ticket=locked, author=agent, seen_message_id=seen)
+            ticket_compose_send(
+                ticket=ticket,
+                author=agent,
+                body=form.cleaned_data["body"],
+                is_note=is_note,
+                client_token=token,
+                files=files,
+                recipient=recipient,
+                macros=macros,
+            )
+    except reply_guard.ReplyOvertaken as overtaken:
+        return agent_views.reply_overtaken_page(request, ticket, form, overtaken)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("tickets:ticket", number=ticket.number)

@@ -12,6 +12,9 @@
  *   kefu:changed       tickets, messages or SLA states changed (coalesced)
  *   kefu:notification  a notification for this user arrived (coalesced)
  *   kefu:event         every event as it came, in `detail`, for page scripts (calls, typing)
+ * A page may name more than one socket (the header bell names the agent socket on every
+ * staff page); each path is opened once, and only the page's own socket (#live-state, else
+ * the first) fires kefu:changed and watches tickets.
  * and on each element with data-live-ticket="NUMBER" (the socket also asks to watch that
  * ticket): kefu:ticket-changed, when an event concerns that ticket (coalesced), and once the
  * server confirms the watch (the element then carries data-live-watching).
@@ -72,21 +75,29 @@
     return false;
   }
 
-  function start(badge) {
-    var path = badge.dataset.liveSocket;
+  // `badges`: the elements naming this socket's path; those with data-ok/data-down show its
+  // state. The primary socket (the page's own) is the one `send` uses and that watches tickets.
+  function start(path, badges, primary) {
     var scheme = location.protocol === "https:" ? "wss" : "ws";
     var delay = 500;
 
     function setState(ok) {
-      badge.textContent = ok ? badge.dataset.ok : badge.dataset.down;
-      badge.className = "live " + (ok ? "up" : "down");
+      badges.forEach(function (badge) {
+        badge.setAttribute("data-live-state", ok ? "up" : "down");
+        if (badge.dataset.ok === undefined) { return; }
+        badge.textContent = ok ? badge.dataset.ok : badge.dataset.down;
+        badge.className = "live " + (ok ? "up" : "down");
+      });
     }
 
     function receive(event) {
       var type = typeof event.type === "string" ? event.type : "";
       fire(document.body, "kefu:event", event);
-      if (isChange(type)) { coalesced(document.body, "kefu:changed"); }
       if (type === "notification") { coalesced(document.body, "kefu:notification"); }
+      // A second socket (the bell's, beside a board page's own) only brings notifications
+      // and alerts: what the page shows follows its own socket.
+      if (!primary) { return; }
+      if (isChange(type)) { coalesced(document.body, "kefu:changed"); }
       var number = ticketNumber(event);
       if (number) {
         watched().forEach(function (element) {
@@ -100,9 +111,9 @@
     function open() {
       var ws = new WebSocket(scheme + "://" + location.host + path);
       ws.onopen = function () {
-        socket = ws;
         delay = 500;
         setState(true);
+        if (primary) { socket = ws; } else { fire(document.body, "kefu:open"); return; }
         var numbers = {};
         watched().forEach(function (element) { numbers[element.dataset.liveTicket] = true; });
         Object.keys(numbers).forEach(function (number) { send({type: "ticket.watch", number: number}); });
@@ -116,7 +127,7 @@
       ws.onclose = function (close) {
         if (socket === ws) { socket = null; }
         setState(false);
-        watched().forEach(function (element) { element.removeAttribute("data-live-watching"); });
+        if (primary) { watched().forEach(function (element) { element.removeAttribute("data-live-watching"); }); }
         if (close.code === 4403) { return; }  // refused: reconnecting will not help
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 10000);
@@ -142,9 +153,20 @@
 
   // After htmx's own DOMContentLoaded handler (it was loaded first): the hx-trigger
   // listeners exist before the first kefu:open can fire.
+  // One socket per path: the page's own badge (#live-state) comes first, then any other
+  // element naming a socket (the header bell's hidden one opens the agent socket on staff
+  // pages that have no live badge; where the page's badge names the same path, they share).
   function init() {
-    var badge = document.querySelector("[data-live-socket]");
-    if (badge) { start(badge); }
+    var all = Array.prototype.slice.call(document.querySelectorAll("[data-live-socket]"));
+    var own = document.getElementById("live-state");
+    if (own && all.indexOf(own) > 0) { all.splice(all.indexOf(own), 1); all.unshift(own); }
+    var byPath = {};
+    all.forEach(function (badge, index) {
+      var path = badge.dataset.liveSocket;
+      if (byPath[path]) { byPath[path].push(badge); return; }
+      byPath[path] = [badge];
+      start(path, byPath[path], index === 0);
+    });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();

@@ -1,5 +1,7 @@
-/* The ticket page's chat typing, both ways (the timeline and SLA box refresh through htmx:
- * see live.js). Reads the ticket from <div class="ticket-layout" data-number="…">. */
+/* The ticket page's typing: the chat visitor's shown here, and this agent's told to the
+ * server while the reply box is in use (for the chat visitor and for the other agents on
+ * the page, kefu/viewing.js). The timeline and SLA box refresh through htmx: see live.js.
+ * Reads the ticket from <div class="ticket-layout" data-number="…">. */
 (function () {
   "use strict";
 
@@ -9,14 +11,14 @@
 
   function init() {
     var layout = document.querySelector(".ticket-layout[data-number]");
-    var note = document.getElementById("chat-typing");
-    if (!layout || !note) { return; }  // only a chat ticket has a visitor who types
+    if (!layout) { return; }
     var number = layout.dataset.number;
+    var note = document.getElementById("chat-typing");  // only a chat ticket has a visitor who types
 
     var hide = null;
     document.body.addEventListener("kefu:event", function (event) {
       var detail = event.detail || {};
-      if (!detail.ticket || detail.ticket.number !== number) { return; }
+      if (!note || !detail.ticket || detail.ticket.number !== number) { return; }
       if (detail.type === "chat.typing") {
         note.hidden = !detail.typing;
         clearTimeout(hide);
@@ -26,7 +28,8 @@
       }
     });
 
-    // The visitor sees "an agent is typing" while the reply box is in use.
+    // The visitor (on chat) and the other agents with the ticket open (kefu/viewing.js) see
+    // "typing" while the reply box is in use.
     var box = document.querySelector("form.reply textarea");
     if (!box || !window.kefuLive) { return; }
     var sentAt = 0, stop = null;
