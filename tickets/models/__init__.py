@@ -2,6 +2,14 @@
 `tickets.models`."""
 
 from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode, TokenScope
+from tickets.models.actions import (
+    CustomField,
+    CustomFieldType,
+    Store,
+    TicketLink,
+    TicketMerge,
+    TicketTransfer,
+)
 from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
@@ -37,6 +45,8 @@ __all__ = [
     "CallState",
     "Channel",
     "ContactIdentity",
+    "CustomField",
+    "CustomFieldType",
     "Customer",
     "CustomerMerge",
     "DeliveryStatus",
@@ -51,9 +61,13 @@ __all__ = [
     "SlaState",
     "Status",
     "StatusAccessCode",
+    "Store",
     "Team",
     "Ticket",
     "TicketEvent",
+    "TicketLink",
+    "TicketMerge",
     "TicketPromise",
+    "TicketTransfer",
     "TokenScope",
 ]
