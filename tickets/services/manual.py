@@ -48,14 +48,18 @@ class ManualTicket:
 
 
 def _identities(request: ManualTicket) -> list[Identity]:
+    """Who the ticket is for: the phone and email written down, else the known customer (the
+    caller of the call), else the number the call came from."""
     identities = []
     if request.phone.strip():
         identities.append(Identity(kind=IdentityKind.PHONE, value=request.phone.strip()))
     if request.email.strip():
         identities.append(Identity(kind=IdentityKind.EMAIL, value=request.email.strip()))
-    if not identities and request.customer is not None:
+    call = request.call
+    customer = request.customer or (call.customer if call is not None else None)
+    if not identities and customer is not None:
         # Intake finds the customer by an identity: their strongest one names them.
-        known = request.customer.identities.order_by("kind", "pk")
+        known = customer.identities.order_by("kind", "pk")
         first = (
             known.filter(kind=IdentityKind.PHONE).first()
             or known.filter(kind=IdentityKind.EMAIL).first()
@@ -63,6 +67,8 @@ def _identities(request: ManualTicket) -> list[Identity]:
         )
         if first is not None:
             identities.append(Identity(kind=first.kind, value=first.value))
+    if not identities and call is not None and call.customer_number.startswith("+"):
+        identities.append(Identity(kind=IdentityKind.PHONE, value=call.customer_number))
     return identities
 
 
