@@ -52,10 +52,15 @@ def _transfer_shown(ticket: Ticket) -> TicketTransfer | None:
 @register.inclusion_tag("agent/_actions.html", takes_context=True)
 def ticket_actions(context: template.Context, ticket: Ticket) -> dict[str, Any]:
     request = context["request"]
-    visible = set(
-        selectors.tickets_visible_to(request.user)
-        .filter(pk__in=[t.pk for t in ticket_links(ticket)])
-        .values_list("pk", flat=True)
+    links = ticket_links(ticket)
+    visible = (
+        set(
+            selectors.tickets_visible_to(request.user)
+            .filter(pk__in=[t.pk for t in links])
+            .values_list("pk", flat=True)
+        )
+        if links
+        else set()
     )
     fields = custom_fields_for(ticket)
     values = ticket.custom_fields or {}
@@ -68,7 +73,7 @@ def ticket_actions(context: template.Context, ticket: Ticket) -> dict[str, Any]:
         .select_related("user")
         .order_by("user__username"),
         "transfer": _transfer_shown(ticket),
-        "links": [(other, other.pk in visible) for other in ticket_links(ticket)],
+        "links": [(other, other.pk in visible) for other in links],
         "merges": merges_undoable(ticket=ticket),
         "fields": [(field, values.get(field.key, "")) for field in fields],
         "tag_suggestions": tag_suggestions(),
@@ -76,7 +81,7 @@ def ticket_actions(context: template.Context, ticket: Ticket) -> dict[str, Any]:
         "split_messages": list(
             ticket.messages.filter(direction__in=[Direction.IN, Direction.OUT])
             .order_by("created_at", "pk")
-            .only("pk", "direction", "created_at", "channel")
+            .only("pk", "ticket_id", "direction", "created_at", "channel")
             .annotate(head=Substr("body", 1, 60))[:100]
         ),
         "statuses": Status.choices,
