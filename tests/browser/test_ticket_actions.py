@@ -101,3 +101,50 @@ def test_a_merge_and_its_undo(one_customer_two_tickets, live_asgi, browser):
     assert ticket.merged_into_id is None and ticket.is_open
     assert _orm(lambda: Message.objects.filter(ticket__number=merged).count()) == 1
     watched.assert_clean(page)
+
+
+@pytest.fixture
+def pbx_setup():  # type: ignore[no-untyped-def]
+    from channels_ingest.phone.services import pbx_issue
+
+    team = TeamFactory(name="客服一组", is_default=True)
+    agent = make_agent(teams=[team])
+    intake(phone="13900139000", text="上次的退款", name="李雷")
+    _pbx, key = pbx_issue(name="office", default_team=team, actor=None)
+    return agent.user.username, key
+
+
+def test_a_ticket_is_opened_from_the_screen_pop_of_an_answered_call(pbx_setup, live_asgi, browser):
+    import httpx
+
+    username, key = pbx_setup
+    webhook = f"{live_asgi}/webhooks/phone/office/"
+    headers = {"Authorization": f"Token {key}"}
+    watched = Watched(browser)
+    page = watched.page()
+    _sign_in(page, live_asgi, username)
+    page.wait_for_selector("#live-state.up", timeout=10_000)
+    call = {
+        "event": "newCall",
+        "callId": "pop-9",
+        "direction": "in",
+        "from": "13900139000",
+        "to": "4008001234",
+        "queue": "support",
+    }
+    assert httpx.post(webhook, headers=headers, json=call, timeout=10).status_code == 200
+    page.wait_for_selector(".call-pop.state-ringing", timeout=10_000)
+    httpx.post(webhook, headers=headers, json={"event": "answer", "callId": "pop-9"}, timeout=10)
+    page.wait_for_selector(".call-pop.state-answered", timeout=10_000)
+
+    page.click('.call-pop a[data-field="new-ticket"]')
+    page.wait_for_selector("#new-ticket", timeout=10_000)
+    assert "李雷" in page.inner_text("#new-ticket")
+    page.fill('#new-ticket textarea[name="text"]', "客户来电问退款进度")
+    page.click('#new-ticket button[type="submit"]')
+    page.wait_for_url("**/tickets/*/", timeout=10_000)
+    assert "客户来电问退款进度" in page.inner_text("#timeline")
+    ticket = _orm(lambda: Ticket.objects.get(messages__body="客户来电问退款进度"))
+    assert ticket.channel == "phone"
+    assert _orm(lambda: ticket.calls.get().call_id) == "pop-9"
+    watched.assert_clean(page)

@@ -185,3 +185,22 @@ def test_anonymous_users_cannot_open_tickets(client, store):
     )
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert Ticket.objects.count() == 0
+
+
+def test_the_demo_has_stores_and_custom_fields(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tickets.models import CustomField
+
+    call_command("seed_demo", force=True, stdout=StringIO())
+    call_command("seed_demo", force=True, stdout=StringIO())  # twice: nothing doubles
+
+    assert Store.objects.count() == 4
+    assert set(Store.objects.values_list("city", flat=True)) == {"上海", "北京", "广州"}
+    assert set(CustomField.objects.values_list("key", flat=True)) == {
+        "order_number",
+        "sku",
+        "refund_amount",
+    }
