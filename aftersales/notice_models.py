@@ -98,7 +98,12 @@ class Notice(models.Model):
     key = models.CharField(_("key"), max_length=100)
     event = models.CharField(_("event"), max_length=40, choices=NoticeEvent.choices)
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    # A notice goes out on a channel that can carry it: never "in store".
+    channel = models.CharField(
+        _("channel"),
+        max_length=10,
+        choices=[(value, label) for value, label in Channel.choices if value != Channel.STORE],
+    )
     language = models.CharField(_("language"), max_length=10)
     held_until = models.DateTimeField(_("held until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))

@@ -148,3 +148,7 @@ class CallAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# Stores and custom fields (acting on tickets): admin-editable.
+from tickets import admin_actions  # noqa: E402, F401

@@ -49,3 +49,6 @@ class InboundMessage:
     # The team the channel itself answers with (a chat site's team): a new ticket goes there
     # instead of where routing rules would send its category.
     team_id: int | None = None
+    # A ticket an agent opens by hand (a phone call, a customer at a store counter): always a
+    # new ticket, never threaded into an open one (tickets.services.manual).
+    opens_ticket: bool = False

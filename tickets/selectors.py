@@ -163,7 +163,9 @@ def queue_page(
     )
     tickets = queue_sla_annotate(tickets)
     rows = list(
-        tickets.select_related("customer", "team", "assignee__user").order_by(*order)[: size + 1]
+        tickets.select_related(
+            "customer", "team", "assignee__user", "last_transfer__from_team"
+        ).order_by(*order)[: size + 1]
     )
     more = len(rows) > size
     rows = rows[:size]

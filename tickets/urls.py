@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, awareness, calls, compose, customers, files
+from tickets.views import actions, agent, awareness, calls, compose, customers, files
 
 app_name = "tickets"
 
@@ -45,5 +45,17 @@ urlpatterns = [
     path("customers/merges/", customers.merges, name="merges"),
     path("customers/merges/<int:pk>/undo/", customers.merge_undo, name="merge_undo"),
     path("calls/<int:pk>/", calls.call_detail, name="call"),
+    # Acting on tickets (tickets/views/actions.py).
+    path("new-ticket/", actions.ticket_new, name="ticket_new"),
+    path("queue/bulk/", actions.queue_bulk, name="queue_bulk"),
+    path("tickets/<str:number>/transfer/", actions.ticket_transfer, name="transfer"),
+    path("tickets/<str:number>/category/", actions.ticket_category, name="category"),
+    path("tickets/<str:number>/tags/", actions.ticket_tags, name="tags"),
+    path("tickets/<str:number>/fields/", actions.ticket_fields, name="fields"),
+    path("tickets/<str:number>/merge/", actions.ticket_merge, name="merge"),
+    path("tickets/<str:number>/split/", actions.ticket_split, name="split"),
+    path("tickets/<str:number>/link/", actions.ticket_link, name="link"),
+    path("tickets/<str:number>/ask/", actions.ticket_ask, name="ask"),
+    path("ticket-merges/<int:pk>/undo/", actions.merge_undo, name="ticket_merge_undo"),
     path("calls/<int:pk>/customer/", calls.call_customer, name="call_customer"),
 ]

@@ -153,7 +153,9 @@ def test_an_agent_cannot_open_a_ticket_of_another_team(client, default_team):
     outsider = make_agent(teams=[TeamFactory()])
     client.force_login(outsider.user)
 
-    assert client.get(f"/tickets/{result.ticket.number}/").status_code == 404
+    assert (
+        client.get(f"/tickets/{result.ticket.number}/").status_code == 403
+    )  # a styled page naming the team
     assert client.post(f"/tickets/{result.ticket.number}/reply/", {"body": "x"}).status_code == 404
 
 

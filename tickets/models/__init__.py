@@ -2,6 +2,14 @@
 `tickets.models`."""
 
 from tickets.models.access import AuditEntry, IntegrationToken, StatusAccessCode, TokenScope
+from tickets.models.actions import (
+    CustomField,
+    CustomFieldType,
+    Store,
+    TicketLink,
+    TicketMerge,
+    TicketTransfer,
+)
 from tickets.models.awareness import AlertSettings
 from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
@@ -40,6 +48,8 @@ __all__ = [
     "CallState",
     "Channel",
     "ContactIdentity",
+    "CustomField",
+    "CustomFieldType",
     "Customer",
     "CustomerMerge",
     "DeliveryStatus",
@@ -56,9 +66,13 @@ __all__ = [
     "SlaState",
     "Status",
     "StatusAccessCode",
+    "Store",
     "Team",
     "Ticket",
     "TicketEvent",
+    "TicketLink",
+    "TicketMerge",
     "TicketPromise",
+    "TicketTransfer",
     "TokenScope",
 ]

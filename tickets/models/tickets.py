@@ -19,6 +19,7 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     PHONE = "phone", _("Phone")
     WEB = "web", _("Self-service")
+    STORE = "store", _("In store")
 
 
 class Status(models.TextChoices):
@@ -107,6 +108,34 @@ class Ticket(models.Model):
     # Set when the ticket's personal content was removed (its customer erased, or retention):
     # its timings, status and SLA record stay for the statistics.
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
+    # Acting on tickets (tickets/services/actions.py, merging.py): the survivor a merged
+    # ticket points to (its customer's later messages go there), the store a counter ticket
+    # was opened at, the values of the category's custom fields, and the latest transfer,
+    # whose note the receiving team's queue shows.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+    )
+    store = models.ForeignKey(
+        "tickets.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("store"),
+    )
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    last_transfer = models.ForeignKey(
+        "tickets.TicketTransfer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -188,6 +217,19 @@ class EventKind(models.TextChoices):
     AFTERSALES = "aftersales", _("After-sales case")
     ORDER_LINKED = "order_linked", _("Order linked")
     NOTICE = "notice", _("Customer notified")
+    OPENED_BY_HAND = "opened_by_hand", _("Opened by an agent")
+    TRANSFERRED = "transferred", _("Transferred")
+    CATEGORY = "category", _("Category changed")
+    MERGED = "merged", _("Merged into another ticket")
+    MERGE_RECEIVED = "merge_received", _("Another ticket merged in")
+    MERGE_UNDONE = "merge_undone", _("Merge undone")
+    SPLIT = "split", _("Messages split off")
+    SPLIT_FROM = "split_from", _("Split off another ticket")
+    LINKED = "linked", _("Linked")
+    UNLINKED = "unlinked", _("Link removed")
+    TAGS = "tags", _("Tags changed")
+    FIELDS = "fields", _("Fields changed")
+    ACCESS_ASKED = "access_asked", _("Access asked")
 
 
 class TicketEvent(models.Model):

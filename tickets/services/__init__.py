@@ -19,6 +19,11 @@
 - `audit`: the audit log.
 - `privacy`: a customer's data exported as one archive, or erased on request.
 - `retention`: personal data deleted or anonymised after its period.
+- `actions`: acting on a ticket: transfer with a note, category, tags, custom fields, links,
+  asking another team for access, closing spam.
+- `merging`: tickets of one customer merged (and undone within a day), messages split off;
+  the survivor that intake threads a merged ticket's replies into.
+- `manual`: tickets an agent opens by hand (an answered call, a store visit), through intake.
 
 Side effects (Celery tasks, websocket events, outbound delivery) are registered with
 `transaction.on_commit`, so nothing leaves the process for a write that rolled back. Callers

@@ -45,6 +45,7 @@ from tickets.routing import adviser_for, routing_table
 from tickets.selectors import order_numbers_in
 from tickets.services.bot import BOT_CHANNELS, bot_later
 from tickets.services.customers import customer_resolve_or_create, identities_normalised
+from tickets.services.merging import ticket_merged_on_channel, ticket_survivor
 from tickets.services.orders import orders_later
 from tickets.services.sla_clocks import sla_attributes, sla_refresh
 from tickets.services.trail import event_record, ticket_publish
@@ -93,7 +94,7 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 # would say now (the ticket may have opened meanwhile, from another message).
                 ticket = Ticket.objects.filter(pk=promised_id).first()
                 previous = None
-            elif is_new:
+            elif is_new or inbound.opens_ticket:
                 # A customer created just now has no tickets to thread into or to count.
                 ticket, previous = None, None
             else:
@@ -256,12 +257,8 @@ def _thread_target(
     """
     named = _ticket_named_by(customer=customer, inbound=inbound)
     if named is not None:
-        if named.is_open:
-            return named, None
-        ended = named.closed_at or named.resolved_at or named.updated_at
-        if ended >= now - timedelta(days=settings.REOPEN_WINDOW_DAYS):
-            return named, None
-        return None, named
+        # A ticket merged into another goes on in its survivor (tickets/services/merging.py).
+        return _thread_named(ticket_survivor(named), now=now)
     if inbound.channel == Channel.EMAIL:
         return None, None
     current = (
@@ -269,7 +266,22 @@ def _thread_target(
         .order_by("-created_at")
         .first()
     )
+    if current is None:
+        # The customer's latest ticket on this channel was merged away: its survivor, as if
+        # the message had named it.
+        survivor = ticket_merged_on_channel(customer_id=customer.pk, channel=inbound.channel)
+        if survivor is not None:
+            return _thread_named(survivor, now=now)
     return current, None
+
+
+def _thread_named(named: Ticket, *, now: datetime) -> tuple[Ticket | None, Ticket | None]:
+    if named.is_open:
+        return named, None
+    ended = named.closed_at or named.resolved_at or named.updated_at
+    if ended >= now - timedelta(days=settings.REOPEN_WINDOW_DAYS):
+        return named, None
+    return None, named
 
 
 def _ticket_named_by(*, customer: Customer, inbound: InboundMessage) -> Ticket | None:

@@ -32,6 +32,7 @@ from tickets.services import customers, delivery, reply_guard, workflow
 from tickets.services.notifications import notification_mark_read
 from tickets.services.reply_guard import ReplyOvertaken
 from tickets.tiers import Tier
+from tickets.views.actions import ticket_restricted
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -149,7 +150,10 @@ def _ticket_live_context(request: HttpRequest, ticket: Ticket) -> dict[str, obje
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
+    ticket = selectors.ticket_for(request.user, number)
+    if ticket is None:
+        # A ticket of another team: who owns it, and a way to ask them (no conversation).
+        return ticket_restricted(request, number)
     return _ticket_page(request, ticket)
 
 

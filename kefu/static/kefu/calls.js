@@ -40,6 +40,8 @@
       list.appendChild(item);
     });
     field(pop, "link").href = event.call.url;
+    var newTicket = field(pop, "new-ticket");
+    if (newTicket) { newTicket.href = newTicket.dataset.base + "?call=" + encodeURIComponent(event.call.id); }
     var create = field(pop, "create");
     if (event.create_customer_url) { create.action = event.create_customer_url; } else { create.remove(); }
     pop.querySelector('[data-action="dismiss"]').addEventListener("click", function () { pop.remove(); });

@@ -14,7 +14,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.inbound import Identity, InboundMessage
-from tickets.models import Agent, Channel, Customer, Department, Macro, RoutingRule, Team
+from tickets.models import (
+    Agent,
+    Channel,
+    Customer,
+    CustomField,
+    CustomFieldType,
+    Department,
+    Macro,
+    RoutingRule,
+    Store,
+    Team,
+)
 from tickets.services.intake import intake_message
 from tickets.services.workflow import ticket_add_note, ticket_reply, ticket_set_status
 
@@ -28,6 +39,21 @@ TEAMS = [
 ]
 
 # (message id, channel, identities, name, text, minutes ago)
+# Shops where customers come to the counter (tickets opened by hand, channel "store").
+STORES = [
+    ("徐家汇店", "上海"),
+    ("静安寺店", "上海"),
+    ("三里屯店", "北京"),
+    ("天河城店", "广州"),
+]
+
+# Fields agents fill in on tickets: (key, 中文, English, type, categories).
+CUSTOM_FIELDS = [
+    ("order_number", "订单号", "Order number", CustomFieldType.TEXT, []),
+    ("sku", "商品编码", "SKU", CustomFieldType.TEXT, ["after_sales", "logistics"]),
+    ("refund_amount", "退款金额", "Refund amount", CustomFieldType.NUMBER, ["after_sales"]),
+]
+
 MESSAGES = [
     (
         "demo-1",
@@ -176,6 +202,7 @@ class Command(BaseCommand):
             teams = self._teams()
             agents = self._users(teams)
             self._macros(teams, agents)
+            self._stores_and_fields()
         if Customer.objects.exists():
             self.stdout.write("demo data already present")
             return
@@ -220,6 +247,21 @@ class Command(BaseCommand):
             if category:
                 RoutingRule.objects.get_or_create(category=category, defaults={"team": team})
         return teams
+
+    def _stores_and_fields(self) -> None:
+        for name, city in STORES:
+            Store.objects.get_or_create(name=name, defaults={"city": city})
+        for position, (key, label_zh, label_en, kind, categories) in enumerate(CUSTOM_FIELDS):
+            CustomField.objects.get_or_create(
+                key=key,
+                defaults={
+                    "label_zh": label_zh,
+                    "label_en": label_en,
+                    "type": kind,
+                    "categories": categories,
+                    "position": position,
+                },
+            )
 
     def _users(self, teams: dict[str, Team]) -> dict[str, Agent]:
         User = get_user_model()
