@@ -81,6 +81,14 @@
 
   function transfer() {
     var opener = document.getElementById("transfer-open");
+    var details = opener && opener.closest("details");
+    if (details) {
+      // The ticket page's transfer card: opened (never toggled shut) and its first field ready.
+      details.open = true;
+      var field = details.querySelector("select, input:not([type=hidden]), textarea");
+      if (field) { field.focus(); }
+      return true;
+    }
     if (opener) { opener.click(); return true; }
     var control = document.querySelector("select[name=team], select[name=tier]");
     if (!control) { return false; }
