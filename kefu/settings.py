@@ -242,6 +242,15 @@ EMAIL_USE_SSL: bool = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", default=20)
 # Acknowledge a new email ticket automatically (never to automatic mail; see docs/email.md).
 EMAIL_AUTO_ACKNOWLEDGE: bool = env.bool("EMAIL_AUTO_ACKNOWLEDGE", default=True)
+# The same for a ticket opened on each other channel: the customer gets its number and the
+# status page's link in their language (a missed call's by SMS). tickets/services/acknowledgement.py
+AUTO_ACKNOWLEDGE: dict[str, bool] = {
+    "email": EMAIL_AUTO_ACKNOWLEDGE,
+    "sms": env.bool("SMS_AUTO_ACKNOWLEDGE", default=True),
+    "app": env.bool("APP_AUTO_ACKNOWLEDGE", default=True),
+    "chat": env.bool("CHAT_AUTO_ACKNOWLEDGE", default=True),
+    "phone": env.bool("PHONE_AUTO_ACKNOWLEDGE", default=True),
+}
 # IMAP mailboxes (configured in the admin) are polled this often by Celery beat.
 IMAP_POLL_SECONDS: float = env.float("KEFU_IMAP_POLL_SECONDS", default=60.0)
 IMAP_TIMEOUT_SECONDS: float = env.float("KEFU_IMAP_TIMEOUT_SECONDS", default=30.0)
