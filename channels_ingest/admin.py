@@ -22,6 +22,7 @@ from channels_ingest.tasks import imap_poll_mailbox, process_inbound
 from kefu.roles import Role, has_role
 from tickets.audited_admin import AuditedViewsAdmin
 from tickets.services.audit import audit_record
+from tickets.templatetags.kefu_format import channel_label, outbox_kind_label
 
 # A record the sweep (every 30 s, after a minute) has not taken in by then is stuck.
 STUCK_AFTER = timedelta(minutes=10)
@@ -144,10 +145,18 @@ _OUTBOX_FIELDS = [
 class OutboxEntryAdmin(admin.ModelAdmin):
     """Masked as on the /outbox/ page, where a supervisor can reveal an entry (audited)."""
 
-    list_display = ["created_at", "channel", "masked_to", "kind", "ticket_number"]
+    list_display = ["created_at", "channel_name", "masked_to", "kind_name", "ticket_number"]
     list_filter = ["channel", "kind"]
     fields = [*_OUTBOX_FIELDS]
     readonly_fields = _OUTBOX_FIELDS
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_name(self, entry: OutboxEntry) -> str:
+        return channel_label(entry.channel)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_name(self, entry: OutboxEntry) -> str:
+        return outbox_kind_label(entry.kind)
 
     @admin.display(description=_("to"))
     def masked_to(self, entry: OutboxEntry) -> str:
