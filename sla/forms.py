@@ -77,6 +77,7 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
         help_texts = {
             "pause_states": _('JSON list of ticket states, e.g. ["pending_customer"].'),
         }
+        labels = {"calendar": _("Calendar")}
 
     field_order = [
         "name",

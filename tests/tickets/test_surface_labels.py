@@ -19,7 +19,7 @@ def test_the_outbox_names_channels_and_kinds(client, supervisor, settings):
 
     page = client.get("/outbox/").content.decode()
 
-    assert "<td>短信</td>" in page and "<td>受理确认</td>" in page
+    assert "<td>短信</td>" in page and "<td>自动回复</td>" in page
     assert "<td>通知</td>" in page
     assert "<td>sms</td>" not in page and "<td>acknowledgement</td>" not in page
 

@@ -51,7 +51,8 @@ def channel_label(code: str | None) -> str:
 # What the outbox records each send as (tickets.delivery.Outbound.kind).
 OUTBOX_KIND_LABELS = {
     "reply": _lazy("Reply"),
-    "acknowledgement": _lazy("Acknowledgement"),
+    # Everything Kefu writes by itself on a ticket: acknowledgements and the bot's answers.
+    "acknowledgement": _lazy("Automatic reply"),
     "notification": _lazy("Notice"),
     "code": _lazy("One-time code"),
 }
