@@ -595,5 +595,8 @@ LOGGING = {
         # Refused requests, and server errors with their tracebacks (Django's default only
         # mails those, to ADMINS).
         "django.request": {"level": "WARNING", "filters": ["request_id"]},
+        # The embedded server's (daphne's runserver) line per request: method, path, status,
+        # seconds taken.
+        "django.channels.server": {"level": "INFO"},
     },
 }
