@@ -34,7 +34,9 @@ def test_the_ticket_page_names_its_category(agent_client, agent, settings):
     page = agent_client.get(f"/tickets/{ticket.number}/")
 
     assert page.status_code == 200
-    assert "Category: Logistics" in " ".join(page.content.decode().split())
+    text = " ".join(page.content.decode().split())
+    assert "Category: Logistics" in text
+    assert "App user: u-" in text and "app_user:" not in text
 
 
 def test_the_triage_page_names_categories_and_bot_channels(client, supervisor, settings):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from kb.triage import URGENCY_LABELS, category_label
 from tickets.masking import mask_text
-from tickets.models import Channel, Message
+from tickets.models import Channel, IdentityKind, Message
 from tickets.selectors import message_cuts
 
 register = template.Library()
@@ -46,6 +46,15 @@ def channel_label(code: str | None) -> str:
         return str(Channel(code or "").label)
     except ValueError:
         return code or ""
+
+
+@register.filter
+def identity_kind_label(kind: str | None) -> str:
+    """A contact's kind (`app_user`) as its label (App user)."""
+    try:
+        return str(IdentityKind(kind or "").label)
+    except ValueError:
+        return kind or ""
 
 
 # What the outbox records each send as (tickets.delivery.Outbound.kind).
