@@ -42,13 +42,24 @@ class InboundRecordAdmin(AuditedViewsAdmin):
     "Show in full" (a POST) shows one, and is in the audit log like every view of the log."""
 
     audit_object_type = "inbound_record"
-    list_display = ["channel", "provider_id", "state", "attempts", "ticket_number", "received_at"]
+    list_display = [
+        "channel_name",
+        "provider_id",
+        "state",
+        "attempts",
+        "ticket_number",
+        "received_at",
+    ]
     list_filter = ["channel", "state"]
     search_fields = ["provider_id", "ticket_number"]
     fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
     readonly_fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
     actions = ["retry"]
     change_form_template = "admin/channels_ingest/inbound_change_form.html"
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_name(self, record: InboundRecord) -> str:
+        return channel_label(record.channel)
 
     @admin.display(description=_("payload (masked)"))
     def masked_payload(self, record: InboundRecord) -> str:
@@ -114,7 +125,7 @@ class DeadLetterAdmin(InboundRecordAdmin):
     """Failed records, and records still unprocessed well after the sweep should have taken
     them: what needs a person's look. "Process again" queues them."""
 
-    list_display = ["channel", "provider_id", "state", "error", "attempts", "received_at"]
+    list_display = ["channel_name", "provider_id", "state", "error", "attempts", "received_at"]
     list_filter = ["channel", "state"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundRecord]:

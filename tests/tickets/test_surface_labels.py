@@ -60,7 +60,13 @@ def test_the_admin_lists_name_channels_kinds_and_categories(client, settings, dj
     RoutingRule.objects.create(category="after_sales", team=Team.objects.create(name="售后"))
 
     outbox = client.get("/admin/channels_ingest/outboxentry/").content.decode()
+    from kb.models import BotChannel
+
+    BotChannel.objects.update_or_create(channel="chat", defaults={"is_enabled": True})
     rules = client.get("/admin/tickets/routingrule/").content.decode()
+    bot = client.get("/admin/kb/botchannel/").content.decode()
 
     assert "Web chat" in outbox and "One-time code" in outbox
     assert "After-sales" in rules
+    assert 'class="field-channel_name"' in bot
+    assert ">Web chat<" in bot

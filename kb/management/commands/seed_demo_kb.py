@@ -52,7 +52,8 @@ class Command(BaseCommand):
                 ],
                 author=None,
             )
-        self.stdout.write(
-            f"demo help centre: {result.created} new, {result.updated} updated, "
-            f"{result.unchanged} unchanged"
-        )
+        if options["verbosity"] > 0:
+            self.stdout.write(
+                f"demo help centre: {result.created} new, {result.updated} updated, "
+                f"{result.unchanged} unchanged"
+            )

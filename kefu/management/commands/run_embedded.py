@@ -31,7 +31,7 @@ class Command(BaseCommand):
             self._demo_database_renew()
         if not no_demo:
             # The help centre first: the demo tickets' bot turns and suggestions read it.
-            call_command("seed_demo_kb", verbosity=0)
+            call_command("seed_demo_kb")
             call_command("seed_demo")
             call_command("seed_demo_orders", verbosity=0)
             # The chat demo page (/chat/demo/) is served from this address.
