@@ -395,7 +395,8 @@ if not 0 <= RETENTION_HOUR <= 23:
     raise ImproperlyConfigured("RETENTION_HOUR must be an hour of the day, 0 to 23")
 
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
-CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# (memory://localhost/ rather than memory://: kombu warns about a URL without a host.)
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
