@@ -51,3 +51,15 @@ def test_the_help_centre_lists_the_demo_topics(client):
     page = client.get("/kb/").content.decode()
 
     assert "配送与收货" in page and "新鲜保障" in page
+
+
+def test_a_tag_that_jieba_already_knows_is_still_a_word_after_the_tag_goes():
+    # The demo FAQ tags 退款, a word of jieba's own dictionary: dropping the tag (another
+    # test's clean slate, an article deleted) must not drop the word.
+    from kb.text import dictionary_sync, search_terms
+
+    before = search_terms("退款多久")
+    dictionary_sync(["退款", "鲜到家"])
+    dictionary_sync([])
+
+    assert search_terms("退款多久") == before == ["w:退款", "w:多久", "c:退款", "c:款多", "c:多久"]
