@@ -30,10 +30,12 @@ lock:
 	$(PIP_COMPILE) --extra dev --constraint requirements.lock -o requirements-dev.lock pyproject.toml
 
 ## Embedded mode: SQLite, in-memory channel layer, eager Celery, in-process ticker, outbox.
+## `make run PORT=8001` serves on another port.
+PORT ?= 8000
 run: $(STAMP)
 	env -u DATABASE_URL -u REDIS_URL KEFU_EMBEDDED=true \
-		KEFU_PUBLIC_URL=$${KEFU_PUBLIC_URL:-http://127.0.0.1:8000} \
-		$(PY) manage.py run_embedded 127.0.0.1:8000
+		KEFU_PUBLIC_URL=$${KEFU_PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
+		$(PY) manage.py run_embedded 127.0.0.1:$(PORT)
 
 ## The test suite. Uses PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
 test: $(STAMP)

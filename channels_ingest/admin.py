@@ -22,6 +22,7 @@ from channels_ingest.tasks import imap_poll_mailbox, process_inbound
 from kefu.roles import Role, has_role
 from tickets.audited_admin import AuditedViewsAdmin
 from tickets.services.audit import audit_record
+from tickets.templatetags.kefu_format import channel_label, outbox_kind_label
 
 # A record the sweep (every 30 s, after a minute) has not taken in by then is stuck.
 STUCK_AFTER = timedelta(minutes=10)
@@ -41,13 +42,24 @@ class InboundRecordAdmin(AuditedViewsAdmin):
     "Show in full" (a POST) shows one, and is in the audit log like every view of the log."""
 
     audit_object_type = "inbound_record"
-    list_display = ["channel", "provider_id", "state", "attempts", "ticket_number", "received_at"]
+    list_display = [
+        "channel_name",
+        "provider_id",
+        "state",
+        "attempts",
+        "ticket_number",
+        "received_at",
+    ]
     list_filter = ["channel", "state"]
     search_fields = ["provider_id", "ticket_number"]
     fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
     readonly_fields = [*_SHOWN_FIELDS, "masked_payload", "raw_size"]
     actions = ["retry"]
     change_form_template = "admin/channels_ingest/inbound_change_form.html"
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_name(self, record: InboundRecord) -> str:
+        return channel_label(record.channel)
 
     @admin.display(description=_("payload (masked)"))
     def masked_payload(self, record: InboundRecord) -> str:
@@ -113,7 +125,7 @@ class DeadLetterAdmin(InboundRecordAdmin):
     """Failed records, and records still unprocessed well after the sweep should have taken
     them: what needs a person's look. "Process again" queues them."""
 
-    list_display = ["channel", "provider_id", "state", "error", "attempts", "received_at"]
+    list_display = ["channel_name", "provider_id", "state", "error", "attempts", "received_at"]
     list_filter = ["channel", "state"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundRecord]:
@@ -144,10 +156,18 @@ _OUTBOX_FIELDS = [
 class OutboxEntryAdmin(admin.ModelAdmin):
     """Masked as on the /outbox/ page, where a supervisor can reveal an entry (audited)."""
 
-    list_display = ["created_at", "channel", "masked_to", "kind", "ticket_number"]
+    list_display = ["created_at", "channel_name", "masked_to", "kind_name", "ticket_number"]
     list_filter = ["channel", "kind"]
     fields = [*_OUTBOX_FIELDS]
     readonly_fields = _OUTBOX_FIELDS
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_name(self, entry: OutboxEntry) -> str:
+        return channel_label(entry.channel)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_name(self, entry: OutboxEntry) -> str:
+        return outbox_kind_label(entry.kind)
 
     @admin.display(description=_("to"))
     def masked_to(self, entry: OutboxEntry) -> str:

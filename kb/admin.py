@@ -2,6 +2,7 @@
 triage pages, which go through the services (versions, revision tokens)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kb.models import (
     Article,
@@ -14,6 +15,7 @@ from kb.models import (
     TriageModel,
     TriageRule,
 )
+from kb.templatetags.kb_labels import bot_channel_label
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,7 +67,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
 @admin.register(BotChannel)
 class BotChannelAdmin(ReadOnlyAdmin):
-    list_display = ["channel", "is_enabled", "threshold"]
+    list_display = ["channel_name", "is_enabled", "threshold"]
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_name(self, bot_channel: BotChannel) -> str:
+        return bot_channel_label(bot_channel.channel)
 
 
 @admin.register(DeflectionRecord)

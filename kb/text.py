@@ -100,6 +100,10 @@ class _Segmenter:
         self._lock = threading.Lock()
         self._tokenizer: jieba.Tokenizer | None = None
         self._words: frozenset[str] = frozenset()
+        # A retailer word that is also in jieba's own dictionary (a tag such as 退款) keeps
+        # its own frequency here, to be put back when the word leaves the retailer's list:
+        # del_word would drop it from the base dictionary, and 退款 would then cut as 退/款.
+        self._base_freq: dict[str, int] = {}
 
     def tokenizer(self) -> jieba.Tokenizer:
         tokenizer = self._tokenizer
@@ -112,7 +116,7 @@ class _Segmenter:
                 fresh.tmp_dir = _cache_dir()
                 fresh.initialize()
                 for word in self._words:
-                    fresh.add_word(word)
+                    self._add(fresh, word)
                 self._tokenizer = fresh
             return self._tokenizer
 
@@ -131,11 +135,24 @@ class _Segmenter:
             tokenizer = self._tokenizer
             if tokenizer is not None:
                 for word in self._words - wanted:
-                    tokenizer.del_word(word)
+                    self._remove(tokenizer, word)
                 for word in wanted - self._words:
-                    tokenizer.add_word(word)
+                    self._add(tokenizer, word)
             self._words = wanted
             return True
+
+    def _add(self, tokenizer: jieba.Tokenizer, word: str) -> None:
+        base = tokenizer.FREQ.get(word, 0)
+        if base:
+            self._base_freq[word] = base
+        tokenizer.add_word(word)
+
+    def _remove(self, tokenizer: jieba.Tokenizer, word: str) -> None:
+        base = self._base_freq.pop(word, 0)
+        if base:
+            tokenizer.add_word(word, base)
+        else:
+            tokenizer.del_word(word)
 
     @property
     def words(self) -> frozenset[str]:

@@ -34,6 +34,7 @@ from kb.text import classifier_features, normalise
 from kefu.revisions import RevisionCache
 
 __all__ = [
+    "CATEGORY_LABELS",
     "DEFAULT_CATEGORY_RULES",
     "DEFAULT_URGENCY_RULES",
     "URGENCY_LABELS",
@@ -41,11 +42,26 @@ __all__ = [
     "KeywordRule",
     "Triage",
     "TriageConfig",
+    "category_label",
     "triage_text",
     "urgency_reasons",
 ]
 
 logger = logging.getLogger("kefu.kb")
+
+
+# The built-in categories, by code, in the reader's language. A category a supervisor adds
+# on the triage page is shown by its code.
+CATEGORY_LABELS = {
+    Category.LOGISTICS: _("Logistics"),
+    Category.AFTER_SALES: _("After-sales"),
+    Category.TECH: _("Technical problem"),
+    Category.VALUE_ADDED: _("Value-added service"),
+}
+
+
+def category_label(code: str) -> str:
+    return str(CATEGORY_LABELS.get(code, code))
 
 
 # Why a ticket is urgent, by rule code; shown on the ticket in the reader's language.

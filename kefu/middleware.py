@@ -1,11 +1,10 @@
 """Kefu's own middleware: the proxy's headers, and the language.
 
-Language selection: zh-Hans unless the user chose otherwise.
-
-Django's LocaleMiddleware follows the browser's Accept-Language, which on a shop floor is
-often an English-language browser in front of a Chinese-speaking agent. Kefu is Chinese first:
-the language is the one picked with the switcher (stored in the language cookie), else
-LANGUAGE_CODE.
+Language selection: the one picked with the switcher (stored in the language cookie), else
+the browser's Accept-Language on a first visit (any Chinese as zh-Hans: zh, zh-CN, zh-Hans,
+zh-SG, and the traditional variants, closer to Simplified Chinese than to English), else
+LANGUAGE_CODE (zh-Hans). Kefu is Chinese first: a browser asking only for a language Kefu
+does not have gets Chinese, and the switcher's choice always wins over the browser.
 """
 
 import ipaddress
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 
 class LanguageMiddleware:
@@ -25,13 +25,31 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-        language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
+        if chosen in self.supported:
+            language = chosen
+        else:
+            language = browser_language(request.headers.get("Accept-Language", ""))
         translation.activate(language)
         request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
         response = self.get_response(request)
-        patch_vary_headers(response, ["Cookie"])
+        patch_vary_headers(response, ["Cookie", "Accept-Language"])
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+def browser_language(header: str) -> str:
+    """The first language of an Accept-Language header that Kefu speaks, by the browser's
+    order of preference; LANGUAGE_CODE when none is."""
+    supported = {code for code, _name in settings.LANGUAGES}
+    for tag, _quality in parse_accept_lang_header(header[:500]):
+        primary = tag.lower().split("-")[0]
+        if primary == "zh" and "zh-hans" in supported:
+            return "zh-hans"
+        if tag.lower() in supported:
+            return tag.lower()
+        if primary in supported:
+            return primary
+    return settings.LANGUAGE_CODE
 
 
 def peer_is_trusted_proxy(remote_addr: str) -> bool:

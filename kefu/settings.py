@@ -250,6 +250,15 @@ EMAIL_USE_SSL: bool = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", default=20)
 # Acknowledge a new email ticket automatically (never to automatic mail; see docs/email.md).
 EMAIL_AUTO_ACKNOWLEDGE: bool = env.bool("EMAIL_AUTO_ACKNOWLEDGE", default=True)
+# The same for a ticket opened on each other channel: the customer gets its number and the
+# status page's link in their language (a missed call's by SMS). tickets/services/acknowledgement.py
+AUTO_ACKNOWLEDGE: dict[str, bool] = {
+    "email": EMAIL_AUTO_ACKNOWLEDGE,
+    "sms": env.bool("SMS_AUTO_ACKNOWLEDGE", default=True),
+    "app": env.bool("APP_AUTO_ACKNOWLEDGE", default=True),
+    "chat": env.bool("CHAT_AUTO_ACKNOWLEDGE", default=True),
+    "phone": env.bool("PHONE_AUTO_ACKNOWLEDGE", default=True),
+}
 # IMAP mailboxes (configured in the admin) are polled this often by Celery beat.
 IMAP_POLL_SECONDS: float = env.float("KEFU_IMAP_POLL_SECONDS", default=60.0)
 IMAP_TIMEOUT_SECONDS: float = env.float("KEFU_IMAP_TIMEOUT_SECONDS", default=30.0)
@@ -398,7 +407,8 @@ if not 0 <= RETENTION_HOUR <= 23:
 ANALYTICS_FACTS_SECONDS: float = env.float("ANALYTICS_FACTS_SECONDS", default=10.0)
 
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
-CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# (memory://localhost/ rather than memory://: kombu warns about a URL without a host.)
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -612,5 +622,8 @@ LOGGING = {
         # Refused requests, and server errors with their tracebacks (Django's default only
         # mails those, to ADMINS).
         "django.request": {"level": "WARNING", "filters": ["request_id"]},
+        # The embedded server's (daphne's runserver) line per request: method, path, status,
+        # seconds taken.
+        "django.channels.server": {"level": "INFO"},
     },
 }

@@ -8,7 +8,7 @@ from aftersales.api import urls as aftersales_api_urls
 from analytics import report_views
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
-from kefu import accounts, two_factor
+from kefu import accounts, two_factor, views
 from tickets.api import urls as ticket_api_urls
 
 handler500 = "kefu.views.server_error"
@@ -21,6 +21,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Browsers and tools that ask for /favicon.ico without reading the page's icon link.
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/login/code/", accounts.login_verify, name="login-verify"),

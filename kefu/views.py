@@ -1,8 +1,9 @@
 """Kefu's own error answers: a server error names its request id, which is in the log line
 with the traceback (LOGGING in kefu/settings.py), so a user or an integration can quote it."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template import loader
+from django.templatetags.static import static
 from django_guid import get_guid
 
 
@@ -14,3 +15,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": "Server error.", "request_id": request_id}, status=500)
     page = loader.get_template("500.html").render({"request_id": request_id})
     return HttpResponse(page, status=500)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, for browsers and tools that ask for it without reading the pages' icon
+    link: the SVG icon, served by whitenoise under its hashed name in production."""
+    return HttpResponsePermanentRedirect(static("kefu/favicon.svg"))

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from sla.conditions import condition_choices
 from sla.models import (
-    CONDITION_KEYS,
     BusinessCalendar,
     BusinessHours,
     CalendarDate,
@@ -17,15 +17,45 @@ from sla.models import (
     SlaPolicy,
 )
 
+# The conditions chosen from lists; each is stored as the list of values ticked.
+LISTED_CONDITIONS = ("tier", "channel", "team", "category")
+VIP_ANY, VIP_ONLY, VIP_NOT = "", "yes", "no"
+
 
 class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A policy, its conditions as one field each (stored as before, in `conditions`:
+    `{"tier": ["urgent"], "vip": true}`; an unticked list or "any" leaves the key out)."""
+
+    when_tier = forms.MultipleChoiceField(
+        label=_("Tier"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    when_channel = forms.MultipleChoiceField(
+        label=_("Channel"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    when_team = forms.MultipleChoiceField(
+        label=_("Team"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    when_category = forms.MultipleChoiceField(
+        label=_("Category"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    when_vip = forms.ChoiceField(
+        label=_("VIP"),
+        required=False,
+        choices=[(VIP_ANY, _("Any customer")), (VIP_ONLY, _("VIP only")), (VIP_NOT, _("not VIP"))],
+    )
+    when_tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=500,
+        help_text=_("Comma-separated; a ticket with any of them matches. Empty: any tags."),
+    )
+
     class Meta:
         model = SlaPolicy
         fields = [
             "name",
             "position",
             "is_active",
-            "conditions",
             "calendar",
             "first_response_minutes",
             "next_response_minutes",
@@ -40,37 +70,74 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             "bot_counts_as_response",
         ]
         widgets = {
-            "conditions": forms.Textarea(attrs={"rows": 3}),
             "pause_states": forms.Textarea(attrs={"rows": 1}),
             "milestone_warnings": forms.Textarea(attrs={"rows": 2}),
             "out_of_hours_minutes": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
-            "conditions": _(
-                'JSON, e.g. {"tier": ["urgent"], "channel": ["chat"]}; keys: tier, channel, '
-                "team, category, vip, tags. Empty {} matches every ticket."
-            ),
             "pause_states": _('JSON list of ticket states, e.g. ["pending_customer"].'),
         }
+        labels = {"calendar": _("Calendar")}
 
-    def clean_conditions(self) -> dict[str, Any]:
-        conditions = self.cleaned_data.get("conditions") or {}
-        if not isinstance(conditions, dict):
-            raise ValidationError(_("Conditions must be a JSON object."))
-        for key, value in conditions.items():
-            if key not in CONDITION_KEYS:
-                raise ValidationError(
-                    _("Unknown condition %(key)s; use one of %(keys)s."),
-                    params={"key": key, "keys": ", ".join(CONDITION_KEYS)},
+    field_order = [
+        "name",
+        "position",
+        "is_active",
+        "when_tier",
+        "when_channel",
+        "when_team",
+        "when_category",
+        "when_vip",
+        "when_tags",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        conditions = self.instance.conditions or {}
+        for key in LISTED_CONDITIONS:
+            stored = [str(value) for value in conditions.get(key) or []]
+            choices = condition_choices(key)
+            known = {value for value, _label in choices}
+            # A value the core no longer offers (a deleted team) stays visible and ticked.
+            choices += [(value, value) for value in stored if value not in known]
+            field = self.fields[f"when_{key}"]
+            field.choices = choices  # type: ignore[attr-defined]
+            self.initial.setdefault(f"when_{key}", stored)
+        if "vip" in conditions:
+            self.initial.setdefault("when_vip", VIP_ONLY if conditions["vip"] else VIP_NOT)
+        self.initial.setdefault("when_tags", ", ".join(conditions.get("tags") or []))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        conditions: dict[str, Any] = {}
+        for key in LISTED_CONDITIONS:
+            values = data.get(f"when_{key}") or []
+            if values:
+                # Teams are matched by id, as the core describes a ticket's team.
+                conditions[key] = [int(v) if key == "team" else v for v in values]
+        vip = data.get("when_vip") or VIP_ANY
+        if vip != VIP_ANY:
+            conditions["vip"] = vip == VIP_ONLY
+        tags = [tag.strip() for tag in (data.get("when_tags") or "").split(",") if tag.strip()]
+        if tags:
+            conditions["tags"] = list(dict.fromkeys(tags))
+        self.instance.conditions = conditions
+        targets = [
+            "first_response_minutes",
+            "next_response_minutes",
+            "plan_minutes",
+            "resolution_minutes",
+        ]
+        if not any(data.get(name) for name in targets):
+            raise ValidationError(_("Set at least one target."))
+        for milestone in data.get("out_of_hours_minutes") or {}:
+            if not data.get(f"{milestone}_minutes"):
+                self.add_error(
+                    "out_of_hours_minutes",
+                    _("%(name)s has an out-of-hours target but no target in hours.")
+                    % {"name": milestone},
                 )
-            if key == "vip":
-                if not isinstance(value, bool):
-                    raise ValidationError(_("vip must be true or false."))
-            elif not isinstance(value, list) or not value:
-                raise ValidationError(
-                    _("%(key)s must be a non-empty list of values."), params={"key": key}
-                )
-        return conditions
+        return data
 
     def clean_milestone_warnings(self) -> dict[str, Any]:
         warnings = self.cleaned_data.get("milestone_warnings") or {}
@@ -111,25 +178,6 @@ class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
         if not 1 <= percent <= 99:
             raise ValidationError(_("Between 1 and 99."))
         return percent
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        targets = [
-            "first_response_minutes",
-            "next_response_minutes",
-            "plan_minutes",
-            "resolution_minutes",
-        ]
-        if not any(data.get(name) for name in targets):
-            raise ValidationError(_("Set at least one target."))
-        for milestone in data.get("out_of_hours_minutes") or {}:
-            if not data.get(f"{milestone}_minutes"):
-                self.add_error(
-                    "out_of_hours_minutes",
-                    _("%(name)s has an out-of-hours target but no target in hours.")
-                    % {"name": milestone},
-                )
-        return data
 
 
 EscalationFormSet = inlineformset_factory(

@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kb.triage import category_label
 from tickets.audited_admin import AuditedViewsAdmin
 from tickets.models import (
     Agent,
@@ -60,7 +61,11 @@ class AgentAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
-    list_display = ["category", "team"]
+    list_display = ["category_name", "team"]
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_name(self, rule: RoutingRule) -> str:
+        return category_label(rule.category)
 
 
 class MessageInline(admin.TabularInline):

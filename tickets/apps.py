@@ -19,6 +19,11 @@ class TicketsConfig(AppConfig):
             on_clock_fired, dispatch_uid="tickets.services.escalation.on_clock_fired"
         )
 
+        # What SLA policy conditions may name, for the policy editor and list (sla.conditions).
+        from tickets.sla_conditions import sla_conditions_register
+
+        sla_conditions_register()
+
         # The core's retention periods (tickets.personal_data; apps above add theirs).
         from tickets.services.retention import retention_register_core
 

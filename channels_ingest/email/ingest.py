@@ -17,7 +17,8 @@ from channels_ingest.models import InboundRecord
 from channels_ingest.pipeline.adapter import Refused
 from tickets.inbound import Identity, InboundAttachment, InboundMessage
 from tickets.models import Channel, IdentityKind
-from tickets.services.delivery import message_mark_bounced, ticket_acknowledge
+from tickets.services.acknowledgement import ticket_acknowledge_opened
+from tickets.services.delivery import message_mark_bounced
 from tickets.services.intake import IntakeResult, intake_message
 
 logger = logging.getLogger("kefu.ingest.email")
@@ -138,18 +139,6 @@ def email_process(record: InboundRecord) -> IntakeResult | None:
         ) % {"size": over_limit}
         inbound = replace(inbound, defects=[*inbound.defects, note])
     result = intake_message(inbound=inbound)
-    if (
-        result.created
-        and result.ticket_opened
-        and settings.EMAIL_AUTO_ACKNOWLEDGE
-        and not parsed.is_auto_generated
-    ):
-        ticket_acknowledge(
-            ticket=result.ticket,
-            text=_(
-                "We have received your message and opened ticket %(number)s. We will answer "
-                "within our business hours. Reply to this email to add to the ticket."
-            )
-            % {"number": result.ticket.number},
-        )
+    if result.created and result.ticket_opened and not parsed.is_auto_generated:
+        ticket_acknowledge_opened(ticket=result.ticket)
     return result

@@ -8,6 +8,7 @@ from channels_ingest.pipeline.adapter import Refused
 from channels_ingest.sms.normalise import sms_inbound
 from channels_ingest.sms.services import sms_opt_in, sms_opt_out
 from tickets.identity import normalise_phone
+from tickets.services.acknowledgement import ticket_acknowledge_opened
 from tickets.services.intake import IntakeResult, intake_message
 
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "td", "退订", "取消订阅"}
@@ -33,4 +34,7 @@ def sms_process(record: InboundRecord) -> IntakeResult | None:
         else:
             sms_opt_in(phone=phone)
         return None
-    return intake_message(inbound=sms_inbound(record))
+    result = intake_message(inbound=sms_inbound(record))
+    if result.created and result.ticket_opened:
+        ticket_acknowledge_opened(ticket=result.ticket)
+    return result

@@ -59,7 +59,7 @@ class Watched:
         return page
 
     def _console(self, message: Any) -> None:
-        # Chromium asks for /favicon.ico by itself; Kefu has none.
+        # Chromium may ask for /favicon.ico by itself (a redirect to the SVG icon).
         if message.location.get("url", "").endswith("/favicon.ico"):
             return
         if message.type in ("error", "warning") or "Content Security Policy" in message.text:

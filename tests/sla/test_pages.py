@@ -19,7 +19,7 @@ def policy_post(**overrides: object) -> dict[str, object]:
         "name": "大客户 Key accounts",
         "position": "5",
         "is_active": "on",
-        "conditions": '{"vip": true}',
+        "when_vip": "yes",
         "calendar": str(BusinessCalendar.objects.get(is_default=True).pk),
         "first_response_minutes": "15",
         "next_response_minutes": "",
@@ -99,9 +99,8 @@ def test_a_policy_can_answer_differently_outside_working_hours(client, superviso
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("conditions", '{"colour": ["red"]}', "Unknown condition colour"),
-        ("conditions", '{"tier": "urgent"}', "must be a non-empty list"),
-        ("conditions", "not json", "Enter a valid JSON"),
+        ("when_tier", "platinum", "Select a valid choice"),
+        ("when_vip", "maybe", "Select a valid choice"),
         ("warning_percent", "100", "Between 1 and 99"),
         ("milestone_warnings", '{"lunch": {"percent": 50}}', "Unknown milestone lunch"),
         ("milestone_warnings", '{"plan": {"percent": 150}}', "between 1 and 99"),

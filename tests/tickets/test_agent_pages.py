@@ -214,8 +214,11 @@ def test_pages_switch_between_chinese_and_english(agent_client):
     assert ">Queue<" in english
 
 
-def test_chinese_is_the_default_even_for_an_english_browser(agent_client):
+def test_an_english_browser_gets_english_until_the_menu_chooses_chinese(agent_client, settings):
     page = agent_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
 
-    assert "队列" in page
+    assert "Queue" in page and "队列" not in page
     assert agent_client.get("/").headers["Content-Language"] == "zh-hans"
+    agent_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = agent_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "队列" in page

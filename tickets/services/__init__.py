@@ -5,6 +5,7 @@
 - `customers`: who a sender is; merges, adoption, revealing contact details.
 - `workflow`: what agents do to a ticket (reply, note, status, plan, tier, assign, typing).
 - `delivery`: outbound messages and what became of them.
+- `acknowledgement`: the ticket number a customer gets when their message opens a ticket.
 - `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.
 - `escalation`: where an SLA warning, breach or escalation level lands on a ticket.
 - `notifications`: notices to agents and supervisors.

@@ -42,6 +42,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.services.acknowledgement import ticket_acknowledge_opened
 from tickets.services.customers import customer_resolve
 from tickets.services.intake import IntakeResult, intake_message
 
@@ -265,6 +266,8 @@ def _missed_call_intake(call: Call) -> IntakeResult | None:
     call.customer = result.ticket.customer
     call.ticket = result.ticket
     call.save(update_fields=["customer", "ticket", "updated_at"])
+    if result.created and result.ticket_opened:
+        ticket_acknowledge_opened(ticket=result.ticket)
     return result
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kefu.celery import task_queue
@@ -142,19 +142,25 @@ def _status_code_request(*, number: str, contact: str) -> StatusAccessCode | Non
             expires_at=now + timedelta(seconds=settings.STATUS_CODE_TTL_SECONDS),
         )
         channel = Channel.EMAIL if kind == IdentityKind.EMAIL else Channel.SMS
-        outbound = Outbound(
-            channel=channel,
-            to=value,
-            subject=_("Your Kefu verification code"),
-            body=_(
+        # In the customer's language when we know it, else in the page's: whoever asked may
+        # be at a browser in another language than the phone that gets the code.
+        with translation.override(
+            customer.language or translation.get_language() or settings.LANGUAGE_CODE
+        ):
+            subject_line = _("Your Kefu verification code")
+            body = _(
                 "Your code to see your tickets and orders (you asked with %(number)s) is "
                 "%(code)s. It expires in %(minutes)d minutes."
-            )
-            % {
+            ) % {
                 "number": number.strip(),
                 "code": code,
                 "minutes": settings.STATUS_CODE_TTL_SECONDS // 60,
-            },
+            }
+        outbound = Outbound(
+            channel=channel,
+            to=value,
+            subject=subject_line,
+            body=body,
             ticket_number=subject.ticket.number if subject.ticket is not None else "",
             reference=f"kefu-code-{access.pk}",
             kind="code",

@@ -2,10 +2,11 @@ from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from kb.triage import URGENCY_LABELS
+from kb.triage import URGENCY_LABELS, category_label
 from tickets.masking import mask_text
-from tickets.models import Message
+from tickets.models import Channel, IdentityKind, Message
 from tickets.selectors import message_cuts
 
 register = template.Library()
@@ -30,6 +31,45 @@ def urgency_reason(reason: Any) -> str:
     label = URGENCY_LABELS.get(str(reason.get("rule")), reason.get("rule"))
     words = "、".join(str(word) for word in reason.get("words", []))
     return f"{label}: {words}" if words else str(label)
+
+
+@register.filter(name="category_label")
+def category_label_filter(code: str | None) -> str:
+    """A triage category's code (`logistics`) as its label in the active language."""
+    return category_label(code or "")
+
+
+@register.filter
+def channel_label(code: str | None) -> str:
+    """A channel's code (`sms`) as its label; a code Kefu does not know, as it is."""
+    try:
+        return str(Channel(code or "").label)
+    except ValueError:
+        return code or ""
+
+
+@register.filter
+def identity_kind_label(kind: str | None) -> str:
+    """A contact's kind (`app_user`) as its label (App user)."""
+    try:
+        return str(IdentityKind(kind or "").label)
+    except ValueError:
+        return kind or ""
+
+
+# What the outbox records each send as (tickets.delivery.Outbound.kind).
+OUTBOX_KIND_LABELS = {
+    "reply": _lazy("Reply"),
+    # Everything Kefu writes by itself on a ticket: acknowledgements and the bot's answers.
+    "acknowledgement": _lazy("Automatic reply"),
+    "notification": _lazy("Notice"),
+    "code": _lazy("One-time code"),
+}
+
+
+@register.filter
+def outbox_kind_label(kind: str | None) -> str:
+    return str(OUTBOX_KIND_LABELS.get(kind or "", kind or ""))
 
 
 @register.filter

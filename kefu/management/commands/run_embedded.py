@@ -30,6 +30,8 @@ class Command(BaseCommand):
         except InconsistentMigrationHistory:
             self._demo_database_renew()
         if not no_demo:
+            # The help centre first: the demo tickets' bot turns and suggestions read it.
+            call_command("seed_demo_kb")
             call_command("seed_demo")
             call_command("seed_demo_orders", verbosity=0)
             call_command("seed_demo_quality", verbosity=0)

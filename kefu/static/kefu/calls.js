@@ -48,10 +48,20 @@
     box.insertBefore(pop, box.firstChild);
   }
 
+  // How long an ended call's pop stays, marked ended, before it closes by itself.
+  var ENDED_CLOSE_MS = 4000;
+
   function updated(event) {
     var pop = popFor(event.call.id);
     var box = document.getElementById("call-pops");
-    if (pop && box) { setState(pop, event.call, box); }
+    if (!pop || !box) { return; }
+    setState(pop, event.call, box);
+    if (event.call.state === "ended" && !pop.dataset.closing) {
+      // The call ended (hung up, answered elsewhere and done, or missed): nothing is left to
+      // pick up. The pop says so for a moment, then closes; the call's page keeps the rest.
+      pop.dataset.closing = "1";
+      setTimeout(function () { pop.remove(); }, ENDED_CLOSE_MS);
+    }
   }
 
   document.addEventListener("kefu:event", function (message) {

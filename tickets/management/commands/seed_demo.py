@@ -266,7 +266,8 @@ class Command(BaseCommand):
     def _users(self, teams: dict[str, Team]) -> dict[str, Agent]:
         User = get_user_model()
         people: list[tuple[str, str, str, list[str]]] = [
-            ("agent", "小美 Mei", "agent", [Department.CUSTOMER_SERVICE]),
+            # The front line answers delivery questions too: README's "Try it" posts one.
+            ("agent", "小美 Mei", "agent", [Department.CUSTOMER_SERVICE, Department.LOGISTICS]),
             ("supervisor", "老陈 Chen", "supervisor", list(teams)),
             ("admin", "管理员 Admin", "admin", []),
             ("wuliu", "小刘 Liu", "agent", [Department.LOGISTICS]),
