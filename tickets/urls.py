@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, calls, customers
+from tickets.views import agent, calls, customers, search
 
 app_name = "tickets"
 
@@ -34,4 +34,8 @@ urlpatterns = [
     path("customers/merges/<int:pk>/undo/", customers.merge_undo, name="merge_undo"),
     path("calls/<int:pk>/", calls.call_detail, name="call"),
     path("calls/<int:pk>/customer/", calls.call_customer, name="call_customer"),
+    path("search/", search.search, name="search"),
+    path("views/", search.saved_view_create, name="saved_view_create"),
+    path("views/<int:pk>/rename/", search.saved_view_rename, name="saved_view_rename"),
+    path("views/<int:pk>/delete/", search.saved_view_delete, name="saved_view_delete"),
 ]

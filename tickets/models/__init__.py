@@ -6,6 +6,7 @@ from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
 from tickets.models.notifications import Notification
+from tickets.models.search import TicketSearchDocument
 from tickets.models.teams import Agent, Department, RoutingRule, Team
 from tickets.models.tickets import (
     OPEN_STATUSES,
@@ -21,6 +22,7 @@ from tickets.models.tickets import (
     TicketEvent,
     TicketPromise,
 )
+from tickets.models.views import SavedView
 
 __all__ = [
     "OPEN_STATUSES",
@@ -48,6 +50,7 @@ __all__ = [
     "Message",
     "Notification",
     "RoutingRule",
+    "SavedView",
     "SlaState",
     "Status",
     "StatusAccessCode",
@@ -55,5 +58,6 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketPromise",
+    "TicketSearchDocument",
     "TokenScope",
 ]
