@@ -330,9 +330,17 @@ def customer_timeline(
     open_ids = set(
         tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
     )
+    newest = Message.objects.filter(ticket_id__in=open_ids).filter(
+        _before("created_at", _RANK_MESSAGE, cursor)
+    )
+    if not include_internal:
+        newest = newest.filter(direction__in=[Direction.IN, Direction.OUT])
+    # The page's messages are picked by id first, without joins: joined to their tickets,
+    # a customer with hundreds of tickets made PostgreSQL hash the whole tickets table to
+    # sort their messages (bench/search.py).
+    page_ids = list(newest.order_by("-created_at", "-pk").values_list("pk", flat=True)[: size + 1])
     messages = (
-        Message.objects.filter(ticket_id__in=open_ids)
-        .filter(_before("created_at", _RANK_MESSAGE, cursor))
+        Message.objects.filter(pk__in=page_ids)
         .defer("body", "html", "quoted_text")
         .annotate(
             body_head=Substr("body", 1, _HEAD_READ_CHARS),
@@ -343,8 +351,6 @@ def customer_timeline(
         .select_related("ticket", "author__user")
         .prefetch_related("attachments")
     )
-    if not include_internal:
-        messages = messages.filter(direction__in=[Direction.IN, Direction.OUT])
     entries = [
         TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None)
         for m in messages.order_by("-created_at", "-pk")[: size + 1]

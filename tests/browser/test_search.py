@@ -41,7 +41,7 @@ def _search_from_header(page, text):  # type: ignore[no-untyped-def]
 def test_a_phone_typed_with_spaces_finds_the_customer_stored_in_e164(
     search_setup, live_asgi, browser
 ):
-    username, phone_ticket, order_ticket = search_setup
+    username, phone_ticket, _order_ticket = search_setup
     watched = Watched(browser, **DESKTOP)
     page = watched.page()
     _sign_in(page, live_asgi, username)

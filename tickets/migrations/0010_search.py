@@ -10,16 +10,25 @@ from django.db import migrations, models
 _GIN = "tickets_search_vector"
 
 
+# And the index that finds customers by the beginning of their name (LIKE 'x%' whatever the
+# database's collation).
+_NAME = "tickets_customer_name_prefix"
+
+
 def gin_create(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {_GIN} ON tickets_ticketsearchdocument USING gin (vector)"
+        )
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {_NAME} ON tickets_customer (name varchar_pattern_ops)"
         )
 
 
 def gin_drop(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"DROP INDEX IF EXISTS {_GIN}")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {_NAME}")
 
 
 class Migration(migrations.Migration):
