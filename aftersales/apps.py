@@ -14,6 +14,7 @@ class AftersalesConfig(AppConfig):
         from aftersales.logistics_panel import logistics_panel
         from aftersales.panels import ticket_cases_panel
         from aftersales.portal import portal_section
+        from aftersales.search import order_search
         from aftersales.selectors import ticket_order_number
         from aftersales.services import notices
         from aftersales.services.clocks import on_clock_fired
@@ -39,6 +40,8 @@ class AftersalesConfig(AppConfig):
                 move=order_receivers.orders_move, move_back=order_receivers.orders_move_back
             ),
         )
+        # Order and case numbers typed into the header's search box.
+        hooks.search_source_register("orders", order_search)
         # A customer message naming an order links the ticket to it.
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"

@@ -14,6 +14,10 @@ An app registers its contributions in its `AppConfig.ready`:
   come strictly before the timeline cursor — `before(field)` is the `Q` that says so for a
   datetime field of the source's rows. The core merges them with messages, the trail and
   calls, and pages through them with the same cursor.
+- **search sources**: `search_source_register(name, source)`; `source(order_number)`
+  returns a `SearchFound` (the ticket ids and customer ids the app knows for an order
+  number or an after-sales case number, as typed). The core's search (tickets.search) keeps
+  only those the viewer may see.
 
 - **customer merge parts**: `customer_merge_part_register(name, part)`; when staff merge
   two customers, `part.move(source, target)` moves what the app keeps of `source` to
@@ -57,10 +61,19 @@ class CustomerMergePart:
     move_back: Callable[[list[int], Customer, Customer], None]
 
 
+@dataclass(frozen=True)
+class SearchFound:
+    """What an app knows of an order number: tickets linked to it, customers who hold it."""
+
+    ticket_ids: frozenset[int] = frozenset()
+    customer_ids: frozenset[int] = frozenset()
+
+
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
 TimelineSource = Callable[[Customer, TimelineBefore, int], list[TimelineExtra]]
+SearchSource = Callable[[str], SearchFound]
 
 _ticket_panels: dict[str, TicketPanel] = {}
 _portal_sections: dict[str, PortalSection] = {}
@@ -68,6 +81,7 @@ _timeline_sources: dict[str, TimelineSource] = {}
 _customer_merge_parts: dict[str, CustomerMergePart] = {}
 TicketOrderNumber = Callable[[Ticket], str]
 _ticket_order_numbers: dict[str, TicketOrderNumber] = {}
+_search_sources: dict[str, SearchSource] = {}
 
 
 def ticket_panel_register(name: str, panel: TicketPanel) -> None:
@@ -112,3 +126,11 @@ def ticket_order_number(ticket: Ticket) -> str:
         if number := finder(ticket):
             return number
     return ""
+
+
+def search_source_register(name: str, source: SearchSource) -> None:
+    _search_sources[name] = source
+
+
+def search_sources() -> list[tuple[str, SearchSource]]:
+    return list(_search_sources.items())

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from kefu.roles import Role, has_role
 from sla.models import SlaClock
 from sla.selectors import Compliance, compliance
-from tickets import hooks
+from tickets import hooks, sorting
+from tickets.filters import STATUS_OPEN, TicketFilters, filters_apply
 from tickets.hooks import TimelineExtra
 from tickets.identity import mask_identity
 from tickets.masking import CUT_SLACK, safe_cut
@@ -84,7 +85,7 @@ class QueuePage:
 
 
 QUEUE_VIEWS = ("team", "mine", "unassigned", "at_risk")
-QUEUE_SORTS = ("priority", "due")
+QUEUE_SORTS = ("priority", "due")  # and the columns of tickets.sorting, "-" for descending
 
 
 def _cursor(ticket: Ticket, sort: str) -> str:
@@ -126,6 +127,25 @@ def _after_cursor(tickets: QuerySet[Ticket], cursor: str, sort: str) -> QuerySet
     )
 
 
+def queue_tickets(
+    *, user: Any, view: str = "team", filters: TicketFilters | None = None
+) -> QuerySet[Ticket]:
+    """The tickets of a queue view (as `queue_page`), unordered: for a page or a count."""
+    tickets = filters_apply(
+        Ticket.objects.all(), filters or TicketFilters(), default_status=STATUS_OPEN
+    )
+    if view == "mine":
+        return tickets.filter(assignee__user=user)
+    teams = team_ids_for(user)
+    if teams is not None:
+        tickets = tickets.filter(team_id__in=teams)
+    if view == "unassigned":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif view == "at_risk":
+        tickets = tickets.filter(sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED])
+    return tickets
+
+
 def queue_page(
     *,
     user: Any,
@@ -133,25 +153,33 @@ def queue_page(
     sort: str = "priority",
     cursor: str = "",
     size: int = QUEUE_PAGE_SIZE,
+    filters: TicketFilters | None = None,
 ) -> QueuePage:
     """One page of open tickets, by keyset.
 
     `view` is "mine" (assigned to the user), "unassigned", "at_risk" (SLA warned or breached)
     or "team" (every open ticket of the user's teams). `sort` is "priority" (urgent first,
-    then VIP, then oldest) or "due" (next SLA deadline first; tickets with none last).
+    then VIP, then oldest) or "due" (next SLA deadline first; tickets with none last), or
+    any column of `tickets.sorting.COLUMNS`, "-column" for descending. `filters` narrow
+    it further (tickets.filters; without a status filter, open tickets only).
     Two queries whatever the page: the tickets with their joins, nothing else.
     """
-    tickets = Ticket.objects.filter(is_open=True)
-    if view == "mine":
-        tickets = tickets.filter(assignee__user=user)
-    else:
-        teams = team_ids_for(user)
-        if teams is not None:
-            tickets = tickets.filter(team_id__in=teams)
-        if view == "unassigned":
-            tickets = tickets.filter(assignee__isnull=True)
-        elif view == "at_risk":
-            tickets = tickets.filter(sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED])
+    tickets = queue_tickets(user=user, view=view, filters=filters)
+    column, descending = sorting.sort_parse(sort)
+    if column not in QUEUE_SORTS or descending:
+        if cursor:
+            tickets = sorting.column_after(tickets, column, descending, cursor)
+        rows = list(
+            tickets.select_related("customer", "team", "assignee__user").order_by(
+                *sorting.column_order(column, descending)
+            )[: size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        return QueuePage(
+            tickets=rows,
+            next_cursor=sorting.column_cursor(rows[-1], column) if more and rows else None,
+        )
     if sort not in QUEUE_SORTS:
         sort = "priority"
     if cursor:
@@ -308,9 +336,17 @@ def customer_timeline(
     open_ids = set(
         tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
     )
+    newest = Message.objects.filter(ticket_id__in=open_ids).filter(
+        _before("created_at", _RANK_MESSAGE, cursor)
+    )
+    if not include_internal:
+        newest = newest.filter(direction__in=[Direction.IN, Direction.OUT])
+    # The page's messages are picked by id first, without joins: joined to their tickets,
+    # a customer with hundreds of tickets made PostgreSQL hash the whole tickets table to
+    # sort their messages (bench/search.py).
+    page_ids = list(newest.order_by("-created_at", "-pk").values_list("pk", flat=True)[: size + 1])
     messages = (
-        Message.objects.filter(ticket_id__in=open_ids)
-        .filter(_before("created_at", _RANK_MESSAGE, cursor))
+        Message.objects.filter(pk__in=page_ids)
         .defer("body", "html", "quoted_text")
         .annotate(
             body_head=Substr("body", 1, _HEAD_READ_CHARS),
@@ -321,8 +357,6 @@ def customer_timeline(
         .select_related("ticket", "author__user")
         .prefetch_related("attachments")
     )
-    if not include_internal:
-        messages = messages.filter(direction__in=[Direction.IN, Direction.OUT])
     entries = [
         TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None)
         for m in messages.order_by("-created_at", "-pk")[: size + 1]

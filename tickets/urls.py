@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import actions, agent, awareness, calls, compose, customers, files
+from tickets.views import actions, agent, awareness, calls, compose, customers, files, search
 
 app_name = "tickets"
 
@@ -58,4 +58,8 @@ urlpatterns = [
     path("tickets/<str:number>/ask/", actions.ticket_ask, name="ask"),
     path("ticket-merges/<int:pk>/undo/", actions.merge_undo, name="ticket_merge_undo"),
     path("calls/<int:pk>/customer/", calls.call_customer, name="call_customer"),
+    path("search/", search.search, name="search"),
+    path("views/", search.saved_view_create, name="saved_view_create"),
+    path("views/<int:pk>/rename/", search.saved_view_rename, name="saved_view_rename"),
+    path("views/<int:pk>/delete/", search.saved_view_delete, name="saved_view_delete"),
 ]

@@ -16,6 +16,7 @@ from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, I
 from tickets.models.macros import Macro, MacroLanguage
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
 from tickets.models.notifications import Notification
+from tickets.models.search import TicketSearchDocument
 from tickets.models.teams import Agent, Department, RoutingRule, Team
 from tickets.models.tickets import (
     OPEN_STATUSES,
@@ -31,6 +32,7 @@ from tickets.models.tickets import (
     TicketEvent,
     TicketPromise,
 )
+from tickets.models.views import SavedView
 
 __all__ = [
     "OPEN_STATUSES",
@@ -63,6 +65,7 @@ __all__ = [
     "Message",
     "Notification",
     "RoutingRule",
+    "SavedView",
     "SlaState",
     "Status",
     "StatusAccessCode",
@@ -73,6 +76,7 @@ __all__ = [
     "TicketLink",
     "TicketMerge",
     "TicketPromise",
+    "TicketSearchDocument",
     "TicketTransfer",
     "TokenScope",
 ]

@@ -47,6 +47,7 @@ from tickets.services.bot import BOT_CHANNELS, bot_later
 from tickets.services.customers import customer_resolve_or_create, identities_normalised
 from tickets.services.merging import ticket_merged_on_channel, ticket_survivor
 from tickets.services.orders import orders_later
+from tickets.services.search_index import search_document_add
 from tickets.services.sla_clocks import sla_attributes, sla_refresh
 from tickets.services.trail import event_record, ticket_publish
 
@@ -128,6 +129,10 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 sentiment=ticket.sentiment if opened else _sentiment_of(inbound),
                 # The bot's look at it is owed from this commit on (tickets/services/outbox.py).
                 bot_due_at=now if inbound.channel in BOT_CHANNELS else None,
+            )
+            search_document_add(
+                ticket_id=ticket.pk,
+                texts=[ticket.subject if opened else "", message.subject, message.body],
             )
             if not opened:
                 # Saved with the customer's other changes to the ticket, below.

@@ -44,6 +44,7 @@ from tickets.models import (
 )
 from tickets.personal_data import CustomerFootprint, personal_data_sources
 from tickets.services.audit import audit_record
+from tickets.services.search_index import search_document_clear
 
 # What an erased message's text becomes. Stored, not translated: it is data, and the pages
 # show it as it is.
@@ -338,6 +339,7 @@ def tickets_anonymise(*, ticket_ids: list[int], now: datetime) -> tuple[int, int
     Ticket.objects.filter(pk__in=ticket_ids).update(
         subject="", bot_state={}, reply_token=None, anonymised_at=now
     )
+    search_document_clear(ticket_ids=ticket_ids)
     return message_count, files
 
 

@@ -17,6 +17,7 @@ from tickets.models import Channel, Customer, Direction, EventKind, Message, Sta
 from tickets.numbers import ticket_number
 from tickets.priority import priority_rank
 from tickets.raw_sql import least_loaded_agent, ticket_id_next
+from tickets.services.search_index import search_document_add
 from tickets.services.sla_clocks import sla_attributes
 from tickets.services.trail import event_record, ticket_publish
 from tickets.tiers import Tier
@@ -79,6 +80,7 @@ def ticket_open_proactive(
         ticket.number = ticket_number(opened_on=timezone.localdate(now), ticket_id=ticket.pk)
         ticket.save(force_insert=True)
         event_record(ticket=ticket, kind=EventKind.CREATED, actor=None, data={"proactive": True})
+        search_document_add(ticket_id=ticket.pk, texts=[ticket.subject, text])
         if text.strip():
             Message.objects.create(
                 ticket=ticket,

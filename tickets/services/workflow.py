@@ -25,6 +25,7 @@ from tickets.models import (
 from tickets.priority import priority_rank
 from tickets.services.alerts import assignment_notify
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.search_index import search_document_add
 from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
 from tickets.services.trail import event_record, ticket_publish
 from tickets.tiers import Tier
@@ -91,6 +92,7 @@ def ticket_reply(
             ticket.assignee = author
             fields.append("assignee")
         ticket.save(update_fields=fields)
+        search_document_add(ticket_id=ticket.pk, texts=[body])
         event_record(ticket=ticket, kind=EventKind.REPLIED, actor=author.user, data={})
         message_id = message.pk
         transaction.on_commit(lambda: deliver_later(message_id))
@@ -121,6 +123,7 @@ def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
             body=body,
             created_at=timezone.now(),
         )
+        search_document_add(ticket_id=ticket.pk, texts=[body])
         event_record(ticket=ticket, kind=EventKind.NOTE, actor=author.user, data={})
         # Internal: for the ticket's page only, never a queue or the board.
         ticket_publish(ticket, events.message_added(ticket, message), queues=False, board=False)

@@ -26,12 +26,14 @@ from django_htmx.middleware import HtmxDetails
 from kefu.roles import Role, has_role, role_required
 from sla.selectors import clocks_for_subject
 from tickets import hooks, selectors
+from tickets.filters import TicketFilters
 from tickets.masking import mask_text
 from tickets.models import Agent, Attachment, Message, Status, Ticket
 from tickets.services import customers, delivery, reply_guard, workflow
 from tickets.services.notifications import notification_mark_read
 from tickets.services.reply_guard import ReplyOvertaken
 from tickets.tiers import Tier
+from tickets.views import search as search_views
 from tickets.views.actions import ticket_restricted
 
 
@@ -44,22 +46,29 @@ def _queue_context(request: HttpRequest) -> dict[str, object]:
     view = request.GET.get("view", "team")
     if view not in selectors.QUEUE_VIEWS:
         view = "team"
-    sort = request.GET.get("sort", "priority")
-    if sort not in selectors.QUEUE_SORTS:
-        sort = "priority"
+    # Filters, sort by any column and saved views (tickets/views/search.py).
+    query = search_views.queue_query_context(request, view)
     after = request.GET.get("after", "")
-    page = selectors.queue_page(user=request.user, view=view, sort=sort, cursor=after)
-    return {"page": page, "view": view, "sort": sort, "after": after}
+    page = selectors.queue_page(
+        user=request.user,
+        view=view,
+        sort=str(query["sort"]),
+        cursor=after,
+        filters=cast(TicketFilters, query["filters"]),
+    )
+    return {"page": page, "view": view, "after": after, **query}
 
 
 @require_GET
 @role_required(Role.AGENT)
 def queue(request: HttpRequest) -> HttpResponse:
+    context = _queue_context(request)
     return render(
         request,
         "agent/queue.html",
         {
-            **_queue_context(request),
+            **context,
+            **search_views.queue_sidebar_context(request, cast(TicketFilters, context["filters"])),
             "notifications": selectors.notifications_unread(user=request.user),
             "fresh": set(),
             # Notifications delivered after this are new to the page: the list marks them.
