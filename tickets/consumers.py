@@ -13,6 +13,7 @@ from kefu import realtime
 from kefu.consumers import CLOSE_FORBIDDEN, EventForwardingMixin
 from kefu.roles import Role, has_role
 from tickets.models import Team
+from tickets.presence_consumer import PresenceMixin
 from tickets.selectors import agent_for, team_ids_for, ticket_for
 from tickets.services.workflow import ticket_agent_typing
 
@@ -48,7 +49,7 @@ def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
     return True
 
 
-class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
+class AgentConsumer(PresenceMixin, EventForwardingMixin, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.typing_sent: dict[str, float] = {}
         groups = await database_sync_to_async(_agent_groups)(self.scope.get("user"))
@@ -58,8 +59,15 @@ class AgentConsumer(EventForwardingMixin, AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.join(group)
         await self.accept()
+        await self.presence_start()
+
+    async def disconnect(self, code: int) -> None:
+        await self.presence_stop()
+        await super().disconnect(code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if await self.presence_receive(content):
+            return
         if isinstance(content, dict) and content.get("type") == "ticket.typing":
             await self._typing(str(content.get("number", "")), content.get("typing") is True)
             return

@@ -6,6 +6,7 @@ from tickets.models.calls import Call, CallCause, CallDirection, CallState
 from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, IdentityKind
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
 from tickets.models.notifications import Notification
+from tickets.models.presence import AgentLevel, AgentStatus, ChannelCapacity, Skill, SkillKind
 from tickets.models.teams import Agent, Department, RoutingRule, Team
 from tickets.models.tickets import (
     OPEN_STATUSES,
@@ -29,6 +30,8 @@ __all__ = [
     "PRIORITY_VALUE_ADDED",
     "PRIORITY_VIP",
     "Agent",
+    "AgentLevel",
+    "AgentStatus",
     "Attachment",
     "AuditEntry",
     "Call",
@@ -36,6 +39,7 @@ __all__ = [
     "CallDirection",
     "CallState",
     "Channel",
+    "ChannelCapacity",
     "ContactIdentity",
     "Customer",
     "CustomerMerge",
@@ -48,6 +52,8 @@ __all__ = [
     "Message",
     "Notification",
     "RoutingRule",
+    "Skill",
+    "SkillKind",
     "SlaState",
     "Status",
     "StatusAccessCode",
