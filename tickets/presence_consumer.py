@@ -41,7 +41,10 @@ class PresenceMixin:
         self.presence_agent_id = await database_sync_to_async(_agent_id)(self.scope.get("user"))
         if self.presence_agent_id is None:
             return  # a supervisor without an agent record: no presence
-        self.presence_refreshed = self.presence_active_at = time.monotonic()
+        self.presence_refreshed = time.monotonic()
+        self.presence_active_at = (
+            self.presence_refreshed - ACTIVITY_EVERY_SECONDS
+        )  # the first counts
         await database_sync_to_async(presence_connected)(
             agent_id=self.presence_agent_id, socket=self.channel_name
         )

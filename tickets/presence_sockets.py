@@ -35,6 +35,10 @@ def _redis() -> redis.Redis | None:
     return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
 
 
+def _clock() -> float:
+    return time.time()
+
+
 _local: dict[int, dict[str, float]] = {}
 _local_lock = threading.Lock()
 
@@ -53,7 +57,7 @@ def socket_open(*, agent_id: int, socket: str) -> int:
 
 def socket_refresh(*, agent_id: int, socket: str) -> int:
     """Keep the socket counted for another TTL; how many the agent has open."""
-    now = time.time()
+    now = _clock()
     client = _redis()
     if client is None:
         with _local_lock:
@@ -71,7 +75,7 @@ def socket_refresh(*, agent_id: int, socket: str) -> int:
 
 def socket_close(*, agent_id: int, socket: str) -> int:
     """Stop counting the socket; how many the agent still has open."""
-    now = time.time()
+    now = _clock()
     client = _redis()
     if client is None:
         with _local_lock:
@@ -88,7 +92,7 @@ def socket_close(*, agent_id: int, socket: str) -> int:
 
 def sockets_open(agent_ids: list[int]) -> dict[int, int]:
     """How many live sockets each of the agents has (expired ones left out)."""
-    now = time.time()
+    now = _clock()
     client = _redis()
     if client is None:
         with _local_lock:
