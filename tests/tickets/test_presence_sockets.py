@@ -57,7 +57,7 @@ async def test_the_first_socket_brings_the_agent_online_and_the_last_takes_them_
 
 
 async def test_the_agents_own_pages_hear_their_status_change():
-    agent, cookie, _boss = await database_sync_to_async(_offline_agent_and_boss)()
+    _agent, cookie, _boss = await database_sync_to_async(_offline_agent_and_boss)()
     socket = communicator("/ws/agent/", cookie)
     assert (await socket.connect())[0]
     assert (await receive_until(socket, "agent.presence"))["agent"]["status"] == "online"
