@@ -2,6 +2,8 @@
 one closing takes them offline, the page's input brings an idle agent back; the board hears
 each change."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -9,6 +11,7 @@ from tests.factories import TeamFactory, UserFactory, make_agent
 from tests.support.presence import sockets_reset
 from tests.support.sockets import communicator, receive_until, session_cookie_for
 from tickets.models import Agent, AgentStatus
+from tickets.presence_sockets import sockets_open
 from tickets.services.presence import presence_sweep
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -26,6 +29,16 @@ def _offline_agent_and_boss():  # type: ignore[no-untyped-def]
     agent = make_agent(teams=[team], status=AgentStatus.OFFLINE)
     boss = UserFactory(role="supervisor")
     return agent, session_cookie_for(agent.user), session_cookie_for(boss)
+
+
+async def _counted(agent: Agent, sockets: int) -> None:
+    """Wait until the agent's open sockets are counted (each socket's presence is written
+    in a task of its own, after the socket is accepted)."""
+    for _ in range(100):
+        if sockets_open([agent.pk])[agent.pk] == sockets:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never {sockets} sockets")
 
 
 async def _status(agent: Agent) -> tuple[str, bool]:
@@ -46,6 +59,7 @@ async def test_the_first_socket_brings_the_agent_online_and_the_last_takes_them_
 
     second = communicator("/ws/agent/", cookie)
     assert (await second.connect())[0]
+    await _counted(agent, 2)
     await first.disconnect()
     assert await _status(agent) == (AgentStatus.ONLINE, False)
 

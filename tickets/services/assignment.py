@@ -186,9 +186,15 @@ def waiting_tickets_assign(*, team_ids: Iterable[int] | None = None) -> int:
     oldest first, to agents who can take them now; how many were assigned. Each ticket is
     claimed with `FOR UPDATE SKIP LOCKED`, so two runs at once never assign one ticket twice.
     """
-    waiting = Ticket.objects.filter(is_open=True, assignee__isnull=True, team__isnull=False)
+    # Only teams with someone online can give anything out.
+    staffed = Team.objects.filter(
+        agents__status=AgentStatus.ONLINE, agents__is_available=True
+    ).values_list("pk", flat=True)
     if team_ids is not None:
-        waiting = waiting.filter(team_id__in=list(team_ids))
+        staffed = staffed.filter(pk__in=list(team_ids))
+    waiting = Ticket.objects.filter(
+        is_open=True, assignee__isnull=True, team_id__in=list(staffed.distinct())
+    )
     assigned = 0
     for ticket_id in waiting.order_by("priority_rank", "created_at", "pk").values_list(
         "pk", flat=True
