@@ -25,6 +25,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from kb.text import language_of
+from kefu.revisions import RevisionCache
 from kefu.roles import Role
 from sla.selectors import work_calendar
 from tickets import events
@@ -73,11 +74,44 @@ def needs_of(ticket: Ticket, *, text: str = "") -> Needs | None:
     )
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """The skills defined and the channel limits set: a few rows that change a few times a
+    year and every new ticket reads, cached per process (the "assignment" revision)."""
+
+    skills: dict[tuple[str, str], int]
+    agent_limits: dict[tuple[int, str], int]
+    team_limits: dict[tuple[int, str], int]
+
+
+def _setup_load() -> _Setup:
+    agent_limits: dict[tuple[int, str], int] = {}
+    team_limits: dict[tuple[int, str], int] = {}
+    for agent_id, team_id, channel, limit in ChannelCapacity.objects.values_list(
+        "agent_id", "team_id", "channel", "limit"
+    ):
+        if agent_id is not None:
+            agent_limits[(agent_id, channel)] = limit
+        elif team_id is not None:
+            team_limits[(team_id, channel)] = limit
+    return _Setup(
+        skills={
+            (kind, code): pk for pk, kind, code in Skill.objects.values_list("pk", "kind", "code")
+        },
+        agent_limits=agent_limits,
+        team_limits=team_limits,
+    )
+
+
+setup_cache: RevisionCache[_Setup] = RevisionCache(("assignment",), _setup_load)
+
+
 def _required_skills(needs: Needs) -> list[int]:
-    wanted = Q(kind=SkillKind.LANGUAGE, code=needs.language)
+    skills = setup_cache.get().skills
+    wanted = [(SkillKind.LANGUAGE.value, needs.language)]
     if needs.category:
-        wanted |= Q(kind=SkillKind.CATEGORY, code=needs.category)
-    return list(Skill.objects.filter(wanted).values_list("pk", flat=True))
+        wanted.append((SkillKind.CATEGORY.value, needs.category))
+    return [skills[key] for key in wanted if key in skills]
 
 
 def _capable(needs: Needs) -> "list[Agent]":
@@ -105,14 +139,11 @@ def _on_shift(agent: Agent, now: datetime) -> bool:
     return work_calendar(agent.shift_calendar_id).is_open(now)
 
 
-def _channel_limits(agent_ids: list[int], needs: Needs) -> dict[int | None, int]:
-    """Per-channel limits: by agent id, and the team's default under None."""
-    limits: dict[int | None, int] = {}
-    for agent_id, team_id, limit in ChannelCapacity.objects.filter(
-        Q(agent_id__in=agent_ids) | Q(team_id=needs.team.pk), channel=needs.channel
-    ).values_list("agent_id", "team_id", "limit"):
-        limits[agent_id if team_id is None else None] = limit
-    return limits
+def _channel_limit(agent_id: int, needs: Needs) -> int | None:
+    """The agent's own limit for the ticket's channel, else the team's, else none."""
+    setup = setup_cache.get()
+    own = setup.agent_limits.get((agent_id, needs.channel))
+    return own if own is not None else setup.team_limits.get((needs.team.pk, needs.channel))
 
 
 def _loads(agent_ids: list[int], channel: str) -> dict[int, tuple[int, int]]:
@@ -138,25 +169,23 @@ def assignee_pick(*, needs: Needs, now: datetime) -> Agent | None:
     candidates = [agent for agent in _capable(needs) if _on_shift(agent, now)]
     if not candidates:
         return None
-    ids = [agent.pk for agent in candidates]
-    limits = _channel_limits(ids, needs)
-    loads = _loads(ids, needs.channel)
+    loads = _loads([agent.pk for agent in candidates], needs.channel)
     roomy = [
         agent
         for agent in candidates
-        if _has_room(agent, loads.get(agent.pk, (0, 0)), limits.get(agent.pk, limits.get(None)))
+        if _has_room(agent, loads.get(agent.pk, (0, 0)), _channel_limit(agent.pk, needs))
     ]
     # First those nobody else is assigning to right now; then, waiting for the lock, the
     # ones another transaction held.
     held: list[Agent] = []
     for agent in roomy:
         if _lock(agent.pk, skip_locked=True):
-            if _room_under_lock(agent, needs, limits):
+            if _room_under_lock(agent, needs):
                 return _taken(agent, now)
         else:
             held.append(agent)
     for agent in held:
-        if _lock(agent.pk, skip_locked=False) and _room_under_lock(agent, needs, limits):
+        if _lock(agent.pk, skip_locked=False) and _room_under_lock(agent, needs):
             return _taken(agent, now)
     return None
 
@@ -169,10 +198,10 @@ def _lock(agent_id: int, *, skip_locked: bool) -> bool:
     )
 
 
-def _room_under_lock(agent: Agent, needs: Needs, limits: dict[int | None, int]) -> bool:
+def _room_under_lock(agent: Agent, needs: Needs) -> bool:
     # A new statement after the lock: it sees every assignment committed before it.
     load = _loads([agent.pk], needs.channel).get(agent.pk, (0, 0))
-    return _has_room(agent, load, limits.get(agent.pk, limits.get(None)))
+    return _has_room(agent, load, _channel_limit(agent.pk, needs))
 
 
 def _taken(agent: Agent, now: datetime) -> Agent:
