@@ -7,6 +7,9 @@
 - `delivery`: outbound messages and what became of them.
 - `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.
 - `escalation`: where an SLA warning, breach or escalation level lands on a ticket.
+- `assignment`: who of a team gets a new ticket (online, on shift, under capacity, skilled,
+  round robin), and waiting tickets given out when someone can take them.
+- `presence`: agents' status (online, busy, away, offline) following their pages and input.
 - `notifications`: notices to agents and supervisors.
 - `bot`, `bot_followup`: the answer bot's turn, and answers nobody replied to.
 - `orders`: order numbers customers write, linked to their owners.
