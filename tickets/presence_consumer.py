@@ -105,11 +105,11 @@ class PresenceMixin:
                 )
 
     async def presence_stop(self) -> None:
-        keepalive = getattr(self, "presence_keepalive", None)
-        if keepalive is not None:
-            keepalive.cancel()
-
         async def stop() -> None:
+            # After the socket's start (queued before): its keepalive exists by now.
+            keepalive = getattr(self, "presence_keepalive", None)
+            if keepalive is not None:
+                keepalive.cancel()
             if self.presence_agent_id is not None:
                 agent_id, self.presence_agent_id = self.presence_agent_id, None
                 await _in_thread(presence_disconnected)(agent_id=agent_id, socket=self.channel_name)
