@@ -270,3 +270,24 @@ def test_the_board_counts_tickets_waiting_for_an_agent(default_team, supervisor,
     assert counters["waiting_for_agent"] == 2
     assert counters["agents_online"] == 2  # the supervisor has an agent record too
     assert Ticket.objects.filter(assignee__isnull=True).count() == 2
+
+
+def test_coming_online_queues_no_task_when_nothing_waits(
+    default_team, django_capture_on_commit_callbacks, monkeypatch
+):
+    from tickets import tasks
+
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.waiting_assign, "delay", lambda teams: queued.append(teams))
+    first = make_agent(teams=[default_team], status=AgentStatus.OFFLINE)
+    second = make_agent(teams=[default_team], status=AgentStatus.OFFLINE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        presence_connected(agent_id=first.pk, socket="quiet-1")
+    assert queued == []
+
+    Agent.objects.filter(pk=first.pk).update(status=AgentStatus.BUSY)
+    intake(user_id="q1")
+    with django_capture_on_commit_callbacks(execute=True):
+        presence_connected(agent_id=second.pk, socket="quiet-2")
+    assert queued == [[default_team.pk]]

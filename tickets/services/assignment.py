@@ -260,11 +260,16 @@ def waiting_tickets_assign(*, team_ids: Iterable[int] | None = None) -> int:
 
 
 def waiting_tickets_assign_later(*, team_ids: list[int]) -> None:
-    """Queue `waiting_tickets_assign` for these teams after the current transaction commits."""
+    """Queue `waiting_tickets_assign` for these teams after the current transaction commits,
+    when any of them has a ticket waiting."""
     from tickets.tasks import waiting_assign
 
     teams = sorted(set(team_ids))
-    if teams:
+    # No task when nothing waits (every agent reconnecting after a deploy would queue one).
+    if (
+        teams
+        and Ticket.objects.filter(is_open=True, assignee__isnull=True, team_id__in=teams).exists()
+    ):
         transaction.on_commit(lambda: waiting_assign.delay(teams))
 
 
