@@ -10,7 +10,17 @@ from django.utils import timezone
 from aftersales.services.logistics import open_anomaly_count
 from sla.forecast import breach_probability
 from sla.selectors import default_calendar_id, work_calendar
-from tickets.models import Direction, EventKind, Message, SlaState, Status, Ticket, TicketEvent
+from tickets.models import (
+    Agent,
+    AgentStatus,
+    Direction,
+    EventKind,
+    Message,
+    SlaState,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 
 
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
@@ -25,6 +35,8 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         at_risk=Count("pk", filter=Q(sla_state=SlaState.AT_RISK)),
         breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
         pending_customer=Count("pk", filter=Q(status=Status.PENDING_CUSTOMER)),
+        # In a team's queue with nobody who could take it yet (docs/workspace.md).
+        waiting_for_agent=Count("pk", filter=Q(assignee__isnull=True, team__isnull=False)),
     )
     local_midnight = timezone.make_aware(
         datetime.combine(timezone.localdate(now), time.min), timezone.get_current_timezone()
@@ -153,3 +165,38 @@ def recent_escalations(*, hours: int = 24, limit: int = 10) -> list[Escalation]:
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class Presence:
+    name: str
+    status: str
+    since: datetime | None
+    open_tickets: int
+    capacity: int
+
+
+_STATUS_ORDER = {AgentStatus.ONLINE: 0, AgentStatus.BUSY: 1, AgentStatus.AWAY: 2}
+
+
+def agents_presence(*, limit: int = 200) -> list[Presence]:
+    """Every active agent with their status and open tickets: online first, then busy, away
+    and offline, by name. One query."""
+    rows = (
+        Agent.objects.filter(user__is_active=True)
+        .select_related("user")
+        .annotate(open_tickets=Count("tickets", filter=Q(tickets__is_open=True)))
+        .order_by("pk")[:limit]
+    )
+    people = [
+        Presence(
+            name=str(agent),
+            status=agent.status,
+            since=agent.status_changed_at,
+            open_tickets=agent.open_tickets,
+            capacity=agent.capacity,
+        )
+        for agent in rows
+    ]
+    people.sort(key=lambda p: (_STATUS_ORDER.get(AgentStatus(p.status), 3), p.name))
+    return people

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from analytics import selectors
 from kefu.roles import Role, role_required
 from sla.models import EscalationAction, Milestone
+from tickets.models import AgentStatus
 from tickets.templatetags.kefu_format import business_duration
 
 
@@ -38,6 +39,19 @@ def _counters() -> dict[str, object]:
         }
         for e in selectors.recent_escalations()
     ]
+    statuses = dict(AgentStatus.choices)
+    values["agents"] = [
+        {
+            "name": p.name,
+            "status": p.status,
+            "status_display": statuses.get(p.status, p.status),
+            "since": localtime(p.since).strftime("%H:%M") if p.since else "",
+            "open_tickets": p.open_tickets,
+            "capacity": p.capacity,
+        }
+        for p in selectors.agents_presence()
+    ]
+    values["agents_online"] = sum(1 for p in values["agents"] if p["status"] == "online")
     return values
 
 

@@ -1,6 +1,6 @@
 """Run a benchmark alternately as Kefu is and with plain-Django variants, and compare.
 
-    .venv/bin/python bench/ab.py --bench email --variant least_loaded_agent --runs 3 -- --n 1000
+    .venv/bin/python bench/ab.py --bench email --variant identities_insert --runs 3 -- --n 1000
 
 Runs A (as is), B (with the variants), A, B, … each as its own process, so both see the same
 machine in turn, and reads each run's last JSON line. `--variant` may be given several times:

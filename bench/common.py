@@ -187,7 +187,7 @@ def seed_helpdesk(
             user.set_password(password)
             user.save(update_fields=["password"])
         user.groups.add(agent_group)
-        agent = Agent.objects.create(user=user, capacity=20)
+        agent = Agent.objects.create(user=user, capacity=20, status="online")
         agent.teams.add(team)
         user_ids.append(user.pk)
 

@@ -78,7 +78,7 @@ def seed_world(rng: random.Random) -> dict[str, Any]:
         for index in range(OTHER_AGENTS_PER_TEAM):
             user = user_model.objects.create(username=f"q-{team}-{index}")
             user.groups.add(agent_group)
-            agent = Agent.objects.create(user=user)
+            agent = Agent.objects.create(user=user, status="online")
             agent.teams.add(team)
             agents_by_team[team].append(agent.pk)
     customers = Customer.objects.bulk_create(

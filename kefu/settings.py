@@ -269,6 +269,14 @@ IMAP_POLL_BUDGET_SECONDS = 120.0
 # A customer's reply to a ticket closed less than this long ago reopens it; later replies
 # open a new ticket linked to the old one.
 REOPEN_WINDOW_DAYS: int = env.int("REOPEN_WINDOW_DAYS", default=7)
+# Presence (docs/workspace.md): an online agent with no input on any page for this long is
+# away; an agent's socket whose process stopped refreshing it drops out after the TTL.
+KEFU_PRESENCE_AWAY_MINUTES: float = env.float("KEFU_PRESENCE_AWAY_MINUTES", default=10.0)
+KEFU_PRESENCE_SOCKET_TTL_SECONDS: int = env.int("KEFU_PRESENCE_SOCKET_TTL_SECONDS", default=90)
+if KEFU_PRESENCE_AWAY_MINUTES <= 0 or KEFU_PRESENCE_SOCKET_TTL_SECONDS < 10:
+    raise ImproperlyConfigured(
+        "KEFU_PRESENCE_AWAY_MINUTES must be positive, KEFU_PRESENCE_SOCKET_TTL_SECONDS at least 10"
+    )
 # How long after delivery (or after the order was placed, while it is not delivered) a
 # customer may open an after-sales case, in hours, per product type (aftersales.models).
 AFTERSALES_WINDOW_HOURS: dict[str, int] = {
@@ -434,6 +442,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": IMAP_POLL_SECONDS},
     },
     "notifications-release": {"task": "tickets.tasks.notifications_release", "schedule": 30.0},
+    # Agents with no live socket go offline, idle ones away; waiting tickets are given out.
+    "presence-sweep": {
+        "task": "tickets.tasks.presence_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 60.0},
+    },
     "logistics-scan": {
         "task": "aftersales.tasks.logistics_scan",
         "schedule": LOGISTICS_SCAN_SECONDS,

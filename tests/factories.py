@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from tickets.inbound import Identity, InboundMessage
-from tickets.models import Agent, Channel, Department, Team
+from tickets.models import Agent, AgentStatus, Channel, Department, Team
 from tickets.services.intake import IntakeResult, intake_message
 from tickets.services.tokens import token_issue
 
@@ -39,9 +39,17 @@ class UserFactory(factory.django.DjangoModelFactory):
         self.save()
 
 
-def make_agent(*, teams: list[Team], role: str = "agent", capacity: int = 20) -> Agent:
+def make_agent(
+    *,
+    teams: list[Team],
+    role: str = "agent",
+    capacity: int = 20,
+    status: str = AgentStatus.ONLINE,
+) -> Agent:
+    """An agent at work: online unless `status` says otherwise (presence itself is tested
+    with agents made offline, as a new one is)."""
     user = UserFactory(role=role)
-    agent = Agent.objects.create(user=user, capacity=capacity)
+    agent = Agent.objects.create(user=user, capacity=capacity, status=status)
     agent.teams.set(teams)
     return agent
 

@@ -12,11 +12,13 @@ from tickets.models import (
     Agent,
     AuditEntry,
     Call,
+    ChannelCapacity,
     ContactIdentity,
     Customer,
     IntegrationToken,
     Message,
     RoutingRule,
+    Skill,
     Team,
     Ticket,
     TicketEvent,
@@ -48,15 +50,38 @@ class ContactIdentityAdmin(AuditedViewsAdmin):
     raw_id_fields = ["customer"]
 
 
+class ChannelCapacityInline(admin.TabularInline):
+    model = ChannelCapacity
+    extra = 0
+    fields = ["channel", "limit"]
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "department", "is_default"]
+    list_display = ["name", "department", "is_default", "urgent_level"]
+    inlines = [ChannelCapacityInline]
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["user", "capacity", "is_available"]
-    filter_horizontal = ["teams"]
+    list_display = ["user", "status", "capacity", "is_available", "level", "last_assigned_at"]
+    list_filter = ["status", "is_available", "level", "teams"]
+    filter_horizontal = ["teams", "skills"]
+    readonly_fields = [
+        "status",
+        "status_is_auto",
+        "status_changed_at",
+        "last_seen_at",
+        "last_activity_at",
+        "last_assigned_at",
+    ]
+    inlines = [ChannelCapacityInline]
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["kind", "code", "name"]
+    list_filter = ["kind"]
 
 
 @admin.register(RoutingRule)

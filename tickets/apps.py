@@ -33,9 +33,15 @@ class TicketsConfig(AppConfig):
         # any save or delete of those rows moves them.
         from django.db.models.signals import post_delete, post_save
 
-        from tickets.models import IntegrationToken, RoutingRule, Team
+        from tickets.models import ChannelCapacity, IntegrationToken, RoutingRule, Skill, Team
 
-        cached = ((Team, "routing"), (RoutingRule, "routing"), (IntegrationToken, "tokens"))
+        cached = (
+            (Team, "routing"),
+            (RoutingRule, "routing"),
+            (IntegrationToken, "tokens"),
+            (Skill, "assignment"),
+            (ChannelCapacity, "assignment"),
+        )
         for model, key in cached:
             for signal in (post_save, post_delete):
                 signal.connect(

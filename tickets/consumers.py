@@ -14,6 +14,7 @@ from kefu import realtime
 from kefu.consumers import CLOSE_FORBIDDEN, EventForwardingMixin
 from kefu.roles import Role, has_role
 from tickets.models import Team
+from tickets.presence_consumer import PresenceMixin
 from tickets.selectors import agent_for, team_ids_for, ticket_for
 from tickets.services.workflow import ticket_agent_typing
 from tickets.viewers import TicketViewingMixin, viewer_of
@@ -50,7 +51,9 @@ def _agent_typing(user: Any, number: str, is_typing: bool) -> bool:
     return True
 
 
-class AgentConsumer(TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocketConsumer):
+class AgentConsumer(
+    PresenceMixin, TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocketConsumer
+):
     async def connect(self) -> None:
         self.typing_sent: dict[str, float] = {}
         groups = await database_sync_to_async(_agent_groups)(self.scope.get("user"))
@@ -60,8 +63,17 @@ class AgentConsumer(TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocket
         for group in groups:
             await self.join(group)
         await self.accept()
+        await self.presence_start()
+
+    async def disconnect(self, code: int) -> None:
+        # The ticket pages it watched lose a viewer; the agent may go offline.
+        await self.viewing_stop()
+        await self.presence_stop()
+        await super().disconnect(code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if await self.presence_receive(content):
+            return
         if isinstance(content, dict) and content.get("type") == "ticket.typing":
             await self._typing(str(content.get("number", "")), content.get("typing") is True)
             return
@@ -78,10 +90,6 @@ class AgentConsumer(TicketViewingMixin, EventForwardingMixin, AsyncJsonWebsocket
         # Watching is the ticket page being open: the other viewers learn of it.
         viewer = await database_sync_to_async(viewer_of)(self.scope["user"])
         await self.viewing_start(ticket_id=ticket_id, number=number, viewer=viewer)
-
-    async def disconnect(self, code: int) -> None:
-        await self.viewing_stop()
-        await super().disconnect(code)
 
     async def _typing(self, number: str, is_typing: bool) -> None:
         # The reply box sends "typing" every few seconds while the agent writes; passing on

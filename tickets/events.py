@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tickets.identity import mask_phone
 from tickets.masking import mask_text
-from tickets.models import Call, Message, Notification, Ticket
+from tickets.models import Agent, Call, Message, Notification, Ticket
 
 
 def _ticket(ticket: Ticket) -> dict[str, Any]:
@@ -172,4 +172,14 @@ def viewer_typing(
         "connection": connection,
         "viewer": viewer,
         "typing": typing,
+    }
+
+
+def agent_presence(agent: Agent) -> dict[str, Any]:
+    """An agent's status changed: for the board and the agent's own pages (no name: the
+    board fetches its fragment)."""
+    return {
+        "type": "agent.presence",
+        "agent": {"id": agent.pk, "user_id": agent.user_id, "status": agent.status},
+        "auto": agent.status_is_auto,
     }

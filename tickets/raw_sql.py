@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Agent, ContactIdentity, Ticket, TicketPromise
+from tickets.models import ContactIdentity, Ticket, TicketPromise
 
 
 def _quote(name: str) -> str:
@@ -61,38 +61,6 @@ def ticket_id_next() -> int:
             cursor.execute(f"INSERT INTO sqlite_sequence (name, seq) {sql}", [table])
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         return int(cursor.fetchone()[0])
-
-
-# Each agent's open tickets counted by a subquery that the partial index on open tickets by
-# assignee answers (a join would read every ticket an agent ever had). Plain SQL: every new
-# ticket asks, and the ORM's compilation of this query cost more than the database's work.
-_LEAST_LOADED_AGENT_SQL = """
-SELECT a.id, a.user_id, a.capacity, a.is_available, (
-    SELECT COUNT(*) FROM {ticket} t WHERE t.assignee_id = a.id AND t.is_open = %s
-) AS load
-FROM {agent} a
-JOIN {agent_teams} link ON link.agent_id = a.id AND link.team_id = %s
-JOIN {user} u ON u.id = a.user_id
-WHERE a.is_available = %s AND u.is_active = %s AND (
-    SELECT COUNT(*) FROM {ticket} t WHERE t.assignee_id = a.id AND t.is_open = %s
-) < a.capacity
-ORDER BY load, a.id
-LIMIT 1
-"""
-
-
-def least_loaded_agent(team_id: int) -> Agent | None:
-    """The available agent of the team with the fewest open tickets, under their capacity
-    (the lower id among equals)."""
-    teams_field = Agent._meta.get_field("teams")
-    sql = _LEAST_LOADED_AGENT_SQL.format(
-        ticket=_quote(Ticket._meta.db_table),
-        agent=_quote(Agent._meta.db_table),
-        agent_teams=_quote(teams_field.m2m_db_table()),  # type: ignore[union-attr]
-        user=_quote(Agent._meta.get_field("user").related_model._meta.db_table),  # type: ignore[union-attr]
-    )
-    found = list(Agent.objects.raw(sql, [True, team_id, True, True, True]))
-    return found[0] if found else None
 
 
 _PROMISE_SQL = """

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, Q
 
 from kefu.revisions import RevisionCache
-from tickets.models import Agent, Customer, RoutingRule, Team
+from tickets.models import Agent, AgentStatus, Customer, RoutingRule, Team
 from tickets.tiers import Tier
 
 ROUTING_REVISION = "routing"
@@ -47,12 +47,17 @@ def routing_table() -> RoutingTable:
 
 def adviser_for(customer: Customer, tier: str) -> Agent | None:
     """The customer's dedicated adviser for a new value-added ticket, when they can take it:
-    available, active and under their capacity of open tickets. Otherwise None, and the
+    available, online, active and under their capacity of open tickets. Otherwise None, and the
     ticket goes to its team as usual (urgent and regular work is never held for one person)."""
     if tier != Tier.VALUE_ADDED or customer.adviser_id is None:
         return None
     return (
-        Agent.objects.filter(pk=customer.adviser_id, is_available=True, user__is_active=True)
+        Agent.objects.filter(
+            pk=customer.adviser_id,
+            is_available=True,
+            status=AgentStatus.ONLINE,
+            user__is_active=True,
+        )
         .annotate(load=Count("tickets", filter=Q(tickets__is_open=True)))
         .filter(load__lt=models.F("capacity"))
         .first()

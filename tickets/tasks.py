@@ -84,3 +84,25 @@ def retention_enforce() -> dict[str, int]:
     counts = retention_run(now=timezone.now(), dry_run=False)
     logger.info("retention: %s", ", ".join(f"{name}={count}" for name, count in counts.items()))
     return counts
+
+
+@shared_task(name="tickets.tasks.presence_sweep", ignore_result=True)
+def presence_sweep() -> dict[str, int]:
+    """Every half minute: agents with no live socket go offline, idle ones away; then the
+    tickets waiting in team queues go to whoever can take them (a shift that began, a task
+    of `waiting_assign` that was lost)."""
+    from tickets.services.assignment import waiting_tickets_assign
+    from tickets.services.presence import presence_sweep as presence_sweep_run
+
+    done = presence_sweep_run()
+    done["assigned"] = waiting_tickets_assign()
+    return done
+
+
+@shared_task(name="tickets.tasks.waiting_assign", ignore_result=True)
+def waiting_assign(team_ids: list[int]) -> int:
+    """Give the waiting tickets of these teams to agents who can take them now (someone came
+    online or closed a ticket)."""
+    from tickets.services.assignment import waiting_tickets_assign
+
+    return waiting_tickets_assign(team_ids=team_ids)

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from tickets.views import actions, agent, awareness, calls, compose, customers, files, search
+from tickets.views import (
+    actions,
+    agent,
+    awareness,
+    calls,
+    compose,
+    customers,
+    files,
+    presence,
+    search,
+)
 
 app_name = "tickets"
 
@@ -8,6 +18,7 @@ urlpatterns = [
     path("", agent.queue, name="queue"),
     path("queue/rows/", agent.queue_rows, name="queue_rows"),
     path("notifications/", agent.notifications, name="notifications"),
+    path("presence/", presence.presence, name="presence"),
     path("tickets/<str:number>/", agent.ticket_detail, name="ticket"),
     path("tickets/<str:number>/live/", agent.ticket_live, name="ticket_live"),
     path("tickets/<str:number>/timeline/", agent.ticket_timeline, name="ticket_timeline"),

@@ -4,7 +4,7 @@ for measuring each against the hand-tuned code it replaced (docs/adr/0005).
 A variant is the straightforward version: the ORM call, the library's own class, DRF's own
 behaviour. It is installed only in benchmark processes, by name, from the environment:
 
-    BENCH_VARIANTS=least_loaded_agent,channel_layer python bench/email.py
+    BENCH_VARIANTS=identities_insert,channel_layer python bench/email.py
 
 `bench_env` (bench/common.py) then starts every server and worker with
 `bench.settings_variants`, whose app installs the named variants when Django is ready.

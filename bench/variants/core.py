@@ -4,37 +4,9 @@ services import them."""
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Q, Value, When
 
 from bench.variants import variant
-
-
-def _least_loaded_agent(team_id: int):  # type: ignore[no-untyped-def]
-    from tickets.models import Agent, Ticket
-
-    open_count = (
-        Ticket.objects.filter(assignee=OuterRef("pk"), is_open=True)
-        .order_by()
-        .values("assignee")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return (
-        Agent.objects.filter(teams=team_id, is_available=True, user__is_active=True)
-        .annotate(load=Coalesce(Subquery(open_count), 0))
-        .filter(load__lt=F("capacity"))
-        .order_by("load", "pk")
-        .first()
-    )
-
-
-@variant("least_loaded_agent", "the least-loaded agent as an ORM query with a subquery")
-def least_loaded_agent() -> None:
-    from tickets.services import escalation, intake
-
-    intake.least_loaded_agent = _least_loaded_agent  # type: ignore[assignment]
-    escalation.least_loaded_agent = _least_loaded_agent  # type: ignore[assignment]
 
 
 def _identities_insert(*, customer_id: int, identities: list[tuple[str, str]]):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from tickets.models.customers import ContactIdentity, Customer, CustomerMerge, I
 from tickets.models.macros import Macro, MacroLanguage
 from tickets.models.messages import Attachment, DeliveryStatus, Direction, Message
 from tickets.models.notifications import Notification
+from tickets.models.presence import AgentLevel, AgentStatus, ChannelCapacity, Skill, SkillKind
 from tickets.models.search import TicketSearchDocument
 from tickets.models.teams import Agent, Department, RoutingRule, Team
 from tickets.models.tickets import (
@@ -41,6 +42,8 @@ __all__ = [
     "PRIORITY_VALUE_ADDED",
     "PRIORITY_VIP",
     "Agent",
+    "AgentLevel",
+    "AgentStatus",
     "AlertSettings",
     "Attachment",
     "AuditEntry",
@@ -49,6 +52,7 @@ __all__ = [
     "CallDirection",
     "CallState",
     "Channel",
+    "ChannelCapacity",
     "ContactIdentity",
     "CustomField",
     "CustomFieldType",
@@ -66,6 +70,8 @@ __all__ = [
     "Notification",
     "RoutingRule",
     "SavedView",
+    "Skill",
+    "SkillKind",
     "SlaState",
     "Status",
     "StatusAccessCode",

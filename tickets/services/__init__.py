@@ -8,6 +8,9 @@
 - `acknowledgement`: the ticket number a customer gets when their message opens a ticket.
 - `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.
 - `escalation`: where an SLA warning, breach or escalation level lands on a ticket.
+- `assignment`: who of a team gets a new ticket (online, on shift, under capacity, skilled,
+  round robin), and waiting tickets given out when someone can take them.
+- `presence`: agents' status (online, busy, away, offline) following their pages and input.
 - `notifications`: notices to agents and supervisors.
 - `alerts`: a user's alert settings; the notice of a ticket someone else assigned.
 - `reply_guard`: a reply refused while messages its writer has not seen arrived.

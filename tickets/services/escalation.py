@@ -14,11 +14,12 @@ from sla.models import EscalationAction, EscalationRule, SlaClock
 from tickets import events
 from tickets.models import (
     Agent,
+    AgentStatus,
     EventKind,
     Team,
     Ticket,
 )
-from tickets.raw_sql import least_loaded_agent
+from tickets.services.assignment import assignee_pick, needs_of
 from tickets.services.notifications import notifications_create
 from tickets.services.sla_clocks import sla_refresh
 from tickets.services.trail import event_record, ticket_publish
@@ -97,7 +98,8 @@ def _escalate(*, ticket: Ticket, clock: SlaClock, rule: EscalationRule, now: dat
         team = Team.objects.filter(pk=int(rule.target)).first() if rule.target.isdigit() else None
         if team is not None and team.pk != ticket.team_id:
             ticket.team = team
-            ticket.assignee = least_loaded_agent(team.pk)
+            needs = needs_of(ticket)
+            ticket.assignee = assignee_pick(needs=needs, now=now) if needs else None
             ticket.save(update_fields=["team", "assignee", "updated_at"])
             done["team"] = team.pk
     event_record(
@@ -147,7 +149,9 @@ def _to_head_and_reassign(
 
 def _least_loaded_other_agent(*, team_id: int, excluding: int | None) -> Agent | None:
     open_load = Count("tickets", filter=Q(tickets__is_open=True))
-    candidates = Agent.objects.filter(teams=team_id, is_available=True, user__is_active=True)
+    candidates = Agent.objects.filter(
+        teams=team_id, is_available=True, status=AgentStatus.ONLINE, user__is_active=True
+    )
     if excluding is not None:
         candidates = candidates.exclude(pk=excluding)
     return (

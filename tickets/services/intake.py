@@ -26,6 +26,7 @@ from sla.models import Milestone
 from tickets import events
 from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import (
+    Agent,
     Attachment,
     Channel,
     Customer,
@@ -40,9 +41,10 @@ from tickets.models import (
 from tickets.numbers import ticket_id_of, ticket_number
 from tickets.orders import orders_backend
 from tickets.priority import priority_rank, tier_for
-from tickets.raw_sql import least_loaded_agent, ticket_id_next
+from tickets.raw_sql import ticket_id_next
 from tickets.routing import adviser_for, routing_table
 from tickets.selectors import order_numbers_in
+from tickets.services.assignment import Needs, assignee_pick
 from tickets.services.bot import BOT_CHANNELS, bot_later
 from tickets.services.customers import customer_resolve_or_create, identities_normalised
 from tickets.services.merging import ticket_merged_on_channel, ticket_survivor
@@ -377,7 +379,19 @@ def _ticket_open(
         channel=inbound.channel,
         customer=customer,
         team=team,
-        assignee=adviser_for(customer, tier) or (least_loaded_agent(team.pk) if team else None),
+        assignee=adviser_for(customer, tier)
+        or (
+            _assignee_for(
+                team=team,
+                customer=customer,
+                inbound=inbound,
+                tier=tier,
+                category=triage.category,
+                now=now,
+            )
+            if team
+            else None
+        ),
         awaiting_reply_since=now,
         created_at=now,
         reply_token=secrets.token_hex(8),
@@ -400,6 +414,28 @@ def _ticket_open(
     )
     ticket.save(force_insert=True)
     return ticket
+
+
+def _assignee_for(
+    *,
+    team: Team,
+    customer: Customer,
+    inbound: InboundMessage,
+    tier: str,
+    category: str | None,
+    now: datetime,
+) -> Agent | None:
+    """Who of the team can take the new ticket now (tickets/services/assignment.py); the
+    ticket waits in the team's queue when nobody can."""
+    language = customer.language or language_of(f"{inbound.subject}\n{inbound.text}")
+    needs = Needs(
+        team=team,
+        channel=inbound.channel,
+        tier=tier,
+        language=language.lower(),
+        category=category or "",
+    )
+    return assignee_pick(needs=needs, now=now)
 
 
 def _subject_of(inbound: InboundMessage) -> str:

@@ -11,12 +11,14 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from kb.text import language_of
 from sla import services as sla_services
 from tickets import events
 from tickets.models import Channel, Customer, Direction, EventKind, Message, Status, Team, Ticket
 from tickets.numbers import ticket_number
 from tickets.priority import priority_rank
-from tickets.raw_sql import least_loaded_agent, ticket_id_next
+from tickets.raw_sql import ticket_id_next
+from tickets.services.assignment import Needs, assignee_pick
 from tickets.services.search_index import search_document_add
 from tickets.services.sla_clocks import sla_attributes
 from tickets.services.trail import event_record, ticket_publish
@@ -63,7 +65,20 @@ def ticket_open_proactive(
             channel=channel or customer_channel(customer),
             customer=customer,
             team=team,
-            assignee=least_loaded_agent(team.pk) if team else None,
+            assignee=(
+                assignee_pick(
+                    needs=Needs(
+                        team=team,
+                        channel=channel or customer_channel(customer),
+                        tier=tier,
+                        language=(customer.language or language_of(text)).lower(),
+                        category=category,
+                    ),
+                    now=now,
+                )
+                if team
+                else None
+            ),
             # Nobody wrote, but the team owes the customer the next step.
             awaiting_reply_since=now,
             created_at=now,

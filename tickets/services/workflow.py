@@ -12,6 +12,7 @@ from sla.models import Milestone
 from tickets import events
 from tickets.compose import channel_for_identity
 from tickets.models import (
+    OPEN_STATUSES,
     Agent,
     Channel,
     ContactIdentity,
@@ -24,6 +25,7 @@ from tickets.models import (
 )
 from tickets.priority import priority_rank
 from tickets.services.alerts import assignment_notify
+from tickets.services.assignment import capacity_freed_later
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.search_index import search_document_add
 from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
@@ -151,6 +153,8 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Tic
         fields.extend(sla_refresh(ticket))
         ticket.save(update_fields=fields)
         ticket.refresh_from_db(fields=["is_open"])  # the database derives it from the status
+        if previous in OPEN_STATUSES and not ticket.is_open and ticket.assignee_id is not None:
+            capacity_freed_later(agent_id=ticket.assignee_id)
         event_record(
             ticket=ticket,
             kind=EventKind.STATUS,
