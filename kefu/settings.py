@@ -428,6 +428,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": OUTBOX_SWEEP_SECONDS,
         "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
     },
+    # The shop's case events still queued (a lost ring, a worker that died).
+    "aftersales-events-sweep": {
+        "task": "aftersales.tasks.events_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
+    },
     "bot-ignored": {
         "task": "tickets.tasks.bot_answers_ignored",
         "schedule": 300.0,
