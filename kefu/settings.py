@@ -394,6 +394,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# The queue of the tasks that apply the shop's case events (docs/aftersales.md): the default
+# queue, or one of its own for workers started with `-Q` that do nothing else.
+AFTERSALES_EVENTS_QUEUE: str = env.str("AFTERSALES_EVENTS_QUEUE", default="celery")
+CELERY_TASK_ROUTES = {
+    "aftersales.tasks.events_apply": {"queue": AFTERSALES_EVENTS_QUEUE},
+    "aftersales.tasks.events_sweep": {"queue": AFTERSALES_EVENTS_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     # A tick not started within two intervals is dropped: the next one scans the same clocks,
     # so a backlog of stale ticks would only repeat work.

@@ -22,6 +22,7 @@ worker in batches (docs/aftersales.md, "Events from the shop's systems"; ADR 000
 
 import functools
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,8 +35,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case, CaseEvent, CaseStep, EventStatus
+from aftersales.models import Case, CaseEvent, CaseItem, CaseStep, EventStatus
 from aftersales.raw_sql import event_insert
+from aftersales.services import batch_scope
 from aftersales.services.events import EVENT_KINDS, EVENT_STEPS
 from aftersales.steps import flow_of
 from kefu.celery import task_queue
@@ -219,6 +221,9 @@ def events_wake(*, case: Case) -> None:
     """Inside a step's transaction: queue again the events waiting for this case to move
     (`history.step_record`). They are applied after the commit, or by the batch that is
     running."""
+    scope = batch_scope.current()
+    if scope is not None and case.pk not in scope.waiting:
+        return  # the batch read which of its cases have events waiting: not this one
     woken = CaseEvent.objects.filter(case_id=case.pk, status=EventStatus.WAITING).update(
         status=EventStatus.QUEUED
     )
@@ -249,11 +254,14 @@ def _decide(event: CaseEvent, *, at: datetime) -> None:
     by the caller). Unexpected errors propagate."""
     handler = EVENT_KINDS[event.kind]
     event.decided_at = at
+    scope = batch_scope.current()
+    assert scope is not None  # events are decided in a batch
     try:
         with transaction.atomic():
             handler(Case(pk=event.case_id), event.data, at)
-            event.step = CaseStep.objects.filter(case_id=event.case_id).order_by("-pk").first()
+            event.step = scope.steps.pop(event.case_id)
     except ValidationError as error:
+        scope.steps.pop(event.case_id, None)
         event.step = None
         event.code = error.code or "invalid"
         event.detail = " ".join(error.messages)
@@ -269,6 +277,23 @@ def _decide(event: CaseEvent, *, at: datetime) -> None:
 _OUTCOME = ["status", "step", "code", "detail", "decided_at"]
 
 
+def _scope_of(claimed: list[CaseEvent]) -> AbstractContextManager[batch_scope.BatchScope]:
+    """The batch's scope: its cases' items and which of them have events waiting, each read
+    once for the whole batch (two statements)."""
+    case_ids = {event.case_id for event in claimed}
+    items: dict[int, list[CaseItem]] = {case_id: [] for case_id in case_ids}
+    for item in (
+        CaseItem.objects.filter(case_id__in=case_ids).select_related("order_item").order_by("pk")
+    ):
+        items[item.case_id].append(item)
+    waiting = set(
+        CaseEvent.objects.filter(case_id__in=case_ids, status=EventStatus.WAITING).values_list(
+            "case_id", flat=True
+        )
+    )
+    return batch_scope.batch_scope(items=items, waiting=waiting)
+
+
 def events_apply(*, limit: int = BATCH, now: datetime | None = None) -> int:
     """Claim up to `limit` queued events and apply them in one transaction (a savepoint
     each); returns how many were decided (applied, refused or set waiting). Anything
@@ -279,8 +304,9 @@ def events_apply(*, limit: int = BATCH, now: datetime | None = None) -> int:
         if not claimed:
             return 0
         at = now or timezone.now()
-        for event in claimed:
-            _decide(event, at=at)
+        with _scope_of(claimed):
+            for event in claimed:
+                _decide(event, at=at)
         CaseEvent.objects.bulk_update(claimed, _OUTCOME)
     return len(claimed)
 
@@ -296,7 +322,8 @@ def _apply_singly(*, limit: int, now: datetime | None) -> int:
                 claimed = _claimable().select_for_update(skip_locked=True, of=("self",)).first()
                 if claimed is None:
                     return done
-                _decide(claimed, at=now or timezone.now())
+                with _scope_of([claimed]):
+                    _decide(claimed, at=now or timezone.now())
                 CaseEvent.objects.bulk_update([claimed], _OUTCOME)
         except DatabaseUnreachable:
             raise
