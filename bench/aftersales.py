@@ -26,9 +26,11 @@ Then it measures, against PostgreSQL, with the production settings:
   `--event-workers` Celery workers (solo pool, 2) apply the stored events in batches
   (aftersales.services.event_inbox), on the same machine. `events_applied_s` runs from the
   first post until every event's inbox row says `applied` and its customer notice is
-  queued (polled in the database). `events_lost`: events not applied or whose case is not
-  at `refunded`; `events_doubled`: cases with more than one `refunded` step, more than one
-  inbox row, or more than one notice of it. Notices are the outbound automatic messages on
+  queued (polled in the database, for at most 120 s after the last post).
+  `events_lost`: events answered 200/202 with no inbox row, or applied without the case at
+  `refunded`; `events_pending`: stored but not applied when the polling stopped;
+  `events_doubled`: cases with more than one `refunded` step, more than one inbox row, or
+  more than one notice of it. Notices are the outbound automatic messages on
   the event cases' tickets (`Message.notice`), counted when the notices code is installed.
   The machine's load average is printed before and after (`load_before`, `load_after`),
   and the CPU seconds of the web and the worker processes (`events_cpu_ms_each`: both,
@@ -643,7 +645,9 @@ def events_state(numbers: list[str], *, notices: bool) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT count(*) FILTER (WHERE applied >= 1),
+            SELECT count(*) FILTER (WHERE ev >= 1),
+                   count(*) FILTER (WHERE applied >= 1 AND c.step <> 'refunded'),
+                   count(*) FILTER (WHERE applied >= 1),
                    count(*) FILTER (WHERE c.step = 'refunded'),
                    coalesce(sum(steps), 0),
                    count(*) FILTER (WHERE steps > 1 OR ev > 1),
@@ -662,8 +666,19 @@ def events_state(numbers: list[str], *, notices: bool) -> dict[str, int]:
             """,
             [numbers],
         )
-        applied, at_refunded, steps, doubled_steps, notes, doubled_notes = cursor.fetchone()
+        (
+            stored,
+            applied_elsewhere,
+            applied,
+            at_refunded,
+            steps,
+            doubled_steps,
+            notes,
+            doubled_notes,
+        ) = cursor.fetchone()
     return {
+        "stored": int(stored),
+        "applied_elsewhere": int(applied_elsewhere),
         "applied": int(applied),
         "at_refunded": int(at_refunded),
         "refunded_steps": int(steps),
@@ -754,7 +769,10 @@ def measure_events(
         tenth = len(ends) // 10
         spans = [ends[(i + 1) * tenth - 1] - ends[i * tenth] for i in range(10)]
         log("events: posts per second by tenth: " + " ".join(f"{tenth / s:.0f}" for s in spans))
-    lost = len(numbers) - min(state["applied"], state["at_refunded"])
+    # Lost: accepted but not in the inbox, or applied without taking the case to `refunded`.
+    # Still queued when the polling gave up is not lost: it is `events_pending`.
+    lost = len(numbers) - state["stored"] + state["applied_elsewhere"]
+    pending = state["stored"] - state["applied"]
     doubled = state["doubled_steps"] + state["doubled_notices"]
     log(f"events: after {applied_s:.1f}s: {state}")
     return {
@@ -771,6 +789,7 @@ def measure_events(
         if state["applied"] == len(numbers) == len(numbers_all)
         else float("nan"),
         "lost": lost,
+        "pending": pending,
         "doubled": doubled,
         "redelivered_applied_first": redelivered_applied,
         "notices_available": notices,
@@ -897,6 +916,7 @@ def main() -> None:
             "p99": NAN,
             "applied_s": NAN,
             "lost": None,
+            "pending": None,
             "doubled": None,
             "redelivered_applied_first": None,
             "notices_available": False,
@@ -956,6 +976,7 @@ def main() -> None:
             "event_post_p99_ms": r(events["p99"]),
             "events_applied_s": r(applied_s),
             "events_lost": events["lost"],
+            "events_pending": events["pending"],
             "events_doubled": events["doubled"],
             "redeliveries_applied_first": events["redelivered_applied_first"],
             "notices_queued": events["notices"],

@@ -335,3 +335,20 @@ def test_two_workers_draining_at_once_apply_each_event_once_and_in_order():
         trail = TicketEvent.objects.filter(ticket_id=case.ticket_id, kind="aftersales")
         assert trail.count() == len(steps)
     assert Ticket.objects.count() == len(cases)
+
+
+def test_only_a_token_with_the_aftersales_scope_may_send_or_read_events(agent_client):
+    case = refund_case()
+    url = f"/api/v1/aftersales/{case.number}/events"
+    body = {"event_id": "a-1", "kind": "refund.completed", "data": REFUND}
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION=f"Token {issue_token('orders', scopes=['orders'])}")
+
+    assert APIClient().post(url, body, format="json").status_code == 401
+    assert APIClient().get(url).status_code == 401
+    assert wrong.post(url, body, format="json").status_code == 403
+    assert wrong.get(url).status_code == 403
+    # A staff session acts for a person, not for the shop's systems.
+    assert agent_client.post(url, body, content_type="application/json").status_code == 403
+    assert agent_client.get(url).status_code == 403
+    assert not CaseEvent.objects.exists()
