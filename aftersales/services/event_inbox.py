@@ -307,8 +307,24 @@ def events_apply(*, limit: int = BATCH, now: datetime | None = None) -> int:
         with _scope_of(claimed):
             for event in claimed:
                 _decide(event, at=at)
-        CaseEvent.objects.bulk_update(claimed, _OUTCOME)
+        _outcomes_write(claimed, at=at)
     return len(claimed)
+
+
+def _outcomes_write(decided: list[CaseEvent], *, at: datetime) -> None:
+    """Write the batch's outcomes: the applied ones in two statements (their status, then
+    each one's step), the rest (refused, waiting: few) one by one."""
+    applied = [event for event in decided if event.status == EventStatus.APPLIED]
+    if applied:
+        CaseEvent.objects.filter(pk__in=[event.pk for event in applied]).update(
+            status=EventStatus.APPLIED, code="", detail="", decided_at=at
+        )
+        CaseEvent.objects.bulk_update(applied, ["step"])
+    for event in decided:
+        if event.status != EventStatus.APPLIED:
+            CaseEvent.objects.filter(pk=event.pk).update(
+                **{name: getattr(event, name) for name in _OUTCOME}
+            )
 
 
 def _apply_singly(*, limit: int, now: datetime | None) -> int:
