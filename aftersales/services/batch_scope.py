@@ -1,11 +1,12 @@
 """What a batch of the shop's events reads once rather than once per event.
 
 `event_inbox.events_apply` opens a scope around its batch; the step services and what they
-bring with them (the step clock's team, the notice's template and the case's items, whether
-a case has events waiting) look here first and read the database only when no batch is
+bring with them (the step clock's team, the notice's template, address and the case's items,
+whether a case has events waiting) look here first and read the database only when no batch is
 running or the batch has not read it yet. Nothing here outlives the batch's transaction, and
-only what a batch cannot change is kept (templates, the team, the cases' items), besides the
-set of cases with waiting events, read as the batch starts.
+only what a batch cannot change is kept (templates, the team, the cases' items, the
+customers' identities), besides the set of cases with waiting events, read as the batch
+starts.
 """
 
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aftersales.models import CaseItem, CaseStep
+    from tickets.models import ContactIdentity
 
 
 @dataclass
@@ -26,6 +28,8 @@ class BatchScope:
     waiting: set[int]
     # The last step recorded on each case in this batch.
     steps: dict[int, "CaseStep"] = field(default_factory=dict)
+    # The contact identities of the cases' customers (their notices' addresses), by customer.
+    identities: dict[int, list["ContactIdentity"]] = field(default_factory=dict)
     # Anything else read once per batch, by name (the after-sales team, notice templates).
     memo: dict[object, Any] = field(default_factory=dict)
 
@@ -39,8 +43,13 @@ def current() -> BatchScope | None:
 
 
 @contextmanager
-def batch_scope(*, items: dict[int, list["CaseItem"]], waiting: set[int]) -> Iterator[BatchScope]:
-    scope = BatchScope(items=items, waiting=waiting)
+def batch_scope(
+    *,
+    items: dict[int, list["CaseItem"]],
+    waiting: set[int],
+    identities: dict[int, list["ContactIdentity"]],
+) -> Iterator[BatchScope]:
+    scope = BatchScope(items=items, waiting=waiting, identities=identities)
     token = _current.set(scope)
     try:
         yield scope

@@ -41,6 +41,7 @@ from aftersales.services import batch_scope
 from aftersales.services.events import EVENT_KINDS, EVENT_STEPS
 from aftersales.steps import flow_of
 from kefu.celery import task_queue
+from tickets.models import ContactIdentity
 
 logger = logging.getLogger("kefu.aftersales.events")
 
@@ -278,8 +279,8 @@ _OUTCOME = ["status", "step", "code", "detail", "decided_at"]
 
 
 def _scope_of(claimed: list[CaseEvent]) -> AbstractContextManager[batch_scope.BatchScope]:
-    """The batch's scope: its cases' items and which of them have events waiting, each read
-    once for the whole batch (two statements)."""
+    """The batch's scope: its cases' items, which of them have events waiting, and their
+    customers' identities, each read once for the whole batch (three statements)."""
     case_ids = {event.case_id for event in claimed}
     items: dict[int, list[CaseItem]] = {case_id: [] for case_id in case_ids}
     for item in (
@@ -291,7 +292,13 @@ def _scope_of(claimed: list[CaseEvent]) -> AbstractContextManager[batch_scope.Ba
             "case_id", flat=True
         )
     )
-    return batch_scope.batch_scope(items=items, waiting=waiting)
+    identities: dict[int, list[ContactIdentity]] = {}
+    customers = Case.objects.filter(pk__in=case_ids, ticket__isnull=False).values(
+        "ticket__customer_id"
+    )
+    for identity in ContactIdentity.objects.filter(customer_id__in=customers):
+        identities.setdefault(identity.customer_id, []).append(identity)
+    return batch_scope.batch_scope(items=items, waiting=waiting, identities=identities)
 
 
 def events_apply(*, limit: int = BATCH, now: datetime | None = None) -> int:

@@ -164,12 +164,15 @@ def channel_choose(*, customer: Customer, ticket: Ticket) -> tuple[str, str] | N
     SMS, email and app that reaches them. A channel reaches them when they have an address on
     it and its backend accepts that address (an SMS number that opted out does not)."""
     candidates = [customer.preferred_channel, ticket.channel, *FALLBACK_CHANNELS]
+    scope = batch_scope.current()
+    # Read once for a whole batch of the shop's events; a customer without any is read here.
+    known = scope.identities.get(customer.pk) if scope is not None else None
     tried: set[str] = set()
     for channel in candidates:
         if not channel or channel in tried or channel not in NOTICE_CHANNELS:
             continue
         tried.add(channel)
-        address = customer_address(customer, channel)
+        address = customer_address(customer, channel, identities=known)
         if address and backend_accepts(channel, address):
             return channel, address
     return None
