@@ -298,21 +298,48 @@ class CaseStep(models.Model):
         return f"{self.case_id} {self.step}"
 
 
+class EventStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    APPLIED = "applied", _("applied")
+    WAITING = "waiting", _("waiting for the case")
+    REFUSED = "refused", _("refused")
+    FAILED = "failed", _("failed")
+
+
 class CaseEvent(models.Model):
-    """An event from the shop's systems applied to a case, kept so a redelivery is
-    recognised and answered with the step it made the first time."""
+    """An event from the shop's systems about a case: stored when it arrives (the inbox),
+    applied by a worker (aftersales.services.event_inbox), and kept with its outcome so a
+    redelivery is recognised and answered as the first delivery stands."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     event_id = models.CharField(_("event id"), max_length=100)
     kind = models.CharField(_("kind"), max_length=50)
+    data = models.JSONField(_("data"), default=dict, blank=True)
     received_at = models.DateTimeField(_("received"))
-    step = models.ForeignKey(CaseStep, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=EventStatus.choices, default=EventStatus.QUEUED
+    )
+    # The step it made (applied); the guard's code and message (refused, waiting, failed).
+    step = models.ForeignKey(
+        CaseStep, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(_("code"), max_length=50, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         constraints = [
             models.UniqueConstraint(fields=["case", "event_id"], name="aftersales_event_once"),
+        ]
+        indexes = [
+            # The worker's claim: queued events in arrival order.
+            models.Index(
+                fields=["id"],
+                name="aftersales_event_queued",
+                condition=Q(status="queued"),
+            ),
         ]
 
     def __str__(self) -> str:

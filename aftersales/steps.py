@@ -57,6 +57,21 @@ class Flow:
     def allows(self, current: str, following: Step) -> bool:
         return following in self.transitions.get(Step(current), frozenset())
 
+    def leads_to(self, current: str, later: Step) -> bool:
+        """Whether the case can still get to `later` from `current`, in one step or more."""
+        seen: set[Step] = set()
+        frontier = set(self.transitions.get(Step(current), frozenset()))
+        while frontier:
+            if later in frontier:
+                return True
+            seen |= frontier
+            frontier = {
+                following
+                for step in frontier
+                for following in self.transitions.get(step, frozenset())
+            } - seen
+        return False
+
     @property
     def approved_step(self) -> Step:
         """Where an approved case goes: waiting for the goods when the type takes them back,

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 
 from aftersales.models import Order
+from aftersales.services.event_inbox import events_drain, events_sweep
 from aftersales.services.logistics import anomaly_scan
 from aftersales.services.order_fetch import order_refresh
 from aftersales.services.order_links import ticket_order_autolink
@@ -63,6 +64,18 @@ def webhook_deliver(delivery_id: int) -> None:
 def webhook_sweep() -> int:
     """Queue the webhook deliveries that are due (never queued, retries, dead workers)."""
     return webhook_sweep_run()
+
+
+@shared_task(name="aftersales.tasks.events_apply", ignore_result=True)
+def events_apply() -> int:
+    """Apply the shop's queued case events (rung by the inbox's bell)."""
+    return events_drain()
+
+
+@shared_task(name="aftersales.tasks.events_sweep", ignore_result=True)
+def events_sweep_task() -> int:
+    """Apply case events still queued: their ring was lost, or their worker died."""
+    return events_sweep()
 
 
 @shared_task(name="aftersales.tasks.logistics_scan", ignore_result=True)

@@ -370,10 +370,11 @@ def asgi_server(*, port: int, server: str = "uvicorn") -> Service:
     return Service(server, argv, bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"))
 
 
-def celery_worker(*, nice: int = 0) -> Service:
+def celery_worker(*, nice: int = 0, name: str = "celery") -> Service:
     """A Celery worker (solo pool), at a lower CPU priority when `nice` > 0: on one small
     machine the web process then answers first and the worker catches up when the burst is
-    over, as a worker on a machine of its own would keep up."""
+    over, as a worker on a machine of its own would keep up. `name` tells several apart
+    (their node names and logs)."""
     argv = [
         str(BIN / "celery"),
         "-A",
@@ -385,11 +386,11 @@ def celery_worker(*, nice: int = 0) -> Service:
         "--without-mingle",
         "--without-heartbeat",
         "-n",
-        f"bench-{os.getpid()}@%h",
+        f"bench-{name}-{os.getpid()}@%h",
     ]
     if nice:
         argv = ["nice", "-n", str(nice), *argv]
-    return Service("celery", argv, bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"))
+    return Service(name, argv, bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"))
 
 
 # --- CPU accounting ----------------------------------------------------------------------

@@ -424,6 +424,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# The queue of the tasks that apply the shop's case events (docs/aftersales.md): the default
+# queue, or one of its own for workers started with `-Q` that do nothing else.
+AFTERSALES_EVENTS_QUEUE: str = env.str("AFTERSALES_EVENTS_QUEUE", default="celery")
+CELERY_TASK_ROUTES = {
+    "aftersales.tasks.events_apply": {"queue": AFTERSALES_EVENTS_QUEUE},
+    "aftersales.tasks.events_sweep": {"queue": AFTERSALES_EVENTS_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     # A tick not started within two intervals is dropped: the next one scans the same clocks,
     # so a backlog of stale ticks would only repeat work.
@@ -469,6 +476,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.quality_sample_draw",
         "schedule": crontab(day_of_week=1, hour=2, minute=15),
         "options": {"expires": 3600.0},
+    },
+    # The shop's case events still queued (a lost ring, a worker that died).
+    "aftersales-events-sweep": {
+        "task": "aftersales.tasks.events_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
     },
     "bot-ignored": {
         "task": "tickets.tasks.bot_answers_ignored",

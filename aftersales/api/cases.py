@@ -13,9 +13,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.models import Case, CaseItem, CaseStep, OpenedBy, Order, Reason
+from aftersales.models import (
+    Case,
+    CaseEvent,
+    CaseItem,
+    CaseStep,
+    EventStatus,
+    OpenedBy,
+    Order,
+    Reason,
+)
 from aftersales.selectors import case_step_due
-from aftersales.services import EVENT_KINDS, ItemClaim, case_apply_event
+from aftersales.services import EVENT_KINDS, ItemClaim
+from aftersales.services.event_inbox import event_receive
 from aftersales.services.intake import case_open_with_ticket
 from aftersales.steps import CaseType, expected_minutes
 from tickets.authentication import HasScope
@@ -211,15 +221,28 @@ class EventInSerializer(serializers.Serializer[dict[str, object]]):
     data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
 
 
-_Applied = inline_serializer(
-    "AftersalesEventApplied",
-    {
-        "case": serializers.CharField(),
-        "step": serializers.CharField(help_text="The step the event made"),
-        "case_step": serializers.CharField(help_text="Where the case stands now"),
-        "applied": serializers.BooleanField(help_text="False: a redelivery, nothing changed"),
-    },
-)
+class EventOutSerializer(serializers.Serializer[CaseEvent]):
+    case = serializers.CharField(source="case.number")
+    event_id = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=EventStatus.choices,
+        help_text="queued (stored, not applied yet), applied, waiting (the case is not at a "
+        "step it may follow yet; tried again when the case moves), refused, failed",
+    )
+    step = serializers.CharField(
+        source="step.step", allow_null=True, default=None, help_text="The step it made (applied)"
+    )
+    code = serializers.CharField(help_text="Why it was refused or waits, e.g. step_order")
+    detail = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class EventReceivedSerializer(EventOutSerializer):
+    redelivery = serializers.BooleanField(
+        help_text="True: this event id was stored before; nothing changed"
+    )
 
 
 class CaseEventView(APIView):
@@ -229,23 +252,31 @@ class CaseEventView(APIView):
         operation_id="aftersales_case_event",
         request=EventInSerializer,
         responses={
-            200: _Applied,
-            400: OpenApiResponse(_Refusal, description="Refused, nothing changed"),
+            202: OpenApiResponse(
+                EventReceivedSerializer, description="Stored; `status` says how far it got"
+            ),
+            200: OpenApiResponse(
+                EventReceivedSerializer, description="A redelivery: the event as it stands"
+            ),
+            400: OpenApiResponse(_Refusal, description="Refused, nothing stored"),
             404: _Refusal,
         },
-        summary="Apply an event of the shop's systems to a case",
-        description="Each kind moves the case one step (docs/aftersales.md). An event the "
-        "case is not ready for is refused with the step's code (`step_order`, "
-        "`cancel_late`, `over_refund`, `required`, …) and nothing is kept of it, so it may "
-        "be sent again later. The same event id again answers with `applied: false`; the "
-        "same id with another kind is `event_conflict`.",
+        summary="Send an event of the shop's systems about a case",
+        description="The event is stored before the answer (202) and applied by a worker, "
+        "in the order the case's events came; `GET` on the same path shows its outcome "
+        "(docs/aftersales.md). An unknown kind (`event_kind`) or a bad event id "
+        "(`event_id`) is refused at once, as is an id already stored with another kind "
+        "(`event_conflict`). The same event id again stores nothing and answers 200 with "
+        "the stored event. An event the case is not ready for waits (`waiting`) until the "
+        "case moves; one it can never take is `refused` with the step's code "
+        "(`step_order`, `cancel_late`, `over_refund`, `required`, …), nothing changed.",
     )
     def post(self, request: Request, number: str) -> Response:
         serializer = EventInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            result = case_apply_event(
+            receipt = event_receive(
                 case_number=number,
                 event_id=data["event_id"],
                 kind=data["kind"],
@@ -255,11 +286,20 @@ class CaseEventView(APIView):
             if error.code == "case":
                 return _not_found(number)
             return refusal(error)
+        receipt.event.redelivery = not receipt.stored  # type: ignore[attr-defined]
         return Response(
-            {
-                "case": result.case.number,
-                "step": result.step.step,
-                "case_step": result.case.step,
-                "applied": result.applied,
-            }
+            EventReceivedSerializer(receipt.event).data,
+            status=status.HTTP_202_ACCEPTED if receipt.stored else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        operation_id="aftersales_case_events",
+        responses={200: EventOutSerializer(many=True), 404: _Refusal},
+        summary="The shop's events about a case, oldest first, with their outcome",
+    )
+    def get(self, request: Request, number: str) -> Response:
+        case = Case.objects.filter(number=number).only("pk", "number").first()
+        if case is None:
+            return _not_found(number)
+        events = CaseEvent.objects.filter(case=case).select_related("case", "step").order_by("pk")
+        return Response([EventOutSerializer(event).data for event in events])

@@ -3,7 +3,8 @@ case (`cases`), its steps (`progress`), the shop's events (`events`), and the hi
 step leaves (`history`)."""
 
 from aftersales.services.cases import ItemClaim, case_open
-from aftersales.services.events import EVENT_KINDS, EventResult, case_apply_event
+from aftersales.services.event_inbox import EventResult, case_apply_event, event_receive
+from aftersales.services.events import EVENT_KINDS
 from aftersales.services.orders import order_upsert
 from aftersales.services.progress import (
     case_cancel,
@@ -32,5 +33,6 @@ __all__ = [
     "case_replacement_shipped",
     "case_return_tracking",
     "case_review",
+    "event_receive",
     "order_upsert",
 ]

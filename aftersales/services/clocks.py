@@ -24,6 +24,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseClock, StepClock
+from aftersales.services.batch_scope import memoised
 from aftersales.steps import Step, expected_minutes
 from sla import selectors as sla_selectors
 from sla import services as sla_services
@@ -52,8 +53,12 @@ def case_id_of(subject_id: int) -> int | None:
 
 
 def aftersales_team() -> Team | None:
-    """The team that works the cases: the first of the after-sales department."""
-    return Team.objects.filter(department=Department.AFTER_SALES).order_by("pk").first()
+    """The team that works the cases: the first of the after-sales department (read once
+    per batch of the shop's events)."""
+    return memoised(
+        "aftersales_team",
+        lambda: Team.objects.filter(department=Department.AFTER_SALES).order_by("pk").first(),
+    )
 
 
 def _policy_and_calendar(case: Case) -> tuple[Any, int | None]:
@@ -79,8 +84,7 @@ def step_clock_follow(*, case: Case, step: Step, step_id: int, at: datetime) -> 
     the one of `step` (held while the customer has the next move; none for a final step)."""
     subject = case_subject_id(case.pk)
     sla_services.clock_satisfy(subject_id=subject, milestone=CASE_STEP, at=at)
-    summary = CaseClock.objects.filter(case=case).first() or CaseClock(case=case)
-    summary.step, summary.state, summary.due_at = step, StepClock.NONE, None
+    summary = CaseClock(case=case, step=step, state=StepClock.NONE, due_at=None)
     minutes = expected_minutes(case.type, step)
     policy, calendar_id = (None, None) if minutes is None else _policy_and_calendar(case)
     if minutes is not None and policy is None:
@@ -100,7 +104,12 @@ def step_clock_follow(*, case: Case, step: Step, step_id: int, at: datetime) -> 
             summary.state = StepClock.PAUSED
         else:
             summary.state, summary.due_at = StepClock.RUNNING, clock.due_at
-    summary.save()
+    # One statement for a case that has its summary already (every case but a new one).
+    written = CaseClock.objects.filter(case=case).update(
+        step=summary.step, state=summary.state, due_at=summary.due_at
+    )
+    if not written:
+        summary.save()
     return summary
 
 

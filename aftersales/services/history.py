@@ -2,6 +2,7 @@
 and `case_changed` once it has all committed. Every step service ends here."""
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseStep
+from aftersales.services import batch_scope
 from aftersales.services.step_effects import step_effects
 from aftersales.signals import case_changed
 from aftersales.steps import Step, flow_of
@@ -21,6 +23,17 @@ from tickets.services.trail import event_record
 
 # The ticket trail's kind for after-sales entries; the trail shows the step in `to`.
 TRAIL_KIND = EventKind.AFTERSALES
+
+# The case and step whose trail entry is being written: the trail's receivers (the
+# customer's notice) take them from here instead of reading them back.
+_recording: ContextVar[tuple[Case, CaseStep] | None] = ContextVar(
+    "aftersales_step_recording", default=None
+)
+
+
+def step_being_recorded() -> tuple[Case, CaseStep] | None:
+    """While `step_record` writes a step's trail entry: the case and the step."""
+    return _recording.get()
 
 
 def transition_check(case: Case, following: Step) -> None:
@@ -66,15 +79,26 @@ def step_record(
         case.updated_at = at
         case.save(update_fields=["step", "updated_at", "refunded_amount"])
     row = CaseStep.objects.create(case=case, step=step, at=at, actor=actor, note=note, data=details)
+    scope = batch_scope.current()
+    if scope is not None:
+        scope.steps[case.pk] = row
     step_effects(case=case, row=row)
     if case.ticket_id is not None:
-        event_record(
-            ticket=case.ticket,  # type: ignore[arg-type]
-            kind=TRAIL_KIND,
-            actor=actor,
-            at=at,
-            data={"case": case.number, "step": str(step), "to": f"{case.number} {step.label}"},
-        )
+        token = _recording.set((case, row))
+        try:
+            event_record(
+                ticket=case.ticket,  # type: ignore[arg-type]
+                kind=TRAIL_KIND,
+                actor=actor,
+                at=at,
+                data={
+                    "case": case.number,
+                    "step": str(step),
+                    "to": f"{case.number} {step.label}",
+                },
+            )
+        finally:
+            _recording.reset(token)
     audit_record(
         actor=actor,
         action=f"aftersales_{step}",

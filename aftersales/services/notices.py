@@ -36,6 +36,9 @@ from aftersales.notice_models import (
     NoticeLanguage,
     NoticeTemplate,
 )
+from aftersales.services import batch_scope
+from aftersales.services.batch_scope import memoised
+from aftersales.services.history import step_being_recorded
 from aftersales.steps import Step, expected_minutes
 from tickets import events
 from tickets.delivery import backend_accepts
@@ -112,7 +115,15 @@ def render_text(text: str, values: Mapping[str, object]) -> str:
 
 def template_for(*, event: str, channel: str, language: str) -> NoticeTemplate | None:
     """The text for an event on a channel in a language: the channel's own, else the one for
-    any channel; in the language, else in the default language."""
+    any channel; in the language, else in the default language. Read once per batch of the
+    shop's events."""
+    return memoised(
+        ("notice_template", str(event), channel, language),
+        lambda: _template_read(event=event, channel=channel, language=language),
+    )
+
+
+def _template_read(*, event: str, channel: str, language: str) -> NoticeTemplate | None:
     found = {
         (t.channel, t.language): t
         for t in NoticeTemplate.objects.filter(
@@ -153,12 +164,15 @@ def channel_choose(*, customer: Customer, ticket: Ticket) -> tuple[str, str] | N
     SMS, email and app that reaches them. A channel reaches them when they have an address on
     it and its backend accepts that address (an SMS number that opted out does not)."""
     candidates = [customer.preferred_channel, ticket.channel, *FALLBACK_CHANNELS]
+    scope = batch_scope.current()
+    # Read once for a whole batch of the shop's events; a customer without any is read here.
+    known = scope.identities.get(customer.pk) if scope is not None else None
     tried: set[str] = set()
     for channel in candidates:
         if not channel or channel in tried or channel not in NOTICE_CHANNELS:
             continue
         tried.add(channel)
-        address = customer_address(customer, channel)
+        address = customer_address(customer, channel, identities=known)
         if address and backend_accepts(channel, address):
             return channel, address
     return None
@@ -356,11 +370,19 @@ def _case_step_notice(event: TicketEvent) -> None:
     number, step = event.data.get("case"), event.data.get("step")
     if not isinstance(number, str) or step not in Step.values:
         return
-    case = Case.objects.select_related("order").filter(number=number).first()
-    if case is None:
-        return
-    row = case.steps.filter(step=step).order_by("-at", "-pk").first()
-    if row is None or _by_customer(case, row):
+    recording = step_being_recorded()
+    if recording is not None and recording[0].number == number and recording[1].step == step:
+        case, row = recording  # the step this entry is about: nothing to read again
+    else:
+        found = Case.objects.select_related("order").filter(number=number).first()
+        if found is None:
+            return
+        case = found
+        latest = case.steps.filter(step=step).order_by("-at", "-pk").first()
+        if latest is None:
+            return
+        row = latest
+    if _by_customer(case, row):
         return
     with translation.override(customer_language(event.ticket.customer)):
         context = case_context(case, row)
@@ -382,10 +404,12 @@ def _by_customer(case: Case, row: CaseStep) -> bool:
 
 def case_context(case: Case, row: CaseStep) -> dict[str, str]:
     """The placeholders of a case's step notice, in the active language."""
-    items = "、".join(
-        f"{item.order_item.name} × {item.quantity}"
-        for item in case.items.select_related("order_item").order_by("pk")
-    )
+    scope = batch_scope.current()
+    if scope is not None and case.pk in scope.items:
+        claimed = scope.items[case.pk]
+    else:
+        claimed = list(case.items.select_related("order_item").order_by("pk"))
+    items = "、".join(f"{item.order_item.name} × {item.quantity}" for item in claimed)
     data = row.data
     reason = ""
     if row.step == Step.REJECTED:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Order
 from aftersales.selectors import items_value, refund_room
+from aftersales.services import batch_scope
 from aftersales.services.history import money_check, step_record, transition_check
 from aftersales.steps import Step, flow_of
 
@@ -25,12 +26,14 @@ def _locked(case: Case) -> Iterator[Case]:
     """The case read again and locked for the length of a transaction: two agents, or an
     agent and the shop's event, acting at once take turns and the second sees the first's
     step."""
-    with transaction.atomic():
+    # In a batch of the shop's events each event has a savepoint of its own already.
+    with transaction.atomic(savepoint=batch_scope.current() is None):
         # The order and its customer come along (only the case row is locked): the step's
-        # clock reads whether the customer is a VIP, the webhook the order's number.
+        # clock reads whether the customer is a VIP, the webhook the order's number, the
+        # notice the ticket's customer.
         yield (
             Case.objects.select_for_update(of=("self",))
-            .select_related("ticket", "order__customer")
+            .select_related("ticket__customer", "order__customer")
             .get(pk=case.pk)
         )
 
@@ -99,6 +102,17 @@ def case_review(
         transition_check(locked, following)
         step_record(case=locked, step=following, actor=actor, at=now, note=reason, data=data)
     return locked
+
+
+def _items_value(case: Case) -> Decimal:
+    """`selectors.items_value`, from the items a batch of the shop's events read already."""
+    scope = batch_scope.current()
+    if scope is None or case.pk not in scope.items:
+        return items_value(case)
+    total = sum(
+        (item.quantity * item.order_item.unit_price for item in scope.items[case.pk]), Decimal(0)
+    )
+    return total.quantize(Decimal("0.01"))
 
 
 def case_return_tracking(
@@ -179,7 +193,7 @@ def case_refund(
         # The order row is locked too: cases of one order opening or refunding take turns,
         # so together they never give back more than was paid.
         order = Order.objects.select_for_update().get(pk=locked.order_id)
-        room = refund_room(order=order, value=items_value(locked), exclude_case_id=locked.pk)
+        room = refund_room(order=order, value=_items_value(locked), exclude_case_id=locked.pk)
         room -= locked.refunded_amount
         if amount <= 0 or amount > room:
             raise ValidationError(

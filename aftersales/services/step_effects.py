@@ -1,5 +1,6 @@
 """What every recorded step brings with it, inside the step's transaction: the clock of
-the case's new step (`clocks`) and the change owed to the shop's webhook (`webhook`)."""
+the case's new step (`clocks`), the change owed to the shop's webhook (`webhook`), and the
+shop's events that were waiting for the case to move (`event_inbox`)."""
 
 from aftersales.models import Case, CaseStep
 from aftersales.services.clocks import step_clock_follow
@@ -13,3 +14,7 @@ def step_effects(*, case: Case, row: CaseStep) -> None:
     own clock and its own delivery, in order."""
     step_clock_follow(case=case, step=Step(row.step), step_id=row.pk, at=row.at)
     webhook_enqueue(case=case, row=row)
+    # Imported here: the inbox applies events through the step services, which end here.
+    from aftersales.services.event_inbox import events_wake
+
+    events_wake(case=case)

@@ -42,7 +42,8 @@ def approved_case():  # type: ignore[no-untyped-def]
     return case_review(case=case, approve=True, return_address="上海仓")
 
 
-def test_an_event_moves_the_case_and_answers_with_its_step(shop):
+def test_an_event_is_stored_and_answered_with_its_outcome(shop):
+    """Embedded mode (not queued): the event is applied before the answer."""
     case = approved_case()
 
     response = shop.post(
@@ -51,13 +52,17 @@ def test_an_event_moves_the_case_and_answers_with_its_step(shop):
         format="json",
     )
 
-    assert response.status_code == 200, response.content
-    assert response.json() == {
-        "case": case.number,
-        "step": "received",
-        "case_step": "received",
-        "applied": True,
-    }
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["redelivery"] is False
+    event = body
+    assert (event["case"], event["event_id"], event["kind"]) == (
+        case.number,
+        "wh-1",
+        "return.received",
+    )
+    assert (event["status"], event["step"], event["code"]) == ("applied", "received", "")
+    assert event["received_at"] and event["decided_at"]
     case.refresh_from_db()
     assert case.step == Step.RECEIVED
 
@@ -71,12 +76,13 @@ def test_a_redelivered_event_changes_nothing_and_says_so(shop):
     again = shop.post(f"/api/v1/aftersales/{case.number}/events", body, format="json")
 
     assert again.status_code == 200
-    assert again.json()["applied"] is False
+    assert again.json()["redelivery"] is True
+    assert again.json()["status"] == "applied"
     assert again.json()["step"] == "received"
     assert database_state() == before
 
 
-def test_an_event_out_of_order_is_refused_with_its_code_and_nothing_changes(shop):
+def test_an_event_out_of_order_waits_with_its_code_and_nothing_changes(shop):
     case = approved_case()
     before = database_state()
 
@@ -90,11 +96,45 @@ def test_an_event_out_of_order_is_refused_with_its_code_and_nothing_changes(shop
         format="json",
     )
 
+    assert response.status_code == 202
+    event = response.json()
+    assert (event["status"], event["code"], event["step"]) == ("waiting", "step_order", None)
+    assert case.number in event["detail"]
+    assert database_state() == {**before, "events": before["events"] + 1}
+
+
+def test_an_event_id_reused_for_another_kind_is_a_conflict(shop):
+    case = approved_case()
+    url = f"/api/v1/aftersales/{case.number}/events"
+    shop.post(url, {"event_id": "wh-1", "kind": "return.received"}, format="json")
+    before = database_state()
+
+    response = shop.post(url, {"event_id": "wh-1", "kind": "case.cancelled"}, format="json")
+
     assert response.status_code == 400
-    assert response.json()["code"] == "step_order"
-    assert case.number in response.json()["detail"]
+    assert response.json()["code"] == "event_conflict"
     assert database_state() == before
-    assert not CaseEvent.objects.filter(event_id="wh-9").exists()
+
+
+def test_the_events_of_a_case_list_with_their_outcome(shop):
+    case = approved_case()
+    url = f"/api/v1/aftersales/{case.number}/events"
+    refund = {"amount": "50.00", "method": "alipay", "reference": "P1"}
+    shop.post(url, {"event_id": "a", "kind": "refund.completed", "data": refund}, format="json")
+    shop.post(url, {"event_id": "b", "kind": "return.received"}, format="json")
+    shop.post(url, {"event_id": "c", "kind": "case.cancelled"}, format="json")
+
+    response = shop.get(url)
+
+    assert response.status_code == 200
+    listed = [(e["event_id"], e["status"], e["step"], e["code"]) for e in response.json()]
+    # The refund waited for the goods; it still waits for the inspection.
+    assert listed == [
+        ("a", "waiting", None, "step_order"),
+        ("b", "applied", "received", ""),
+        ("c", "refused", None, "cancel_late"),
+    ]
+    assert shop.get("/api/v1/aftersales/AS202601010001/events").status_code == 404
 
 
 def test_an_unknown_case_is_404_and_an_unknown_kind_400(shop):
@@ -127,11 +167,16 @@ def test_a_token_without_the_aftersales_scope_is_refused():
         format="json",
     )
     read = client.get(f"/api/v1/aftersales/{case.number}")
+    listed = client.get(f"/api/v1/aftersales/{case.number}/events")
     anonymous = APIClient().get(f"/api/v1/aftersales/{case.number}")
+    anonymous_events = APIClient().get(f"/api/v1/aftersales/{case.number}/events")
 
     assert event.status_code == 403
     assert read.status_code == 403
+    assert listed.status_code == 403
     assert anonymous.status_code == 401
+    assert anonymous_events.status_code == 401
+    assert not CaseEvent.objects.exists()
     case.refresh_from_db()
     assert case.step == Step.WAITING_FOR_RETURN
 
@@ -245,7 +290,9 @@ def test_a_refused_opening_leaves_no_ticket_behind(shop):
 def test_the_schema_lists_the_case_endpoints_with_their_scope(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
 
-    event = schema["paths"]["/api/v1/aftersales/{number}/events"]["post"]
-    assert event["x-required-scopes"] == ["aftersales"]
+    events = schema["paths"]["/api/v1/aftersales/{number}/events"]
+    assert events["post"]["x-required-scopes"] == ["aftersales"]
+    assert set(events["post"]["responses"]) >= {"202", "200", "400", "404"}
+    assert events["get"]["x-required-scopes"] == ["aftersales"]
     assert "/api/v1/aftersales/{number}" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/aftersales/"]

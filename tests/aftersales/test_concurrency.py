@@ -1,5 +1,5 @@
-"""Two openings racing for the same item on PostgreSQL: the order's row lock makes them
-take turns, so exactly one wins."""
+"""Races on PostgreSQL: two openings for the same item take turns on the order's row lock,
+so exactly one wins; an event and its redelivery racing are stored and applied once."""
 
 import threading
 from decimal import Decimal
@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from aftersales.models import Case, CaseItem
-from aftersales.services import ItemClaim, case_open
+from aftersales.models import Case, CaseEvent, CaseItem, CaseStep
+from aftersales.services import ItemClaim, case_open, case_review, event_inbox, event_receive
 from aftersales.steps import CaseType
-from tests.aftersales.factories import NOW, make_order, reason
+from tests.aftersales.factories import NOW, make_order, open_case, reason
 from tests.support.environment import requires_postgres
 
 
@@ -57,3 +57,40 @@ def test_two_openings_for_the_same_item_racing_give_one_case():
     assert sorted(outcomes) == ["item_busy", "opened"]
     assert Case.objects.count() == 1
     assert CaseItem.objects.get().quantity == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_event_and_its_redelivery_racing_are_stored_and_applied_once(settings):
+    """Queued mode: both deliveries answer, one stored it; the worker applies it once."""
+    settings.INBOUND_QUEUED = True
+    case = case_review(
+        case=open_case(make_order(), type=CaseType.REFUND_ONLY, amount="30.00"),
+        approve=True,
+        now=NOW,
+    )
+    barrier = threading.Barrier(2)
+    stored: list[bool] = []
+    refund = {"amount": "30.00", "method": "original", "reference": "R1"}
+
+    def deliver() -> None:
+        barrier.wait()
+        try:
+            receipt = event_receive(
+                case_number=case.number, event_id="pay-1", kind="refund.completed", data=refund
+            )
+            stored.append(receipt.stored)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    event_inbox.events_drain()
+
+    assert sorted(stored) == [False, True]
+    event = CaseEvent.objects.get(case=case)
+    assert event.status == "applied"
+    assert CaseStep.objects.filter(case=case, step="refunded").count() == 1

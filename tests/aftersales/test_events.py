@@ -1,4 +1,5 @@
-"""The shop's events about a case: applied once, refused out of order."""
+"""The shop's events about a case: applied once, held while out of order, refused when
+the case can never take them (applied at once here: the embedded mode)."""
 
 from decimal import Decimal
 
@@ -61,7 +62,7 @@ def test_a_redelivered_event_changes_nothing_and_answers_the_same():
     assert database_state() == before
 
 
-def test_an_event_out_of_order_is_refused_and_can_come_again_later():
+def test_an_event_out_of_order_waits_with_nothing_changed_and_applies_once_the_case_is_there():
     case = approved_return()
     before = database_state()
     refund = {"amount": "50.00", "method": "alipay", "reference": "P9"}
@@ -72,14 +73,48 @@ def test_an_event_out_of_order_is_refused_and_can_come_again_later():
         )
 
     assert caught.value.error_list[0].code == "step_order"
-    assert database_state() == before
+    waiting = CaseEvent.objects.get(case=case, event_id="x1")
+    assert (waiting.status, waiting.code, waiting.step) == ("waiting", "step_order", None)
+    assert database_state() == {**before, "events": before["events"] + 1}
     for event_id, kind in [("x2", "return.received"), ("x3", "inspection.passed")]:
         case_apply_event(case_number=case.number, event_id=event_id, kind=kind, data={})
-    result = case_apply_event(
-        case_number=case.number, event_id="x1", kind="refund.completed", data=refund
-    )
-    assert result.applied is True
-    assert result.case.step == Step.REFUNDED
+
+    waiting.refresh_from_db()
+    case.refresh_from_db()
+    assert waiting.status == "applied"
+    assert waiting.step is not None and waiting.step.step == Step.REFUNDED
+    assert case.step == Step.REFUNDED
+    assert case.steps.filter(step=Step.REFUNDED).count() == 1
+
+
+def test_a_waiting_event_is_refused_once_the_case_can_no_longer_get_there():
+    case = approved_return()
+    refund = {"amount": "50.00", "method": "alipay", "reference": "P9"}
+    with pytest.raises(ValidationError):
+        case_apply_event(
+            case_number=case.number, event_id="w1", kind="refund.completed", data=refund
+        )
+
+    case_apply_event(case_number=case.number, event_id="w2", kind="case.cancelled", data={})
+
+    event = CaseEvent.objects.get(case=case, event_id="w1")
+    assert (event.status, event.code) == ("refused", "step_order")
+    case.refresh_from_db()
+    assert case.step == Step.CANCELLED
+    assert not case.steps.filter(step=Step.REFUNDED).exists()
+
+
+def test_an_event_the_case_can_never_take_is_refused_at_once():
+    case = open_case(make_order(), type=CaseType.REFUND_ONLY, amount="30.00")
+    case_review(case=case, approve=True, now=NOW)
+    before = database_state()
+
+    with pytest.raises(ValidationError) as caught:
+        case_apply_event(case_number=case.number, event_id="n1", kind="return.received", data={})
+
+    assert caught.value.error_list[0].code == "step_order"
+    assert CaseEvent.objects.get(event_id="n1").status == "refused"
+    assert database_state() == {**before, "events": before["events"] + 1}
 
 
 def test_a_refund_event_for_a_refund_only_case_needs_no_return():
@@ -102,11 +137,10 @@ def test_a_refund_event_for_a_refund_only_case_needs_no_return():
         (None, "u1", "parcel.teleported", {}, "event_kind"),
         ("AS000000000000", "u2", "return.received", {}, "case"),
         (None, "", "return.received", {}, "event_id"),
-        (None, "u3", "refund.completed", {"amount": "lots"}, "amount"),
-        (None, "u4", "return.shipped", {"carrier": "SF"}, "required"),
+        (None, "u" * 101, "return.received", {}, "event_id"),
     ],
 )
-def test_bad_events_are_refused_with_nothing_changed(case_number, event_id, kind, data, code):
+def test_bad_events_are_refused_before_anything_is_stored(case_number, event_id, kind, data, code):
     case = approved_return()
     before = database_state()
 
@@ -119,6 +153,27 @@ def test_bad_events_are_refused_with_nothing_changed(case_number, event_id, kind
     assert database_state() == before
 
 
+@pytest.mark.parametrize(
+    ("kind", "data", "code"),
+    [
+        ("refund.completed", {"amount": "lots"}, "amount"),
+        ("return.shipped", {"carrier": "SF"}, "required"),
+    ],
+)
+def test_an_event_with_bad_data_is_kept_as_refused_with_nothing_changed(kind, data, code):
+    case = approved_return()
+    before = database_state()
+
+    with pytest.raises(ValidationError) as caught:
+        case_apply_event(case_number=case.number, event_id="b1", kind=kind, data=data)
+
+    assert caught.value.error_list[0].code == code
+    event = CaseEvent.objects.get(case=case, event_id="b1")
+    assert (event.status, event.code, event.step) == ("refused", code, None)
+    assert event.detail
+    assert database_state() == {**before, "events": before["events"] + 1}
+
+
 def test_an_event_id_reused_for_another_kind_is_refused():
     case = approved_return()
     case_apply_event(case_number=case.number, event_id="d1", kind="return.received", data={})
@@ -129,6 +184,7 @@ def test_an_event_id_reused_for_another_kind_is_refused():
 
     assert caught.value.error_list[0].code == "event_conflict"
     assert database_state() == before
+    assert CaseEvent.objects.get(event_id="d1").kind == "return.received"
 
 
 def test_a_cancel_event_after_receipt_is_refused():
@@ -139,3 +195,6 @@ def test_a_cancel_event_after_receipt_is_refused():
         case_apply_event(case_number=case.number, event_id="c2", kind="case.cancelled", data={})
 
     assert caught.value.error_list[0].code == "cancel_late"
+    assert CaseEvent.objects.get(event_id="c2").status == "refused"
+    case.refresh_from_db()
+    assert case.step == Step.RECEIVED

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aftersales.models import WebhookDelivery, WebhookStatus
-from aftersales.services import case_apply_event, case_review
+from aftersales.services import case_apply_event, case_review, event_inbox, event_receive
 from aftersales.services.webhook import webhook_deliver, webhook_retry, webhook_sweep
 from tests.aftersales.factories import NOW, make_order, open_case
 
@@ -111,7 +111,7 @@ def test_the_change_and_its_delivery_commit_together(shop):
     review = case_review(case=case, approve=True, return_address="上海仓", now=NOW)
     owed = WebhookDelivery.objects.filter(case=case).count()
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError):  # it waits for the goods: nothing changed yet
         case_apply_event(
             case_number=review.number,
             event_id="early",
@@ -260,3 +260,41 @@ def test_the_admin_sends_a_failed_delivery_again(
     delivery.refresh_from_db()
     assert delivery.status == WebhookStatus.SENT
     assert len(shop.requests) == 2
+
+
+def test_events_applied_by_the_worker_are_sent_in_order_per_case(
+    shop, settings, django_capture_on_commit_callbacks
+):
+    settings.INBOUND_QUEUED = True
+    with django_capture_on_commit_callbacks(execute=True):
+        cases = [
+            case_review(
+                case=open_case(make_order(), amount="50.00"),
+                approve=True,
+                return_address="上海仓",
+                now=NOW,
+            )
+            for _ in range(2)
+        ]
+    shop.requests.clear()
+    for case in cases:
+        for event_id, kind, data in [
+            ("e1", "return.received", {}),
+            ("e2", "inspection.passed", {"note": "ok"}),
+            ("e3", "refund.completed", {"amount": "999.00", "method": "m", "reference": "r"}),
+        ]:
+            event_receive(case_number=case.number, event_id=event_id, kind=kind, data=data)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_inbox.events_drain()
+
+    for case in cases:
+        sent = [sequence for number, sequence in shop.events() if number == case.number]
+        assert sent == [3, 4]  # received, inspected; the refused refund owes nothing
+        types = [
+            json.loads(r["body"])["case"]["step"]
+            for r in shop.requests
+            if json.loads(r["body"])["case"]["number"] == case.number
+        ]
+        assert types == ["received", "inspected"]
+    assert not WebhookDelivery.objects.exclude(status=WebhookStatus.SENT).exists()

@@ -2,6 +2,7 @@
 (`tickets.delivery`, chosen in settings) and recording what became of it.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from email.utils import make_msgid
 
@@ -25,6 +26,7 @@ from tickets.delivery import (
 )
 from tickets.models import (
     Channel,
+    ContactIdentity,
     Customer,
     DeliveryStatus,
     Direction,
@@ -103,9 +105,20 @@ def deliver_later(message_id: int) -> None:
     task_queue(deliver_message, message_id)
 
 
-def customer_address(customer: Customer, channel: str) -> str | None:
+def customer_address(
+    customer: Customer, channel: str, *, identities: Sequence[ContactIdentity] | None = None
+) -> str | None:
+    """The customer's newest address on `channel`. `identities`: the customer's identities
+    when the caller has read them already (a batch of notices); else they are read."""
     kind = CHANNEL_ADDRESS.get(Channel(channel))
-    identity = customer.identities.filter(kind=kind).order_by("-created_at").first()
+    if identities is None:
+        identity = customer.identities.filter(kind=kind).order_by("-created_at").first()
+    else:
+        identity = max(
+            (known for known in identities if known.kind == kind),
+            key=lambda known: known.created_at,
+            default=None,
+        )
     return identity.value if identity else None
 
 
