@@ -355,14 +355,14 @@ def seed(*, orders: int, cases: int, events: int, silent: int) -> dict[str, Any]
             """
             INSERT INTO tickets_ticket (number, subject, status, tier, priority_rank, category,
                 urgency_reasons, sentiment, channel, sla_state, created_at, updated_at, tags,
-                bot_state, suggestions, customer_id, team_id)
+                bot_state, suggestions, custom_fields, customer_id, team_id)
             SELECT 'T-AS' || lpad((c.id - %(first_case)s)::text, 9, '0'),
                    '售后 ' || c.number || '：草莓发霉了，申请退款',
                    CASE WHEN c.is_open THEN 'open' ELSE 'closed' END,
                    'regular', 2, 'after_sales', '[]'::jsonb, -0.3,
                    CASE WHEN substr(c.number, 3)::int <= %(events)s THEN 'email' ELSE 'sms' END,
                    'ok', c.created_at, c.updated_at, '[]'::jsonb, '{}'::jsonb, '[]'::jsonb,
-                   o.customer_id, %(team)s
+                   '{}'::jsonb, o.customer_id, %(team)s
             FROM aftersales_case c JOIN aftersales_order o ON o.id = c.order_id
             """,
             {"first_case": first_case, "events": events, "team": team_id},

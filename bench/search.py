@@ -226,7 +226,8 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
     ticket_columns = (
         "id, number, subject, status, tier, priority_rank, category, urgency_reasons, "
         "sentiment, channel, customer_id, team_id, assignee_id, sla_state, sla_due_at, "
-        "awaiting_reply_since, created_at, updated_at, tags, bot_state, suggestions"
+        "awaiting_reply_since, created_at, updated_at, tags, bot_state, suggestions, "
+        "custom_fields"
     )
     message_columns = (
         "ticket_id, direction, channel, author_id, body, delivery_status, delivery_error, "
@@ -282,6 +283,7 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
                         '["vip"]' if rng.random() < 0.02 else "[]",
                         "{}",
                         "[]",
+                        "{}",
                     )
                 )
                 found = words(subject) + words(first)
