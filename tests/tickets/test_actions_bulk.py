@@ -119,6 +119,7 @@ def test_the_queue_with_the_bulk_bar_still_costs_a_fixed_number_of_queries(
     agent.teams.add(other)
     for ticket in three:
         ticket_transfer(ticket=ticket, team=other, agent=None, note="n", actor=agent.user)
-    with django_assert_max_num_queries(12):
+    # A fixed number: the header (bell, presence, search, saved views) adds a few of its own.
+    with django_assert_max_num_queries(20):
         page = agent_client.get("/")
     assert page.content.decode().count("transfer-note") == 3

@@ -259,7 +259,8 @@ def test_the_filtered_queue_costs_a_fixed_number_of_queries(
     for index in range(10):
         intake(text="more", user_id=f"u-more{index}")
 
-    with django_assert_max_num_queries(25):
+    # A fixed number: the header (bell, presence, search, saved views) adds a few of its own.
+    with django_assert_max_num_queries(33):
         agent_client.get(reverse("tickets:queue"), {"sort": "customer", "channel": "app"})
 
 
