@@ -34,6 +34,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _site_language():  # type: ignore[no-untyped-def]
+    """Every test starts in the site's default language, whatever a test before it left
+    active in this thread."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _test_environment(settings):  # type: ignore[no-untyped-def]
     """Celery runs eagerly inside the test; static files need no collectstatic; caches and the
     delivery backend lookup start empty."""
