@@ -368,6 +368,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Omnichannel customer-service ticketing: intake, tickets and integrations.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Fields named "status" with different choices: each choice set by its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatus": "tickets.models.Status",
+        "CaseEventStatus": "aftersales.models.EventStatus",
+    },
 }
 
 # SLA timers: how often Celery beat (or the embedded ticker) looks for due warnings and breaches.
