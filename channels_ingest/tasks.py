@@ -60,12 +60,14 @@ def inbound_sweep() -> int:
     """Take in stored payloads whose processing was lost (a crash between storing and
     queueing, a worker killed mid-task, a bell whose drain never ran): one drain for each
     channel that has records waiting for over INBOUND_STALE_SECONDS. Returns how many stale
-    records it found. While the task queue still has a backlog, records waiting in it look
-    stale too; draining them from here would only race the queued tasks, so the sweep waits
-    until the workers have caught up. Drains run side by side safely (each record is claimed with a
+    records it found. While the task queue holds a backlog (more than INBOUND_SWEEP_BACKLOG
+    tasks), records waiting in it look stale too; draining them from here would only race the
+    queued tasks, so the sweep waits until the workers have caught up. The periodic tasks that
+    beat queues beside the sweep are not a backlog: counting them would hold the sweep back for
+    good when every sweep runs often. Drains run side by side safely (each record is claimed with a
     lock the others skip)."""
     backlog = _queue_backlog()
-    if backlog:
+    if backlog is not None and backlog > settings.INBOUND_SWEEP_BACKLOG:
         logger.info("inbound sweep skipped: %d tasks still queued", backlog)
         return 0
     cutoff = timezone.now() - timedelta(seconds=settings.INBOUND_STALE_SECONDS)

@@ -385,6 +385,10 @@ OUTBOX_SWEEP_SECONDS: float = env.float("OUTBOX_SWEEP_SECONDS", default=10.0)
 # their worker died) are taken in by the inbound sweep, which runs every INBOUND_SWEEP_SECONDS.
 INBOUND_STALE_SECONDS: int = env.int("INBOUND_STALE_SECONDS", default=60)
 INBOUND_SWEEP_SECONDS: float = env.float("INBOUND_SWEEP_SECONDS", default=30.0)
+# The sweep stands back while more than INBOUND_SWEEP_BACKLOG tasks wait in the task queue (the
+# workers are behind, and the records it would drain are queued already). A few periodic tasks
+# queued beside it are no backlog.
+INBOUND_SWEEP_BACKLOG: int = env.int("INBOUND_SWEEP_BACKLOG", default=20)
 # How often the logistics anomaly scan looks for parcels without news, stuck at a sorting
 # centre or late (docs/aftersales.md).
 LOGISTICS_SCAN_SECONDS: float = env.float("LOGISTICS_SCAN_SECONDS", default=300.0)

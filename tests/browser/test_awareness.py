@@ -216,9 +216,10 @@ def test_the_keyboard_moves_through_the_queue_and_works_the_ticket_page(
     page.locator("#id_body").fill("")
     page.locator("h1").click()
 
-    # t: with no transfer control on the page, the team or priority control.
+    # t: the transfer card, open, its team ready to pick.
     page.keyboard.press("t")
-    expect(page.locator("select[name=tier]")).to_be_focused()
+    expect(page.locator("#action-transfer")).to_have_attribute("open", "")
+    expect(page.locator("#action-transfer select[name=team]")).to_be_focused()
     page.locator("h1").click()
 
     # a: assign to me.
