@@ -5,7 +5,16 @@ from datetime import datetime, timedelta
 
 from channels_ingest.models import ChatSite
 from sla.selectors import default_calendar_id, policy_for, work_calendar
-from tickets.models import Agent, Channel, Direction, IdentityKind, Message, Team, Ticket
+from tickets.models import (
+    Agent,
+    AgentStatus,
+    Channel,
+    Direction,
+    IdentityKind,
+    Message,
+    Team,
+    Ticket,
+)
 
 # A conversation the bot or an agent has just resolved is still shown on reconnect for a
 # while, so the visitor sees the answer that closed it.
@@ -57,7 +66,9 @@ def message_for_visitor(*, message_id: int) -> Message | None:
 @dataclass(frozen=True)
 class Availability:
     in_hours: bool  # within the answering team's business hours
-    agents_available: bool  # at least one active agent of that team is marked available
+    agents_available: (
+        bool  # an active agent of that team is available and online (a page open, not busy or away)
+    )
     opens_at: datetime | None  # the next opening when out of hours
     first_response_minutes: int | None  # the chat SLA's first-response target
 
@@ -78,7 +89,9 @@ def chat_availability(*, site: ChatSite, now: datetime) -> Availability:
                 opens_at = calendar.next_open(now)
             except ValueError:  # a calendar with no working time at all
                 opens_at = None
-    agents = Agent.objects.filter(is_available=True, user__is_active=True)
+    agents = Agent.objects.filter(
+        is_available=True, user__is_active=True, status=AgentStatus.ONLINE
+    )
     if team is not None:
         agents = agents.filter(teams=team)
     policy = policy_for(

@@ -23,6 +23,7 @@ from tests.factories import TeamFactory, make_agent
 from tests.support.sockets import communicator, session_cookie_for
 from tickets.models import (
     Agent,
+    AgentStatus,
     AuditEntry,
     Channel,
     ContactIdentity,
@@ -496,6 +497,17 @@ async def test_without_an_available_agent_the_widget_says_how_the_answer_will_co
     # The conversation is still a ticket.
     await send_message(socket, "client-msg-0013", "有人吗")
     assert await database_sync_to_async(Ticket.objects.filter(channel=Channel.CHAT).count)() == 1
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("status", [AgentStatus.OFFLINE, AgentStatus.BUSY, AgentStatus.AWAY])
+async def test_an_agent_who_is_not_online_does_not_make_the_widget_online(desk, status):
+    await database_sync_to_async(Agent.objects.filter(pk=desk.agent.pk).update)(status=status)
+
+    socket, hello = await open_widget(signed_path())
+
+    assert hello["online"] is False
+    assert hello["notice"].startswith("No agent is free right now.")
     await socket.disconnect()
 
 
