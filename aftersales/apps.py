@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -48,5 +50,22 @@ class AftersalesConfig(AppConfig):
         )
         # Customer notices: a case's step or a ticket change queues one in its transaction.
         ticket_event_recorded.connect(notices.on_ticket_event, dispatch_uid="aftersales_notices")
+        # Each process keeps the notice templates; a change reaches every process within
+        # seconds (kefu.revisions).
+        from django.db.models.signals import post_delete, post_save
+
+        from aftersales.notice_models import NoticeTemplate
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _templates_changed, sender=NoticeTemplate, dispatch_uid="notice_templates"
+            )
         # Warnings and breaches of case step clocks (the core's receiver skips them).
         clock_fired.connect(on_clock_fired, dispatch_uid="aftersales_case_clock_fired")
+
+
+def _templates_changed(**_kwargs: Any) -> None:
+    from aftersales.services.notices import TEMPLATES_REVISION
+    from kefu.revisions import revision_bump
+
+    revision_bump(key=TEMPLATES_REVISION)

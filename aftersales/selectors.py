@@ -1,6 +1,7 @@
 """Reads of after-sales that guards and pages share: what an order's cases already claim
 and hold, and when an order's after-sales window closes."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,11 +37,21 @@ def refund_room(*, order: Order, value: Decimal, exclude_case_id: int | None = N
     the customer paid for the order less what its other cases hold — money refunded on
     them, and for those still open the larger of that and what they ask for. Cancelled and
     rejected cases hold nothing. Never below zero."""
-    held = Decimal(0)
     others = order.cases.exclude(step__in=VOID_STEPS)
     if exclude_case_id is not None:
         others = others.exclude(pk=exclude_case_id)
-    for other in others.only("step", "amount_requested", "refunded_amount"):
+    return refund_room_among(
+        order=order, value=value, others=others.only("step", "amount_requested", "refunded_amount")
+    )
+
+
+def refund_room_among(*, order: Order, value: Decimal, others: Iterable[Case]) -> Decimal:
+    """`refund_room` with the order's other cases read already (a batch of the shop's
+    events reads those of all its orders at once)."""
+    held = Decimal(0)
+    for other in others:
+        if other.step in VOID_STEPS:
+            continue
         if other.step in FINAL_STEPS:
             held += other.refunded_amount
         else:

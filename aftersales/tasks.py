@@ -7,7 +7,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 
 from aftersales.models import Order
-from aftersales.services.event_inbox import events_drain, events_sweep
+from aftersales.services.event_inbox import LINGER_SECONDS, events_drain, events_sweep
 from aftersales.services.logistics import anomaly_scan
 from aftersales.services.order_fetch import order_refresh
 from aftersales.services.order_links import ticket_order_autolink
@@ -68,8 +68,9 @@ def webhook_sweep() -> int:
 
 @shared_task(name="aftersales.tasks.events_apply", ignore_result=True)
 def events_apply() -> int:
-    """Apply the shop's queued case events (rung by the inbox's bell)."""
-    return events_drain()
+    """Apply the shop's queued case events (rung by the inbox's bell), letting a burst
+    fill the batches."""
+    return events_drain(linger=LINGER_SECONDS)
 
 
 @shared_task(name="aftersales.tasks.events_sweep", ignore_result=True)

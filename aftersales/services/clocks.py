@@ -18,14 +18,17 @@ for lists that sort and filter by them.
 """
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseClock, StepClock
-from aftersales.services.batch_scope import memoised
+from aftersales.raw_sql import rows_update
 from aftersales.steps import Step, expected_minutes
+from kefu.revisions import RevisionCache
 from sla import selectors as sla_selectors
 from sla import services as sla_services
 from sla.models import EscalationRule, SlaClock
@@ -52,13 +55,17 @@ def case_id_of(subject_id: int) -> int | None:
     return -subject_id if subject_id < 0 else None
 
 
+def _team_read() -> tuple[Team | None]:
+    return (Team.objects.filter(department=Department.AFTER_SALES).order_by("pk").first(),)
+
+
+# Kept in each process; saving a team moves the core's "routing" revision (tickets/apps.py).
+_team: RevisionCache[tuple[Team | None]] = RevisionCache(("routing",), _team_read)
+
+
 def aftersales_team() -> Team | None:
-    """The team that works the cases: the first of the after-sales department (read once
-    per batch of the shop's events)."""
-    return memoised(
-        "aftersales_team",
-        lambda: Team.objects.filter(department=Department.AFTER_SALES).order_by("pk").first(),
-    )
+    """The team that works the cases: the first of the after-sales department."""
+    return _team.get()[0]
 
 
 def _policy_and_calendar(case: Case) -> tuple[Any, int | None]:
@@ -79,38 +86,65 @@ def _policy_and_calendar(case: Case) -> tuple[Any, int | None]:
     return policy, calendar_id or policy.calendar_id
 
 
+@dataclass(frozen=True)
+class StepMove:
+    """A case entering `step` (the step row `step_id`) at `at`."""
+
+    case: Case
+    step: Step
+    step_id: int
+    at: datetime
+
+
 def step_clock_follow(*, case: Case, step: Step, step_id: int, at: datetime) -> CaseClock:
     """Inside the step's transaction: meet the clock of the step the case leaves and start
     the one of `step` (held while the customer has the next move; none for a final step)."""
-    subject = case_subject_id(case.pk)
-    sla_services.clock_satisfy(subject_id=subject, milestone=CASE_STEP, at=at)
-    summary = CaseClock(case=case, step=step, state=StepClock.NONE, due_at=None)
-    minutes = expected_minutes(case.type, step)
-    policy, calendar_id = (None, None) if minutes is None else _policy_and_calendar(case)
-    if minutes is not None and policy is None:
-        logger.warning("no SLA policy for the clock of case %s", case.number)
-    if minutes is not None and policy is not None and calendar_id is not None:
-        clock = sla_services.clock_start(
-            subject_id=subject,
-            milestone=CASE_STEP,
-            sequence=step_id,
-            policy=policy,
-            calendar_id=calendar_id,
-            target_seconds=minutes * 60,
-            started_at=at,
+    return step_clocks_follow([StepMove(case=case, step=step, step_id=step_id, at=at)])[0]
+
+
+def step_clocks_follow(moves: Sequence[StepMove]) -> list[CaseClock]:
+    """`step_clock_follow` for many steps at once, in order (a case may take two), in four
+    statements whatever their number: the running clocks read, the met ones written, the
+    new ones written, the cases' summaries upserted."""
+    starts: list[sla_services.ClockMove] = []
+    for move in moves:
+        minutes = expected_minutes(move.case.type, move.step)
+        policy, calendar_id = (None, None) if minutes is None else _policy_and_calendar(move.case)
+        if minutes is not None and policy is None:
+            logger.warning("no SLA policy for the clock of case %s", move.case.number)
+        start = None
+        if minutes is not None and policy is not None and calendar_id is not None:
+            start = sla_services.ClockStart(
+                sequence=move.step_id,
+                policy=policy,
+                calendar_id=calendar_id,
+                target_seconds=minutes * 60,
+                hold=move.step in CUSTOMER_STEPS,
+            )
+        starts.append(
+            sla_services.ClockMove(
+                subject_id=case_subject_id(move.case.pk), at=move.at, start=start
+            )
         )
-        if step in CUSTOMER_STEPS:
-            sla_services.clocks_hold(subject_id=subject, milestones=[CASE_STEP], at=at)
+    clocks = sla_services.clocks_move(milestone=CASE_STEP, moves=starts, rows_update=rows_update)
+    summaries: dict[int, CaseClock] = {}
+    result = []
+    for move, clock in zip(moves, clocks, strict=True):
+        summary = CaseClock(case=move.case, step=move.step, state=StepClock.NONE, due_at=None)
+        if clock is not None and move.step in CUSTOMER_STEPS:
             summary.state = StepClock.PAUSED
-        else:
+        elif clock is not None:
             summary.state, summary.due_at = StepClock.RUNNING, clock.due_at
-    # One statement for a case that has its summary already (every case but a new one).
-    written = CaseClock.objects.filter(case=case).update(
-        step=summary.step, state=summary.state, due_at=summary.due_at
+        summaries[move.case.pk] = summary  # a case's last step is its summary
+        result.append(summary)
+    # One statement: an update for every case but a new one, which gets its summary.
+    CaseClock.objects.bulk_create(
+        list(summaries.values()),
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["step", "state", "due_at"],
     )
-    if not written:
-        summary.save()
-    return summary
+    return result
 
 
 def on_clock_fired(

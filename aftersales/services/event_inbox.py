@@ -22,9 +22,12 @@ worker in batches (docs/aftersales.md, "Events from the shop's systems"; ADR 000
 
 import functools
 import logging
+import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import redis
 from django.conf import settings
@@ -35,10 +38,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case, CaseEvent, CaseItem, CaseStep, EventStatus
-from aftersales.raw_sql import event_insert
-from aftersales.services import batch_scope
-from aftersales.services.events import EVENT_KINDS, EVENT_STEPS
+from aftersales.models import Case, CaseEvent, CaseItem, CaseStep, EventStatus, Order
+from aftersales.raw_sql import event_insert, rows_update
+from aftersales.selectors import refund_room_among
+from aftersales.services import batch_scope, progress
+from aftersales.services.events import EVENT_KINDS, EVENT_STEPS, REFUND_KINDS
+from aftersales.services.history import StepChange, StepEntry, steps_record
+from aftersales.services.progress import locked_cases
 from aftersales.steps import flow_of
 from kefu.celery import task_queue
 from tickets.models import ContactIdentity
@@ -47,6 +53,8 @@ logger = logging.getLogger("kefu.aftersales.events")
 
 # Events applied per transaction.
 BATCH = 100
+# How long the worker's drain waits after a batch that was not full (`events_drain`).
+LINGER_SECONDS = 0.25
 # How long a rung bell stays up if its task never starts; the sweep takes what is left.
 BELL_SECONDS = 60
 EVENT_ID_CHARS = 100
@@ -218,14 +226,18 @@ def events_ring() -> None:
     transaction.on_commit(ring)
 
 
-def events_wake(*, case: Case) -> None:
-    """Inside a step's transaction: queue again the events waiting for this case to move
-    (`history.step_record`). They are applied after the commit, or by the batch that is
-    running."""
+def events_wake_many(*, cases: Sequence[Case]) -> None:
+    """Inside a step's transaction: queue again the events waiting for these cases to move
+    (`history.steps_record`, for each round of steps). They are applied after the commit,
+    or by the batch that is running. One statement, none for a batch none of whose cases
+    had events waiting when it started."""
     scope = batch_scope.current()
-    if scope is not None and case.pk not in scope.waiting:
-        return  # the batch read which of its cases have events waiting: not this one
-    woken = CaseEvent.objects.filter(case_id=case.pk, status=EventStatus.WAITING).update(
+    case_ids = {case.pk for case in cases}
+    if scope is not None:
+        case_ids &= scope.waiting  # the batch read which of its cases have events waiting
+    if not case_ids:
+        return
+    woken = CaseEvent.objects.filter(case_id__in=case_ids, status=EventStatus.WAITING).update(
         status=EventStatus.QUEUED
     )
     if woken and settings.INBOUND_QUEUED:
@@ -250,29 +262,55 @@ def _claimable() -> QuerySet[CaseEvent]:
     )
 
 
-def _decide(event: CaseEvent, *, at: datetime) -> None:
-    """Apply one claimed event in a savepoint and set its outcome on the instance (written
-    by the caller). Unexpected errors propagate."""
-    handler = EVENT_KINDS[event.kind]
+class _Rooms:
+    """The refund rooms of a batch's cases: their orders locked and the orders' other
+    cases read once for the whole batch (two statements). A refund planned earlier in the
+    batch counts against the next case of the same order, as the order lock makes it count
+    between two transactions."""
+
+    def __init__(self, cases: dict[int, Case], refunding: set[int]) -> None:
+        self.cases = cases
+        order_ids = {cases[case_id].order_id for case_id in refunding if case_id in cases}
+        self.orders: dict[int, Order] = {}
+        self.siblings: dict[int, list[Case]] = {order_id: [] for order_id in order_ids}
+        if not order_ids:
+            return
+        self.orders = {
+            order.pk: order
+            for order in Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+        }
+        for sibling in Case.objects.filter(order_id__in=order_ids).only(
+            "order_id", "step", "amount_requested", "refunded_amount"
+        ):
+            # The batch's own cases as the batch holds them (their refunds so far).
+            self.siblings[sibling.order_id].append(cases.get(sibling.pk, sibling))
+
+    def room_of(self, case: Case) -> tuple[Order, Decimal]:
+        order = self.orders[case.order_id]
+        others = [other for other in self.siblings[case.order_id] if other.pk != case.pk]
+        room = refund_room_among(order=order, value=progress.items_value_of(case), others=others)
+        return order, room
+
+
+def _plan(event: CaseEvent, *, case: Case, rooms: _Rooms, at: datetime) -> list[StepChange]:
+    """Plan one claimed event against its locked case and set its outcome on the instance
+    (written by the caller): the steps to record when it applies, none when it is refused
+    or waits. Unexpected errors propagate."""
     event.decided_at = at
-    scope = batch_scope.current()
-    assert scope is not None  # events are decided in a batch
     try:
-        with transaction.atomic():
-            handler(Case(pk=event.case_id), event.data, at)
-            event.step = scope.steps.pop(event.case_id)
+        changes = EVENT_KINDS[event.kind](case, event.data, rooms)
     except ValidationError as error:
-        scope.steps.pop(event.case_id, None)
         event.step = None
         event.code = error.code or "invalid"
         event.detail = " ".join(error.messages)
         event.status = EventStatus.REFUSED
-        if error.code == "step_order":
-            case = Case.objects.only("type", "step").get(pk=event.case_id)
-            if flow_of(case.type).leads_to(case.step, EVENT_STEPS[event.kind]):
-                event.status, event.decided_at = EventStatus.WAITING, None
-        return
+        if error.code == "step_order" and flow_of(case.type).leads_to(
+            case.step, EVENT_STEPS[event.kind]
+        ):
+            event.status, event.decided_at = EventStatus.WAITING, None
+        return []
     event.status, event.code, event.detail = EventStatus.APPLIED, "", ""
+    return changes
 
 
 _OUTCOME = ["status", "step", "code", "detail", "decided_at"]
@@ -301,37 +339,52 @@ def _scope_of(claimed: list[CaseEvent]) -> AbstractContextManager[batch_scope.Ba
     return batch_scope.batch_scope(items=items, waiting=waiting, identities=identities)
 
 
+def _apply(claimed: list[CaseEvent], *, at: datetime) -> None:
+    """Plan then write (in the caller's transaction): the claimed events' cases locked and
+    read at once, each event planned in Python against its case with the step services'
+    own rules, then every step of the applied ones recorded together
+    (`history.steps_record`) and the outcomes written. A refused or waiting event writes
+    nothing but its outcome, so no event needs a savepoint."""
+    with _scope_of(claimed):
+        cases = locked_cases(sorted({event.case_id for event in claimed}))
+        rooms = _Rooms(cases, {event.case_id for event in claimed if event.kind in REFUND_KINDS})
+        entries: list[StepEntry] = []
+        last: dict[int, int] = {}  # event pk -> index of its last entry
+        for event in claimed:
+            changes = _plan(event, case=cases[event.case_id], rooms=rooms, at=at)
+            for change in changes:
+                entries.append(
+                    StepEntry(case=cases[event.case_id], change=change, actor=None, at=at)
+                )
+            if changes:
+                last[event.pk] = len(entries) - 1
+                # Where the plan takes the case, for what the batch plans next (another
+                # case of its order weighs its refund room by it); the writer moves it.
+                cases[event.case_id].step = changes[-1].step
+        rows = steps_record(entries) if entries else []
+        for event in claimed:
+            if event.pk in last:
+                event.step = rows[last[event.pk]]
+    _outcomes_write(claimed)
+
+
 def events_apply(*, limit: int = BATCH, now: datetime | None = None) -> int:
-    """Claim up to `limit` queued events and apply them in one transaction (a savepoint
-    each); returns how many were decided (applied, refused or set waiting). Anything
-    unexpected rolls the whole batch back: nothing of it is applied, and it stays queued.
-    The steps are taken at `now` (default: the present)."""
+    """Claim up to `limit` queued events and apply them in one transaction; returns how
+    many were decided (applied, refused or set waiting). Anything unexpected rolls the
+    whole batch back: nothing of it is applied, and it stays queued. The steps are taken
+    at `now` (default: the present)."""
     with transaction.atomic():
         claimed = list(_claimable().select_for_update(skip_locked=True, of=("self",))[:limit])
         if not claimed:
             return 0
-        at = now or timezone.now()
-        with _scope_of(claimed):
-            for event in claimed:
-                _decide(event, at=at)
-        _outcomes_write(claimed, at=at)
+        _apply(claimed, at=now or timezone.now())
     return len(claimed)
 
 
-def _outcomes_write(decided: list[CaseEvent], *, at: datetime) -> None:
-    """Write the batch's outcomes: the applied ones in two statements (their status, then
-    each one's step), the rest (refused, waiting: few) one by one."""
-    applied = [event for event in decided if event.status == EventStatus.APPLIED]
-    if applied:
-        CaseEvent.objects.filter(pk__in=[event.pk for event in applied]).update(
-            status=EventStatus.APPLIED, code="", detail="", decided_at=at
-        )
-        CaseEvent.objects.bulk_update(applied, ["step"])
-    for event in decided:
-        if event.status != EventStatus.APPLIED:
-            CaseEvent.objects.filter(pk=event.pk).update(
-                **{name: getattr(event, name) for name in _OUTCOME}
-            )
+def _outcomes_write(decided: list[CaseEvent]) -> None:
+    """Write the batch's outcomes (status, step, code, detail, decision time), each event
+    its own, in one statement."""
+    rows_update(CaseEvent, decided, _OUTCOME)
 
 
 def _apply_singly(*, limit: int, now: datetime | None) -> int:
@@ -345,9 +398,7 @@ def _apply_singly(*, limit: int, now: datetime | None) -> int:
                 claimed = _claimable().select_for_update(skip_locked=True, of=("self",)).first()
                 if claimed is None:
                     return done
-                with _scope_of([claimed]):
-                    _decide(claimed, at=now or timezone.now())
-                CaseEvent.objects.bulk_update([claimed], _OUTCOME)
+                _apply([claimed], at=now or timezone.now())
         except DatabaseUnreachable:
             raise
         except Exception as error:
@@ -363,12 +414,18 @@ def _apply_singly(*, limit: int, now: datetime | None) -> int:
     return done
 
 
-def events_drain(*, batch: int = BATCH, now: datetime | None = None) -> int:
+def events_drain(*, batch: int = BATCH, now: datetime | None = None, linger: float = 0) -> int:
     """Apply every queued event, batch after batch; returns how many were decided. `now`:
-    as in `events_apply`."""
+    as in `events_apply`. `linger` (the worker's task): seconds to wait after a batch that
+    was not full, for the burst to fill the next one: a batch costs a few dozen statements
+    whatever its size, so one event at a time, as a shop's burst arrives, costs a worker
+    several times what a batch of twenty does (ADR 0007)."""
     _bell_lower()  # first: an event stored from now on rings again
     decided = 0
+    full = True
     while True:
+        if not full and linger:
+            time.sleep(linger)
         try:
             count = events_apply(limit=batch, now=now)
         except DatabaseUnreachable as error:
@@ -380,6 +437,7 @@ def events_drain(*, batch: int = BATCH, now: datetime | None = None) -> int:
         if not count:
             return decided
         decided += count
+        full = count >= batch
 
 
 def events_sweep() -> int:

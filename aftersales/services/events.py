@@ -1,16 +1,17 @@
 """The kinds of event the shop's systems (warehouse, payments, logistics) send about a case:
-each maps to one step service (`EVENT_KINDS`) and names the step it leads to
+each maps to the plan of one step service (`EVENT_KINDS`) and names the step it leads to
 (`EVENT_STEPS`). Storing and applying them is `aftersales.services.event_inbox`."""
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case
+from aftersales.models import Case, Order
 from aftersales.services import progress
+from aftersales.services.history import StepChange
 from aftersales.steps import Step
 
 
@@ -29,48 +30,61 @@ def _amount(data: Mapping[str, object]) -> Decimal:
     return amount
 
 
-_Handler = Callable[[Case, Mapping[str, object], datetime], Case]
+class RefundRooms(Protocol):
+    """Where a refund's plan finds the case's order (locked) and its `refund_room`."""
 
-# The event kinds the shop may send, and the step service each one calls.
-EVENT_KINDS: dict[str, _Handler] = {
-    "return.shipped": lambda case, data, at: progress.case_return_tracking(
-        case=case,
-        carrier=_text(data, "carrier"),
-        tracking_number=_text(data, "tracking_number"),
-        now=at,
+    def room_of(self, case: Case) -> tuple[Order, Decimal]: ...
+
+
+_Plan = Callable[[Case, Mapping[str, object], RefundRooms], list[StepChange]]
+
+# The event kinds the shop may send, and the plan of the step service each one stands for
+# (aftersales.services.progress): applied to a locked case, it checks the step's rules
+# and says what to record.
+EVENT_KINDS: dict[str, _Plan] = {
+    "return.shipped": lambda case, data, rooms: progress.return_tracking_plan(
+        case, carrier=_text(data, "carrier"), tracking_number=_text(data, "tracking_number")
     ),
-    "return.received": lambda case, data, at: progress.case_goods_received(
-        case=case, note=_text(data, "note"), now=at
+    "return.received": lambda case, data, rooms: progress.goods_received_plan(
+        case, note=_text(data, "note")
     ),
-    "inspection.passed": lambda case, data, at: progress.case_receive(
-        case=case, passed=True, note=_text(data, "note"), now=at
+    "inspection.passed": lambda case, data, rooms: progress.receive_plan(
+        case, passed=True, note=_text(data, "note")
     ),
-    "inspection.failed": lambda case, data, at: progress.case_receive(
-        case=case, passed=False, note=_text(data, "note"), now=at
+    "inspection.failed": lambda case, data, rooms: progress.receive_plan(
+        case, passed=False, note=_text(data, "note")
     ),
-    "refund.completed": lambda case, data, at: progress.case_refund(
-        case=case,
-        amount=_amount(data),
-        method=_text(data, "method"),
-        reference=_text(data, "reference"),
-        now=at,
+    "refund.completed": lambda case, data, rooms: _refund(case, data, rooms),
+    "replacement.shipped": lambda case, data, rooms: progress.replacement_shipped_plan(
+        case, carrier=_text(data, "carrier"), tracking_number=_text(data, "tracking_number")
     ),
-    "replacement.shipped": lambda case, data, at: progress.case_replacement_shipped(
-        case=case,
-        carrier=_text(data, "carrier"),
-        tracking_number=_text(data, "tracking_number"),
-        now=at,
+    "repair.completed": lambda case, data, rooms: progress.repaired_plan(
+        case, report=_text(data, "report")
     ),
-    "repair.completed": lambda case, data, at: progress.case_repaired(
-        case=case, report=_text(data, "report"), now=at
+    "case.completed": lambda case, data, rooms: progress.complete_plan(
+        case, note=_text(data, "note")
     ),
-    "case.completed": lambda case, data, at: progress.case_complete(
-        case=case, note=_text(data, "note"), now=at
-    ),
-    "case.cancelled": lambda case, data, at: progress.case_cancel(
-        case=case, note=_text(data, "note"), now=at
+    "case.cancelled": lambda case, data, rooms: progress.cancel_plan(
+        case, note=_text(data, "note")
     ),
 }
+
+# Kinds whose plan needs the case's order locked and its refund room.
+REFUND_KINDS = frozenset({"refund.completed"})
+
+
+def _refund(case: Case, data: Mapping[str, object], rooms: RefundRooms) -> list[StepChange]:
+    amount = _amount(data)
+    order, room = rooms.room_of(case)
+    return progress.refund_plan(
+        case,
+        order=order,
+        room=room,
+        amount=amount,
+        method=_text(data, "method"),
+        reference=_text(data, "reference"),
+    )
+
 
 # The step each kind takes the case to: an event refused as out of order (`step_order`)
 # waits while its case can still get there (aftersales.services.event_inbox).

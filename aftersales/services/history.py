@@ -1,8 +1,9 @@
 """Writing down a step: the case's own history, the linked ticket's trail, the audit log,
 and `case_changed` once it has all committed. Every step service ends here."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -13,37 +14,41 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseStep
-from aftersales.services import batch_scope
-from aftersales.services.step_effects import step_effects
+from aftersales.raw_sql import rows_update
+from aftersales.services.step_effects import steps_effects
 from aftersales.signals import case_changed
 from aftersales.steps import Step, flow_of
-from tickets.models import EventKind
-from tickets.services.audit import audit_record
-from tickets.services.trail import event_record
+from tickets.models import AuditEntry, EventKind
+from tickets.services.audit import audit_record_many
+from tickets.services.trail import TrailEntry, events_record
 
 # The ticket trail's kind for after-sales entries; the trail shows the step in `to`.
 TRAIL_KIND = EventKind.AFTERSALES
 
-# The case and step whose trail entry is being written: the trail's receivers (the
-# customer's notice) take them from here instead of reading them back.
-_recording: ContextVar[tuple[Case, CaseStep] | None] = ContextVar(
+# The cases and steps whose trail entries are being written, by (case number, step): the
+# trail's receivers (the customer's notice) take them from here instead of reading them back.
+_recording: ContextVar[dict[tuple[str, str], tuple[Case, CaseStep]] | None] = ContextVar(
     "aftersales_step_recording", default=None
 )
 
 
-def step_being_recorded() -> tuple[Case, CaseStep] | None:
-    """While `step_record` writes a step's trail entry: the case and the step."""
-    return _recording.get()
+def step_being_recorded(number: str, step: str) -> tuple[Case, CaseStep] | None:
+    """While `steps_record` writes the trail entry of case `number`'s `step`: the case and
+    the step."""
+    recording = _recording.get()
+    return None if recording is None else recording.get((number, step))
 
 
-def transition_check(case: Case, following: Step) -> None:
-    """Raise ValidationError unless the case's type lets it go from its step to `following`."""
-    if not flow_of(case.type).allows(case.step, following):
+def transition_check(case: Case, following: Step, *, current: str | None = None) -> None:
+    """Raise ValidationError unless the case's type lets it go from its step (or from
+    `current`, where a plan has taken it already) to `following`."""
+    current = current or case.step
+    if not flow_of(case.type).allows(current, following):
         raise ValidationError(
             _("Case %(number)s is at “%(current)s”; it cannot go to “%(step)s” from there.")
             % {
                 "number": case.number,
-                "current": Step(case.step).label,
+                "current": Step(current).label,
                 "step": following.label,
             },
             code="step_order",
@@ -60,6 +65,27 @@ def money_check(amount: Decimal) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StepChange:
+    """One step a step service's plan records on a case: what the step carries."""
+
+    step: Step
+    note: str = ""
+    data: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class StepEntry:
+    """A step to record on a locked case, by `actor` (None: the shop or Kefu) at `at`.
+    `move` False: the case is at the step already (a new case at `submitted`)."""
+
+    case: Case
+    change: StepChange
+    actor: User | None
+    at: datetime
+    move: bool = True
+
+
 def step_record(
     *,
     case: Case,
@@ -73,50 +99,115 @@ def step_record(
     """Record `step` on a locked case inside the caller's transaction and, when `move`,
     make it the case's current step (`move` False: the case is already there, as a new
     case is at `submitted`)."""
-    details = dict(data or {})
-    if move:
-        case.step = step
-        case.updated_at = at
-        case.save(update_fields=["step", "updated_at", "refunded_amount"])
-    row = CaseStep.objects.create(case=case, step=step, at=at, actor=actor, note=note, data=details)
-    scope = batch_scope.current()
-    if scope is not None:
-        scope.steps[case.pk] = row
-    step_effects(case=case, row=row)
-    if case.ticket_id is not None:
-        token = _recording.set((case, row))
-        try:
-            event_record(
-                ticket=case.ticket,  # type: ignore[arg-type]
-                kind=TRAIL_KIND,
-                actor=actor,
-                at=at,
-                data={
-                    "case": case.number,
-                    "step": str(step),
-                    "to": f"{case.number} {step.label}",
-                },
+    change = StepChange(step=step, note=note, data=data)
+    return steps_record([StepEntry(case=case, change=change, actor=actor, at=at, move=move)])[0]
+
+
+def steps_record(entries: Sequence[StepEntry]) -> list[CaseStep]:
+    """Record steps on locked cases inside the caller's transaction, in order: the one
+    writer of a step, for a single step as for a batch of the shop's events. Each step
+    gets the case moved, its row, its clock, its webhook delivery, the waiting events of
+    its case woken, its entry on the ticket's trail (and with it the customer's notice),
+    its audit entry and `case_changed` after the commit. A batch is written in rounds of
+    one step per case (a case may take two: received, then inspected), each round a few
+    statements whatever its size."""
+    rounds: list[list[StepEntry]] = []
+    taken: dict[int, int] = {}
+    for entry in entries:
+        index = taken.get(entry.case.pk, 0)
+        taken[entry.case.pk] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(entry)
+    rows: dict[int, CaseStep] = {}
+    for round_entries in rounds:
+        for entry, row in zip(round_entries, _round_record(round_entries), strict=True):
+            rows[id(entry)] = row
+    return [rows[id(entry)] for entry in entries]
+
+
+def _round_record(entries: Sequence[StepEntry]) -> list[CaseStep]:
+    """Steps of distinct cases."""
+    moved = []
+    for entry in entries:
+        if entry.move:
+            entry.case.step = entry.change.step
+            entry.case.updated_at = entry.at
+            moved.append(entry.case)
+    if len(moved) == 1:
+        moved[0].save(update_fields=["step", "updated_at", "refunded_amount"])
+    elif moved:
+        rows_update(Case, moved, ["step", "updated_at", "refunded_amount"])
+    rows = CaseStep.objects.bulk_create(
+        [
+            CaseStep(
+                case=entry.case,
+                step=entry.change.step,
+                at=entry.at,
+                actor=entry.actor,
+                note=entry.change.note,
+                data=dict(entry.change.data or {}),
             )
+            for entry in entries
+        ]
+    )
+    steps_effects([(entry.case, row) for entry, row in zip(entries, rows, strict=True)])
+    trail = [
+        (entry, row)
+        for entry, row in zip(entries, rows, strict=True)
+        if entry.case.ticket_id is not None
+    ]
+    if trail:
+        # Imported here: the notices read the step being recorded from this module.
+        from aftersales.services.notices import notices_gathered
+
+        token = _recording.set(
+            {(entry.case.number, str(row.step)): (entry.case, row) for entry, row in trail}
+        )
+        try:
+            with notices_gathered():
+                events_record(
+                    [
+                        TrailEntry(
+                            ticket=entry.case.ticket,  # type: ignore[arg-type]
+                            kind=TRAIL_KIND,
+                            actor=entry.actor,
+                            at=entry.at,
+                            data={
+                                "case": entry.case.number,
+                                "step": str(row.step),
+                                "to": f"{entry.case.number} {Step(row.step).label}",
+                            },
+                        )
+                        for entry, row in trail
+                    ]
+                )
         finally:
             _recording.reset(token)
-    audit_record(
-        actor=actor,
-        action=f"aftersales_{step}",
-        object_type="aftersales_case",
-        object_id=case.number,
-        data={"case": case.pk, "step_row": row.pk, **_auditable(details)},
+    audit_record_many(
+        [
+            AuditEntry(
+                actor=entry.actor,
+                action=f"aftersales_{row.step}",
+                object_type="aftersales_case",
+                object_id=entry.case.number,
+                data={"case": entry.case.pk, "step_row": row.pk, **_auditable(row.data)},
+            )
+            for entry, row in zip(entries, rows, strict=True)
+        ]
     )
-    transaction.on_commit(
-        partial(
-            case_changed.send,
-            sender=Case,
-            case_id=case.pk,
-            case_number=case.number,
-            step=str(step),
-            step_id=row.pk,
+    for entry, row in zip(entries, rows, strict=True):
+        transaction.on_commit(
+            partial(
+                case_changed.send,
+                sender=Case,
+                case_id=entry.case.pk,
+                case_number=entry.case.number,
+                step=str(row.step),
+                step_id=row.pk,
+            )
         )
-    )
-    return row
+    return rows
 
 
 def _auditable(details: dict[str, object]) -> dict[str, object]:

@@ -14,7 +14,9 @@ response for the SLA (only an agent's reply does).
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -37,9 +39,9 @@ from aftersales.notice_models import (
     NoticeTemplate,
 )
 from aftersales.services import batch_scope
-from aftersales.services.batch_scope import memoised
 from aftersales.services.history import step_being_recorded
 from aftersales.steps import Step, expected_minutes
+from kefu.revisions import RevisionCache
 from tickets import events
 from tickets.delivery import backend_accepts
 from tickets.models import (
@@ -55,7 +57,7 @@ from tickets.models import (
 )
 from tickets.services.audit import audit_record
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
-from tickets.services.trail import event_record, ticket_publish
+from tickets.services.trail import TrailEntry, event_record, events_record, ticket_publish
 from tickets.tiers import Tier
 
 if TYPE_CHECKING:
@@ -113,27 +115,34 @@ def render_text(text: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(fill, text)
 
 
+# Every notice template, by (event, channel, language), in each process: a handful of rows
+# read on every notice. Saving or deleting one moves the revision (aftersales/apps.py).
+TEMPLATES_REVISION = "notice_templates"
+
+
+def _templates_read() -> dict[tuple[str, str, str], NoticeTemplate]:
+    return {(t.event, t.channel, t.language): t for t in NoticeTemplate.objects.all()}
+
+
+_templates: RevisionCache[dict[tuple[str, str, str], NoticeTemplate]] = RevisionCache(
+    (TEMPLATES_REVISION,), _templates_read
+)
+
+
 def template_for(*, event: str, channel: str, language: str) -> NoticeTemplate | None:
     """The text for an event on a channel in a language: the channel's own, else the one for
-    any channel; in the language, else in the default language. Read once per batch of the
-    shop's events."""
-    return memoised(
-        ("notice_template", str(event), channel, language),
-        lambda: _template_read(event=event, channel=channel, language=language),
-    )
-
-
-def _template_read(*, event: str, channel: str, language: str) -> NoticeTemplate | None:
-    found = {
-        (t.channel, t.language): t
-        for t in NoticeTemplate.objects.filter(
-            event=event, channel__in=[channel, ""], language__in=[language, DEFAULT_LANGUAGE]
-        )
-    }
-    for key in ((channel, language), ("", language), (channel, DEFAULT_LANGUAGE)):
+    any channel; in the language, else in the default language."""
+    found = _templates.get()
+    event = str(event)
+    for key in (
+        (event, channel, language),
+        (event, "", language),
+        (event, channel, DEFAULT_LANGUAGE),
+        (event, "", DEFAULT_LANGUAGE),
+    ):
         if key in found:
             return found[key]
-    return found.get(("", DEFAULT_LANGUAGE))
+    return None
 
 
 def render(template: NoticeTemplate, values: Mapping[str, object]) -> Rendered:
@@ -215,6 +224,21 @@ def held_until(*, channel: str, urgent: bool, now: datetime) -> datetime | None:
 # --- Sending ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NoticeDraft:
+    """A notice decided and rendered, not written yet (`notices_write`)."""
+
+    ticket: Ticket
+    event: NoticeEvent
+    key: str
+    channel: str
+    language: str
+    text: Rendered
+    label: str
+    hold: datetime | None
+    now: datetime
+
+
 def notice_send(
     *,
     ticket: Ticket,
@@ -232,14 +256,41 @@ def notice_send(
     erased, or no channel reaches them (that is on the ticket's trail, for an agent to see).
 
     A non-urgent SMS in the quiet hours waits until they end; `urgent` (or an urgent ticket)
-    sends it at once. `now` is when the change happened (default: the present)."""
+    sends it at once. `now` is when the change happened (default: the present).
+
+    While `notices_gathered` is open (a batch of steps), the notice is written with the
+    others when it closes, and None is returned."""
     event = NoticeEvent(event)
     now = now or timezone.now()
     key = key or f"{event}:{now.isoformat()}"
+    gathering = _gathered.get()
+    if gathering is None and Notice.objects.filter(ticket=ticket, key=key).exists():
+        return None
+    draft = _notice_draft(
+        ticket=ticket, event=event, context=context, urgent=urgent, key=key, now=now
+    )
+    if draft is None:
+        return None
+    if gathering is not None:
+        gathering.append(draft)
+        return None
+    written = notices_write([draft], checked=True)
+    return written[0] if written else None
+
+
+def _notice_draft(
+    *,
+    ticket: Ticket,
+    event: NoticeEvent,
+    context: Mapping[str, object],
+    urgent: bool,
+    key: str,
+    now: datetime,
+) -> NoticeDraft | None:
+    """What `notice_send` decides before it writes: the channel, the language, the text and
+    when it may go; None (logged, or on the trail) when there is nothing to send."""
     customer = ticket.customer
     if customer.erased_at is not None:
-        return None
-    if Notice.objects.filter(ticket=ticket, key=key).exists():
         return None
     language = customer_language(customer)
     chosen = channel_choose(customer=customer, ticket=ticket)
@@ -265,48 +316,142 @@ def notice_send(
         text = render(template, values)
         label = str(NoticeEvent(event).label)
     hold = held_until(channel=channel, urgent=urgent or ticket.tier == Tier.URGENT, now=now)
+    return NoticeDraft(
+        ticket=ticket,
+        event=event,
+        key=key[:100],
+        channel=channel,
+        language=language,
+        text=text,
+        label=label,
+        hold=hold,
+        now=now,
+    )
+
+
+# The notices of a batch of steps, written together when it closes (`notices_gathered`).
+_gathered: ContextVar[list[NoticeDraft] | None] = ContextVar("aftersales_notices", default=None)
+
+
+@contextmanager
+def notices_gathered() -> Iterator[None]:
+    """Around the trail entries of a batch of steps (`history.steps_record`): the notices
+    they give are decided one by one and written together as the block ends, in a few
+    statements. A notice that cannot be decided is left out (`on_ticket_event`)."""
+    if _gathered.get() is not None:
+        yield  # an outer block writes them
+        return
+    drafts: list[NoticeDraft] = []
+    token = _gathered.set(drafts)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+    if not drafts:
+        return
+    # A notice that cannot be written is left out, not the steps it announces: the batch's
+    # notices in one savepoint, and if that fails, each in its own.
     try:
         with transaction.atomic():
-            message = Message.objects.create(
-                ticket=ticket,
-                direction=Direction.OUT,
-                channel=channel,
-                body=text.body,
-                subject=text.subject if channel == Channel.EMAIL else "",
-                delivery_status=DeliveryStatus.QUEUED,
-                created_at=now,
-                email_message_id=new_message_id(),
-                is_automatic=True,
-                notice=str(event),
-                delivery_due_at=hold or now,
+            notices_write(drafts, savepoint=False)
+    except Exception:
+        logger.exception("%d notices failed together; writing them one by one", len(drafts))
+        for draft in drafts:
+            try:
+                notices_write([draft])
+            except Exception:
+                logger.exception("notice %s of ticket %s failed", draft.key, draft.ticket.pk)
+
+
+def notices_write(
+    drafts: Sequence[NoticeDraft], *, checked: bool = False, savepoint: bool = True
+) -> list[Message]:
+    """Write the drafts' messages and notices, their trail entries, and queue the messages
+    after the commit; a key already announced on its ticket (or twice among the drafts) is
+    left out, unless the caller `checked` that already. In a `savepoint` (unless the caller
+    holds one), a single notice written meanwhile by another transaction is left out;
+    otherwise the IntegrityError is the caller's."""
+    if not checked:
+        announced = set(
+            Notice.objects.filter(
+                ticket_id__in={draft.ticket.pk for draft in drafts},
+                key__in={draft.key for draft in drafts},
+            ).values_list("ticket_id", "key")
+        )
+    else:
+        announced = set()
+    fresh: list[NoticeDraft] = []
+    for draft in drafts:
+        if (draft.ticket.pk, draft.key) not in announced:
+            announced.add((draft.ticket.pk, draft.key))
+            fresh.append(draft)
+    if not fresh:
+        return []
+    try:
+        with transaction.atomic(savepoint=savepoint):
+            messages = Message.objects.bulk_create(
+                [
+                    Message(
+                        ticket=draft.ticket,
+                        direction=Direction.OUT,
+                        channel=draft.channel,
+                        body=draft.text.body,
+                        subject=draft.text.subject if draft.channel == Channel.EMAIL else "",
+                        delivery_status=DeliveryStatus.QUEUED,
+                        created_at=draft.now,
+                        email_message_id=new_message_id(),
+                        is_automatic=True,
+                        notice=str(draft.event),
+                        delivery_due_at=draft.hold or draft.now,
+                    )
+                    for draft in fresh
+                ]
             )
-            Notice.objects.create(
-                ticket=ticket,
-                key=key[:100],
-                event=event,
-                message=message,
-                channel=channel,
-                language=language,
-                held_until=hold,
-                created_at=now,
+            Notice.objects.bulk_create(
+                [
+                    Notice(
+                        ticket=draft.ticket,
+                        key=draft.key,
+                        event=draft.event,
+                        message=message,
+                        channel=draft.channel,
+                        language=draft.language,
+                        held_until=draft.hold,
+                        created_at=draft.now,
+                    )
+                    for draft, message in zip(fresh, messages, strict=True)
+                ]
             )
     except IntegrityError:
-        return None  # announced meanwhile by another transaction
-    trail = {
-        "message": message.pk,
-        "event": str(event),
-        "channel": channel,
-        "language": language,
-        "to": f"{label} · {Channel(channel).label}",
-    }
-    if hold is not None:
-        trail["held_until"] = hold.isoformat()
-    event_record(ticket=ticket, kind=EventKind.NOTICE, actor=None, data=trail)
-    if hold is None:
-        message_id = message.pk
-        transaction.on_commit(lambda: deliver_later(message_id))
-    ticket_publish(ticket, events.message_added(ticket, message), board=False)
-    return message
+        if len(fresh) > 1 or not savepoint:
+            raise
+        return []  # announced meanwhile by another transaction
+    entries = []
+    for draft, message in zip(fresh, messages, strict=True):
+        trail: dict[str, object] = {
+            "message": message.pk,
+            "event": str(draft.event),
+            "channel": draft.channel,
+            "language": draft.language,
+            "to": f"{draft.label} · {Channel(draft.channel).label}",
+        }
+        if draft.hold is not None:
+            trail["held_until"] = draft.hold.isoformat()
+        entries.append(
+            TrailEntry(ticket=draft.ticket, kind=EventKind.NOTICE, actor=None, data=trail)
+        )
+    events_record(entries)
+    due = [message.pk for draft, message in zip(fresh, messages, strict=True) if draft.hold is None]
+    if due:
+
+        def deliver() -> None:
+            for message_id in due:
+                deliver_later(message_id)
+
+        transaction.on_commit(deliver)
+    for draft, message in zip(fresh, messages, strict=True):
+        ticket_publish(draft.ticket, events.message_added(draft.ticket, message), board=False)
+    return list(messages)
 
 
 def status_link() -> str:
@@ -328,8 +473,11 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     if event.kind not in (EventKind.AFTERSALES, EventKind.STATUS, EventKind.REPLIED):
         return
     try:
-        with transaction.atomic():
-            _event_notice(event)
+        if _gathered.get() is not None:
+            _event_notice(event)  # decided only: `notices_gathered` writes it, in a savepoint
+        else:
+            with transaction.atomic():
+                _event_notice(event)
     except Exception:
         logger.exception("notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
 
@@ -370,8 +518,8 @@ def _case_step_notice(event: TicketEvent) -> None:
     number, step = event.data.get("case"), event.data.get("step")
     if not isinstance(number, str) or step not in Step.values:
         return
-    recording = step_being_recorded()
-    if recording is not None and recording[0].number == number and recording[1].step == step:
+    recording = step_being_recorded(number, step)
+    if recording is not None:
         case, row = recording  # the step this entry is about: nothing to read again
     else:
         found = Case.objects.select_related("order").filter(number=number).first()

@@ -7,6 +7,7 @@ assignee's queue and the supervisors' board.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,38 @@ def event_record(
     )
     ticket_event_recorded.send(sender=TicketEvent, event=event)
     return event
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One trail entry to record (`event_record`'s arguments)."""
+
+    ticket: Ticket
+    kind: str
+    actor: User | None
+    data: dict[str, object]
+    at: datetime | None = None
+
+
+def events_record(entries: Sequence[TrailEntry]) -> list[TicketEvent]:
+    """`event_record` for many entries: one INSERT, then `ticket_event_recorded` for each
+    entry, in order, in the caller's transaction (a batch of after-sales steps)."""
+    now = timezone.now()
+    events = TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(
+                ticket=entry.ticket,
+                kind=entry.kind,
+                actor=entry.actor,
+                data=entry.data,
+                created_at=entry.at or now,
+            )
+            for entry in entries
+        ]
+    )
+    for event in events:
+        ticket_event_recorded.send(sender=TicketEvent, event=event)
+    return events
 
 
 def ticket_groups(ticket: Ticket, *, page: bool = True, queues: bool = True) -> list[str]:
