@@ -455,10 +455,10 @@ def search(
         keys.update(part.order_by("-created_at", "-pk").values_list("created_at", "pk")[: size + 1])
     for words in (query.words, query.order_parts):
         if words:
-            found = words_keys(
+            by_words = words_keys(
                 user=user, tickets=visible, words=words, filters=filters, cursor=cursor
             )
-            keys.update(found[: size + 1])
+            keys.update(by_words[: size + 1])
     newest = sorted(keys, reverse=True)[: size + 1]
     more = len(newest) > size
     ids = [pk for _at, pk in newest[:size]]
