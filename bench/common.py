@@ -363,6 +363,10 @@ def asgi_server(*, port: int, server: str = "uvicorn") -> Service:
             str(port),
             "--ws",
             "websockets",
+            # As daphne (production) serves them: without per-message compression, which
+            # deflates every event once per socket (docs/realtime.md).
+            "--ws-per-message-deflate",
+            "false",
             "--log-level",
             "warning",
             "--no-access-log",

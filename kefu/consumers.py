@@ -45,11 +45,13 @@ class EventForwardingMixin(_Consumer):
         # Published events touch no database: skip Channels' per-message hop to a thread to
         # close stale connections, which otherwise serialises every event for every socket.
         if message.get("type") == realtime.EVENT_HANDLER:
-            await self.forward(message["event"])
+            await self.forward(message["event"], text=message.get("text"))
             return
         await super().dispatch(message)
 
-    async def forward(self, event: dict[str, Any]) -> None:
-        """Send one published event to the browser (as `send_json` would); a consumer that
-        passes on only some events, or encodes them otherwise, overrides this."""
-        await self.send(text_data=json.dumps(event))
+    async def forward(self, event: dict[str, Any], *, text: str | None = None) -> None:
+        """Send one published event to the browser (as `send_json` would): `text`, the event
+        as JSON, encoded once by `kefu.realtime.publish` for every socket it reaches. A
+        consumer that passes on only some events, or encodes them otherwise, overrides
+        this."""
+        await self.send(text_data=text if text is not None else json.dumps(event))

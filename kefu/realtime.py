@@ -7,6 +7,7 @@ plain dicts built by `<app>/events.py`; consumers forward them to the browser un
 import asyncio
 import atexit
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -213,7 +214,9 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
     if layer is None:
         return
     targets = list(groups)
-    message = {"type": EVENT_HANDLER, "event": event}
+    # Encoded here once: a team's event reaches every agent socket of the team, and each
+    # socket sends this text as it is instead of encoding the event again (kefu.consumers).
+    message = {"type": EVENT_HANDLER, "event": event, "text": json.dumps(event)}
     try:
         if isinstance(layer, InMemoryChannelLayer):
             # The in-memory layer's queues belong to the server's own loop (embedded mode,

@@ -10,6 +10,14 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
+        # The signed-in user's agent is read once per request (tickets.selectors.agent_for).
+        from django.core.signals import request_finished, request_started
+
+        from tickets.selectors import request_cache_end, request_cache_start
+
+        request_started.connect(request_cache_start, dispatch_uid="tickets.request_cache_start")
+        request_finished.connect(request_cache_end, dispatch_uid="tickets.request_cache_end")
+
         # The one engine-to-core hook: sla tells tickets about warnings and breaches.
         from sla.signals import clock_fired
         from tickets.api import schema  # noqa: F401  (registers the token's OpenAPI scheme)

@@ -123,7 +123,8 @@ def filters_from(params: Any) -> TicketFilters:
     return TicketFilterForm(data).filters() if data else TicketFilters()
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
+    """The start of the site's local day."""
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -154,9 +155,9 @@ def filters_apply(
         tickets = tickets.filter(sla_state=filters.sla_state)
     # Days are the site's local days, the "to" day included.
     if filters.opened_from is not None:
-        tickets = tickets.filter(created_at__gte=_day_start(filters.opened_from))
+        tickets = tickets.filter(created_at__gte=day_start(filters.opened_from))
     if filters.opened_to is not None:
-        tickets = tickets.filter(created_at__lt=_day_start(filters.opened_to + timedelta(days=1)))
+        tickets = tickets.filter(created_at__lt=day_start(filters.opened_to + timedelta(days=1)))
     return tickets
 
 

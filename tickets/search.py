@@ -23,24 +23,37 @@ docs/search.md.
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from django.contrib.postgres.search import SearchQuery
+from django.contrib.postgres.search import SearchQuery, SearchQueryCombinable, SearchQueryField
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils.dateparse import parse_datetime
 
 from kb.text import STOPWORDS_EN, STOPWORDS_ZH, has_chinese, normalise, runs, segmenter, stem
 from kefu.roles import Role, has_role
 from tickets import hooks
-from tickets.filters import TicketFilters, filters_apply
+from tickets.filters import (
+    ASSIGNEE_NONE,
+    STATUS_ANY,
+    STATUS_OPEN,
+    TicketFilters,
+    day_start,
+    filters_apply,
+)
 from tickets.identity import mask_identity, normalise_phone
-from tickets.models import ContactIdentity, Customer, IdentityKind, Ticket
+from tickets.models import ContactIdentity, Customer, IdentityKind, Ticket, TicketSearchDocument
 from tickets.numbers import is_valid_number
-from tickets.selectors import order_numbers_in, phones_in, tickets_visible_to
+from tickets.selectors import (
+    agent_for,
+    order_numbers_in,
+    phones_in,
+    team_ids_for,
+    tickets_visible_to,
+)
 
 SEARCH_PAGE_SIZE = 25
 CUSTOMER_LIMIT = 20
@@ -184,6 +197,109 @@ def words_match(tickets: QuerySet[Ticket], words: Iterable[str]) -> QuerySet[Tic
     for word in words:
         tickets = tickets.filter(search_document__document__contains=f" {word} ")
     return tickets
+
+
+class _Lexemes(SearchQueryCombinable, Func):  # type: ignore[misc]
+    """A tsquery written out (`'team 1' | 'agent 5'`) and cast as it is: no parser or
+    dictionary touches its lexemes, which hold a space no text's words can."""
+
+    output_field = SearchQueryField()
+    template = "%(expressions)s::tsquery"
+
+
+def _any_of(lexemes: Iterable[str]) -> _Lexemes:
+    quoted = ("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
+    return _Lexemes(Value(" | ".join(quoted)))
+
+
+def _access_lexemes(user: Any) -> list[str] | None:
+    """The facet lexemes (tickets.models.search) of the tickets the user may open, as
+    `tickets_visible_to`: their teams' and their own. None: every ticket (supervisors and
+    admins); []: none."""
+    if not has_role(user, Role.AGENT):
+        return []
+    teams = team_ids_for(user)
+    if teams is None:
+        return None
+    lexemes = [f"team {int(team)}" for team in teams]
+    agent = agent_for(user)
+    if agent is not None:
+        lexemes.append(f"agent {int(agent.pk)}")
+    return lexemes
+
+
+def _filter_lexemes(filters: TicketFilters) -> list[str]:
+    """The facet lexemes a document must hold to pass `filters`, as `filters_apply` (whose
+    default status is any) narrows the tickets; the opening days are the caller's."""
+    wanted: list[str] = []
+    if filters.status == STATUS_OPEN:
+        wanted.append("is open")
+    elif filters.status and filters.status != STATUS_ANY:
+        wanted.append(f"status {filters.status}")
+    if filters.team is not None:
+        wanted.append(f"team {int(filters.team)}")
+    if filters.assignee == ASSIGNEE_NONE:
+        wanted.append("agent none")
+    elif filters.assignee.isdigit():
+        wanted.append(f"agent {int(filters.assignee)}")
+    for facet, value in (
+        ("channel", filters.channel),
+        ("category", filters.category),
+        ("tier", filters.tier),
+        ("tag", filters.tag),
+        ("sla", filters.sla_state),
+    ):
+        if value:
+            wanted.append(f"{facet} {value}")
+    return wanted
+
+
+def words_keys(
+    *,
+    user: Any,
+    tickets: QuerySet[Ticket],
+    words: Iterable[str],
+    filters: TicketFilters | None,
+    cursor: str = "",
+) -> QuerySet[Any]:
+    """(created_at, ticket id) of the tickets among `tickets` (the user's `tickets_visible_to`
+    narrowed by `filters`) whose search document holds every one of `words`, newest first.
+
+    On PostgreSQL this is answered from the search documents alone: the words, the access
+    lexemes of the user's tickets and the lexemes of the filters make one tsquery, which the
+    GIN index answers by intersecting their lists, and the documents' copy of the opening
+    time orders and pages them (docs/search.md)."""
+    if connection.vendor != "postgresql":
+        keys = words_match(tickets, words)
+        if cursor:
+            keys = _before_cursor(keys, cursor)
+        return keys.order_by("-created_at", "-pk").values_list("created_at", "pk")
+    query: Any = SearchQuery(" ".join(words), config="simple", search_type="plain")
+    documents = TicketSearchDocument.objects.all()
+    access = _access_lexemes(user)
+    if access is not None:
+        if not access:
+            documents = documents.none()
+        else:
+            query = query & _any_of(access)
+    if filters is not None:
+        for lexeme in _filter_lexemes(filters):
+            query = query & _any_of([lexeme])
+        if filters.opened_from is not None:
+            documents = documents.filter(created_at__gte=day_start(filters.opened_from))
+        if filters.opened_to is not None:
+            documents = documents.filter(
+                created_at__lt=day_start(filters.opened_to + timedelta(days=1))
+            )
+    documents = documents.filter(vector=query)
+    if cursor:
+        at_text, _sep, pk_text = cursor.rpartition("_")
+        at = parse_datetime(at_text) if at_text else None
+        if at is not None and pk_text.isdigit():
+            documents = documents.filter(
+                Q(created_at__lt=at) | Q(created_at=at, ticket_id__lt=int(pk_text))
+            )
+    return documents.order_by("-created_at", "-ticket_id").values_list("created_at", "ticket_id")
 
 
 def customers_visible_to(
@@ -332,15 +448,17 @@ def search(
         parts.append(visible.filter(customer_id__in=sorted(matched_customers)))
     if hook_tickets:
         parts.append(visible.filter(pk__in=sorted(hook_tickets)))
-    if query.words:
-        parts.append(words_match(visible, query.words))
-    if query.order_parts:
-        parts.append(words_match(visible, query.order_parts))
     keys: set[tuple[datetime, int]] = set()
     for part in parts:
         if cursor:
             part = _before_cursor(part, cursor)
         keys.update(part.order_by("-created_at", "-pk").values_list("created_at", "pk")[: size + 1])
+    for words in (query.words, query.order_parts):
+        if words:
+            by_words = words_keys(
+                user=user, tickets=visible, words=words, filters=filters, cursor=cursor
+            )
+            keys.update(by_words[: size + 1])
     newest = sorted(keys, reverse=True)[: size + 1]
     more = len(newest) > size
     ids = [pk for _at, pk in newest[:size]]

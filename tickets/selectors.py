@@ -2,6 +2,7 @@
 
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -42,10 +43,34 @@ logger = logging.getLogger("kefu.tickets")
 QUEUE_PAGE_SIZE = 50
 
 
+# The signed-in user's agent (with its teams), read once per HTTP request: a page asks for
+# it from the view, the header's bell and presence switch, the visibility of tickets and
+# search, each of which used to cost two queries. Set by `request_cache_start` when a
+# request starts (tickets.apps), emptied when it ends; outside a request (a websocket, a
+# task, a test calling a selector) every call reads the database.
+_request_agents: ContextVar[dict[int, Agent | None] | None] = ContextVar(
+    "kefu_request_agents", default=None
+)
+
+
+def request_cache_start(**_signal: Any) -> None:
+    _request_agents.set({})
+
+
+def request_cache_end(**_signal: Any) -> None:
+    _request_agents.set(None)
+
+
 def agent_for(user: Any) -> Agent | None:
     if not getattr(user, "is_authenticated", False) or not hasattr(user, "groups"):
         return None
-    return Agent.objects.filter(user=user).prefetch_related("teams").first()
+    cache = _request_agents.get()
+    if cache is not None and user.pk in cache:
+        return cache[user.pk]
+    agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+    if cache is not None:
+        cache[user.pk] = agent
+    return agent
 
 
 def team_ids_for(user: Any) -> list[int] | None:

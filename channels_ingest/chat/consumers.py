@@ -280,7 +280,8 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
     async def _send(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload, ensure_ascii=False))
 
-    async def forward(self, event: dict[str, Any]) -> None:
+    async def forward(self, event: dict[str, Any], *, text: str | None = None) -> None:
+        # Widgets get their events re-encoded without escaping Chinese (`_send`).
         if event.get("type") in WIDGET_EVENTS:
             await self._send(event)
 

@@ -67,6 +67,36 @@ def test_the_queue_costs_a_fixed_number_of_queries(agent_client, django_assert_m
     assert response.content.decode().count("<tr") == 30
 
 
+def test_the_ticket_page_reads_the_agents_record_once(agent_client, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = intake(text="草莓坏了", user_id="once").ticket
+
+    with CaptureQueriesContext(connection) as captured:
+        response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    agent_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith('SELECT "tickets_agent"."id"')
+        and f'"tickets_agent"."user_id" = {agent.user_id}' in query["sql"]
+    ]
+    assert response.status_code == 200
+    assert len(agent_reads) == 1
+
+
+def test_outside_a_request_the_agents_teams_are_read_afresh(agent):
+    from tickets.selectors import team_ids_for
+
+    other = TeamFactory()
+    before = team_ids_for(agent.user)
+    agent.teams.add(other)
+
+    assert other.pk not in before
+    assert other.pk in team_ids_for(agent.user)
+
+
 def test_keyset_pages_cover_every_ticket_once(agent):
     from tickets.selectors import queue_page
 

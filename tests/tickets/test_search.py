@@ -321,13 +321,45 @@ def test_a_message_written_after_a_rebuild_adds_to_the_document(agent):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path")
 def test_on_postgresql_words_are_matched_by_full_text_search_over_the_vector(agent):
     ticket = intake(text="草莓发霉了", user_id="u-pg").ticket
-    TicketSearchDocument.objects.filter(ticket=ticket).update(document="")
+    document = TicketSearchDocument.objects.get(ticket=ticket)
 
-    # The tsvector alone answers: the stored words are not read on PostgreSQL.
+    # The database makes the vector from the words and the ticket's facets, and copies
+    # the opening time.
+    assert "'草莓'" in str(document.vector)
+    assert f"'team {ticket.team_id}'" in str(document.vector)
+    assert "'is open'" in str(document.vector)
+    assert document.created_at == ticket.created_at
     assert numbers(search(user=agent.user, raw="草莓")) == [ticket.number]
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'tickets_search_vector'")
         assert "gin (vector)" in cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path")
+def test_on_postgresql_a_document_follows_its_ticket_to_another_team(agent):
+    ticket = intake(text="榴莲坏了", user_id="u-move").ticket
+    other_team = TeamFactory()
+    other = make_agent(teams=[other_team])
+
+    # Written with update(), as a bulk action might: the database moves the document too.
+    Ticket.objects.filter(pk=ticket.pk).update(team=other_team, assignee=None)
+
+    assert numbers(search(user=agent.user, raw="榴莲")) == []
+    assert numbers(search(user=other.user, raw="榴莲")) == [ticket.number]
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    assert numbers(search(user=agent.user, raw="榴莲")) == [ticket.number]
+
+
+def test_a_tag_with_a_quote_in_it_is_a_filter_like_any_other(agent):
+    ticket = intake(text="退款 进度", user_id="u-quote").ticket
+    Ticket.objects.filter(pk=ticket.pk).update(tags=["it's vip", "a\\b"])
+
+    def found(tag):  # type: ignore[no-untyped-def]
+        return numbers(search(user=agent.user, raw="退款", filters=TicketFilters(tag=tag)))
+
+    assert found("it's vip") == [ticket.number]
+    assert found("a\\b") == [ticket.number]
+    assert found("it") == []
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the SQLite path")

@@ -4,6 +4,16 @@ One row per ticket: its subject and the text of its messages, segmented once whe
 written (Chinese into jieba words, English into lower-case words; tickets.search). On
 PostgreSQL `vector` holds the same words as a `tsvector` (config `simple`) under a GIN index
 made by the migration; on SQLite it stays empty and search matches `document` itself.
+
+On PostgreSQL the database keeps two things more on the row, so that a query is answered
+from this table and its index: `vector` also holds the access lexemes `team <id>` and
+`agent <id>` (the ticket's team and assignee: who may see it, a lexeme with a space that no
+text's words can be), and `created_at` copies when the ticket was opened (the order of
+results, the date filters). Triggers made by migration 0015 make `vector` from `document`
+whenever the row is written and follow the ticket when its team, assignee or opening time
+changes, whatever code wrote it (an update() or a bulk write included). On SQLite `vector`
+and `created_at` stay empty and search joins the tickets. See
+docs/adr/0008-search-document-keeps-copies.md.
 """
 
 from django.contrib.postgres.search import SearchVectorField
@@ -22,6 +32,8 @@ class TicketSearchDocument(models.Model):
     document = models.TextField(_("words"), blank=True, default="")
     vector = SearchVectorField(null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The ticket's opening time, copied by PostgreSQL (see the module's docstring).
+    created_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket search document")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,6 +113,18 @@ def presence_active(*, agent_id: int, socket: str, now: datetime | None = None) 
     idle is back online."""
     now = now or timezone.now()
     socket_refresh(agent_id=agent_id, socket=socket)
+    # Nearly always the agent is at work and only the time of their input changes: one
+    # UPDATE, without a transaction of its own or the row's lock (every open page sends
+    # input every few seconds while its agent works). A sweep that has just made the agent
+    # away holds the lock; the UPDATE then waits, finds the status changed and writes
+    # nothing, and the locked path below brings the agent back.
+    written = (
+        Agent.objects.filter(pk=agent_id)
+        .exclude(Q(status=AgentStatus.OFFLINE) | Q(status=AgentStatus.AWAY, status_is_auto=True))
+        .update(last_activity_at=now, last_seen_at=now)
+    )
+    if written:
+        return
     with transaction.atomic():
         agent = _locked(agent_id)
         if agent is None:

@@ -11,23 +11,16 @@ index tickets that predate search).
 
 from collections.abc import Iterable, Iterator
 
-from django.contrib.postgres.search import SearchVector
-from django.db import connection, transaction
-from django.db.models import Value
+from django.db import transaction
 
 from tickets.models import Message, Ticket, TicketSearchDocument
 from tickets.search import document_merge, document_words
 
 
-def _vector_of(document: str) -> SearchVector:
-    return SearchVector(Value(document), config="simple")
-
-
 def _store(ticket_id: int, document: str) -> None:
-    fields: dict[str, object] = {"document": document}
-    if connection.vendor == "postgresql":
-        fields["vector"] = _vector_of(document)
-    TicketSearchDocument.objects.filter(ticket_id=ticket_id).update(**fields)
+    # On PostgreSQL the row's trigger makes `vector` from the words and the ticket's facets
+    # (tickets.models.search).
+    TicketSearchDocument.objects.filter(ticket_id=ticket_id).update(document=document)
 
 
 def search_document_add(*, ticket_id: int, texts: Iterable[str]) -> None:
@@ -89,16 +82,13 @@ def search_documents_rebuild(*, batch: int = 500, start_after: int = 0) -> Itera
                 TicketSearchDocument(ticket_id=ticket_id, document=document)
                 for ticket_id, document in tickets_documents(tickets).items()
             ]
+            # On PostgreSQL the rows' trigger makes their vectors.
             TicketSearchDocument.objects.bulk_create(
                 rows,
                 update_conflicts=True,
                 unique_fields=["ticket"],
                 update_fields=["document", "updated_at"],
             )
-            if connection.vendor == "postgresql":
-                TicketSearchDocument.objects.filter(
-                    ticket_id__in=[ticket.pk for ticket in tickets]
-                ).update(vector=SearchVector("document", config="simple"))
         done += len(tickets)
         last = tickets[-1].pk
         yield done

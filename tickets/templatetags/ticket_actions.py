@@ -5,6 +5,7 @@ from collections import Counter
 from typing import Any
 
 from django import template
+from django.core.cache import cache
 from django.db.models.functions import Substr
 
 from kb.rules import Category
@@ -17,16 +18,29 @@ register = template.Library()
 
 # How many recent tagged tickets the tag suggestions are drawn from.
 _TAG_SAMPLE = 500
+# The suggestions are counted again at most this often: with few tagged tickets, finding
+# the last 500 of them reads much of the tickets table, on every ticket page.
+TAG_SUGGESTIONS_SECONDS = 300
+_TAG_CACHE_KEY = "tickets:tag-suggestions"
 
 
-def tag_suggestions(limit: int = 30) -> list[str]:
-    """The tags most used on recent tickets."""
+def _tags_counted(limit: int) -> list[str]:
     counts: Counter[str] = Counter()
     for tags in (
         Ticket.objects.exclude(tags=[]).order_by("-pk").values_list("tags", flat=True)[:_TAG_SAMPLE]
     ):
         counts.update(str(tag) for tag in tags or [])
     return [tag for tag, _count in counts.most_common(limit)]
+
+
+def tag_suggestions(limit: int = 30) -> list[str]:
+    """The tags most used on recent tickets (counted at most every few minutes)."""
+    key = f"{_TAG_CACHE_KEY}:{limit}"
+    found = cache.get(key)
+    if found is None:
+        found = _tags_counted(limit)
+        cache.set(key, found, TAG_SUGGESTIONS_SECONDS)
+    return list(found)
 
 
 def _categories(ticket: Ticket) -> list[str]:
