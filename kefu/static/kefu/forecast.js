@@ -6,11 +6,16 @@
 
   var charts = [];
 
-  function make(node, option) {
-    var instance = window.echarts.init(node, null, { renderer: "canvas" });
+  // Tooltips in the canvas (an HTML tooltip would set inline styles), no animation.
+  function prepare(option) {
     option.tooltip = Object.assign({ renderMode: "richText" }, option.tooltip || {});
     option.animation = false;
-    instance.setOption(option, true);
+    return option;
+  }
+
+  function make(node, option) {
+    var instance = window.echarts.init(node, null, { renderer: "canvas" });
+    instance.setOption(prepare(option), true);
     charts.push(instance);
     return instance;
   }
@@ -52,7 +57,7 @@
         dataZoom: [{ type: "slider", bottom: 28 }, { type: "inside" }],
         series: series,
       };
-      if (instance) instance.setOption(option, true);
+      if (instance) instance.setOption(prepare(option), true);
       else instance = make(node, option);
     }
 
