@@ -121,7 +121,9 @@ def history_load(*, end: date, days: int = MAX_HISTORY_DAYS) -> History:
     until = datetime.combine(end, time(), tzinfo=tz)
     rows = (
         TicketFact.objects.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(hour=TruncHour("created_at", tzinfo=tz), minute=ExtractMinute("created_at"))
+        .annotate(
+            hour=TruncHour("created_at", tzinfo=tz), minute=ExtractMinute("created_at", tzinfo=tz)
+        )
         .values("channel", "hour", "minute")
         .annotate(n=Count("pk"))
         .values_list("channel", "hour", "minute", "n")

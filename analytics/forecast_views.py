@@ -222,7 +222,7 @@ def _staffing_render(
     if current is not None and current.intervals:
         plan = staffing.plan_build(current, current_settings)
         days = plan.days()
-        wanted = parse_date(request.GET.get("day", "") or "")
+        wanted = _day_asked(request.GET.get("day", ""))
         day = wanted if wanted in days else days[0]
         today = plan.day(day)
         suggestion = staffing.shifts_suggest(
@@ -274,6 +274,14 @@ def _staffing_render(
             }
         )
     return render(request, "analytics/staffing.html", context, status=status)
+
+
+def _day_asked(value: str) -> date | None:
+    """The day in `?day=`, or None when it is missing or not a date (the first day is shown)."""
+    try:
+        return parse_date(value.strip()) if value else None
+    except ValueError:
+        return None
 
 
 def _rosters() -> list[dict[str, Any]]:

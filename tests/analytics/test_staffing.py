@@ -281,6 +281,20 @@ def test_the_staffing_page_shows_need_against_schedule(client, supervisor, run):
     assert response.context["suggestion"].agents > 0
 
 
+def test_a_day_of_the_forecast_can_be_chosen_and_a_bad_one_shows_the_first(
+    client, supervisor, run, next_monday
+):
+    client.force_login(supervisor.user)
+
+    chosen = client.get(f"/reports/staffing/?day={next_monday:%Y-%m-%d}")
+    impossible = client.get("/reports/staffing/?day=2026-13-45")
+    outside = client.get("/reports/staffing/?day=1999-01-01")
+
+    assert chosen.context["day"] == next_monday.date()
+    assert impossible.status_code == outside.status_code == 200
+    assert impossible.context["day"] == outside.context["day"] == next_monday.date()
+
+
 def test_settings_are_saved_and_bad_ones_are_a_form_error(client, supervisor):
     client.force_login(supervisor.user)
     values = {
