@@ -39,6 +39,7 @@ from statistics import median
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Value, When
 from django.db.models.functions import ExtractHour, ExtractMinute, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
@@ -47,6 +48,7 @@ from django.utils import timezone
 from analytics.models import ForecastRun, ShopEvent, TicketFact
 from sla.calendar import Slot, WorkCalendar
 from sla.models import BusinessCalendar
+from tickets.services.audit import audit_record
 
 logger = logging.getLogger("kefu.analytics.forecast")
 
@@ -466,14 +468,38 @@ def forecast_latest() -> Forecast | None:
     )
 
 
-def shop_event_save(*, form: Any) -> ShopEvent:
-    """Store a validated shop event form (new or changed); the forecast shows it at once."""
-    event: ShopEvent = form.save()
+def shop_event_save(*, form: Any, actor: Any) -> ShopEvent:
+    """Store a validated shop event form (new or changed); the forecast shows it at once.
+    Audited."""
+    with transaction.atomic():
+        event: ShopEvent = form.save()
+        audit_record(
+            actor=actor,
+            action="shop_event_saved",
+            object_type="shop_event",
+            object_id=str(event.pk),
+            data={
+                "name": event.name,
+                "start": event.start.isoformat(),
+                "end": event.end.isoformat(),
+                "uplift_percent": event.uplift_percent,
+                "channel": event.channel,
+            },
+        )
     return event
 
 
-def shop_event_delete(*, event: ShopEvent) -> None:
-    event.delete()
+def shop_event_delete(*, event: ShopEvent, actor: Any) -> None:
+    """Delete a shop event; audited."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="shop_event_deleted",
+            object_type="shop_event",
+            object_id=str(event.pk),
+            data={"name": event.name},
+        )
+        event.delete()
 
 
 def mape_display(value: float | None) -> str:

@@ -162,7 +162,7 @@ def event_add(request: HttpRequest) -> HttpResponse:
     form = ShopEventForm(request.POST)
     if not form.is_valid():
         return _forecast_render(request, form, status=400)
-    forecasting.shop_event_save(form=form)
+    forecasting.shop_event_save(form=form, actor=request.user)
     messages.success(request, _("Shop event saved."))
     return redirect("reports-forecast")
 
@@ -171,7 +171,7 @@ def event_add(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SUPERVISOR)
 def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(ShopEvent, pk=pk)
-    forecasting.shop_event_delete(event=event)
+    forecasting.shop_event_delete(event=event, actor=request.user)
     messages.success(request, _("Shop event deleted."))
     return redirect("reports-forecast")
 
@@ -316,6 +316,7 @@ def staffing_settings(request: HttpRequest) -> HttpResponse:
         shrinkage_percent=form.cleaned_data["shrinkage_percent"],
         shift_hours=form.cleaned_data["shift_hours"],
         reply_seconds=form.reply_seconds(),
+        actor=request.user,  # type: ignore[arg-type]
     )
     messages.success(request, _("Staffing settings saved."))
     return redirect("reports-staffing")
@@ -332,6 +333,7 @@ def shift_save(request: HttpRequest) -> HttpResponse:
         weekdays=set(form.cleaned_data["weekdays"]),
         start=form.cleaned_data["start"],
         end=form.cleaned_data["end"],
+        actor=request.user,  # type: ignore[arg-type]
     )
     messages.success(request, _("Shift saved."))
     return redirect("reports-staffing")
@@ -345,7 +347,8 @@ def shift_import(request: HttpRequest) -> HttpResponse:
         return _staffing_render(request, import_form=form, status=400)
     try:
         count = shifts.shifts_import(
-            content=form.cleaned_data["file"].read(shifts.MAX_IMPORT_BYTES + 1)
+            content=form.cleaned_data["file"].read(shifts.MAX_IMPORT_BYTES + 1),
+            actor=request.user,  # type: ignore[arg-type]
         )
     except shifts.ShiftImportError as error:
         return _staffing_render(request, import_form=form, import_errors=error.errors, status=400)

@@ -20,12 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from sla.models import BusinessCalendar, BusinessHours
 from sla.selectors import calendar_cache_clear
 from tickets.models import Agent
+from tickets.services.audit import audit_record
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 5000
@@ -96,23 +98,39 @@ def _hours_replace(agent: Agent, hours: Iterable[ShiftHours], weekdays: set[int]
     )
 
 
-def shift_set(*, agent: Agent, weekdays: set[int], start: time, end: time) -> None:
+def shift_set(
+    *, agent: Agent, weekdays: set[int], start: time, end: time, actor: User | None
+) -> None:
     """Make `start`–`end` the agent's shift on each of `weekdays` (0 = Monday), replacing
-    what those days had."""
+    what those days had; audited (`actor` None: Kefu itself, e.g. the demo's seeding)."""
     if not weekdays or not weekdays <= set(range(7)):
         raise ValueError("weekdays must be a non-empty set of 0–6")
     if end <= start:
         raise ValueError("a shift ends after it starts")
     with transaction.atomic():
         _hours_replace(agent, (ShiftHours(day, start, end) for day in sorted(weekdays)), weekdays)
+        audit_record(
+            actor=actor,
+            action="shift_set",
+            object_type="agent",
+            object_id=str(agent.pk),
+            data={"weekdays": sorted(weekdays), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+        )
     calendar_cache_clear()
 
 
-def shift_clear(*, agent: Agent) -> None:
+def shift_clear(*, agent: Agent, actor: User | None) -> None:
     """Take the agent off every roster (no shift hours: assignable whenever online)."""
     with transaction.atomic():
         agent.shift_calendar = None
         agent.save(update_fields=["shift_calendar"])
+        audit_record(
+            actor=actor,
+            action="shift_cleared",
+            object_type="agent",
+            object_id=str(agent.pk),
+            data={},
+        )
     calendar_cache_clear()
 
 
@@ -199,7 +217,7 @@ def shifts_parse(content: bytes) -> dict[str, list[ShiftHours]]:
     return dict(found)
 
 
-def shifts_import(*, content: bytes) -> int:
+def shifts_import(*, content: bytes, actor: User | None) -> int:
     """Replace the weekly shifts of every agent the CSV names with its rows, all or nothing;
     the number of shifts imported. `ShiftImportError` when any row is bad."""
     parsed = shifts_parse(content)
@@ -212,5 +230,12 @@ def shifts_import(*, content: bytes) -> int:
     with transaction.atomic():
         for username, hours in parsed.items():
             _hours_replace(agents[username], hours, set(range(7)))
+        audit_record(
+            actor=actor,
+            action="shifts_imported",
+            object_type="agent",
+            object_id=",".join(str(agents[username].pk) for username in sorted(parsed)),
+            data={"shifts": sum(len(hours) for hours in parsed.values())},
+        )
     calendar_cache_clear()
     return sum(len(hours) for hours in parsed.values())

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import Avg
 from django.utils import timezone
 
@@ -35,6 +37,7 @@ from analytics.forecast import Forecast
 from analytics.models import StaffingSettings, TicketFact
 from sla.selectors import default_calendar_id, policy_for, work_calendar
 from tickets.models import Agent, Channel
+from tickets.services.audit import audit_record
 from tickets.tiers import Tier
 
 # Channels a customer waits on live; the others are answered within the SLA's first response.
@@ -67,19 +70,35 @@ def settings_save(
     shrinkage_percent: int,
     shift_hours: int,
     reply_seconds: dict[str, int],
+    actor: User | None,
 ) -> StaffingSettings:
-    """Store the staffing settings (the one row)."""
-    saved, _created = StaffingSettings.objects.update_or_create(
-        pk=1,
-        defaults={
-            "service_level_percent": service_level_percent,
-            "answer_seconds": answer_seconds,
-            "max_occupancy_percent": max_occupancy_percent,
-            "shrinkage_percent": shrinkage_percent,
-            "shift_hours": shift_hours,
-            "reply_seconds": reply_seconds,
-        },
-    )
+    """Store the staffing settings (the one row); audited."""
+    with transaction.atomic():
+        saved, _created = StaffingSettings.objects.update_or_create(
+            pk=1,
+            defaults={
+                "service_level_percent": service_level_percent,
+                "answer_seconds": answer_seconds,
+                "max_occupancy_percent": max_occupancy_percent,
+                "shrinkage_percent": shrinkage_percent,
+                "shift_hours": shift_hours,
+                "reply_seconds": reply_seconds,
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="staffing_settings_changed",
+            object_type="staffing_settings",
+            object_id="1",
+            data={
+                "service_level_percent": service_level_percent,
+                "answer_seconds": answer_seconds,
+                "max_occupancy_percent": max_occupancy_percent,
+                "shrinkage_percent": shrinkage_percent,
+                "shift_hours": shift_hours,
+                "reply_seconds": reply_seconds,
+            },
+        )
     return saved
 
 

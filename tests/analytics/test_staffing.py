@@ -13,7 +13,7 @@ from analytics import erlang, forecast, shifts, staffing
 from analytics.models import ForecastRun, ShopEvent, StaffingSettings
 from sla.models import BusinessCalendar, BusinessHours
 from tests.factories import make_agent
-from tickets.models import Agent
+from tickets.models import Agent, AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +92,8 @@ def test_agents_on_shift_are_counted_where_their_hours_are_open(run, default_tea
     early = make_agent(teams=[default_team])
     late = make_agent(teams=[default_team])
     make_agent(teams=[default_team])  # no shift hours: on no roster
-    shifts.shift_set(agent=early, weekdays={0, 1, 2, 3, 4}, start=time(8), end=time(16))
-    shifts.shift_set(agent=late, weekdays={0}, start=time(12), end=time(20))
+    shifts.shift_set(agent=early, weekdays={0, 1, 2, 3, 4}, start=time(8), end=time(16), actor=None)
+    shifts.shift_set(agent=late, weekdays={0}, start=time(12), end=time(20), actor=None)
     current = forecast.forecast_latest()
     assert current is not None
 
@@ -137,7 +137,7 @@ def csv_file(text: str) -> SimpleUploadedFile:
 def test_a_good_csv_replaces_the_named_agents_weekly_shifts(client, supervisor, agent):
     agent.user.username = "li.na"
     agent.user.save()
-    shifts.shift_set(agent=agent, weekdays={5}, start=time(9), end=time(12))
+    shifts.shift_set(agent=agent, weekdays={5}, start=time(9), end=time(12), actor=None)
     client.force_login(supervisor.user)
 
     response = client.post(
@@ -154,12 +154,18 @@ def test_a_good_csv_replaces_the_named_agents_weekly_shifts(client, supervisor, 
     assert agent.shift_calendar is not None
     hours = list(agent.shift_calendar.hours.values_list("weekday", "start", "end"))
     assert hours == [(0, time(9), time(18)), (1, time(13), time.max)]
+    entry = AuditEntry.objects.get(action="shifts_imported")
+    assert (entry.actor, entry.object_id, entry.data) == (
+        supervisor.user,
+        str(agent.pk),
+        {"shifts": 2},
+    )
 
 
 def test_a_csv_with_bad_rows_names_each_and_imports_nothing(client, supervisor, agent):
     agent.user.username = "li.na"
     agent.user.save()
-    shifts.shift_set(agent=agent, weekdays={2}, start=time(9), end=time(17))
+    shifts.shift_set(agent=agent, weekdays={2}, start=time(9), end=time(17), actor=None)
     client.force_login(supervisor.user)
     text = (
         "agent,weekday,start,end\n"
@@ -195,6 +201,7 @@ def test_a_csv_with_bad_rows_names_each_and_imports_nothing(client, supervisor, 
     assert list(agent.shift_calendar.hours.values_list("weekday", "start", "end")) == [
         (2, time(9), time(17))
     ]
+    assert not AuditEntry.objects.filter(action="shifts_imported").exists()
 
 
 @pytest.mark.parametrize(
@@ -207,7 +214,7 @@ def test_a_csv_with_bad_rows_names_each_and_imports_nothing(client, supervisor, 
 )
 def test_a_csv_that_is_not_a_roster_is_refused(content, message):
     with translation.override("en"), pytest.raises(shifts.ShiftImportError) as error:
-        shifts.shifts_import(content=content)
+        shifts.shifts_import(content=content, actor=None)
 
     assert error.value.errors == [message]
 
@@ -220,7 +227,7 @@ def test_an_agent_sharing_a_calendar_gets_their_own_with_the_same_hours(default_
     Agent.objects.filter(pk__in=[first.pk, second.pk]).update(shift_calendar=shared)
     first.refresh_from_db()
 
-    shifts.shift_set(agent=first, weekdays={1}, start=time(10), end=time(18))
+    shifts.shift_set(agent=first, weekdays={1}, start=time(10), end=time(18), actor=None)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -317,6 +324,7 @@ def test_settings_are_saved_and_bad_ones_are_a_form_error(client, supervisor):
         35,
     )
     assert stored.reply_seconds["phone"] == 120
+    assert AuditEntry.objects.get(action="staffing_settings_changed").actor == supervisor.user
     assert refused.status_code == 400
     assert StaffingSettings.objects.get(pk=1).shrinkage_percent == 35
 

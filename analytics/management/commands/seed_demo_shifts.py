@@ -43,4 +43,4 @@ class Command(BaseCommand):
             user.set_unusable_password()
             user.save(update_fields=["password"])
             agent = Agent.objects.create(user=user, is_available=False)
-            shift_set(agent=agent, weekdays=days, start=start, end=end)
+            shift_set(agent=agent, weekdays=days, start=start, end=end, actor=None)
