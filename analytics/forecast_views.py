@@ -45,6 +45,11 @@ def _series(values: list[float]) -> list[float]:
 @require_GET
 @role_required(Role.SUPERVISOR)
 def forecast_page(request: HttpRequest) -> HttpResponse:
+    """The forecast; `?edit=<id>` puts a shop event in the form to change it."""
+    editing = request.GET.get("edit", "")
+    if editing.isdigit():
+        event = get_object_or_404(ShopEvent, pk=int(editing))
+        return _forecast_render(request, ShopEventForm(instance=event))
     return _forecast_render(request, ShopEventForm())
 
 
@@ -169,6 +174,18 @@ def event_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(Role.SUPERVISOR)
+def event_change(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(ShopEvent, pk=pk)
+    form = ShopEventForm(request.POST, instance=event)
+    if not form.is_valid():
+        return _forecast_render(request, form, status=400)
+    forecasting.shop_event_save(form=form, actor=request.user)
+    messages.success(request, _("Shop event saved."))
+    return redirect("reports-forecast")
+
+
+@require_POST
+@role_required(Role.SUPERVISOR)
 def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(ShopEvent, pk=pk)
     forecasting.shop_event_delete(event=event, actor=request.user)
@@ -231,9 +248,13 @@ def _staffing_render(
             shift_intervals=current_settings.shift_hours * 60 // plan.interval_minutes,
         )
         names = dict(Channel.choices)
+        short: dict[date, int] = {}
+        for at, gap in zip(plan.intervals, plan.gaps, strict=True):
+            if gap < 0:
+                short[at.date()] = short.get(at.date(), 0) + 1
         context.update(
             {
-                "days": days,
+                "days": [(d, short.get(d, 0)) for d in days],
                 "day": day,
                 "plan": today,
                 "suggestion": suggestion,
@@ -336,6 +357,16 @@ def shift_save(request: HttpRequest) -> HttpResponse:
         actor=request.user,  # type: ignore[arg-type]
     )
     messages.success(request, _("Shift saved."))
+    return redirect("reports-staffing")
+
+
+@require_POST
+@role_required(Role.SUPERVISOR)
+def shift_remove(request: HttpRequest, agent_id: int) -> HttpResponse:
+    """Take an agent off the roster (no shift hours)."""
+    agent = get_object_or_404(Agent, pk=agent_id)
+    shifts.shift_clear(agent=agent, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("%(agent)s is off the roster.") % {"agent": agent})
     return redirect("reports-staffing")
 
 

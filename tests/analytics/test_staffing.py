@@ -372,6 +372,43 @@ def test_shop_events_are_added_validated_and_deleted(client, supervisor):
     assert not ShopEvent.objects.exists()
 
 
+def test_a_shop_event_is_changed_through_its_edit_form(client, supervisor):
+    event = ShopEvent.objects.create(
+        name="双11", start=timezone.localdate(), end=timezone.localdate(), uplift_percent=50
+    )
+    client.force_login(supervisor.user)
+
+    form = client.get(f"/reports/forecast/?edit={event.pk}")
+    changed = client.post(
+        f"/reports/forecast/events/{event.pk}/",
+        {
+            "name": "双11",
+            "start": f"{event.start:%Y-%m-%d}",
+            "end": f"{event.end:%Y-%m-%d}",
+            "uplift_percent": "120",
+            "channel": "phone",
+        },
+    )
+
+    assert f'action="/reports/forecast/events/{event.pk}/"' in form.content.decode()
+    assert changed.status_code == 302
+    event.refresh_from_db()
+    assert (event.uplift_percent, event.channel) == (120, "phone")
+    assert AuditEntry.objects.filter(action="shop_event_saved", object_id=str(event.pk)).exists()
+
+
+def test_an_agent_is_taken_off_the_roster(client, supervisor, agent):
+    shifts.shift_set(agent=agent, weekdays={0}, start=time(9), end=time(17), actor=None)
+    client.force_login(supervisor.user)
+
+    response = client.post(f"/reports/staffing/shifts/{agent.pk}/clear/")
+
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert agent.shift_calendar is None
+    assert AuditEntry.objects.get(action="shift_cleared").actor == supervisor.user
+
+
 def test_recompute_stores_a_new_forecast(
     client, supervisor, run, django_capture_on_commit_callbacks
 ):
@@ -399,6 +436,9 @@ PAGES = [
     ("post", "/reports/staffing/settings/"),
     ("post", "/reports/staffing/shifts/"),
     ("post", "/reports/staffing/shifts/import/"),
+    ("post", "/reports/forecast/events/1/"),
+    ("post", "/reports/forecast/events/1/delete/"),
+    ("post", "/reports/staffing/shifts/1/clear/"),
 ]
 
 
