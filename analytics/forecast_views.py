@@ -116,6 +116,7 @@ def _forecast_render(request: HttpRequest, form: ShopEventForm, status: int = 20
                 "backtest": _("Backtest forecast"),
                 "forecast": _("Forecast"),
                 "contacts": _("Contacts per 30 minutes"),
+                "days": _("Contacts per day"),
             },
             "step_ms": step_ms,
             "forecast_start": _ms(current.start),

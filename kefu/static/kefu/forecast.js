@@ -25,14 +25,28 @@
     return (values || []).map(function (value, i) { return [start + i * step, value]; });
   }
 
+  // Half-hour values summed per day: [[day start in ms, total], ...].
+  var DAY_MS = 24 * 3600 * 1000;
+  function perDay(start, step, values) {
+    var perDayCount = Math.round(DAY_MS / step);
+    var out = [];
+    for (var i = 0; i < (values || []).length; i += perDayCount) {
+      var total = values.slice(i, i + perDayCount).reduce(function (a, b) { return a + b; }, 0);
+      out.push([start + (i / perDayCount) * DAY_MS, Math.round(total * 10) / 10]);
+    }
+    return out;
+  }
+
   function forecast() {
     var source = document.getElementById("forecast-data");
     var node = document.getElementById("chart-forecast");
+    var daysNode = document.getElementById("chart-forecast-days");
     var picker = document.getElementById("forecast-channel");
     if (!source || !node) return 0;
     var data = JSON.parse(source.textContent);
     var L = data.labels;
     var instance = null;
+    var daysInstance = null;
 
     function draw(index) {
       var channel = data.channels[index] || data.channels[0];
@@ -59,6 +73,28 @@
       };
       if (instance) instance.setOption(prepare(option), true);
       else instance = make(node, option);
+      if (!daysNode) return;
+      var daily = [];
+      if (data.backtest_start !== null) {
+        daily.push({ name: L.actual, type: "bar",
+          data: perDay(data.backtest_start, data.step_ms, channel.actual) });
+        daily.push({ name: L.backtest, type: "line",
+          lineStyle: { type: "dashed" },
+          data: perDay(data.backtest_start, data.step_ms, channel.backtest) });
+      }
+      daily.push({ name: L.forecast, type: "bar",
+        data: perDay(data.forecast_start, data.step_ms, channel.forecast) });
+      var dayOption = {
+        title: { text: channel.name + " · " + L.days, textStyle: { fontSize: 14 } },
+        tooltip: { trigger: "axis" },
+        legend: { bottom: 0 },
+        grid: { left: 40, right: 16, top: 40, bottom: 48 },
+        xAxis: { type: "time" },
+        yAxis: { type: "value" },
+        series: daily,
+      };
+      if (daysInstance) daysInstance.setOption(prepare(dayOption), true);
+      else daysInstance = make(daysNode, dayOption);
     }
 
     draw(0);
