@@ -475,3 +475,32 @@ def test_the_pages_are_in_chinese_by_default(client, supervisor, run):
     body = client.get("/reports/staffing/").content.decode()
 
     assert "排班" in body
+
+
+def test_an_agent_on_a_weekday_shift_is_off_on_a_public_holiday(default_team):
+    rostered = make_agent(teams=[default_team])
+    shifts.shift_set(
+        agent=rostered, weekdays={0, 1, 2, 3, 4}, start=time(9), end=time(17), actor=None
+    )
+    tz = timezone.get_default_timezone()
+    noon = [
+        datetime(2025, 9, 30, 12, tzinfo=tz),  # Tuesday, a working day
+        datetime(2025, 10, 1, 12, tzinfo=tz),  # Wednesday, National Day
+        datetime(2025, 9, 28, 12, tzinfo=tz),  # Sunday, a make-up workday
+    ]
+
+    assert staffing.scheduled_agents(noon, 30) == [1, 0, 1]
+
+
+def test_the_demo_roster_puts_agents_on_shift_who_are_never_assigned(settings):
+    from django.core.management import call_command
+
+    settings.EMBEDDED = True
+
+    call_command("seed_demo_shifts", verbosity=0)
+    call_command("seed_demo_shifts", verbosity=0)  # a second run adds nothing
+
+    rostered = Agent.objects.filter(shift_calendar__isnull=False)
+    assert rostered.count() == 8
+    assert not rostered.filter(is_available=True).exists()
+    assert not rostered.filter(teams__isnull=False).exists()
