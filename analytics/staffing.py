@@ -35,7 +35,7 @@ from django.utils import timezone
 from analytics import erlang
 from analytics.forecast import Forecast
 from analytics.models import StaffingSettings, TicketFact
-from sla.selectors import default_calendar_id, policy_for, work_calendar
+from sla.selectors import default_calendar_id, policy_for, work_calendar, work_calendars
 from tickets.models import Agent, Channel
 from tickets.services.audit import audit_record
 from tickets.tiers import Tier
@@ -193,8 +193,11 @@ def scheduled_agents(intervals: Sequence[datetime], interval_minutes: int) -> li
     )
     half = timedelta(minutes=interval_minutes / 2)
     counts = [0] * len(intervals)
+    calendars = work_calendars(set(per_calendar))
     for calendar_id, agents in per_calendar.items():
-        calendar = work_calendar(calendar_id)
+        calendar = calendars.get(calendar_id)
+        if calendar is None:
+            continue
         for i, at in enumerate(intervals):
             if calendar.is_open(at + half):
                 counts[i] += agents

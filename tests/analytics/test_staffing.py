@@ -504,3 +504,32 @@ def test_the_demo_roster_puts_agents_on_shift_who_are_never_assigned(settings):
     assert rostered.count() == 8
     assert not rostered.filter(is_available=True).exists()
     assert not rostered.filter(teams__isnull=False).exists()
+
+
+def test_the_staffing_page_reads_as_many_queries_for_a_large_roster_as_a_small_one(
+    client, supervisor, run, default_team
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sla.selectors import calendar_cache_clear
+
+    client.force_login(supervisor.user)
+
+    def queries() -> int:
+        calendar_cache_clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/reports/staffing/").status_code == 200
+        return len(captured)
+
+    def roster(count: int) -> None:
+        for _ in range(count):
+            agent = make_agent(teams=[default_team])
+            shifts.shift_set(agent=agent, weekdays={0}, start=time(9), end=time(17), actor=None)
+
+    roster(2)
+    few = queries()
+    roster(8)
+    many = queries()
+
+    assert many == few
