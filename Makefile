@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) bench/sms.py
 	$(PY) bench/logistics.py
 	$(PY) bench/aftersales.py
+	$(PY) bench/forecast.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests \

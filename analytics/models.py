@@ -107,3 +107,106 @@ class FactDirty(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} due a refresh"
+
+
+# --- forecast and staffing (docs/staffing.md) ----------------------------------------------
+
+
+class ShopEvent(models.Model):
+    """A shop's sale or promotion (618, 双11, a campaign) that lifts contacts on its days by
+    `uplift_percent` above the forecast, on one channel or on all."""
+
+    name = models.CharField(_("name"), max_length=100)
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    uplift_percent = models.SmallIntegerField(
+        _("expected uplift (%)"), help_text=_("Negative for fewer contacts than usual.")
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, blank=True, help_text=_("Empty for every channel.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop event")
+        verbose_name_plural = _("shop events")
+        ordering = ["start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="analytics_event_order"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(uplift_percent__gte=-100), name="analytics_event_uplift"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.start}–{self.end} {self.uplift_percent:+d}%"
+
+
+class ForecastRun(models.Model):
+    """One computed forecast: the contacts expected per channel and 30-minute interval from
+    `start` on, before shop events (they are applied when it is read), with the backtest of
+    the same method on the weeks before and the recent history it is shown against."""
+
+    computed_at = models.DateTimeField()
+    start = models.DateTimeField()  # the first interval, aware
+    interval_minutes = models.PositiveSmallIntegerField(default=30)
+    intervals = models.PositiveIntegerField()
+    history_days = models.PositiveIntegerField()
+    # {channel: [contacts per interval]}
+    forecast = models.JSONField(default=dict)
+    # {"start": iso, "actual": {channel: [...]}, "predicted": {channel: [...]}}
+    backtest = models.JSONField(default=dict)
+    # {channel: {"mape": float | None, "wape": float | None, "days": int}}
+    accuracy = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("forecast")
+        verbose_name_plural = _("forecasts")
+        get_latest_by = "computed_at"
+
+    def __str__(self) -> str:
+        return f"forecast of {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class StaffingSettings(models.Model):
+    """The staffing targets, one row (pk 1)."""
+
+    service_level_percent = models.PositiveSmallIntegerField(
+        _("service level (%)"), default=80, help_text=_("Share answered within the target time.")
+    )
+    answer_seconds = models.PositiveIntegerField(
+        _("target answer time (seconds)"), default=20, help_text=_("For phone and web chat.")
+    )
+    max_occupancy_percent = models.PositiveSmallIntegerField(_("maximum occupancy (%)"), default=85)
+    shrinkage_percent = models.PositiveSmallIntegerField(
+        _("shrinkage (%)"), default=30, help_text=_("Breaks, training, meetings, absence.")
+    )
+    shift_hours = models.PositiveSmallIntegerField(_("shift length (hours)"), default=8)
+    # {channel: seconds of an agent's work per reply}; missing channels use the defaults.
+    reply_seconds = models.JSONField(_("handling seconds per reply"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("staffing settings")
+        verbose_name_plural = _("staffing settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(service_level_percent__gte=1, service_level_percent__lte=99),
+                name="analytics_staffing_level",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_occupancy_percent__gte=1, max_occupancy_percent__lte=100),
+                name="analytics_staffing_occupancy",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shrinkage_percent__lte=90), name="analytics_staffing_shrinkage"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shift_hours__gte=1, shift_hours__lte=12),
+                name="analytics_staffing_shift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "staffing settings"

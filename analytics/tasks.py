@@ -9,3 +9,11 @@ from analytics.facts import facts_refresh as _facts_refresh
 def facts_refresh() -> int:
     """Bring the facts and rollups of the tickets changed since the last run up to date."""
     return _facts_refresh()
+
+
+@shared_task(name="analytics.tasks.forecast_compute", ignore_result=True)
+def forecast_compute() -> int:
+    """Fit and store the contact forecast of the next two weeks (nightly, and on demand)."""
+    from analytics.forecast import forecast_compute as _forecast_compute
+
+    return _forecast_compute().pk

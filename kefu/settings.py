@@ -502,6 +502,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ANALYTICS_FACTS_SECONDS,
         "options": {"expires": ANALYTICS_FACTS_SECONDS * 2},
     },
+    # The contact forecast of the next two weeks (docs/staffing.md), every night.
+    "analytics-forecast": {
+        "task": "analytics.tasks.forecast_compute",
+        "schedule": crontab(hour=1, minute=45),
+        "options": {"expires": 3600.0},
+    },
     # Personal data past its retention period (docs/privacy.md), every night.
     "retention": {
         "task": "tickets.tasks.retention_enforce",

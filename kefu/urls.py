@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from aftersales.api import cases_urls as aftersales_case_api_urls
 from aftersales.api import urls as aftersales_api_urls
-from analytics import report_views
+from analytics import forecast_urls, report_views
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
 from kefu import accounts, two_factor, views
@@ -37,6 +37,8 @@ urlpatterns = [
     path("reports/", report_views.overview, name="reports"),
     path("reports/export.<str:fmt>", report_views.export, name="reports-export"),
     path("reports/tickets/<str:metric>/", report_views.tickets, name="reports-tickets"),
+    path("reports/forecast/", include(forecast_urls.forecast_patterns)),
+    path("reports/staffing/", include(forecast_urls.staffing_patterns)),
     # Before the core's status pages: after-sales adds its own under the same prefix.
     path("status/", include("aftersales.portal_urls")),
     path("status/", include("tickets.portal_urls")),

@@ -38,6 +38,9 @@ class Command(BaseCommand):
             # Weeks of finished tickets for the reports, and the facts they read.
             call_command("seed_demo_history", verbosity=0)
             call_command("facts_rebuild", verbosity=0)
+            # The forecast and staffing pages: a roster, and a stored forecast of the history.
+            call_command("seed_demo_shifts", verbosity=0)
+            call_command("forecast_compute", verbosity=0)
             # The chat demo page (/chat/demo/) is served from this address.
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
             call_command("seed_demo_chat", origin=[f"http://{host}"], verbosity=0)
