@@ -37,6 +37,7 @@ urlpatterns = [
     path("reports/", report_views.overview, name="reports"),
     path("reports/export.<str:fmt>", report_views.export, name="reports-export"),
     path("reports/tickets/<str:metric>/", report_views.tickets, name="reports-tickets"),
+    path("reports/", include("analytics.page_urls")),
     # Before the core's status pages: after-sales adds its own under the same prefix.
     path("status/", include("aftersales.portal_urls")),
     path("status/", include("tickets.portal_urls")),
