@@ -380,7 +380,8 @@ def scorecard(request: HttpRequest, agent_id: int) -> HttpResponse:
                 "key": f.key,
                 "label": f.label,
                 "agent": _show(f.agent, f.kind),
-                "team": _show(f.team, f.kind),
+                # A team's count per agent is an average: one decimal.
+                "team": _show(f.team, "score" if f.key in scorecards.PER_AGENT else f.kind),
                 "better": f.better,
             }
             for f in card.figures

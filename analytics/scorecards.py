@@ -49,7 +49,7 @@ FIGURES = (
     ("failed", _("Failed quality reviews"), "count", False),
 )
 # Counts compare with the team's figure per agent; rates and averages with the team's own.
-_PER_AGENT = {"created", "resolved", "failed"}
+PER_AGENT = {"created", "resolved", "failed"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def scorecard(agent: Agent, filters: reports.Filters) -> Card:
         team_value = None
         if team_totals is not None and team_quality is not None:
             team_value = _value(team_totals, team_quality, key)
-            if key in _PER_AGENT and team_value is not None:
+            if key in PER_AGENT and team_value is not None:
                 team_value = team_value / size if size else None
         figures.append(
             Figure(
