@@ -3,7 +3,7 @@ after-sales), each table's CSV/XLSX download, agent scorecards and the monthly r
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -133,6 +133,7 @@ def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
             {
                 "id": "chart-channel-mix",
                 "kind": "stacked",
+                "wide": True,
                 "title": _("Contacts by channel per day"),
                 "x": [date_format(day, "m-d") for day, _t in days],
                 "series": [
@@ -146,6 +147,7 @@ def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
             {
                 "id": "chart-heatmap",
                 "kind": "heatmap",
+                "wide": True,
                 "title": _("Contacts by weekday and hour"),
                 "x": [f"{hour:02d}" for hour in range(24)],
                 "y": [str(day) for day in pages.WEEKDAYS],
@@ -415,9 +417,9 @@ def scorecard(request: HttpRequest, agent_id: int) -> HttpResponse:
 
 
 def _month(value: str | None) -> date | None:
-    today = timezone.localdate()
+    """The month asked for; by default the last whole month, the one a ranking announces."""
     if not value:
-        return today.replace(day=1)
+        return (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
     try:
         year, month = (int(part) for part in value.split("-"))
         return date(year, month, 1)
@@ -444,10 +446,20 @@ def ranking_page(request: HttpRequest) -> HttpResponse:
             {
                 "entry": e,
                 "score": _show(e.score, "score"),
+                "why": ""
+                if e.qualifies
+                else (
+                    _("below the minimum")
+                    if e.resolved < settings.min_resolved
+                    else _("no figures")
+                ),
                 "components": [
                     {
-                        "value": _show(c.value, "share"),
-                        "weight": f"{c.used_weight * 100:.0f}%",
+                        # The quality score as scored, 0 … 100; the rates as shares.
+                        "value": _show(None if c.value is None else c.value * 100, "score")
+                        if c.key == "quality"
+                        else _show(c.value, "share"),
+                        "weight": f"{c.used_weight * 100:.0f}%" if c.value is not None else "—",
                         "contribution": f"{c.contribution:.1f}" if c.value is not None else "—",
                     }
                     for c in e.components

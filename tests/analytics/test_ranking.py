@@ -1,6 +1,8 @@
 """The monthly 金牌客服 ranking: weights a supervisor sets, a minimum volume to qualify, and
 each agent's components and weighted contributions shown."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -61,6 +63,10 @@ def test_an_agent_under_the_minimum_is_listed_but_not_ranked():
     assert found.qualifies is False and found.score == pytest.approx(100.0)
 
 
+def this_month() -> str:
+    return timezone.localdate().strftime("%Y-%m")
+
+
 @pytest.fixture
 def month_of_work(default_team, supervisor):  # type: ignore[no-untyped-def]
     """This month: one agent resolves at first contact and is reviewed 100; another
@@ -96,7 +102,7 @@ def test_the_ranking_orders_by_weighted_score_and_explains_it(client, supervisor
     best, other, idle = month_of_work
     client.force_login(supervisor.user)
 
-    response = client.get("/reports/ranking/")
+    response = client.get("/reports/ranking/", {"month": this_month()})
 
     assert response.status_code == 200
     entries = [item["entry"] for item in response.context["entries"]]
@@ -121,6 +127,17 @@ def test_the_ranking_orders_by_weighted_score_and_explains_it(client, supervisor
     page = response.content.decode()
     assert "CSAT is not measured yet" in page
     assert "Score = CSAT 30% + quality score 30%" in page
+    assert "not ranked: below the minimum" in page
+
+
+def test_the_ranking_shows_the_last_whole_month_by_default(client, supervisor, month_of_work):
+    client.force_login(supervisor.user)
+
+    response = client.get("/reports/ranking/")
+
+    last = timezone.localdate().replace(day=1) - timedelta(days=1)
+    assert response.context["month_value"] == last.strftime("%Y-%m")
+    assert response.context["entries"] == []  # the work was done this month
 
 
 def test_the_ranking_is_the_same_read_from_the_function(supervisor, month_of_work):

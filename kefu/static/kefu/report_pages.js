@@ -94,17 +94,17 @@
       return {
         title: titled(spec),
         tooltip: { position: "top" },
-        grid: { left: 72, right: 16, top: 40, bottom: 64 },
+        grid: { left: 64, right: 72, top: 40, bottom: 32 },
         xAxis: { type: "category", data: spec.x, splitArea: { show: true } },
         yAxis: { type: "category", data: spec.y, inverse: true, splitArea: { show: true } },
         visualMap: {
           min: 0,
           max: Math.max(1, spec.max),
           calculable: true,
-          orient: "horizontal",
-          left: "center",
-          bottom: 0,
-          itemHeight: 120,
+          orient: "vertical",
+          right: 0,
+          top: "middle",
+          itemHeight: 140,
         },
         series: [{ type: "heatmap", data: spec.data, label: { show: false } }],
       };
