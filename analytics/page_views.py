@@ -23,19 +23,6 @@ from analytics.report_views import _change, _form, _show, category_label, stream
 from kefu.roles import Role, has_role, role_required
 from tickets.models import Agent, Channel
 
-# The report pages' tabs: (name, label); the overview is `reports`.
-TABS = (
-    ("overview", gettext_lazy("Overview")),
-    ("sla", gettext_lazy("SLA")),
-    ("channels", gettext_lazy("Channels")),
-    ("categories", gettext_lazy("Categories")),
-    ("agents", gettext_lazy("Agents")),
-    ("quality", gettext_lazy("Satisfaction and quality")),
-    ("aftersales", gettext_lazy("After-sales")),
-    ("scorecards", gettext_lazy("Scorecards")),
-    ("ranking", gettext_lazy("Ranking")),
-)
-
 
 @dataclass
 class Page:
@@ -282,7 +269,7 @@ def report_page(request: HttpRequest, page: str) -> HttpResponse:
         raise Http404(_("No such report."))
     title, build = PAGES[page]
     form, filters = _form(request)
-    context: dict[str, Any] = {"form": form, "page": page, "title": title, "tabs": TABS}
+    context: dict[str, Any] = {"form": form, "page": page, "title": title}
     if filters is None:
         return render(request, "analytics/page.html", context, status=400)
     built = build(filters, request)
@@ -350,7 +337,7 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analytics/scorecards.html",
-        {"agents": agents, "tabs": TABS, "page": "scorecards", "query": request.GET.urlencode()},
+        {"agents": agents, "page": "scorecards", "query": request.GET.urlencode()},
     )
 
 
@@ -366,7 +353,6 @@ def scorecard(request: HttpRequest, agent_id: int) -> HttpResponse:
     context: dict[str, Any] = {
         "agent": agent,
         "form": form,
-        "tabs": TABS,
         "page": "scorecards",
         "is_supervisor": has_role(request.user, Role.SUPERVISOR),
     }
@@ -431,7 +417,7 @@ def _month(value: str | None) -> date | None:
 @role_required(Role.SUPERVISOR)
 def ranking_page(request: HttpRequest) -> HttpResponse:
     month = _month(request.GET.get("month"))
-    context: dict[str, Any] = {"tabs": TABS, "page": "ranking"}
+    context: dict[str, Any] = {"page": "ranking"}
     if month is None:
         context["error"] = _("A month is written as 2026-11.")
         return render(request, "analytics/ranking.html", context, status=400)
@@ -531,6 +517,6 @@ def ranking_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analytics/ranking_settings.html",
-        {"form": form, "settings": current, "tabs": TABS, "page": "ranking"},
+        {"form": form, "settings": current, "page": "ranking"},
         status=status,
     )
