@@ -57,7 +57,10 @@ class Command(BaseCommand):
                 for clock in clocks:
                     at = min(reached.get(clock.milestone) or last, now)
                     if at > clock.due_at:
-                        SlaClock.objects.filter(pk=clock.pk).update(breached_at=clock.due_at)
+                        # By its key: clocks_start's bulk insert leaves the rows without ids.
+                        SlaClock.objects.filter(
+                            subject_id=ticket.pk, milestone=clock.milestone, sequence=0
+                        ).update(breached_at=clock.due_at)
                     clock_satisfy(subject_id=ticket.pk, milestone=clock.milestone, at=at)
             done += 1
         if options["verbosity"]:
