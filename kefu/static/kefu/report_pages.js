@@ -15,6 +15,8 @@
     if (spec.unit === "%") {
       axis.max = 100;
       axis.axisLabel = { formatter: "{value}%" };
+    } else {
+      axis.minInterval = 1; // counts and scores: no fractional ticks
     }
     return axis;
   }
@@ -42,11 +44,11 @@
         xAxis: {
           type: "category",
           data: spec.x,
-          axisLabel: { interval: 0, rotate: spec.x.length > 4 || window.innerWidth < 600 ? 30 : 0 },
+          axisLabel: { interval: 0, rotate: spec.x.length > 3 || window.innerWidth < 600 ? 30 : 0 },
         },
         yAxis: unitAxis(spec),
         series: spec.series.map(function (s) {
-          return { name: s.name, type: "bar", data: s.data };
+          return { name: s.name, type: "bar", data: s.data, barMaxWidth: 56 };
         }),
       };
     },
