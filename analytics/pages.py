@@ -8,7 +8,7 @@ ratios of analytics.metrics; quality and after-sales figures from their own apps
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -342,14 +342,24 @@ def _reviews(filters: reports.Filters) -> Any:
         submitted_at__gte=reports._local_midnight(filters.start),
         submitted_at__lt=reports._local_midnight(filters.end + timedelta(days=1)),
     )
-    if filters.team_id is not None:
-        reviews = reviews.filter(ticket__team_id=filters.team_id)
-    for name in ("channel", "category", "tier"):
-        if value := getattr(filters, name):
-            reviews = reviews.filter(**{f"ticket__{name}": value})
+    if _narrows(filters, agent=False):
+        reviews = reviews.filter(ticket_id__in=_ticket_ids(replace(filters, agent_id=None)))
     if filters.agent_id is not None:
         reviews = reviews.filter(agent_id=filters.agent_id)
     return reviews
+
+
+def _narrows(filters: reports.Filters, *, agent: bool = True) -> bool:
+    dimensions = [filters.team_id, filters.channel, filters.category, filters.tier]
+    if agent:
+        dimensions.append(filters.agent_id)
+    return any(value not in (None, "") for value in dimensions)
+
+
+def _ticket_ids(filters: reports.Filters) -> Any:
+    """The tickets the filters' dimensions cover, from their facts (a subquery): other apps'
+    rows are narrowed by it rather than by a join on the tickets."""
+    return reports._narrowed(TicketFact.objects.all(), filters).values("ticket_id")
 
 
 def _quality_sums() -> dict[str, Any]:
@@ -467,16 +477,9 @@ def aftersales_tables(filters: reports.Filters) -> list[Table]:
     end = reports._local_midnight(filters.end + timedelta(days=1))
     cases = Case.objects.all()
     anomalies = ShipmentAnomaly.objects.all()
-    if filters.team_id is not None:
-        cases = cases.filter(ticket__team_id=filters.team_id)
-        anomalies = anomalies.filter(ticket__team_id=filters.team_id)
-    for name in ("channel", "category", "tier"):
-        if value := getattr(filters, name):
-            cases = cases.filter(**{f"ticket__{name}": value})
-            anomalies = anomalies.filter(**{f"ticket__{name}": value})
-    if filters.agent_id is not None:
-        cases = cases.filter(ticket__assignee_id=filters.agent_id or None)
-        anomalies = anomalies.filter(ticket__assignee_id=filters.agent_id or None)
+    if _narrows(filters):
+        cases = cases.filter(ticket_id__in=_ticket_ids(filters))
+        anomalies = anomalies.filter(ticket_id__in=_ticket_ids(filters))
     opened = dict(
         cases.filter(created_at__gte=start, created_at__lt=end)
         .values("type")

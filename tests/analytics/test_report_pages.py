@@ -311,3 +311,25 @@ def test_the_tabs_lead_to_every_report_page(client, supervisor):
     for name in PAGES:
         assert f'href="/reports/{name}/' in page
     assert 'href="/reports/scorecards/' in page and 'href="/reports/ranking/' in page
+
+
+def test_the_ticket_figures_come_from_facts_and_rollups_not_from_tickets(
+    client, supervisor, default_team, handled
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(supervisor.user)
+    for page in PAGES:
+        for query in (period(), {**period(), "team": default_team.pk, "channel": "app"}):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(f"/reports/{page}/", query).status_code == 200
+            # The header's bell reads the user's ten latest notifications with their tickets;
+            # the report itself reads no ticket (quality and after-sales rows are narrowed
+            # through the facts).
+            read = [
+                q["sql"]
+                for q in queries.captured_queries
+                if '"tickets_ticket"' in q["sql"] and '"tickets_notification"' not in q["sql"]
+            ]
+            assert read == [], (page, read)
