@@ -71,6 +71,12 @@ class Totals:
         """From a row of sums (None, as SQL gives for no rows, reads as 0)."""
         return cls(**{f.name: row.get(f.name) or 0 for f in fields(cls)})  # type: ignore[arg-type]
 
+    def __add__(self, other: "Totals") -> "Totals":
+        """The totals of two disjoint sets of rollup rows (two days, say)."""
+        return Totals(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
     # Averages in seconds.
     @property
     def first_response_avg_s(self) -> float | None:

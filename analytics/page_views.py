@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics import pages, ranking, reports, scorecards, services
+from analytics.metrics import Totals
 from analytics.report_views import _change, _form, _show, category_label, stream_table
 from kefu.roles import Role, has_role, role_required
 from tickets.models import Agent, Channel
@@ -64,14 +65,15 @@ def _tile(key: str, label: Any, now: float | None, before: float | None, kind: s
 
 
 def _sla(filters: reports.Filters, request: HttpRequest) -> Page:
-    now = reports.period_totals(filters)
+    # The period's totals are the sum of its days: one reading of the rollups for both.
+    days = reports.by_day(filters)
+    now = sum((t for _d, t in days), Totals())
     before = reports.period_totals(filters.previous())
     tiles = [_tile("sla_rate", _("All milestones"), now.sla_rate, before.sla_rate, "share")]
     for milestone, label in pages.SLA_MILESTONES:
         key = f"sla_{milestone}_rate"
         tiles.append(_tile(key, label, getattr(now, key), getattr(before, key), "share"))
-    tables = pages.sla_tables(filters)
-    days = reports.by_day(filters)
+    tables = pages.sla_tables(filters, now)
     teams = next(t for t in tables if t.key == "teams")
     rate_columns = [i for i, c in enumerate(teams.columns) if c.kind == "share"]
     chart = {
@@ -110,11 +112,17 @@ def _sla(filters: reports.Filters, request: HttpRequest) -> Page:
 
 
 def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
-    tables = pages.channel_tables(filters)
-    days = reports.by_day(filters)
-    mix = reports.channel_mix(filters)
-    names = dict(Channel.choices)
     grid = pages.heatmap(filters)
+    per_day = pages.channel_days(filters)
+    tables = pages.channel_tables(filters, grid, per_day)
+    days = [filters.start + timedelta(days=n) for n in range(filters.days)]
+    # Contacts per channel per day, as reports.channel_mix counts them.
+    mix = {
+        code: {day: t.created for day, t in found.items() if t.created}
+        for code, found in per_day.items()
+        if any(t.created for t in found.values())
+    }
+    names = dict(Channel.choices)
     chart = {
         "charts": [
             {
@@ -122,11 +130,11 @@ def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
                 "kind": "stacked",
                 "wide": True,
                 "title": _("Contacts by channel per day"),
-                "x": [date_format(day, "m-d") for day, _t in days],
+                "x": [date_format(day, "m-d") for day in days],
                 "series": [
                     {
                         "name": str(names.get(code, code)),
-                        "data": [per_day.get(day, 0) for day, _t in days],
+                        "data": [per_day.get(day, 0) for day in days],
                     }
                     for code, per_day in sorted(mix.items())
                 ],

@@ -9,7 +9,7 @@ ratios of analytics.metrics; quality and after-sales figures from their own apps
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -123,8 +123,9 @@ def sla_by_policy(filters: reports.Filters) -> dict[int | None, Totals]:
     }
 
 
-def sla_tables(filters: reports.Filters) -> list[Table]:
-    totals = reports.period_totals(filters)
+def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[Table]:
+    """`totals`: the period's, when the caller has them already."""
+    totals = totals if totals is not None else reports.period_totals(filters)
     milestones = Table(
         key="milestones",
         title=_("Attainment per milestone"),
@@ -251,8 +252,24 @@ def heatmap(filters: reports.Filters) -> list[list[int]]:
     return grid
 
 
-def channel_tables(filters: reports.Filters) -> list[Table]:
-    channels = _grouped(filters, "channel")
+def channel_days(filters: reports.Filters) -> dict[str, dict[date, Totals]]:
+    """The period's totals per channel per day (one reading of the rollups serves both the
+    channel mix and the channel table)."""
+    found: dict[str, dict[date, Totals]] = {}
+    for row in reports.rollups(filters).values("channel", "day").annotate(**sums()).order_by():
+        found.setdefault(row["channel"], {})[row["day"]] = Totals.of(row)
+    return found
+
+
+def channel_tables(
+    filters: reports.Filters,
+    grid: list[list[int]] | None = None,
+    per_day: dict[str, dict[date, Totals]] | None = None,
+) -> list[Table]:
+    """`grid` and `per_day`: the period's heat map and channel days, when the caller has
+    them already."""
+    per_day = per_day if per_day is not None else channel_days(filters)
+    channels = {code: sum(days.values(), Totals()) for code, days in per_day.items()}
     names = dict(Channel.choices)
     by_channel = Table(
         key="channels",
@@ -269,7 +286,7 @@ def channel_tables(filters: reports.Filters) -> list[Table]:
             if t.created or t.resolved
         ],
     )
-    grid = heatmap(filters)
+    grid = grid if grid is not None else heatmap(filters)
     hours = Table(
         key="heatmap",
         title=_("Contacts by weekday and hour"),

@@ -333,3 +333,33 @@ def test_the_ticket_figures_come_from_facts_and_rollups_not_from_tickets(
                 if '"tickets_ticket"' in q["sql"] and '"tickets_notification"' not in q["sql"]
             ]
             assert read == [], (page, read)
+
+
+def test_a_periods_totals_are_the_sum_of_its_days(handled):
+    from analytics import reports
+    from analytics.metrics import Totals
+
+    today = timezone.localdate()
+    filters = reports.Filters(start=today - timedelta(days=6), end=today)
+
+    days = reports.by_day(filters)
+
+    assert sum((t for _d, t in days), Totals()) == reports.period_totals(filters)
+    assert reports.period_totals(filters).sla_first_response_decided == 2
+
+
+def test_the_channel_pages_mix_is_the_reports_channel_mix(client, supervisor, handled):
+    from analytics import reports
+
+    client.force_login(supervisor.user)
+    today = timezone.localdate()
+    filters = reports.Filters(start=today - timedelta(days=6), end=today)
+
+    response = client.get("/reports/channels/", period())
+
+    mix = reports.channel_mix(filters)
+    stacked = next(c for c in response.context["chart"]["charts"] if c["kind"] == "stacked")
+    assert [sum(s["data"]) for s in stacked["series"]] == [
+        sum(per_day.values()) for _code, per_day in sorted(mix.items())
+    ]
+    assert stacked["series"][0]["data"][-1] == 3

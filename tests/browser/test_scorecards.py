@@ -44,7 +44,8 @@ def test_an_agent_sees_their_own_scorecard_and_no_one_elses(people, live_asgi, b
     page = watched.page()
     _sign_in(page, live_asgi, first_name)
 
-    page.goto(f"{live_asgi}/reports/scorecards/")
+    # The header's link to the agent's own scorecard.
+    page.locator("header nav a[href='/reports/scorecards/']").click()
 
     expect(page).to_have_url(f"{live_asgi}/reports/scorecards/{first_pk}/")
     expect(page.locator("h1")).to_contain_text(first_label)
