@@ -352,6 +352,8 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(Role.AGENT)
 def scorecard(request: HttpRequest, agent_id: int) -> HttpResponse:
+    if agent_id > 2**63 - 1:  # past the database's integers: no such agent, for anyone
+        raise Http404(_("No such agent."))
     if not scorecards.agents_visible_to(request.user).filter(pk=agent_id).exists():
         if has_role(request.user, Role.ADMIN):
             raise Http404(_("No such agent."))

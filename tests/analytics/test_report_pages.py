@@ -301,6 +301,7 @@ def test_a_bad_period_is_refused_with_the_reason(client, supervisor):
     assert "The period starts after it ends." in response.content.decode()
     assert client.get("/reports/channels/heatmap.csv", backwards).status_code == 400
     assert client.get("/reports/sla/", {"agent": "-3"}).status_code == 400
+    assert client.get("/reports/sla/", {"agent": "9" * 30}).status_code == 400
 
 
 def test_the_tabs_lead_to_every_report_page(client, supervisor):
@@ -363,3 +364,11 @@ def test_the_channel_pages_mix_is_the_reports_channel_mix(client, supervisor, ha
         sum(per_day.values()) for _code, per_day in sorted(mix.items())
     ]
     assert stacked["series"][0]["data"][-1] == 3
+
+
+def test_a_team_that_does_not_exist_is_refused_not_a_server_error(client, supervisor):
+    client.force_login(supervisor.user)
+
+    for team in ("9" * 30, "999999", "x"):
+        assert client.get("/reports/sla/", {"team": team}).status_code == 400, team
+    assert client.get("/reports/ranking/", {"month": "99999-01"}).status_code == 400

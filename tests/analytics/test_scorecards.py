@@ -112,6 +112,7 @@ def test_an_admin_sees_every_scorecard(client, team_of_two):
     assert client.get(f"/reports/scorecards/{elsewhere.pk}/").status_code == 200
     assert client.get(f"/reports/scorecards/{first.pk}/").status_code == 200
     assert client.get("/reports/scorecards/999999/").status_code == 404
+    assert client.get(f"/reports/scorecards/{'9' * 30}/").status_code == 404
 
 
 def test_scorecards_need_a_member_of_staff(client, team_of_two):
