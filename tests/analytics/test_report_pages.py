@@ -372,3 +372,31 @@ def test_a_team_that_does_not_exist_is_refused_not_a_server_error(client, superv
     for team in ("9" * 30, "999999", "x"):
         assert client.get("/reports/sla/", {"team": team}).status_code == 400, team
     assert client.get("/reports/ranking/", {"month": "99999-01"}).status_code == 400
+
+
+def test_after_sales_cases_count_opened_closed_cycle_time_and_refunds(client, supervisor):
+    from decimal import Decimal
+
+    from aftersales.services import case_complete, case_refund, case_review
+    from aftersales.steps import CaseType
+    from tests.aftersales.factories import NOW, make_order, open_case
+
+    # Two refund-only cases opened at NOW; one refunded 40 and completed two hours later.
+    done = open_case(make_order(), type=CaseType.REFUND_ONLY, amount="40.00")
+    case_review(case=done, approve=True, now=NOW)
+    case_refund(case=done, amount=Decimal("40.00"), method="balance", reference="R1", now=NOW)
+    case_complete(case=done, now=NOW + timedelta(hours=2))
+    open_case(make_order(), type=CaseType.REFUND_ONLY, amount="30.00")
+    client.force_login(supervisor.user)
+    day = timezone.localdate(NOW).isoformat()
+
+    response = client.get("/reports/aftersales/", {"start": day, "end": day})
+
+    # opened, closed, cycle time, refunded
+    assert table(response, "cases")["Refund only"] == ["2", "1", "2.0 h", "¥40.00"]
+    rows = download(client, "/reports/aftersales/cases.csv", {"start": day, "end": day})
+    assert rows[1] == ["Refund only", "2", "1", "7200", "40.0"]
+    before = timezone.localdate(NOW - timedelta(days=1)).isoformat()
+    assert (
+        table(client.get("/reports/aftersales/", {"start": before, "end": before}), "cases") == {}
+    )
