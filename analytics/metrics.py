@@ -154,6 +154,7 @@ HEADLINES = (
     ("reopen_rate", _("Reopen rate"), "share"),
     ("repeat_rate", _("Repeat contacts"), "share"),
     ("deflection_rate", _("Bot deflection"), "share"),
+    ("sla_rate", _("SLA attainment"), "share"),
     ("emotion_index", _("Customer emotion index"), "index"),
 )
 

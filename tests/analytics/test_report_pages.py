@@ -90,6 +90,9 @@ def test_first_response_attainment_is_met_over_decided_and_counts_a_breach(
     assert milestones["First response"] == ["2", "1", "1", "50.0%"]
     tiles = {t["key"]: t["value"] for t in response.context["tiles"]}
     assert tiles["sla_first_response_rate"] == "50.0%"
+    overview = client.get("/reports/", period())
+    shown = {t["key"]: t["value"] for t in overview.context["tiles"]}
+    assert shown["sla_rate"] == tiles["sla_rate"]
     facts = {f.ticket_id: f for f in TicketFact.objects.all()}
     assert facts[on_time.pk].sla_first_response_met is True
     assert facts[late.pk].sla_first_response_met is False
