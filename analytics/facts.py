@@ -47,7 +47,7 @@ def _seconds(start: datetime, end: datetime | None) -> int | None:
 
 def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     """The facts of these tickets as they stand now (tickets that no longer exist are left
-    out). Seven queries for the batch, whatever its size."""
+    out). Eight queries for the batch, whatever its size."""
     tickets = list(
         Ticket.objects.filter(pk__in=ticket_ids).values(
             "pk",
@@ -115,6 +115,7 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
         .values_list("subject_id", "milestone", "elapsed_business_seconds")
     ):
         business[(subject_id, milestone)] = elapsed
+    outcomes = _sla_outcomes(ids)
     earlier = _earlier_contacts(tickets)
 
     now = timezone.now()
@@ -164,8 +165,33 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
             sentiment_sum=float(feeling.get("total") or 0.0),
             sentiment_count=feeling.get("count", 0),
             refreshed_at=now,
+            **outcomes.get(pk, {}),
         )
     return facts
+
+
+# The SLA milestones whose attainment the reports show (next response repeats per customer
+# message and is left to the SLA pages).
+SLA_MILESTONES = (Milestone.FIRST_RESPONSE, Milestone.PLAN, Milestone.RESOLUTION)
+
+
+def _sla_outcomes(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per ticket, the policy and each milestone's outcome from its latest clock: met when
+    satisfied without a breach (at the satisfaction), missed when breached (at the breach,
+    whether satisfied later or not); undecided clocks leave the milestone None."""
+    found: dict[int, dict[str, Any]] = {}
+    for subject_id, milestone, policy_id, satisfied_at, breached_at in (
+        SlaClock.objects.filter(subject_id__in=ids, milestone__in=SLA_MILESTONES)
+        .order_by("subject_id", "milestone", "sequence")
+        .values_list("subject_id", "milestone", "policy_id", "satisfied_at", "breached_at")
+    ):
+        values = found.setdefault(subject_id, {})
+        values["sla_policy_id"] = values.get("sla_policy_id") or policy_id
+        decided = breached_at or satisfied_at
+        # The latest clock of a milestone speaks for it (a reopening starts a new one).
+        values[f"sla_{milestone}_at"] = decided
+        values[f"sla_{milestone}_met"] = None if decided is None else breached_at is None
+    return found
 
 
 def _earlier_contacts(tickets: Sequence[Mapping[str, Any]]) -> set[int]:
@@ -260,6 +286,16 @@ def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]
                 },
             )
         )
+    for milestone in SLA_MILESTONES:
+        decided_at = getattr(fact, f"sla_{milestone}_at")
+        met = getattr(fact, f"sla_{milestone}_met")
+        if decided_at is not None and met is not None:
+            added.append(
+                (
+                    key(decided_at),
+                    {f"sla_{milestone}_decided": 1, f"sla_{milestone}_met": int(met)},
+                )
+            )
     return added
 
 

@@ -45,6 +45,10 @@ class ReportFilterForm(forms.Form):
     tier = forms.ChoiceField(
         label=_("Tier"), choices=[("", _("All")), *Tier.choices], required=False
     )
+    # Set by a link from an agent's row (0: unassigned); kept across the form's submissions.
+    agent = forms.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         # The default period shows in the date fields, as if it had been asked for.
@@ -88,4 +92,5 @@ class ReportFilterForm(forms.Form):
             channel=data.get("channel") or "",
             category=data.get("category") or "",
             tier=data.get("tier") or "",
+            agent_id=data.get("agent"),
         )

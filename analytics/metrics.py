@@ -24,6 +24,12 @@ SUMMED = (
     "first_contact_resolved",
     "reopened",
     "bot_deflected",
+    "sla_first_response_decided",
+    "sla_first_response_met",
+    "sla_plan_decided",
+    "sla_plan_met",
+    "sla_resolution_decided",
+    "sla_resolution_met",
 )
 
 
@@ -53,11 +59,23 @@ class Totals:
     first_contact_resolved: int = 0
     reopened: int = 0
     bot_deflected: int = 0
+    sla_first_response_decided: int = 0
+    sla_first_response_met: int = 0
+    sla_plan_decided: int = 0
+    sla_plan_met: int = 0
+    sla_resolution_decided: int = 0
+    sla_resolution_met: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
         """From a row of sums (None, as SQL gives for no rows, reads as 0)."""
         return cls(**{f.name: row.get(f.name) or 0 for f in fields(cls)})  # type: ignore[arg-type]
+
+    def __add__(self, other: "Totals") -> "Totals":
+        """The totals of two disjoint sets of rollup rows (two days, say)."""
+        return Totals(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
 
     # Averages in seconds.
     @property
@@ -94,6 +112,31 @@ class Totals:
         return _ratio(self.repeat_contacts, self.created)
 
     @property
+    def sla_first_response_rate(self) -> float | None:
+        return _ratio(self.sla_first_response_met, self.sla_first_response_decided)
+
+    @property
+    def sla_plan_rate(self) -> float | None:
+        return _ratio(self.sla_plan_met, self.sla_plan_decided)
+
+    @property
+    def sla_resolution_rate(self) -> float | None:
+        return _ratio(self.sla_resolution_met, self.sla_resolution_decided)
+
+    @property
+    def sla_decided(self) -> int:
+        return self.sla_first_response_decided + self.sla_plan_decided + self.sla_resolution_decided
+
+    @property
+    def sla_met(self) -> int:
+        return self.sla_first_response_met + self.sla_plan_met + self.sla_resolution_met
+
+    @property
+    def sla_rate(self) -> float | None:
+        """SLA attainment over every milestone decided in the period, met ÷ decided."""
+        return _ratio(self.sla_met, self.sla_decided)
+
+    @property
     def emotion_index(self) -> float | None:
         """客户情绪指数: mean sentiment of the customers' scored messages, -1 … 1."""
         return _ratio(self.sentiment_sum, self.sentiment_count)
@@ -111,6 +154,7 @@ HEADLINES = (
     ("reopen_rate", _("Reopen rate"), "share"),
     ("repeat_rate", _("Repeat contacts"), "share"),
     ("deflection_rate", _("Bot deflection"), "share"),
+    ("sla_rate", _("SLA attainment"), "share"),
     ("emotion_index", _("Customer emotion index"), "index"),
 )
 
@@ -118,3 +162,29 @@ HEADLINES = (
 def headline(totals: Totals, key: str) -> float | None:
     value = getattr(totals, key)
     return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality inspection (质检) of a period: the reviews submitted in it (feedback.Review)."""
+
+    reviews: int = 0
+    score_sum: float = 0.0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, row: Mapping[str, object]) -> "Quality":
+        return cls(
+            reviews=int(row.get("reviews") or 0),  # type: ignore[call-overload]
+            score_sum=float(row.get("score_sum") or 0),  # type: ignore[arg-type]
+            failed=int(row.get("failed") or 0),  # type: ignore[call-overload]
+        )
+
+    @property
+    def score_avg(self) -> float | None:
+        """Average quality score, 0 … 100 (a failed review scores 0 and counts)."""
+        return _ratio(self.score_sum, self.reviews)
+
+    @property
+    def fail_rate(self) -> float | None:
+        return _ratio(self.failed, self.reviews)

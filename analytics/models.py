@@ -11,9 +11,12 @@
   the ticket's trail entry that changed them, so no change is missed and a replay only marks
   a ticket that is marked already.
 
-No foreign keys: a fact outlives its ticket's erasure (figures without personal data).
+- `RankingSettings`: the weights and the minimum of the monthly agent ranking (one row).
+
+No foreign keys on facts: a fact outlives its ticket's erasure (figures without personal data).
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +46,16 @@ class TicketFact(models.Model):
     repeat_contact = models.BooleanField(default=False)
     sentiment_sum = models.FloatField(default=0.0)
     sentiment_count = models.PositiveIntegerField(default=0)
+    # SLA outcomes (docs/metrics.md: SLA attainment): per milestone, the moment its clock was
+    # decided (met when satisfied in time, missed when breached) and whether it was met;
+    # None while undecided or when the ticket's policy sets no such clock.
+    sla_policy_id = models.BigIntegerField(null=True)
+    sla_first_response_at = models.DateTimeField(null=True)
+    sla_first_response_met = models.BooleanField(null=True)
+    sla_plan_at = models.DateTimeField(null=True)
+    sla_plan_met = models.BooleanField(null=True)
+    sla_resolution_at = models.DateTimeField(null=True)
+    sla_resolution_met = models.BooleanField(null=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -82,6 +95,13 @@ class DailyRollup(models.Model):
     first_contact_resolved = models.IntegerField(default=0)
     reopened = models.IntegerField(default=0)
     bot_deflected = models.IntegerField(default=0)
+    # On the day each SLA milestone was decided (met or breached).
+    sla_first_response_decided = models.IntegerField(default=0)
+    sla_first_response_met = models.IntegerField(default=0)
+    sla_plan_decided = models.IntegerField(default=0)
+    sla_plan_met = models.IntegerField(default=0)
+    sla_resolution_decided = models.IntegerField(default=0)
+    sla_resolution_met = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("daily rollup")
@@ -137,6 +157,38 @@ class ShopEvent(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(uplift_percent__gte=-100), name="analytics_event_uplift"
+class RankingSettings(models.Model):
+    """How the monthly 金牌客服 ranking weighs its components (percent, summing to 100) and
+    how many resolved tickets in the month an agent needs to be ranked; one row, edited by
+    supervisors (analytics.services.ranking_settings_update)."""
+
+    weight_csat = models.PositiveSmallIntegerField(_("CSAT weight (%)"), default=30)
+    weight_quality = models.PositiveSmallIntegerField(_("quality weight (%)"), default=30)
+    weight_fcr = models.PositiveSmallIntegerField(
+        _("first-contact resolution weight (%)"), default=20
+    )
+    weight_sla = models.PositiveSmallIntegerField(_("SLA attainment weight (%)"), default=20)
+    min_resolved = models.PositiveIntegerField(
+        _("minimum resolved tickets in the month"), default=20
+    )
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ranking settings")
+        verbose_name_plural = _("ranking settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="analytics_ranking_one"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    weight_csat__lte=100,
+                    weight_quality__lte=100,
+                    weight_fcr__lte=100,
+                    weight_sla__lte=100,
+                ),
+                name="analytics_ranking_weights_max_100",
             ),
         ]
 
@@ -210,3 +262,4 @@ class StaffingSettings(models.Model):
 
     def __str__(self) -> str:
         return "staffing settings"
+        return str(_("Ranking settings"))

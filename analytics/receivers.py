@@ -7,15 +7,13 @@ from analytics.facts import facts_mark
 from tickets.models import EventKind, TicketEvent
 
 # Trail entries that change none of a ticket's facts. Any other kind, including kinds added
-# later, marks the ticket.
+# later, marks the ticket (a breach and a plan decide an SLA milestone's outcome).
 _NO_FACT = frozenset(
     {
         EventKind.DELIVERY,
         EventKind.NOTE,
         EventKind.SLA_WARNING,
-        EventKind.SLA_BREACH,
         EventKind.PII_REVEALED,
-        EventKind.PLAN,
         EventKind.ORDER_LINKED,
         EventKind.AFTERSALES,
         EventKind.NOTICE,

@@ -37,6 +37,12 @@ DRILL_LABELS = {
     "reopened": gettext_lazy("Reopened"),
     "repeat_contacts": gettext_lazy("Repeat contacts"),
     "bot_deflected": gettext_lazy("Answered by the bot alone"),
+    "sla_first_response_met": gettext_lazy("First response within the SLA"),
+    "sla_first_response_missed": gettext_lazy("First response SLA missed"),
+    "sla_plan_met": gettext_lazy("Plan within the SLA"),
+    "sla_plan_missed": gettext_lazy("Plan SLA missed"),
+    "sla_resolution_met": gettext_lazy("Resolution within the SLA"),
+    "sla_resolution_missed": gettext_lazy("Resolution SLA missed"),
 }
 # The daily table: column key, heading, kind (as in analytics.metrics.HEADLINES).
 DAILY_COLUMNS = (
@@ -85,6 +91,10 @@ def _show(value: float | None, kind: str) -> str:
         return f"{value * 100:.1f}%"
     if kind == "index":
         return f"{value:+.2f}"
+    if kind == "score":
+        return f"{value:.1f}"
+    if kind == "amount":
+        return f"¥{value:,.2f}"
     minutes = value / 60
     if minutes < 60:
         return _("%(minutes).0f min") % {"minutes": minutes}
@@ -207,11 +217,24 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpRespon
     form, filters = _form(request)
     if filters is None:
         return HttpResponse(" ".join(map(str, form.non_field_errors())), status=400)
-    name = f"kefu-overview_{filters.slug()}"
+    return stream_table(
+        name=f"kefu-overview_{filters.slug()}",
+        sheet=_("Overview"),
+        rows=_export_rows(filters),
+        fmt=fmt,
+    )
+
+
+def stream_table(
+    *, name: str, sheet: str, rows: Iterator[Sequence[object]], fmt: str
+) -> HttpResponse | StreamingHttpResponse:
+    """A table as a download named `name`: CSV streamed row by row, or XLSX written to a
+    temporary file in openpyxl's write-only mode and streamed from it, so neither holds the
+    table in memory. 404 for any other format."""
     if fmt == "csv":
         writer = csv.writer(_Echo())
         # A byte-order mark first, so that spreadsheet programs read the Chinese as UTF-8.
-        lines = (writer.writerow(row) for row in _export_rows(filters))
+        lines = (writer.writerow(row) for row in rows)
         response = StreamingHttpResponse(
             (line for chunk in (["\ufeff"], lines) for line in chunk),
             content_type="text/csv; charset=utf-8",
@@ -222,9 +245,9 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpRespon
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
-        sheet = book.create_sheet(title=_("Overview")[:31])
-        for row in _export_rows(filters):
-            sheet.append(row)
+        sheet_ = book.create_sheet(title=sheet[:31])
+        for row in rows:
+            sheet_.append(row)
         spool = tempfile.TemporaryFile()
         book.save(spool)
         spool.seek(0)

@@ -19,6 +19,7 @@ class Filters:
     channel: str = ""
     category: str = ""
     tier: str = ""
+    agent_id: int | None = None  # the assignee; 0 for unassigned
 
     @property
     def days(self) -> int:
@@ -33,6 +34,7 @@ class Filters:
             channel=self.channel,
             category=self.category,
             tier=self.tier,
+            agent_id=self.agent_id,
         )
 
     def slug(self) -> str:
@@ -41,6 +43,8 @@ class Filters:
         if self.team_id is not None:
             parts.append(f"team-{self.team_id}")
         parts += [value for value in (self.channel, self.category, self.tier) if value]
+        if self.agent_id is not None:
+            parts.append(f"agent-{self.agent_id}")
         return "_".join(parts)
 
     def dimensions(self) -> Q:
@@ -53,6 +57,8 @@ class Filters:
             q &= Q(category=self.category)
         if self.tier:
             q &= Q(tier=self.tier)
+        if self.agent_id is not None:
+            q &= Q(agent_id=self.agent_id)
         return q
 
 
@@ -110,6 +116,12 @@ DRILLS = {
     "reopened": ("resolved_at", Q(reopens__gt=0)),
     "repeat_contacts": ("created_at", Q(repeat_contact=True)),
     "bot_deflected": ("resolved_at", Q(bot_deflected=True)),
+    "sla_first_response_met": ("sla_first_response_at", Q(sla_first_response_met=True)),
+    "sla_first_response_missed": ("sla_first_response_at", Q(sla_first_response_met=False)),
+    "sla_plan_met": ("sla_plan_at", Q(sla_plan_met=True)),
+    "sla_plan_missed": ("sla_plan_at", Q(sla_plan_met=False)),
+    "sla_resolution_met": ("sla_resolution_at", Q(sla_resolution_met=True)),
+    "sla_resolution_missed": ("sla_resolution_at", Q(sla_resolution_met=False)),
 }
 
 
@@ -128,9 +140,17 @@ def drill(filters: Filters, metric: str) -> QuerySet[TicketFact]:
             f"{moment}__lt": _local_midnight(filters.end + timedelta(days=1)),
         },
     )
+    return _narrowed(facts, filters).order_by(f"-{moment}", "-ticket_id")
+
+
+def _narrowed(facts: QuerySet[TicketFact], filters: Filters) -> QuerySet[TicketFact]:
+    """Facts narrowed by the filters' dimensions, as the rollups are (an unassigned fact is
+    agent 0 there)."""
     if filters.team_id is not None:
         facts = facts.filter(team_id=filters.team_id)
     for name in ("channel", "category", "tier"):
         if value := getattr(filters, name):
             facts = facts.filter(**{name: value})
-    return facts.order_by(f"-{moment}", "-ticket_id")
+    if filters.agent_id is not None:
+        facts = facts.filter(agent_id=filters.agent_id or None)
+    return facts

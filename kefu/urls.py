@@ -39,6 +39,7 @@ urlpatterns = [
     path("reports/tickets/<str:metric>/", report_views.tickets, name="reports-tickets"),
     path("reports/forecast/", include(forecast_urls.forecast_patterns)),
     path("reports/staffing/", include(forecast_urls.staffing_patterns)),
+    path("reports/", include("analytics.page_urls")),
     # Before the core's status pages: after-sales adds its own under the same prefix.
     path("status/", include("aftersales.portal_urls")),
     path("status/", include("tickets.portal_urls")),

@@ -1,0 +1,579 @@
+"""The figures of the report pages beyond the overview (SLA, channels, categories, agents,
+quality, after-sales), as tables the page shows and the exports write: each table is built
+once, here, and both read it, so a page and its download cannot disagree.
+
+Every ticket figure comes from the daily rollups or, where a dimension is not in them (the SLA
+policy, the hour of the day), from the per-ticket facts by their time indexes, through the
+ratios of analytics.metrics; quality and after-sales figures from their own apps' rows.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from aftersales.models import AnomalyKind, Case, CaseStep, ShipmentAnomaly
+from aftersales.steps import FINAL_STEPS, CaseType
+from analytics import reports
+from analytics.metrics import Quality, Totals, sums
+from analytics.models import TicketFact
+from feedback.models import Review
+from sla.models import Milestone, SlaPolicy
+from tickets.models import Agent, Channel, Team
+
+# --- tables --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any  # a lazy translation
+    kind: str  # count, duration, share, index, score, amount
+    drill: str = ""  # the figure a cell leads to (analytics.reports.DRILLS)
+
+
+@dataclass
+class Row:
+    label: str
+    values: list[float | None]
+    # What a drill-down from this row adds to the page's filters (e.g. {"team": 3}).
+    params: dict[str, object] = field(default_factory=dict)
+    link: str = ""  # a page of its own (an agent's scorecard)
+    # A cell's own drill-down, where it is not its column's (column key: figure).
+    drills: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Table:
+    key: str
+    title: Any
+    head: Any  # the first column's heading
+    columns: tuple[Column, ...]
+    rows: list[Row]
+
+
+def _values(totals: Totals, columns: Iterable[Column]) -> list[float | None]:
+    found: list[float | None] = []
+    for column in columns:
+        value = getattr(totals, column.key)
+        found.append(None if value is None else float(value))
+    return found
+
+
+def _grouped(filters: reports.Filters, dimension: str) -> dict[Any, Totals]:
+    """The period's totals per value of one rollup dimension."""
+    return {
+        row[dimension]: Totals.of(row)
+        for row in reports.rollups(filters).values(dimension).annotate(**sums()).order_by()
+    }
+
+
+def _named(ids: Iterable[int], model: Any) -> dict[int, str]:
+    return {pk: str(obj) for pk, obj in model.objects.in_bulk([pk for pk in ids if pk]).items()}
+
+
+# --- SLA ----------------------------------------------------------------------------------
+
+SLA_MILESTONES = (
+    (Milestone.FIRST_RESPONSE, Milestone.FIRST_RESPONSE.label),
+    (Milestone.PLAN, Milestone.PLAN.label),
+    (Milestone.RESOLUTION, Milestone.RESOLUTION.label),
+)
+SLA_COLUMNS = (
+    Column("sla_first_response_decided", _("First response: decided"), "count"),
+    Column(
+        "sla_first_response_rate", _("First response: met"), "share", "sla_first_response_missed"
+    ),
+    Column("sla_plan_decided", _("Plan: decided"), "count"),
+    Column("sla_plan_rate", _("Plan: met"), "share", "sla_plan_missed"),
+    Column("sla_resolution_decided", _("Resolution: decided"), "count"),
+    Column("sla_resolution_rate", _("Resolution: met"), "share", "sla_resolution_missed"),
+    Column("sla_rate", _("All milestones: met"), "share"),
+)
+
+
+def sla_by_policy(filters: reports.Filters) -> dict[int | None, Totals]:
+    """SLA outcomes per policy, from the facts (the rollups have no policy): each milestone
+    counted on the local day it was decided, as the rollups count it."""
+    start = reports._local_midnight(filters.start)
+    end = reports._local_midnight(filters.end + timedelta(days=1))
+    counts: dict[str, Any] = {}
+    window = Q()
+    for milestone, _label in SLA_MILESTONES:
+        at = f"sla_{milestone}_at"
+        inside = Q(**{f"{at}__gte": start, f"{at}__lt": end})
+        window |= inside
+        counts[f"sla_{milestone}_decided"] = Count(
+            "pk", filter=inside & Q(**{f"sla_{milestone}_met__isnull": False})
+        )
+        counts[f"sla_{milestone}_met"] = Count(
+            "pk", filter=inside & Q(**{f"sla_{milestone}_met": True})
+        )
+    facts = reports._narrowed(TicketFact.objects.filter(window), filters)
+    return {
+        row["sla_policy_id"]: Totals.of(row)
+        for row in facts.values("sla_policy_id").annotate(**counts).order_by()
+    }
+
+
+def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[Table]:
+    """`totals`: the period's, when the caller has them already."""
+    totals = totals if totals is not None else reports.period_totals(filters)
+    milestones = Table(
+        key="milestones",
+        title=_("Attainment per milestone"),
+        head=_("Milestone"),
+        columns=(
+            Column("decided", _("Decided"), "count"),
+            Column("met", _("Met"), "count"),
+            Column("missed", _("Missed"), "count"),
+            Column("rate", _("Attainment"), "share"),
+        ),
+        rows=[],
+    )
+    for milestone, label in SLA_MILESTONES:
+        decided = getattr(totals, f"sla_{milestone}_decided")
+        met = getattr(totals, f"sla_{milestone}_met")
+        milestones.rows.append(
+            Row(
+                label=str(label),
+                values=[decided, met, decided - met, getattr(totals, f"sla_{milestone}_rate")],
+                drills={"met": f"sla_{milestone}_met", "missed": f"sla_{milestone}_missed"},
+            )
+        )
+    policies = sla_by_policy(filters)
+    names = _named([pk for pk in policies if pk], SlaPolicy)
+    by_policy = Table(
+        key="policies",
+        title=_("Attainment per policy"),
+        head=_("Policy"),
+        columns=SLA_COLUMNS,
+        rows=[
+            Row(label=names.get(pk or 0, str(_("No policy"))), values=_values(t, SLA_COLUMNS))
+            for pk, t in sorted(policies.items(), key=lambda item: -item[1].sla_decided)
+            if t.sla_decided
+        ],
+    )
+    teams = _grouped(filters, "team_id")
+    team_names = _named(teams, Team)
+    by_team = Table(
+        key="teams",
+        title=_("Attainment per team"),
+        head=_("Team"),
+        columns=SLA_COLUMNS,
+        rows=[
+            Row(
+                label=team_names.get(pk, str(_("No team"))),
+                values=_values(t, SLA_COLUMNS),
+                params={"team": pk} if pk else {},
+            )
+            for pk, t in sorted(teams.items(), key=lambda item: -item[1].sla_decided)
+            if t.sla_decided
+        ],
+    )
+    agents = _grouped(filters, "agent_id")
+    agent_names = _agent_names(agents)
+    by_agent = Table(
+        key="agents",
+        title=_("Attainment per agent"),
+        head=_("Agent"),
+        columns=SLA_COLUMNS,
+        rows=[
+            Row(
+                label=agent_names.get(pk, str(_("Unassigned"))),
+                values=_values(t, SLA_COLUMNS),
+                params={"agent": pk},
+            )
+            for pk, t in sorted(agents.items(), key=lambda item: -item[1].sla_decided)
+            if t.sla_decided
+        ],
+    )
+    return [milestones, by_policy, by_team, by_agent]
+
+
+def _agent_names(ids: Iterable[int]) -> dict[int, str]:
+    wanted = [pk for pk in ids if pk]
+    return {
+        agent.pk: str(agent) for agent in Agent.objects.select_related("user").filter(pk__in=wanted)
+    }
+
+
+# --- channels -----------------------------------------------------------------------------
+
+CHANNEL_COLUMNS = (
+    Column("created", _("Contacts"), "count", "created"),
+    Column("first_response_avg_s", _("First response (average)"), "duration"),
+    Column("resolved", _("Resolved"), "count", "resolved"),
+    Column("resolution_avg_s", _("Resolution time (average)"), "duration"),
+    Column("fcr_rate", _("First-contact resolution"), "share"),
+    Column("repeat_rate", _("Repeat contacts"), "share"),
+    Column("sla_rate", _("SLA attainment"), "share"),
+)
+WEEKDAYS = (
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+)
+
+
+def heatmap(filters: reports.Filters) -> list[list[int]]:
+    """Contacts by local weekday (Monday first) and hour, 7 × 24, from the facts' creation
+    times (the rollups are per day)."""
+    zone = timezone.get_current_timezone()
+    facts = reports._narrowed(
+        TicketFact.objects.filter(
+            created_at__gte=reports._local_midnight(filters.start),
+            created_at__lt=reports._local_midnight(filters.end + timedelta(days=1)),
+        ),
+        filters,
+    )
+    grid = [[0] * 24 for _day in range(7)]
+    for row in (
+        facts.annotate(
+            weekday=ExtractIsoWeekDay("created_at", tzinfo=zone),
+            hour=ExtractHour("created_at", tzinfo=zone),
+        )
+        .values("weekday", "hour")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        grid[row["weekday"] - 1][row["hour"]] = row["count"]
+    return grid
+
+
+def channel_days(filters: reports.Filters) -> dict[str, dict[date, Totals]]:
+    """The period's totals per channel per day (one reading of the rollups serves both the
+    channel mix and the channel table)."""
+    found: dict[str, dict[date, Totals]] = {}
+    for row in reports.rollups(filters).values("channel", "day").annotate(**sums()).order_by():
+        found.setdefault(row["channel"], {})[row["day"]] = Totals.of(row)
+    return found
+
+
+def channel_tables(
+    filters: reports.Filters,
+    grid: list[list[int]] | None = None,
+    per_day: dict[str, dict[date, Totals]] | None = None,
+) -> list[Table]:
+    """`grid` and `per_day`: the period's heat map and channel days, when the caller has
+    them already."""
+    per_day = per_day if per_day is not None else channel_days(filters)
+    channels = {code: sum(days.values(), Totals()) for code, days in per_day.items()}
+    names = dict(Channel.choices)
+    by_channel = Table(
+        key="channels",
+        title=_("Per channel"),
+        head=_("Channel"),
+        columns=CHANNEL_COLUMNS,
+        rows=[
+            Row(
+                label=str(names.get(code, code)),
+                values=_values(t, CHANNEL_COLUMNS),
+                params={"channel": code},
+            )
+            for code, t in sorted(channels.items(), key=lambda item: -item[1].created)
+            if t.created or t.resolved
+        ],
+    )
+    grid = grid if grid is not None else heatmap(filters)
+    hours = Table(
+        key="heatmap",
+        title=_("Contacts by weekday and hour"),
+        head=_("Weekday"),
+        columns=tuple(Column(f"h{hour}", f"{hour:02d}", "count") for hour in range(24)),
+        rows=[
+            Row(label=str(WEEKDAYS[day]), values=[float(n) for n in grid[day]]) for day in range(7)
+        ],
+    )
+    return [by_channel, hours]
+
+
+# --- categories ---------------------------------------------------------------------------
+
+CATEGORY_COLUMNS = (
+    Column("created", _("Contacts"), "count", "created"),
+    Column("share", _("Share"), "share"),
+    Column("cumulative", _("Cumulative share"), "share"),
+    Column("repeat_contacts", _("Repeat contacts"), "count", "repeat_contacts"),
+    Column("repeat_rate", _("Repeat-contact rate"), "share"),
+    Column("resolved", _("Resolved"), "count", "resolved"),
+    Column("fcr_rate", _("First-contact resolution"), "share"),
+)
+
+
+def category_tables(
+    filters: reports.Filters, label: Callable[[str], str]
+) -> tuple[list[Table], list[tuple[str, int]]]:
+    """The Pareto table (most contacts first, with the cumulative share) and its bars."""
+    found = _grouped(filters, "category")
+    ordered = sorted(
+        ((code, t) for code, t in found.items() if t.created), key=lambda i: (-i[1].created, i[0])
+    )
+    total = sum(t.created for _code, t in ordered)
+    rows = []
+    running = 0
+    for code, t in ordered:
+        running += t.created
+        rows.append(
+            Row(
+                label=label(code),
+                values=[
+                    t.created,
+                    t.created / total if total else None,
+                    running / total if total else None,
+                    t.repeat_contacts,
+                    t.repeat_rate,
+                    t.resolved,
+                    t.fcr_rate,
+                ],
+                params={"category": code} if code else {},
+            )
+        )
+    table = Table(
+        key="categories",
+        title=_("Per category"),
+        head=_("Category"),
+        columns=CATEGORY_COLUMNS,
+        rows=rows,
+    )
+    return [table], [(code, t.created) for code, t in ordered]
+
+
+# --- quality ------------------------------------------------------------------------------
+
+
+def _reviews(filters: reports.Filters) -> Any:
+    """The quality reviews submitted in the period, narrowed as the tickets are."""
+    reviews = Review.objects.filter(
+        submitted_at__gte=reports._local_midnight(filters.start),
+        submitted_at__lt=reports._local_midnight(filters.end + timedelta(days=1)),
+    )
+    if _narrows(filters, agent=False):
+        reviews = reviews.filter(ticket_id__in=_ticket_ids(replace(filters, agent_id=None)))
+    if filters.agent_id is not None:
+        reviews = reviews.filter(agent_id=filters.agent_id)
+    return reviews
+
+
+def _narrows(filters: reports.Filters, *, agent: bool = True) -> bool:
+    dimensions = [filters.team_id, filters.channel, filters.category, filters.tier]
+    if agent:
+        dimensions.append(filters.agent_id)
+    return any(value not in (None, "") for value in dimensions)
+
+
+def _ticket_ids(filters: reports.Filters) -> Any:
+    """The tickets the filters' dimensions cover, from their facts (a subquery): other apps'
+    rows are narrowed by it rather than by a join on the tickets."""
+    return reports._narrowed(TicketFact.objects.all(), filters).values("ticket_id")
+
+
+def _quality_sums() -> dict[str, Any]:
+    return {
+        "reviews": Count("pk"),
+        "score_sum": Sum("score"),
+        "failed": Count("pk", filter=Q(is_failed=True)),
+    }
+
+
+def quality_totals(filters: reports.Filters) -> Quality:
+    return Quality.of(_reviews(filters).aggregate(**_quality_sums()))
+
+
+def quality_by_agent(filters: reports.Filters) -> dict[int, Quality]:
+    return {
+        row["agent_id"]: Quality.of(row)
+        for row in _reviews(filters).values("agent_id").annotate(**_quality_sums()).order_by()
+    }
+
+
+QUALITY_COLUMNS = (
+    Column("reviews", _("Reviews"), "count"),
+    Column("score_avg", _("Quality score (average)"), "score"),
+    Column("failed", _("Failed reviews"), "count"),
+    Column("fail_rate", _("Failed share"), "share"),
+)
+
+
+def quality_tables(filters: reports.Filters) -> list[Table]:
+    found = quality_by_agent(filters)
+    names = _agent_names(found)
+    rows = [
+        Row(
+            label=names.get(pk, str(pk)),
+            values=[
+                float(getattr(q, c.key)) if getattr(q, c.key) is not None else None
+                for c in QUALITY_COLUMNS
+            ],
+        )
+        for pk, q in sorted(found.items(), key=lambda item: (-item[1].reviews, item[0]))
+    ]
+    return [
+        Table(
+            key="quality",
+            title=_("Quality inspection per agent"),
+            head=_("Agent"),
+            columns=QUALITY_COLUMNS,
+            rows=rows,
+        )
+    ]
+
+
+# --- agents -------------------------------------------------------------------------------
+
+AGENT_COLUMNS = (
+    Column("created", _("Contacts"), "count", "created"),
+    Column("first_response_avg_s", _("First response (average)"), "duration"),
+    Column("resolved", _("Resolved"), "count", "resolved"),
+    Column("resolution_avg_s", _("Handling time (average)"), "duration"),
+    Column("fcr_rate", _("First-contact resolution"), "share", "first_contact_resolved"),
+    Column("reopen_rate", _("Reopen rate"), "share", "reopened"),
+    Column("sla_rate", _("SLA attainment"), "share"),
+    Column("score_avg", _("Quality score (average)"), "score"),
+    Column("failed", _("Failed reviews"), "count"),
+)
+
+
+def agent_tables(filters: reports.Filters, link: Callable[[int], str]) -> list[Table]:
+    found = _grouped(filters, "agent_id")
+    quality = quality_by_agent(filters)
+    names = _agent_names([*found, *quality])
+    rows = []
+    for pk in sorted(
+        {*found, *quality}, key=lambda pk: (-(found.get(pk) or Totals()).resolved, pk)
+    ):
+        t = found.get(pk) or Totals()
+        q = quality.get(pk) or Quality()
+        values = [*_values(t, AGENT_COLUMNS[:7]), q.score_avg, float(q.failed)]
+        rows.append(
+            Row(
+                label=names.get(pk, str(_("Unassigned"))),
+                values=values,
+                params={"agent": pk},
+                link=link(pk) if pk else "",
+            )
+        )
+    return [
+        Table(key="agents", title=_("Per agent"), head=_("Agent"), columns=AGENT_COLUMNS, rows=rows)
+    ]
+
+
+# --- after-sales --------------------------------------------------------------------------
+
+CASE_COLUMNS = (
+    Column("opened", _("Opened"), "count"),
+    Column("closed", _("Closed"), "count"),
+    Column("cycle_avg_s", _("Cycle time (average)"), "duration"),
+    Column("refunded", _("Refunded"), "amount"),
+)
+ANOMALY_COLUMNS = (
+    Column("detected", _("Detected"), "count"),
+    Column("resolved", _("Resolved since"), "count"),
+    Column("open", _("Still open"), "count"),
+    Column("recovery_avg_s", _("Time to recover (average)"), "duration"),
+)
+
+
+def aftersales_tables(filters: reports.Filters) -> list[Table]:
+    """Cases opened in the period by type; the cases closed in it (their final step in the
+    period) with their cycle time from opening to the final step and the amounts refunded;
+    logistics anomalies detected in the period by kind. Team, channel, category and tier
+    narrow cases by their ticket; cases without a ticket count only unfiltered."""
+    start = reports._local_midnight(filters.start)
+    end = reports._local_midnight(filters.end + timedelta(days=1))
+    cases = Case.objects.all()
+    anomalies = ShipmentAnomaly.objects.all()
+    if _narrows(filters):
+        cases = cases.filter(ticket_id__in=_ticket_ids(filters))
+        anomalies = anomalies.filter(ticket_id__in=_ticket_ids(filters))
+    opened = dict(
+        cases.filter(created_at__gte=start, created_at__lt=end)
+        .values("type")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("type", "n")
+    )
+    finals = (
+        CaseStep.objects.filter(case__in=cases, step__in=FINAL_STEPS)
+        .values("case_id")
+        .annotate(closed_at=Max("at"))
+        .filter(closed_at__gte=start, closed_at__lt=end)
+        .values_list("case_id", flat=True)
+    )
+    closed: dict[str, dict[str, Any]] = {}
+    for row in (
+        CaseStep.objects.filter(case_id__in=finals, step__in=FINAL_STEPS)
+        .values("case_id", "case__type", "case__created_at", "case__refunded_amount")
+        .annotate(closed_at=Max("at"))
+        .order_by()
+    ):
+        kind = closed.setdefault(row["case__type"], {"n": 0, "seconds": 0.0, "refunded": 0})
+        kind["n"] += 1
+        kind["seconds"] += max(0.0, (row["closed_at"] - row["case__created_at"]).total_seconds())
+        kind["refunded"] += row["case__refunded_amount"] or Decimal(0)
+    by_type = Table(
+        key="cases",
+        title=_("After-sales cases per type"),
+        head=_("Type"),
+        columns=CASE_COLUMNS,
+        rows=[],
+    )
+    for code, label in CaseType.choices:
+        done = closed.get(code, {})
+        if not opened.get(code) and not done:
+            continue
+        count = done.get("n", 0)
+        by_type.rows.append(
+            Row(
+                label=str(label),
+                values=[
+                    float(opened.get(code, 0)),
+                    float(count),
+                    done["seconds"] / count if count else None,
+                    float(done.get("refunded", 0)),
+                ],
+            )
+        )
+    recovery = ExpressionWrapper(F("resolved_at") - F("detected_at"), output_field=DurationField())
+    kinds = {
+        row["kind"]: row
+        for row in anomalies.filter(detected_at__gte=start, detected_at__lt=end)
+        .values("kind")
+        .annotate(
+            detected=Count("pk"),
+            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+            recovery=Avg(recovery, filter=Q(resolved_at__isnull=False)),
+        )
+        .order_by()
+    }
+    by_kind = Table(
+        key="anomalies",
+        title=_("Logistics anomalies per kind"),
+        head=pgettext_lazy("anomaly", "Kind"),
+        columns=ANOMALY_COLUMNS,
+        rows=[
+            Row(
+                label=str(label),
+                values=[
+                    float(kinds[code]["detected"]),
+                    float(kinds[code]["resolved"]),
+                    float(kinds[code]["detected"] - kinds[code]["resolved"]),
+                    kinds[code]["recovery"].total_seconds() if kinds[code]["recovery"] else None,
+                ],
+            )
+            for code, label in AnomalyKind.choices
+            if code in kinds
+        ],
+    )
+    return [by_type, by_kind]
