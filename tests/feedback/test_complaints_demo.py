@@ -8,7 +8,12 @@ import pytest
 from django.core.management import call_command
 
 from feedback.models import Complaint, ComplaintReview, ComplaintSource, Suggestion
-from feedback.selectors.complaints import overdue_actions, suggestion_counts
+from feedback.selectors.complaints import (
+    overdue_actions,
+    reviews_by_cause_and_month,
+    reviews_filtered,
+    suggestion_counts,
+)
 from tickets.models import Status
 
 pytestmark = pytest.mark.django_db
@@ -28,17 +33,18 @@ def test_the_demo_loads_complaints_reviews_and_suggestions_once(settings):
     call_command("seed_demo_complaints", stdout=StringIO())
 
     sources = sorted(Complaint.objects.values_list("source", flat=True))
-    assert sources == sorted(
-        [ComplaintSource.TRIAGE, ComplaintSource.TRIAGE, ComplaintSource.AGENT]
-    )
+    assert sources == sorted([ComplaintSource.TRIAGE] * 5 + [ComplaintSource.AGENT])
     assert all(
         c.owner is not None and c.owner.username == "supervisor" for c in Complaint.objects.all()
     )
     assert [r.complaint.ticket.messages.first().provider_id for r in overdue_actions()] == [
         "demo-c1"
     ]
-    closed = ComplaintReview.objects.get(action_status="done").complaint.ticket
-    assert closed.status == Status.CLOSED
+    closed = [r.complaint.ticket for r in ComplaintReview.objects.filter(action_status="done")]
+    assert len(closed) == 4 and all(ticket.status == Status.CLOSED for ticket in closed)
+    table = reviews_by_cause_and_month(reviews_filtered())
+    logistics = next(row for row in table.rows if row.cause.code == "logistics")
+    assert logistics.total == 3
     assert suggestion_counts() == {"new": 1, "accepted": 1, "done": 1, "declined": 1}
     before = state()
     call_command("seed_demo_complaints", stdout=StringIO())

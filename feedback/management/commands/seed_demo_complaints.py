@@ -1,6 +1,7 @@
 """Demo complaints for the demo of `seed_demo`: three complaints taken in through intake
 (Chinese and English; one flagged by the demo agent), two of them reviewed by the demo
-supervisor (one with its corrective action overdue, so the board lists it; one closed), and
+supervisor (one with its corrective action overdue, so the board lists it; one closed), three
+earlier delivery complaints reviewed and closed (the same root cause over three months), and
 customer suggestions in each status. Runs after `seed_demo`; running it again changes nothing."""
 
 from datetime import timedelta
@@ -43,6 +44,34 @@ COMPLAINTS = [
         12,
     ),
     ("demo-c3", Channel.APP, "u2003", "孙强", "牛奶又送晚了两个小时，已经不是第一次", 2),
+]
+# Earlier complaints about deliveries, reviewed and closed: the same cause month after month,
+# as the reviews page should show it. (message id, app user, name, text, days ago, action)
+HISTORY = [
+    (
+        "demo-c4",
+        "u2004",
+        "吴凡",
+        "快递员把生鲜放在门口一下午没通知我，我要投诉",
+        75,
+        "配送员上岗培训：生鲜必须当面交付或电话确认。",
+    ),
+    (
+        "demo-c5",
+        "u2005",
+        "郑丽",
+        "第三次了，冷链配送迟到三个小时，冰淇淋全化了",
+        45,
+        "高峰时段增加冷链配送车两辆。",
+    ),
+    (
+        "demo-c6",
+        "u2006",
+        "Mark Lee",
+        "Unacceptable: the courier left my groceries in the rain again.",
+        18,
+        "Courier contract: a photo at the door is required on delivery.",
+    ),
 ]
 # (message id, app user, name, text, title, statuses to move through)
 SUGGESTIONS = [
@@ -127,6 +156,28 @@ class Command(BaseCommand):
                 ),
             )
             ticket_set_status(ticket=tickets["demo-c2"], status=Status.CLOSED, actor=supervisor)
+            for message_id, user_id, name, text, days, action in HISTORY:
+                result = intake_message(
+                    inbound=self._inbound(message_id, Channel.APP, user_id, name, text)
+                )
+                Ticket.objects.filter(pk=result.ticket.pk).update(
+                    created_at=now - timedelta(days=days)
+                )
+                ticket = Ticket.objects.get(pk=result.ticket.pk)
+                complaint_review_save(
+                    complaint=Complaint.objects.get(ticket=ticket),
+                    actor=supervisor,
+                    review=ReviewInput(
+                        root_cause=causes["logistics"],
+                        department="物流部 Logistics",
+                        summary="",
+                        action=action,
+                        action_owner=supervisor,
+                        action_due=timezone.localdate(ticket.created_at) + timedelta(days=10),
+                        action_status="done",
+                    ),
+                )
+                ticket_set_status(ticket=ticket, status=Status.CLOSED, actor=supervisor)
             for message_id, user_id, name, text, title, moves in SUGGESTIONS:
                 result = intake_message(
                     inbound=self._inbound(message_id, Channel.APP, user_id, name, text)
@@ -140,7 +191,8 @@ class Command(BaseCommand):
                     )
         done = Suggestion.objects.filter(status=SuggestionStatus.DONE).count()
         self.stdout.write(
-            f"complaints demo: {len(COMPLAINTS)} complaints, 2 reviews, "
+            f"complaints demo: {len(COMPLAINTS) + len(HISTORY)} complaints, "
+            f"{2 + len(HISTORY)} reviews, "
             f"{len(SUGGESTIONS)} suggestions ({done} done)"
         )
 
