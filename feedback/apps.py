@@ -20,3 +20,8 @@ class FeedbackConfig(AppConfig):
         hooks.ticket_panel_register("feedback.complaint", complaint_panel)
         hooks.ticket_opened_register("feedback.complaint", complaint_on_ticket_opened)
         hooks.close_guard_register("feedback.complaint_review", complaint_close_guard)
+        # A customer's suggestions and their complaints' reviews, in export and erasure.
+        from feedback import complaints_privacy
+        from tickets.personal_data import personal_data_register
+
+        personal_data_register(complaints_privacy.source)
