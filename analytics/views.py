@@ -7,6 +7,7 @@ from analytics import selectors
 from feedback.selectors.complaints import overdue_actions
 from kefu.roles import Role, role_required
 from sla.models import EscalationAction, Milestone
+from tickets.masking import mask_text
 from tickets.models import AgentStatus
 from tickets.templatetags.kefu_format import business_duration
 
@@ -44,7 +45,7 @@ def _counters() -> dict[str, object]:
         {
             "number": review.complaint.ticket.number,
             "cause": str(review.root_cause),
-            "action": review.action[:80],
+            "action": mask_text(review.action[:80]),
             "owner": review.action_owner.get_full_name() or review.action_owner.get_username(),
             "due": review.action_due.isoformat(),
         }

@@ -14,7 +14,8 @@ from django.db.models import Q
 from feedback.models import ComplaintReview, Suggestion
 from tickets.personal_data import CustomerFootprint, PersonalDataSource
 
-SOURCE = "feedback.complaints"
+# Files go under this name in the archive: complaints/suggestions_and_reviews.json.
+SOURCE = "complaints"
 ERASED_TEXT = "[erased]"
 
 
@@ -51,7 +52,7 @@ def export(footprint: CustomerFootprint) -> dict[str, bytes]:
         return {}
     body = {"suggestions": suggestions, "complaint_reviews": reviews}
     return {
-        "feedback/complaints.json": json.dumps(
+        "suggestions_and_reviews.json": json.dumps(
             body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2
         ).encode()
     }

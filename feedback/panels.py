@@ -29,12 +29,16 @@ def complaint_panel(request: HttpRequest, ticket: Ticket) -> str:
     """The complaint card on the ticket page (staff only, as the page is): whether the ticket
     is a complaint, its owner and review, the flag or unflag form, and the customer's
     suggestion recorded from it or the form to record one."""
+    is_complaint = ticket.category == Category.COMPLAINT
+    # Only a complaint has a complaint row worth reading: ordinary tickets pay one query (the
+    # suggestion) for this card.
     complaint = (
         Complaint.objects.select_related("owner", "review__root_cause")
         .filter(ticket=ticket)
         .first()
+        if is_complaint
+        else None
     )
-    is_complaint = ticket.category == Category.COMPLAINT
     review = getattr(complaint, "review", None) if complaint is not None else None
     return render_to_string(
         "feedback/complaints/_ticket_panel.html",

@@ -37,7 +37,7 @@ def test_export_holds_the_customers_suggestion_and_complaint_review(supervisor):
     )
 
     with zipfile.ZipFile(archive) as opened:
-        held = json.loads(opened.read("feedback/complaints.json"))
+        held = json.loads(opened.read("complaints/suggestions_and_reviews.json"))
     assert [s["title"] for s in held["suggestions"]] == ["按时间筛选"]
     assert [r["root_cause__code"] for r in held["complaint_reviews"]] == ["agent_attitude"]
 

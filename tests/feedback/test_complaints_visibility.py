@@ -81,3 +81,19 @@ def test_the_customer_sees_nothing_of_the_complaint_on_the_status_page(
         "复盘",
     ]:
         assert hidden not in html, hidden
+
+
+def test_personal_numbers_are_masked_on_the_complaint_pages_and_the_card(client, supervisor):
+    ticket = complaint_ticket("我要投诉，电话13812345678，态度太差了")
+    reviewed(ticket, by=supervisor.user)
+    client.force_login(supervisor.user)
+
+    for page in [
+        "/complaints/?state=all",
+        f"/complaints/{ticket.number}/",
+        f"/tickets/{ticket.number}/",
+        "/complaints/reviews/",
+    ]:
+        html = client.get(page).content.decode()
+        assert "13812345678" not in html, page
+    assert "138****5678" in client.get("/complaints/?state=all").content.decode()
