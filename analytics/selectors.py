@@ -8,6 +8,7 @@ from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from aftersales.services.logistics import open_anomaly_count
+from feedback.selectors.complaints import overdue_action_count
 from sla.forecast import breach_probability
 from sla.selectors import default_calendar_id, work_calendar
 from tickets.models import (
@@ -26,7 +27,8 @@ from tickets.models import (
 def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
     """Open, unassigned, waiting on us, SLA at risk and breached (open tickets), and today's
     first responses with their average wall-clock time, today's customer emotion index, and
-    the open logistics anomalies. Four queries."""
+    the open logistics anomalies and overdue corrective actions of complaint reviews. Five
+    queries."""
     now = now or timezone.now()
     current = Ticket.objects.filter(is_open=True).aggregate(
         open=Count("pk"),
@@ -59,6 +61,8 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         "emotion_index_today": round(emotion, 2) if emotion is not None else None,
         # Parcels a logistics rule flagged and that have not arrived since.
         "logistics_anomalies": open_anomaly_count(),
+        # Complaint reviews whose corrective action is past its due date and not done.
+        "complaint_actions_overdue": overdue_action_count(now=now),
     }
 
 

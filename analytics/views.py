@@ -4,8 +4,10 @@ from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET
 
 from analytics import selectors
+from feedback.selectors.complaints import overdue_actions
 from kefu.roles import Role, role_required
 from sla.models import EscalationAction, Milestone
+from tickets.masking import mask_text
 from tickets.models import AgentStatus
 from tickets.templatetags.kefu_format import business_duration
 
@@ -38,6 +40,16 @@ def _counters() -> dict[str, object]:
             "at": localtime(e.at).strftime("%H:%M"),
         }
         for e in selectors.recent_escalations()
+    ]
+    values["overdue_actions"] = [
+        {
+            "number": review.complaint.ticket.number,
+            "cause": str(review.root_cause),
+            "action": mask_text(review.action[:80]),
+            "owner": review.action_owner.get_full_name() or review.action_owner.get_username(),
+            "due": review.action_due.isoformat(),
+        }
+        for review in overdue_actions()
     ]
     statuses = dict(AgentStatus.choices)
     values["agents"] = [

@@ -16,9 +16,25 @@ class Category:
     AFTER_SALES = "after_sales"
     TECH = "tech"
     VALUE_ADDED = "value_added"
+    # A ticket type of its own (feedback's complaints and their review): its keyword rule
+    # wins over the other categories and over the category model (kb.triage).
+    COMPLAINT = "complaint"
 
 
 # fmt: off
+# What makes a message a complaint (投诉): the word itself, the agent's attitude, a failure that
+# keeps coming back, a threat to go to the regulator (12315, 消协) or the media, and their
+# English counterparts. Words of the legal and media urgency rules may appear here too: such a
+# message is both urgent and a complaint.
+COMPLAINT_WORDS: list[str] = [
+    "投诉", "态度太差", "态度差", "态度恶劣", "态度很差", "服务太差", "服务态度",
+    "太差劲", "差评", "不可接受", "无法接受", "又坏了", "又出问题", "第三次", "好几次了",
+    "反复出现", "一直没解决", "还是没解决", "12315", "消协", "曝光", "找媒体", "媒体",
+    "complain", "complaint", "complaining", "unacceptable", "rude", "terrible service",
+    "worst service", "third time", "still not fixed", "again and again", "keeps happening",
+    "consumer association", "go to the media", "report you",
+]
+
 DEFAULT_CATEGORY_RULES: list[tuple[str, list[str]]] = [
     (Category.AFTER_SALES, [
         "退货", "退款", "换货", "维修", "退钱", "售后", "质量问题", "破损",
@@ -36,6 +52,7 @@ DEFAULT_CATEGORY_RULES: list[tuple[str, list[str]]] = [
         "发票", "会员", "积分", "礼品卡", "优惠券", "建议",
         "invoice", "membership", "points", "gift card", "coupon", "suggestion",
     ]),
+    (Category.COMPLAINT, COMPLAINT_WORDS),
 ]
 
 DEFAULT_URGENCY_RULES: list[tuple[str, list[str]]] = [

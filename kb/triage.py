@@ -43,6 +43,7 @@ __all__ = [
     "Triage",
     "TriageConfig",
     "category_label",
+    "complaint_words",
     "triage_text",
     "urgency_reasons",
 ]
@@ -57,6 +58,7 @@ CATEGORY_LABELS = {
     Category.AFTER_SALES: _("After-sales"),
     Category.TECH: _("Technical problem"),
     Category.VALUE_ADDED: _("Value-added service"),
+    Category.COMPLAINT: _("Complaint"),
 }
 
 
@@ -102,6 +104,12 @@ class Triage:
     model_version: int | None = None  # the TriageModel id of the category model
     sentiment_source: str = "lexicon"  # "model" or "lexicon"
     sentiment_model_version: int | None = None
+    # The words of the complaint rule that fired (empty: not a complaint by its words).
+    complaint_words: list[str] = field(default_factory=list)
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.category == Category.COMPLAINT
 
 
 def _load_config() -> TriageConfig:
@@ -158,6 +166,24 @@ def _category_by_rules(normalised: str, config: TriageConfig) -> str | None:
     return min(scores)[2] if scores else None
 
 
+def _complaint_words(normalised: str, config: TriageConfig) -> list[str]:
+    """The words of the complaint rule (category code `complaint`) found in the text."""
+    for rule in config.category_rules:
+        if rule.code == Category.COMPLAINT:
+            return list(dict.fromkeys(rule.hits(normalised)))
+    return []
+
+
+def complaint_words(text: str) -> list[str]:
+    """The words of the complaint rule found in `text` (empty: its words do not make it a
+    complaint). Never raises."""
+    try:
+        return _complaint_words(normalise(text), current_config())
+    except Exception:
+        logger.exception("complaint words failed")
+        return []
+
+
 def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: int) -> Triage:
     normalised = normalise(text)
     # Both models take the same features: segment and count them once.
@@ -180,6 +206,12 @@ def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: i
     else:
         category = _category_by_rules(normalised, config)
         source = "rules" if category else ""
+    # A complaint is a ticket type of its own, handled by a supervisor under its own SLA: its
+    # words decide over the other categories' counts and over a model, which may have been
+    # trained without the label (a model trained with it still finds complaints by itself).
+    complaint_words = _complaint_words(normalised, config)
+    if complaint_words and category != Category.COMPLAINT:
+        category, confidence, source = Category.COMPLAINT, None, "rules"
 
     reasons = _urgency_reasons(normalised, config)
     keyword_reasons = len(reasons)
@@ -213,6 +245,7 @@ def _triage(text: str, config: TriageConfig, *, is_vip: bool, repeat_contacts: i
         sentiment_model_version=(
             config.sentiment_model_id if sentiment_source == "model" else None
         ),
+        complaint_words=complaint_words,
     )
 
 

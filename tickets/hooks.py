@@ -29,6 +29,16 @@ An app registers its contributions in its `AppConfig.ready`:
   returns the number of the order the ticket is about ("" when it knows none). The first
   non-empty answer fills a macro's {order_number}.
 
+- **close guards**: `close_guard_register(name, guard)`; `guard(ticket, status, actor)` is
+  asked before a ticket is resolved or closed (`status` is the one asked for, `actor` the
+  user who asks, None for Kefu itself) and returns why it may not be ("" when it may). The
+  status service refuses with the first reason given and changes nothing. It runs under the
+  ticket's row lock, inside the status change's transaction.
+
+- **ticket opened**: `ticket_opened_register(name, listener)`; `listener(ticket)` runs in the
+  intake's transaction right after a new ticket (triaged, routed, with its SLA clocks) is
+  stored, so what an app records about the new ticket commits or rolls back with it.
+
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
@@ -37,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
 
@@ -82,6 +93,10 @@ _customer_merge_parts: dict[str, CustomerMergePart] = {}
 TicketOrderNumber = Callable[[Ticket], str]
 _ticket_order_numbers: dict[str, TicketOrderNumber] = {}
 _search_sources: dict[str, SearchSource] = {}
+CloseGuard = Callable[[Ticket, str, User | None], str]
+_close_guards: dict[str, CloseGuard] = {}
+TicketOpened = Callable[[Ticket], None]
+_ticket_opened: dict[str, TicketOpened] = {}
 
 
 def ticket_panel_register(name: str, panel: TicketPanel) -> None:
@@ -134,3 +149,27 @@ def search_source_register(name: str, source: SearchSource) -> None:
 
 def search_sources() -> list[tuple[str, SearchSource]]:
     return list(_search_sources.items())
+
+
+def close_guard_register(name: str, guard: CloseGuard) -> None:
+    _close_guards[name] = guard
+
+
+def close_refusal(ticket: Ticket, status: str, actor: User | None) -> str:
+    """Why `actor` (None: Kefu itself) may not resolve or close the ticket now, by the first
+    guard that says so; "" when every guard lets it."""
+    for guard in _close_guards.values():
+        if reason := guard(ticket, status, actor):
+            return reason
+    return ""
+
+
+def ticket_opened_register(name: str, listener: TicketOpened) -> None:
+    _ticket_opened[name] = listener
+
+
+def ticket_opened(ticket: Ticket) -> None:
+    """Tell the apps above the core that a new ticket was stored (inside the intake's
+    transaction)."""
+    for listener in _ticket_opened.values():
+        listener(ticket)

@@ -1,6 +1,15 @@
 """Feedback's models, one module per part (quality inspection today; surveys, call-backs and
 complaints beside it); imported from here as `feedback.models`."""
 
+from feedback.models.complaints import (
+    ActionStatus,
+    Complaint,
+    ComplaintReview,
+    ComplaintSource,
+    RootCause,
+    Suggestion,
+    SuggestionStatus,
+)
 from feedback.models.quality import (
     RATING_SHARE,
     Appeal,
@@ -23,8 +32,12 @@ from feedback.models.quality import (
 
 __all__ = [
     "RATING_SHARE",
+    "ActionStatus",
     "Appeal",
     "AppealStatus",
+    "Complaint",
+    "ComplaintReview",
+    "ComplaintSource",
     "ItemGroup",
     "PrecheckHit",
     "PrecheckKind",
@@ -33,10 +46,13 @@ __all__ = [
     "Review",
     "ReviewItem",
     "Reviewer",
+    "RootCause",
     "Sample",
     "SampleReason",
     "SamplingRule",
     "Scorecard",
     "ScorecardItem",
     "ScorecardVersion",
+    "Suggestion",
+    "SuggestionStatus",
 ]

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from tickets.masking import mask_text
-from tickets.models import Ticket
+from tickets.models import Status, Ticket
 
 
 class MaskedTextField(serializers.CharField):
@@ -39,3 +39,12 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 class QueuePageSerializer(serializers.Serializer[object]):
     results = TicketSerializer(many=True, source="tickets")
     next_cursor = serializers.CharField(allow_null=True)
+
+
+class StatusChangeSerializer(serializers.Serializer[dict[str, str]]):
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class StatusRefusalSerializer(serializers.Serializer[dict[str, str]]):
+    code = serializers.CharField(help_text="close_guard: an app's close guard said no")
+    detail = serializers.CharField()

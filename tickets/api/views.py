@@ -1,4 +1,7 @@
+from django.contrib.auth.models import User
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status as http_status
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -6,8 +9,14 @@ from rest_framework.views import APIView
 
 from kefu.roles import HasRole, Role
 from tickets import selectors
-from tickets.api.serializers import QueuePageSerializer, TicketSerializer
+from tickets.api.serializers import (
+    QueuePageSerializer,
+    StatusChangeSerializer,
+    StatusRefusalSerializer,
+    TicketSerializer,
+)
 from tickets.models import Ticket
+from tickets.services import workflow
 
 
 class QueueView(APIView):
@@ -41,3 +50,36 @@ class TicketDetailView(RetrieveAPIView[Ticket]):
         return selectors.tickets_visible_to(self.request.user).select_related(
             "team", "assignee__user"
         )
+
+
+class TicketStatusView(APIView):
+    """Set a ticket's status, as the ticket page's status form does. A resolve or close that a
+    close guard refuses (a complaint without its review) is answered 409 with the reason, and
+    the ticket is left as it was."""
+
+    permission_classes = [HasRole.of(Role.AGENT)]
+
+    @extend_schema(
+        operation_id="ticket_status_set",
+        request=StatusChangeSerializer,
+        responses={200: TicketSerializer, 409: StatusRefusalSerializer},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        ticket = selectors.tickets_visible_to(request.user).filter(number=number).first()
+        if ticket is None:
+            raise Http404
+        serializer = StatusChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actor = request.user
+        assert isinstance(actor, User)  # staff only (HasRole)
+        try:
+            ticket = workflow.ticket_set_status(
+                ticket=ticket, status=serializer.validated_data["status"], actor=actor
+            )
+        except workflow.StatusRefused as refused:
+            return Response(
+                {"code": "close_guard", "detail": " ".join(refused.messages)},
+                status=http_status.HTTP_409_CONFLICT,
+            )
+        shown = Ticket.objects.select_related("team", "assignee__user").filter(pk=ticket.pk).first()
+        return Response(TicketSerializer(shown).data)

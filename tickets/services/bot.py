@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from kefu.celery import task_queue
 from sla import services as sla_services
-from tickets import events
+from tickets import events, hooks
 from tickets.models import (
     Channel,
     Message,
@@ -80,6 +80,12 @@ def bot_consider(*, message_id: int) -> Message | None:
                 outcome=decision.deflection_outcome,
                 reference=ticket.number,
             )
-        if decision.kind == DecisionKind.RESOLVED and ticket.is_open:
+        # A ticket an app's close guard holds open (a complaint awaiting its review) stays
+        # open: the customer's "thanks" does not stand in for what the guard asks.
+        if (
+            decision.kind == DecisionKind.RESOLVED
+            and ticket.is_open
+            and not hooks.close_refusal(ticket, Status.RESOLVED, None)
+        ):
             ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=None)
     return reply

@@ -23,7 +23,7 @@ from kb.text import language_of
 from kb.triage import triage_text
 from sla import services as sla_services
 from sla.models import Milestone
-from tickets import events
+from tickets import events, hooks
 from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import (
     Agent,
@@ -143,6 +143,8 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 _store_attachments(message=message, inbound=inbound)
             if opened:
                 event_record(ticket=ticket, kind=EventKind.CREATED, actor=None, data={})
+                # What the apps above the core keep of a new ticket (a complaint's owner).
+                hooks.ticket_opened(ticket)
                 # Not the ticket's own group: no page can be watching a ticket that did not
                 # exist until this commit.
                 ticket_publish(ticket, events.ticket_created(ticket), page=False)

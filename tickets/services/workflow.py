@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from kefu import realtime
 from sla import services as sla_services
 from sla.models import Milestone
-from tickets import events
+from tickets import events, hooks
 from tickets.compose import channel_for_identity
 from tickets.models import (
     OPEN_STATUSES,
@@ -132,7 +132,15 @@ def ticket_add_note(*, ticket: Ticket, author: Agent, body: str) -> Message:
     return message
 
 
+class StatusRefused(ValidationError):
+    """A resolve or close that an app's close guard (tickets.hooks) refused; the message says
+    what is missing. Nothing was changed."""
+
+
 def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Ticket:
+    """Set the ticket's status; its SLA clocks follow. Resolving or closing asks the close
+    guards first (tickets.hooks) and raises `StatusRefused`, changing nothing, when one says
+    no."""
     if status not in Status.values:
         raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
     now = timezone.now()
@@ -140,6 +148,10 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Tic
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.status == status:
             return ticket
+        if status in (Status.RESOLVED, Status.CLOSED):
+            refusal = hooks.close_refusal(ticket, status, actor)
+            if refusal:
+                raise StatusRefused(refusal, code="close_guard")
         previous = ticket.status
         ticket.status = status
         fields = ["status", "updated_at"]

@@ -363,9 +363,13 @@ def ticket_status(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     form = StatusForm(request.POST)
     if form.is_valid():
-        workflow.ticket_set_status(
-            ticket=ticket, status=form.cleaned_data["status"], actor=_user(request)
-        )
+        try:
+            workflow.ticket_set_status(
+                ticket=ticket, status=form.cleaned_data["status"], actor=_user(request)
+            )
+        except ValidationError as error:
+            # A close guard's refusal (a complaint without its review): say why on the page.
+            messages.error(request, " ".join(error.messages))
     return redirect("tickets:ticket", number=ticket.number)
 
 

@@ -1,0 +1,11 @@
+"""Feedback's API routes, mounted under /api/v1/ (kefu/urls.py)."""
+
+from django.urls import path
+
+from feedback.api import reviews
+
+urlpatterns = [
+    path(
+        "feedback/reviews", reviews.ComplaintReviewListView.as_view(), name="api-feedback-reviews"
+    ),
+]
