@@ -8,6 +8,7 @@ from aftersales.api import urls as aftersales_api_urls
 from analytics import report_views
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
+from feedback.api import urls as feedback_api_urls
 from kefu import accounts, two_factor, views
 from tickets.api import urls as ticket_api_urls
 
@@ -18,6 +19,7 @@ api_v1 = [
     *ticket_api_urls.urlpatterns,
     *aftersales_api_urls.urlpatterns,
     *aftersales_case_api_urls.urlpatterns,
+    *feedback_api_urls.urlpatterns,
 ]
 
 urlpatterns = [
@@ -47,6 +49,7 @@ urlpatterns = [
     path("aftersales/logistics/", include("aftersales.logistics_urls")),
     path("aftersales/", include("aftersales.urls")),
     path("quality/", include("feedback.urls")),
+    path("feedback/", include("feedback.survey_urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),

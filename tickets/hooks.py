@@ -29,6 +29,14 @@ An app registers its contributions in its `AppConfig.ready`:
   returns the number of the order the ticket is about ("" when it knows none). The first
   non-empty answer fills a macro's {order_number}.
 
+- **inbound reply interceptors**: `inbound_interceptor_register(name, interceptor)`;
+  `interceptor(customer, inbound)` looks at a message from a known customer before intake
+  threads it, inside intake's transaction, and returns an `InboundClaim` when the message is
+  an answer the app was waiting for (a digit replying to a survey, say): the core then stores
+  the message on the claim's ticket as it is (no reopening, no new ticket, no triage, no
+  bot) and calls `claim.accept(message)` in the same transaction. None lets intake go on
+  as usual. An interceptor must be quick for every other message (it sees them all).
+
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
@@ -40,7 +48,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.http import HttpRequest
 
-from tickets.models import Customer, Ticket
+from tickets.inbound import InboundMessage
+from tickets.models import Customer, Message, Ticket
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,16 @@ class SearchFound:
     customer_ids: frozenset[int] = frozenset()
 
 
+@dataclass(frozen=True)
+class InboundClaim:
+    """An app's claim on an inbound message: the ticket to store it on, and what to do with
+    the stored message (in intake's transaction)."""
+
+    ticket: Ticket
+    accept: Callable[[Message], None]
+
+
+InboundInterceptor = Callable[[Customer, InboundMessage], InboundClaim | None]
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
@@ -134,3 +153,22 @@ def search_source_register(name: str, source: SearchSource) -> None:
 
 def search_sources() -> list[tuple[str, SearchSource]]:
     return list(_search_sources.items())
+
+
+_inbound_interceptors: dict[str, InboundInterceptor] = {}
+
+
+def inbound_interceptor_register(name: str, interceptor: InboundInterceptor) -> None:
+    _inbound_interceptors[name] = interceptor
+
+
+def inbound_interceptor_unregister(name: str) -> None:
+    _inbound_interceptors.pop(name, None)
+
+
+def inbound_intercept(customer: Customer, inbound: InboundMessage) -> InboundClaim | None:
+    """The first claim an app makes on the message, else None."""
+    for interceptor in _inbound_interceptors.values():
+        if (claim := interceptor(customer, inbound)) is not None:
+            return claim
+    return None

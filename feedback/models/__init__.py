@@ -1,6 +1,13 @@
 """Feedback's models, one module per part (quality inspection today; surveys, call-backs and
 complaints beside it); imported from here as `feedback.models`."""
 
+from feedback.models.callbacks import (
+    FINAL_OUTCOMES,
+    Callback,
+    CallbackAttempt,
+    CallbackOutcome,
+    CallbackReason,
+)
 from feedback.models.quality import (
     RATING_SHARE,
     Appeal,
@@ -20,11 +27,26 @@ from feedback.models.quality import (
     ScorecardItem,
     ScorecardVersion,
 )
+from feedback.models.surveys import (
+    SCALE,
+    SURVEY_CHANNELS,
+    Survey,
+    SurveyKind,
+    SurveySettings,
+    SurveyTrigger,
+)
 
 __all__ = [
+    "FINAL_OUTCOMES",
     "RATING_SHARE",
+    "SCALE",
+    "SURVEY_CHANNELS",
     "Appeal",
     "AppealStatus",
+    "Callback",
+    "CallbackAttempt",
+    "CallbackOutcome",
+    "CallbackReason",
     "ItemGroup",
     "PrecheckHit",
     "PrecheckKind",
@@ -39,4 +61,8 @@ __all__ = [
     "Scorecard",
     "ScorecardItem",
     "ScorecardVersion",
+    "Survey",
+    "SurveyKind",
+    "SurveySettings",
+    "SurveyTrigger",
 ]
