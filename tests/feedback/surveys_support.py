@@ -48,11 +48,6 @@ class Clock:
         self.now = at
 
 
-@pytest.fixture
-def clock(monkeypatch):  # type: ignore[no-untyped-def]
-    return Clock(monkeypatch, DAYTIME)
-
-
 def configure(**values: object) -> SurveySettings:
     config = survey_settings()
     for name, value in values.items():

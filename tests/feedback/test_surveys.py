@@ -21,8 +21,8 @@ from feedback.services.surveys import (
 from tests.feedback.surveys_support import (
     DAYTIME,
     SHANGHAI,
+    Clock,
     answered_and_resolved,
-    clock,  # noqa: F401  (fixture)
     configure,
     customer_ticket,
     outbox,  # noqa: F401  (fixture)
@@ -34,6 +34,11 @@ from tickets.services.trail import event_record
 from tickets.services.workflow import ticket_set_status
 
 pytestmark = pytest.mark.usefixtures("outbox")
+
+
+@pytest.fixture
+def clock(monkeypatch):  # type: ignore[no-untyped-def]
+    return Clock(monkeypatch, DAYTIME)
 
 
 def invitations(ticket: Ticket) -> list[Message]:
