@@ -142,7 +142,7 @@ def callback_attempt_record(
     now = now or timezone.now()
     with transaction.atomic():
         callback = (
-            Callback.objects.select_for_update()
+            Callback.objects.select_for_update(of=("self",))
             .select_related("ticket", "team")
             .get(pk=callback.pk)
         )

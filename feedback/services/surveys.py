@@ -413,7 +413,7 @@ def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | N
         return None
     with transaction.atomic():
         survey = (
-            Survey.objects.select_for_update()
+            Survey.objects.select_for_update(of=("self",))
             .select_related("ticket__customer", "customer")
             .filter(pk=survey_id, invited_at=None)
             .first()
