@@ -131,7 +131,7 @@ SETTINGS_FIELDS = (
 )
 
 
-def survey_settings_update(*, actor: User, values: dict[str, Any]) -> SurveySettings:
+def survey_settings_update(*, actor: User | None, values: dict[str, Any]) -> SurveySettings:
     """Save a supervisor's settings (already validated) and audit what changed."""
     with transaction.atomic():
         current = survey_settings()
