@@ -239,11 +239,13 @@ def survey_schedule(
     now: datetime,
     due_at: datetime | None = None,
     case_number: str = "",
+    config: SurveySettings | None = None,
 ) -> Survey | None:
     """Owe the ticket's customer a survey of `kind`, invited at `due_at` (default: after the
     settings' delay). Runs in the caller's transaction. None when the rules say no survey
-    (see the module's docstring) or when `key` was scheduled already."""
-    config = survey_settings()
+    (see the module's docstring) or when `key` was scheduled already. `config`: the
+    settings, when the caller has read them."""
+    config = config or survey_settings()
     channel = SURVEY_CHANNEL_FOR.get(Channel(ticket.channel))
     if channel is None or channel not in config.channels:
         return None
@@ -278,7 +280,10 @@ def survey_schedule(
         return None  # scheduled already (a second event about the same thing)
     agents = _ticket_agents(ticket)
     if agents:
-        survey.agents.set(agents)
+        # The survey is new: its agents are inserted without reading what it has.
+        Survey.agents.through.objects.bulk_create(
+            [Survey.agents.through(survey_id=survey.pk, agent_id=agent) for agent in agents]
+        )
     if due_at <= now:
         survey_pk = survey.pk
         transaction.on_commit(lambda: survey_invite_later(survey_pk))
@@ -315,6 +320,7 @@ def survey_on_resolution(*, ticket: Ticket, now: datetime) -> Survey | None:
             key=f"nps:ticket:{ticket.pk}",
             now=now,
             due_at=now + timedelta(days=config.nps_order_days),
+            config=config,
         )
     return survey_schedule(
         ticket=ticket,
@@ -322,6 +328,7 @@ def survey_on_resolution(*, ticket: Ticket, now: datetime) -> Survey | None:
         trigger=SurveyTrigger.RESOLVED,
         key=f"csat:ticket:{ticket.pk}",
         now=now,
+        config=config,
     )
 
 
