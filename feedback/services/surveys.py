@@ -635,8 +635,8 @@ def _sms_survey_for(customer: Customer, *, now: datetime) -> Survey | None:
 def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.InboundClaim | None:
     """The core's intake asks (tickets.hooks): is this SMS an answer to a survey? It is when
     it is a bare number on the survey's scale and the customer has an SMS survey still open
-    whose ticket is not open again. An open ticket takes the digit as a normal message (the
-    customer may be answering the agent). A digit after the survey was answered is kept on
+    whose ticket is not open again, and no other SMS conversation is open. Otherwise the
+    digit is a normal message (the customer may be answering the agent). A digit after the survey was answered is kept on
     the same ticket and changes nothing: the first answer counts."""
     if inbound.channel != Channel.SMS:
         return None
@@ -647,6 +647,8 @@ def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.In
     survey = _sms_survey_for(customer, now=now)
     if survey is None or survey.ticket.is_open:
         return None
+    if Ticket.objects.filter(customer=customer, channel=Channel.SMS, is_open=True).exists():
+        return None  # a conversation is going on: the digit may answer the agent
     low, high = SCALE[SurveyKind(survey.kind)]
     if not low <= score <= high:
         return None

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from feedback.models import Callback, Survey
-from feedback.services.surveys import survey_settings_update
-from tests.browser.helpers import Watched, _orm, _sign_in
+from feedback.services.surveys import survey_settings_update, survey_token
+from tests.browser.helpers import PHONE_VIEWPORT, Watched, _orm, _sign_in
 from tests.factories import TeamFactory, app_message, make_agent
 from tickets.models import Status, Ticket
 from tickets.services.intake import intake_message
@@ -128,3 +128,34 @@ def test_a_chat_visitor_rates_inline(people, browser, settings):
     assert _orm(lambda: Survey.objects.get().answered_via) == "chat"
     assert _orm(lambda: Callback.objects.count()) == 0
     shop.close()
+
+
+def test_the_one_click_page_fits_a_phone_and_a_second_answer_is_refused(people, browser):
+    base, agent = people["base"], people["agent"]
+
+    def emailed_link() -> str:
+        ticket = intake_message(
+            inbound=app_message(channel="email", email="kim@example.com", text="发票开错了")
+        ).ticket
+        ticket_reply(ticket=ticket, author=agent, body="已为您重开发票。")
+        ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
+        survey = Survey.objects.get(ticket=ticket)
+        return f"/feedback/s/{survey_token(survey)}/"
+
+    path = _orm(emailed_link)
+    phone = Watched(browser, **PHONE_VIEWPORT)
+    page = phone.page()
+    page.goto(f"{base}{path}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(".survey-scale label", has_text="5").click()
+    page.locator(".survey-tags label", has_text="问题已解决").click()
+    page.fill("textarea[name=comment]", "很快")
+    page.locator(".survey-form button[type=submit]").click()
+    expect(page.locator(".survey-thanks")).to_be_visible()
+    phone.assert_clean(page)
+    assert _orm(lambda: (Survey.objects.get().score, Survey.objects.get().tags)) == (
+        5,
+        ["问题已解决"],
+    )
+    page.goto(f"{base}{path}")
+    expect(page.locator(".survey-closed")).to_have_attribute("data-code", "used")

@@ -145,3 +145,12 @@ def test_the_invitation_reaches_the_phone_the_customer_wrote_from(invited):
     message = Message.objects.get(pk=invited.message_id)
     assert message.channel == "sms"
     assert invited.customer.identities.filter(kind="phone", value=PHONE).exists()
+
+
+def test_a_digit_while_another_sms_conversation_is_open_goes_to_that_conversation(invited):
+    other = sms_in("还有一个问题：发票怎么开？")
+    assert other.ticket_opened
+    result = sms_in("3")
+    invited.refresh_from_db()
+    assert invited.answered_at is None
+    assert result.ticket.pk == other.ticket.pk
