@@ -636,8 +636,9 @@ def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.In
     """The core's intake asks (tickets.hooks): is this SMS an answer to a survey? It is when
     it is a bare number on the survey's scale and the customer has an SMS survey still open
     whose ticket is not open again, and no other SMS conversation is open. Otherwise the
-    digit is a normal message (the customer may be answering the agent). A digit after the survey was answered is kept on
-    the same ticket and changes nothing: the first answer counts."""
+    digit is a normal message (the customer may be answering the agent). A digit after the
+    survey was answered is kept on the same ticket and changes nothing: the first answer
+    counts."""
     if inbound.channel != Channel.SMS:
         return None
     score = digit_of(inbound.text)
