@@ -37,7 +37,6 @@ from django.utils.translation import gettext as _
 
 from feedback.models import (
     SCALE,
-    Callback,
     CallbackReason,
     Survey,
     SurveyKind,
@@ -50,7 +49,6 @@ from tickets.delivery import backend_accepts
 from tickets.inbound import InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
-    Agent,
     Channel,
     Customer,
     DeliveryStatus,
@@ -134,8 +132,8 @@ SETTINGS_FIELDS = (
 def survey_settings_update(*, actor: User | None, values: dict[str, Any]) -> SurveySettings:
     """Save a supervisor's settings (already validated) and audit what changed."""
     with transaction.atomic():
-        current = survey_settings()
-        SurveySettings.objects.select_for_update().filter(pk=1).first()
+        survey_settings()  # the row exists
+        current = SurveySettings.objects.select_for_update().get(pk=1)
         changed = {
             name: values[name]
             for name in SETTINGS_FIELDS
@@ -737,11 +735,3 @@ def low_csat_tickets(window: Any, candidates: frozenset[int]) -> list[int]:
         .values_list("ticket_id", flat=True)
         .distinct()
     )
-
-
-def agents_of(survey: Survey) -> list[Agent]:
-    return list(survey.agents.select_related("user").order_by("pk"))
-
-
-def callbacks_of(survey: Survey) -> list[Callback]:
-    return list(survey.callbacks.order_by("pk"))
