@@ -96,9 +96,13 @@ class Command(BaseCommand):
             ticket_reply(ticket=ticket, author=agent, body="您好，已经为您处理好了，请查收。")
             ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
             survey = Survey.objects.filter(ticket=ticket).first()
-            if survey is None or survey_invite(survey_id=survey.pk) is None:
-                continue  # an SMS at night waits for the morning
+            if survey is None:
+                continue
+            # Invited here, or already by the task the resolution queued (eager Celery).
+            survey_invite(survey_id=survey.pk)
             survey.refresh_from_db()
+            if survey.invited_at is None:
+                continue  # an SMS at night waits for the morning
             if channel == Channel.SMS:
                 # The customer answers the SMS with a digit: taken in by the core's intake.
                 intake_message(
@@ -130,7 +134,10 @@ class Command(BaseCommand):
                 now=now - timedelta(minutes=index),
                 due_at=now - timedelta(minutes=index),
             )
-            if survey is None or survey_invite(survey_id=survey.pk) is None:
+            if survey is None:
                 continue
+            survey_invite(survey_id=survey.pk)
             survey.refresh_from_db()
+            if survey.invited_at is None:
+                continue
             survey_answer(survey=survey, answer=Answer(score=score), via="web")
