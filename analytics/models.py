@@ -129,34 +129,6 @@ class FactDirty(models.Model):
         return f"ticket {self.ticket_id} due a refresh"
 
 
-# --- forecast and staffing (docs/staffing.md) ----------------------------------------------
-
-
-class ShopEvent(models.Model):
-    """A shop's sale or promotion (618, 双11, a campaign) that lifts contacts on its days by
-    `uplift_percent` above the forecast, on one channel or on all."""
-
-    name = models.CharField(_("name"), max_length=100)
-    start = models.DateField(_("first day"))
-    end = models.DateField(_("last day"))
-    uplift_percent = models.SmallIntegerField(
-        _("expected uplift (%)"), help_text=_("Negative for fewer contacts than usual.")
-    )
-    channel = models.CharField(
-        _("channel"), max_length=10, blank=True, help_text=_("Empty for every channel.")
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("shop event")
-        verbose_name_plural = _("shop events")
-        ordering = ["start", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(end__gte=models.F("start")), name="analytics_event_order"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(uplift_percent__gte=-100), name="analytics_event_uplift"
 class RankingSettings(models.Model):
     """How the monthly 金牌客服 ranking weighs its components (percent, summing to 100) and
     how many resolved tickets in the month an agent needs to be ranked; one row, edited by
@@ -189,6 +161,41 @@ class RankingSettings(models.Model):
                     weight_sla__lte=100,
                 ),
                 name="analytics_ranking_weights_max_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Ranking settings"))
+
+
+# --- forecast and staffing (docs/staffing.md) ----------------------------------------------
+
+
+class ShopEvent(models.Model):
+    """A shop's sale or promotion (618, 双11, a campaign) that lifts contacts on its days by
+    `uplift_percent` above the forecast, on one channel or on all."""
+
+    name = models.CharField(_("name"), max_length=100)
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    uplift_percent = models.SmallIntegerField(
+        _("expected uplift (%)"), help_text=_("Negative for fewer contacts than usual.")
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, blank=True, help_text=_("Empty for every channel.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop event")
+        verbose_name_plural = _("shop events")
+        ordering = ["start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="analytics_event_order"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(uplift_percent__gte=-100), name="analytics_event_uplift"
             ),
         ]
 
@@ -262,4 +269,3 @@ class StaffingSettings(models.Model):
 
     def __str__(self) -> str:
         return "staffing settings"
-        return str(_("Ranking settings"))

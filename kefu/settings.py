@@ -486,6 +486,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_week=1, hour=2, minute=15),
         "options": {"expires": 3600.0},
     },
+    # Survey invitations whose delay has passed, and the quarter's NPS sample
+    # (docs/feedback.md).
+    "surveys-sweep": {
+        "task": "feedback.tasks.surveys_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS * 2},
+    },
+    "nps-quarter": {
+        "task": "feedback.tasks.nps_quarter",
+        "schedule": crontab(day_of_month=1, month_of_year="1,4,7,10", hour=10, minute=0),
+        "options": {"expires": 3600.0},
+    },
     # The shop's case events still queued (a lost ring, a worker that died).
     "aftersales-events-sweep": {
         "task": "aftersales.tasks.events_sweep",

@@ -53,6 +53,7 @@ urlpatterns = [
     path("aftersales/", include("aftersales.urls")),
     path("quality/", include("feedback.urls")),
     path("complaints/", include("feedback.complaint_urls")),
+    path("feedback/", include("feedback.survey_urls")),
     path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),

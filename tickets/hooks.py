@@ -38,6 +38,13 @@ An app registers its contributions in its `AppConfig.ready`:
 - **ticket opened**: `ticket_opened_register(name, listener)`; `listener(ticket)` runs in the
   intake's transaction right after a new ticket (triaged, routed, with its SLA clocks) is
   stored, so what an app records about the new ticket commits or rolls back with it.
+- **inbound reply interceptors**: `inbound_interceptor_register(name, interceptor)`;
+  `interceptor(customer, inbound)` looks at a message from a known customer before intake
+  threads it, inside intake's transaction, and returns an `InboundClaim` when the message is
+  an answer the app was waiting for (a digit replying to a survey, say): the core then stores
+  the message on the claim's ticket as it is (no reopening, no new ticket, no triage, no
+  bot) and calls `claim.accept(message)` in the same transaction. None lets intake go on
+  as usual. An interceptor must be quick for every other message (it sees them all).
 
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
@@ -51,7 +58,8 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
 
-from tickets.models import Customer, Ticket
+from tickets.inbound import InboundMessage
+from tickets.models import Customer, Message, Ticket
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,16 @@ class SearchFound:
     customer_ids: frozenset[int] = frozenset()
 
 
+@dataclass(frozen=True)
+class InboundClaim:
+    """An app's claim on an inbound message: the ticket to store it on, and what to do with
+    the stored message (in intake's transaction)."""
+
+    ticket: Ticket
+    accept: Callable[[Message], None]
+
+
+InboundInterceptor = Callable[[Customer, InboundMessage], InboundClaim | None]
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
@@ -173,3 +191,22 @@ def ticket_opened(ticket: Ticket) -> None:
     transaction)."""
     for listener in _ticket_opened.values():
         listener(ticket)
+
+
+_inbound_interceptors: dict[str, InboundInterceptor] = {}
+
+
+def inbound_interceptor_register(name: str, interceptor: InboundInterceptor) -> None:
+    _inbound_interceptors[name] = interceptor
+
+
+def inbound_interceptor_unregister(name: str) -> None:
+    _inbound_interceptors.pop(name, None)
+
+
+def inbound_intercept(customer: Customer, inbound: InboundMessage) -> InboundClaim | None:
+    """The first claim an app makes on the message, else None."""
+    for interceptor in _inbound_interceptors.values():
+        if (claim := interceptor(customer, inbound)) is not None:
+            return claim
+    return None

@@ -18,10 +18,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -57,6 +56,7 @@ from tickets.models import (
 )
 from tickets.services.audit import audit_record
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.quiet_hours import quiet_hours_end
 from tickets.services.trail import TrailEntry, event_record, events_record, ticket_publish
 from tickets.tiers import Tier
 
@@ -187,38 +187,12 @@ def channel_choose(*, customer: Customer, ticket: Ticket) -> tuple[str, str] | N
     return None
 
 
-def quiet_hours() -> tuple[time, time] | None:
-    """NOTICE_QUIET_HOURS as (start, end); None when empty or not "HH:MM-HH:MM" (logged: a
-    mistyped setting must not stop the changes a notice announces)."""
-    value = settings.NOTICE_QUIET_HOURS.strip()
-    if not value:
-        return None
-    try:
-        start, end = (part.strip() for part in value.split("-", 1))
-        return time.fromisoformat(start), time.fromisoformat(end)
-    except ValueError:
-        logger.error("NOTICE_QUIET_HOURS %r is not HH:MM-HH:MM: no quiet hours", value)
-        return None
-
-
 def held_until(*, channel: str, urgent: bool, now: datetime) -> datetime | None:
     """When a notice created at `now` may go out, if it must wait: a non-urgent SMS is not
-    sent in the quiet hours (NOTICE_QUIET_HOURS, the customer's time zone: TIME_ZONE) and
-    waits for their end."""
-    hours = quiet_hours()
-    if channel != Channel.SMS or urgent or hours is None:
+    sent in the quiet hours (tickets.services.quiet_hours) and waits for their end."""
+    if channel != Channel.SMS or urgent:
         return None
-    start, end = hours
-    zone = ZoneInfo(settings.TIME_ZONE)
-    local = now.astimezone(zone)
-    at = local.time()
-    quiet = (at >= start or at < end) if start > end else (start <= at < end)
-    if not quiet:
-        return None
-    morning = datetime.combine(local.date(), end, tzinfo=zone)
-    if morning <= local:
-        morning = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
-    return morning
+    return quiet_hours_end(now)
 
 
 # --- Sending ----------------------------------------------------------------------------

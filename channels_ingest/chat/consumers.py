@@ -38,6 +38,7 @@ from channels_ingest.chat.selectors import (
 from channels_ingest.chat.services import (
     chat_message_receive,
     chat_messages_seen,
+    chat_survey_rate,
     chat_visitor_signed_in,
     chat_visitor_typing,
 )
@@ -180,6 +181,8 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
             await self._typing(frame.get("typing") is True)
         elif kind == "seen":
             await self._seen(frame.get("ids"))
+        elif kind == "rate":
+            await self._rate(frame)
         elif kind == "ping":
             await self._send({"type": "pong"})
         else:
@@ -270,6 +273,24 @@ class ChatConsumer(EventForwardingMixin, AsyncWebsocketConsumer):
             await database_sync_to_async(chat_messages_seen)(
                 address=self.visitor.address, message_ids=wanted
             )
+
+    async def _rate(self, frame: dict[str, Any]) -> None:
+        """A score tapped under a survey invitation (docs/feedback.md)."""
+        assert self.visitor is not None
+        message_id, score = frame.get("id"), frame.get("score")
+        if not isinstance(message_id, int) or not isinstance(score, int):
+            await self._refuse("bad_frame")
+            return
+        if isinstance(message_id, bool) or isinstance(score, bool):
+            await self._refuse("bad_frame")
+            return
+        code = await database_sync_to_async(chat_survey_rate)(
+            address=self.visitor.address, message_id=message_id, score=score
+        )
+        if code:
+            await self._refuse(code, id=message_id)
+            return
+        await self._send(events.rated(message_id=message_id, score=score))
 
     async def _refuse(self, code: str, **extra: Any) -> None:
         """Answer a frame that cannot be taken with an error frame; the socket stays open."""

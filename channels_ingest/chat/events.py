@@ -12,6 +12,9 @@ from channels_ingest.chat.texts import availability_notice, error_text, widget_l
 from tickets.compose import attachment_link
 from tickets.models import Channel, Direction, Message
 
+# What a survey invitation's `Message.notice` starts with ("survey:csat", "survey:nps").
+SURVEY_NOTICE = "survey:"
+
 
 def _sender(message: Message) -> tuple[str, str]:
     if message.direction == Direction.IN:
@@ -31,7 +34,7 @@ def widget_message(message: Message, *, client_id: str = "") -> dict[str, Any]:
         # The widget's own id is the last part of the provider id (see chat_provider_id): with
         # it, a reconnecting widget recognises its unacknowledged message in the history.
         client_id = (message.provider_id or "").rsplit("/", 1)[-1]
-    return {
+    payload = {
         "id": message.pk,
         "from": sender,
         "name": name,
@@ -40,6 +43,12 @@ def widget_message(message: Message, *, client_id: str = "") -> dict[str, Any]:
         "client_id": client_id,
         "files": widget_files(message),
     }
+    if message.direction == Direction.OUT and message.notice.startswith(SURVEY_NOTICE):
+        # A survey invitation (feedback.services.surveys): the widget shows its scale inline
+        # and sends the tapped score back on the socket ("rate").
+        low, high = (0, 10) if message.notice == f"{SURVEY_NOTICE}nps" else (1, 5)
+        payload["rate"] = {"min": low, "max": high}
+    return payload
 
 
 def widget_files(message: Message) -> list[dict[str, Any]]:
@@ -103,6 +112,10 @@ def ack(
         "ticket_number": ticket_number or None,
         "duplicate": duplicate,
     }
+
+
+def rated(*, message_id: int, score: int) -> dict[str, Any]:
+    return {"type": "rated", "id": message_id, "score": score}
 
 
 def error(code: str, **extra: Any) -> dict[str, Any]:

@@ -174,3 +174,16 @@ def chat_reply_push(*, outbound: Outbound) -> None:
         else events.outbound_event(text=outbound.body, is_reply=outbound.kind == "reply")
     )
     realtime.publish([realtime.chat_group(outbound.to)], event)
+
+
+def chat_survey_rate(*, address: str, message_id: int, score: int) -> str:
+    """The visitor `address` tapped `score` under the survey invitation `message_id`: ""
+    when the answer is stored, else the error code for the widget (the invitation is not
+    theirs, it was answered or has closed, or the score is off the scale)."""
+    from feedback.services.surveys import SurveyRefused, survey_answer_chat
+
+    try:
+        survey_answer_chat(address=address, message_id=message_id, score=score)
+    except SurveyRefused as refused:
+        return f"survey_{refused.code}"
+    return ""

@@ -36,6 +36,8 @@ def widget_labels() -> dict[str, str]:
         "sending": _("Sending…"),
         "empty": _("Ask us anything: your conversation stays here when you come back."),
         "attach": _("Send a photo or a PDF"),
+        "rate": _("Rate our service"),
+        "rated": _("Thank you for your rating!"),
     }
 
 
@@ -91,5 +93,9 @@ def error_text(code: str) -> str:
         "bad_file": _("Send a photo (JPEG, PNG, HEIC, WebP, GIF) or a PDF."),
         "forbidden_origin": _("This page may not send files to this chat."),
         "unknown_site": _("Unknown chat."),
+        "survey_forged": _("This survey is not yours."),
+        "survey_used": _("You have rated this already. Thank you!"),
+        "survey_expired": _("This survey has closed."),
+        "survey_score": _("Choose one of the stars."),
     }
     return texts.get(code, texts["server_error"])

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0001_initial'),
+        ('feedback', '0002_surveys_callbacks'),
         ('tickets', '0012_presence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

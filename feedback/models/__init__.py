@@ -1,6 +1,13 @@
 """Feedback's models, one module per part (quality inspection today; surveys, call-backs and
 complaints beside it); imported from here as `feedback.models`."""
 
+from feedback.models.callbacks import (
+    FINAL_OUTCOMES,
+    Callback,
+    CallbackAttempt,
+    CallbackOutcome,
+    CallbackReason,
+)
 from feedback.models.complaints import (
     ActionStatus,
     Complaint,
@@ -29,12 +36,27 @@ from feedback.models.quality import (
     ScorecardItem,
     ScorecardVersion,
 )
+from feedback.models.surveys import (
+    SCALE,
+    SURVEY_CHANNELS,
+    Survey,
+    SurveyKind,
+    SurveySettings,
+    SurveyTrigger,
+)
 
 __all__ = [
+    "FINAL_OUTCOMES",
     "RATING_SHARE",
+    "SCALE",
+    "SURVEY_CHANNELS",
     "ActionStatus",
     "Appeal",
     "AppealStatus",
+    "Callback",
+    "CallbackAttempt",
+    "CallbackOutcome",
+    "CallbackReason",
     "Complaint",
     "ComplaintReview",
     "ComplaintSource",
@@ -55,4 +77,8 @@ __all__ = [
     "ScorecardVersion",
     "Suggestion",
     "SuggestionStatus",
+    "Survey",
+    "SurveyKind",
+    "SurveySettings",
+    "SurveyTrigger",
 ]

@@ -92,6 +92,18 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
                 customer.language = "en"
                 customer.save(update_fields=["language"])
             promised_id = ticket_id_of(inbound.promised_ticket_number)
+            claim = (
+                None
+                if is_new or promised_id is not None or inbound.opens_ticket
+                else hooks.inbound_intercept(customer, inbound)
+            )
+            if claim is not None:
+                # An answer an app was waiting for (tickets.hooks): kept on its ticket as
+                # it is, which is neither reopened nor threaded into.
+                message = _claimed_store(inbound=inbound, claim=claim, now=now)
+                return IntakeResult(
+                    ticket=claim.ticket, message=message, created=True, ticket_opened=False
+                )
             if promised_id is not None:
                 # The sender was told this number: keep the promise, whatever threading
                 # would say now (the ticket may have opened meanwhile, from another message).
@@ -165,6 +177,22 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
             raise
         return IntakeResult(ticket=done.ticket, message=done, created=False, ticket_opened=False)
     return IntakeResult(ticket=ticket, message=message, created=True, ticket_opened=opened)
+
+
+def _claimed_store(*, inbound: InboundMessage, claim: hooks.InboundClaim, now: datetime) -> Message:
+    message = Message.objects.create(
+        ticket=claim.ticket,
+        direction=Direction.IN,
+        channel=inbound.channel,
+        body=inbound.text,
+        provider_id=inbound.provider_id,
+        delivery_status=DeliveryStatus.RECEIVED,
+        sent_at=inbound.sent_at,
+        created_at=now,
+    )
+    claim.accept(message)
+    ticket_publish(claim.ticket, events.message_added(claim.ticket, message), queues=False)
+    return message
 
 
 # Where a shortened text may end, best first: a paragraph, a line, a sentence, a word.

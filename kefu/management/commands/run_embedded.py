@@ -36,6 +36,7 @@ class Command(BaseCommand):
             call_command("seed_demo_orders", verbosity=0)
             call_command("seed_demo_quality", verbosity=0)
             call_command("seed_demo_complaints", verbosity=0)
+            call_command("seed_demo_feedback", verbosity=0)
             # Weeks of finished tickets for the reports, and the facts they read.
             call_command("seed_demo_history", verbosity=0)
             call_command("seed_demo_sla_history", verbosity=0)

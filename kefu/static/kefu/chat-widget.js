@@ -114,7 +114,13 @@
     "form button.attach { background: #e8eaed; color: #222; padding: 0 10px; }",
     ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
     ".files img { max-width: 180px; max-height: 140px; border-radius: 6px; display: block; }",
-    ".files a { color: inherit; }"
+    ".files a { color: inherit; }",
+    ".rate { display: flex; flex-wrap: wrap; gap: 2px; margin-top: 6px; }",
+    ".rate button { border: 1px solid #c4c7c5; background: #fff; border-radius: 6px; min-width: 30px; min-height: 30px;",
+    "  cursor: pointer; font: inherit; color: #e37400; padding: 0 4px; }",
+    ".rate button.chosen { background: #fbbc04; color: #222; }",
+    ".rate button:disabled { cursor: default; }",
+    ".rate .thanks { display: block; width: 100%; font-size: 12px; color: #555; }"
   ].join("\n");
 
   var MARKUP =
@@ -165,6 +171,7 @@
   var labels = {};
   var socket = null, retryDelay = 1000, refused = false, isOnline = false;
   var shown = {};        // message id -> element, so a repeat (history + live) shows once
+  var ratings = {};      // survey invitation id -> its buttons
   var byClient = {};     // client message id -> element of the visitor's own message
   var pending = [];      // {client_id, text} sent but not acknowledged: resent on reconnect
   var unread = 0, typingSentAt = 0, typingStop = null, agentTypingHide = null, errorHide = null;
@@ -215,6 +222,7 @@
     item.appendChild(who);
     item.appendChild(text);
     appendFiles(item, message.files || []);
+    if (message.rate && message.id != null) { appendRating(item, message); }
     if (empty.parentNode) { empty.remove(); }
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
@@ -245,6 +253,44 @@
       box.appendChild(link);
     });
     item.appendChild(box);
+  }
+
+  // A survey invitation: its scale as buttons (stars for 1-5, numbers for 0-10); a tap sends
+  // the score on the socket and the buttons stay disabled once Kefu has stored it.
+  function appendRating(item, message) {
+    var box = document.createElement("span");
+    box.className = "rate";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", label("rate"));
+    var stars = message.rate.min === 1 && message.rate.max === 5;
+    for (var score = message.rate.min; score <= message.rate.max; score++) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = stars ? "★" : String(score);
+      button.title = String(score);
+      button.setAttribute("data-score", String(score));
+      button.addEventListener("click", (function (value) {
+        return function () { send({type: "rate", id: message.id, score: value}); };
+      })(score));
+      box.appendChild(button);
+    }
+    ratings[message.id] = box;
+    item.appendChild(box);
+  }
+
+  function markRated(id, score) {
+    var box = ratings[id];
+    if (!box) { return; }
+    Array.prototype.forEach.call(box.querySelectorAll("button"), function (button) {
+      button.disabled = true;
+      if (Number(button.getAttribute("data-score")) <= score) { button.classList.add("chosen"); }
+    });
+    if (!box.querySelector(".thanks")) {
+      var thanks = document.createElement("span");
+      thanks.className = "thanks";
+      thanks.textContent = label("rated");
+      box.appendChild(thanks);
+    }
   }
 
   function show(message) {
@@ -303,6 +349,8 @@
         mine.classList.remove("pending");
         if (frame.id != null) { shown[frame.id] = mine; }
       }
+    } else if (frame.type === "rated") {
+      markRated(frame.id, frame.score);
     } else if (frame.type === "typing") {
       typingLine.hidden = !frame.typing;
       clearTimeout(agentTypingHide);

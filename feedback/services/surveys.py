@@ -1,0 +1,737 @@
+"""Satisfaction surveys: who is asked, when, on which channel, and what their answer does.
+
+- **Scheduling** (`survey_schedule`, from the core's trail in `on_ticket_event`): a ticket
+  resolved by a person, or an after-sales case completed, gets a CSAT survey on the channel
+  the customer used; a ticket about an order may instead be sampled for NPS, asked some days
+  later; `nps_quarter_sample` asks a sample of recent customers each quarter. None for a
+  ticket tagged spam, merged into another or closed by Kefu itself, none for an erased
+  customer, none on a channel switched off, and at most one per customer in the fatigue
+  window. The row is written in the transaction of the change (unique on its key).
+- **Inviting** (`survey_invite`, `surveys_due_send`): when the delay has passed, the survey is
+  claimed with a compare-and-set and its invitation is queued on the core's outbox (an
+  outbound automatic message, `Message.notice` "survey:<kind>") in one transaction; the
+  outbox sends it, retries it and shows its status. An SMS due in the quiet hours waits for
+  the morning; a ticket open again by then, or a customer asked meanwhile, gets none.
+- **Answering** (`survey_answer`): once, with a compare-and-set on `answered_at`: by the
+  signed link (email, app), by a star in the chat widget, or by an SMS digit reply, which
+  the core's intake hands over through `sms_reply_intercept` (tickets.hooks) without
+  reopening the ticket or opening a new one. A CSAT of 1–2, an angry comment or an NPS
+  detractor creates a call-back (feedback.services.callbacks).
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from feedback.models import (
+    SCALE,
+    CallbackReason,
+    Survey,
+    SurveyKind,
+    SurveySettings,
+    SurveyTrigger,
+)
+from kb.triage import triage_text
+from tickets import events, hooks
+from tickets.delivery import backend_accepts
+from tickets.inbound import InboundMessage
+from tickets.models import (
+    OPEN_STATUSES,
+    Channel,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    IdentityKind,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services.audit import audit_record
+from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.quiet_hours import quiet_hours_end
+from tickets.services.trail import event_record, ticket_publish
+
+logger = logging.getLogger("kefu.feedback.surveys")
+
+# The tag the core gives spam (tickets.services.actions.SPAM_TAG).
+SPAM_TAG = "spam"
+# The after-sales step that completes a case (aftersales.steps.Step.COMPLETED), as the trail
+# entry names it.
+CASE_COMPLETED = "completed"
+# How long a claimed invitation is held before another worker may try it again.
+INVITE_LEASE = timedelta(minutes=2)
+SWEEP_BATCH = 500
+SIGNING_SALT = "feedback.survey"
+# What each ticket channel is surveyed on: a call by SMS, a self-service ticket by email.
+SURVEY_CHANNEL_FOR = {
+    Channel.CHAT: Channel.CHAT,
+    Channel.SMS: Channel.SMS,
+    Channel.EMAIL: Channel.EMAIL,
+    Channel.APP: Channel.APP,
+    Channel.PHONE: Channel.SMS,
+    Channel.WEB: Channel.EMAIL,
+}
+# A digit reply: "3", "３", " 5 ", "10" (NPS); nothing else.
+_DIGITS = re.compile(r"\s*(\d{1,2})\s*[。.!！]?\s*")
+MAX_COMMENT_CHARS = 2000
+MAX_TAGS = 10
+
+
+class SurveyRefused(Exception):
+    """An answer that cannot be taken; `code` says why (forged, used, expired, score)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- Settings ----------------------------------------------------------------------------
+
+
+def survey_settings() -> SurveySettings:
+    found = SurveySettings.objects.filter(pk=1).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return SurveySettings.objects.create(pk=1)
+    except IntegrityError:
+        return SurveySettings.objects.get(pk=1)
+
+
+SETTINGS_FIELDS = (
+    "delay_minutes",
+    "channels",
+    "fatigue_days",
+    "expiry_days",
+    "tags",
+    "nps_is_active",
+    "nps_order_days",
+    "nps_order_percent",
+    "nps_quarter_sample",
+    "callback_due_minutes",
+    "angry_sentiment",
+)
+
+
+def survey_settings_update(*, actor: User | None, values: dict[str, Any]) -> SurveySettings:
+    """Save a supervisor's settings (already validated) and audit what changed."""
+    with transaction.atomic():
+        survey_settings()  # the row exists
+        current = SurveySettings.objects.select_for_update().get(pk=1)
+        changed = {
+            name: values[name]
+            for name in SETTINGS_FIELDS
+            if name in values and getattr(current, name) != values[name]
+        }
+        for name, value in changed.items():
+            setattr(current, name, value)
+        if changed:
+            current.save(update_fields=list(changed))
+            audit_record(
+                actor=actor,
+                action="survey_settings_changed",
+                object_type="survey_settings",
+                object_id="1",
+                data={"fields": sorted(changed)},
+            )
+    return current
+
+
+# --- Tokens ------------------------------------------------------------------------------
+
+
+def survey_token(survey: Survey) -> str:
+    """The signed token of the survey's link. It carries no expiry of its own: the survey's
+    `expires_at` decides, and an answer uses it up."""
+    return signing.Signer(salt=SIGNING_SALT).sign(f"{survey.pk}.{survey.nonce}")
+
+
+def survey_link(survey: Survey) -> str:
+    base = settings.KEFU_PUBLIC_URL.rstrip("/")
+    return f"{base}/feedback/s/{survey_token(survey)}/"
+
+
+def survey_from_token(token: str, *, now: datetime | None = None) -> Survey:
+    """The survey a link names, if it may still be answered; else SurveyRefused with code
+    `forged` (not our signature, or no such survey), `used` (answered) or `expired`."""
+    now = now or timezone.now()
+    try:
+        value = signing.Signer(salt=SIGNING_SALT).unsign(token[:200])
+    except signing.BadSignature:
+        raise SurveyRefused("forged", _("This link is not valid.")) from None
+    pk, _dot, nonce = value.partition(".")
+    survey = (
+        Survey.objects.select_related("ticket", "customer").filter(pk=int(pk)).first()
+        if pk.isdigit()
+        else None
+    )
+    if survey is None or not secrets.compare_digest(survey.nonce, nonce):
+        raise SurveyRefused("forged", _("This link is not valid."))
+    if survey.answered_at is not None:
+        raise SurveyRefused("used", _("This survey has been answered already. Thank you!"))
+    if survey.expires_at is None or survey.expires_at <= now or survey.skipped_reason:
+        raise SurveyRefused("expired", _("This survey has closed."))
+    return survey
+
+
+# --- Scheduling --------------------------------------------------------------------------
+
+
+def _asked_recently(customer_id: int, *, since: datetime, exclude: int | None = None) -> bool:
+    """Whether the customer has a survey, sent or on its way, created since `since`."""
+    surveys = Survey.objects.filter(
+        customer_id=customer_id, created_at__gte=since, skipped_reason=""
+    )
+    if exclude is not None:
+        surveys = surveys.exclude(pk=exclude)
+    return surveys.exists()
+
+
+def _ticket_agents(ticket: Ticket) -> list[int]:
+    return list(
+        Message.objects.filter(
+            ticket=ticket,
+            direction=Direction.OUT,
+            author__isnull=False,
+            is_bot=False,
+            is_automatic=False,
+        )
+        .values_list("author_id", flat=True)
+        .distinct()
+    )
+
+
+def survey_skip_reason(ticket: Ticket) -> str:
+    """Why the ticket gets no survey at all ("" when it may get one)."""
+    if ticket.merged_into_id is not None:
+        return "merged"
+    if SPAM_TAG in (ticket.tags or []):
+        return "spam"
+    if ticket.customer.erased_at is not None:
+        return "erased"
+    return ""
+
+
+def survey_schedule(
+    *,
+    ticket: Ticket,
+    kind: str,
+    trigger: str,
+    key: str,
+    now: datetime,
+    due_at: datetime | None = None,
+    case_number: str = "",
+    config: SurveySettings | None = None,
+) -> Survey | None:
+    """Owe the ticket's customer a survey of `kind`, invited at `due_at` (default: after the
+    settings' delay). Runs in the caller's transaction. None when the rules say no survey
+    (see the module's docstring) or when `key` was scheduled already. `config`: the
+    settings, when the caller has read them."""
+    config = config or survey_settings()
+    channel = SURVEY_CHANNEL_FOR.get(Channel(ticket.channel))
+    if channel is None or channel not in config.channels:
+        return None
+    if survey_skip_reason(ticket):
+        return None
+    # Two resolutions of one customer at the same moment must not both pass the fatigue
+    # rule: the customer's row is the lock.
+    Customer.objects.select_for_update().filter(pk=ticket.customer_id).first()
+    if config.fatigue_days and _asked_recently(
+        ticket.customer_id, since=now - timedelta(days=config.fatigue_days)
+    ):
+        return None
+    if due_at is None:
+        due_at = now + timedelta(minutes=config.delay_minutes)
+    try:
+        with transaction.atomic():
+            survey = Survey.objects.create(
+                kind=kind,
+                trigger=trigger,
+                key=key[:120],
+                ticket=ticket,
+                customer_id=ticket.customer_id,
+                channel=channel,
+                team_id=ticket.team_id,
+                category=ticket.category,
+                case_number=case_number,
+                created_at=now,
+                due_at=due_at,
+                nonce=secrets.token_hex(8),
+            )
+    except IntegrityError:
+        return None  # scheduled already (a second event about the same thing)
+    agents = _ticket_agents(ticket)
+    if agents:
+        # The survey is new: its agents are inserted without reading what it has.
+        Survey.agents.through.objects.bulk_create(
+            [Survey.agents.through(survey_id=survey.pk, agent_id=agent) for agent in agents]
+        )
+    if due_at <= now:
+        survey_pk = survey.pk
+        transaction.on_commit(lambda: survey_invite_later(survey_pk))
+    return survey
+
+
+def survey_invite_later(survey_id: int) -> None:
+    from feedback.tasks import survey_invite_task
+    from kefu.celery import task_queue
+
+    task_queue(survey_invite_task, survey_id)
+
+
+def _nps_sampled(ticket: Ticket, percent: int) -> bool:
+    if percent <= 0:
+        return False
+    digest = hashlib.sha256(f"nps:{ticket.pk}".encode()).digest()
+    return int.from_bytes(digest[:2], "big") % 100 < percent
+
+
+def survey_on_resolution(*, ticket: Ticket, now: datetime) -> Survey | None:
+    """A ticket resolved by a person: CSAT soon, or, for a ticket about an order in the NPS
+    sample, the NPS question some days later (one survey either way: the fatigue rule)."""
+    config = survey_settings()
+    if (
+        config.nps_is_active
+        and _nps_sampled(ticket, config.nps_order_percent)
+        and hooks.ticket_order_number(ticket)
+    ):
+        return survey_schedule(
+            ticket=ticket,
+            kind=SurveyKind.NPS,
+            trigger=SurveyTrigger.ORDER,
+            key=f"nps:ticket:{ticket.pk}",
+            now=now,
+            due_at=now + timedelta(days=config.nps_order_days),
+            config=config,
+        )
+    return survey_schedule(
+        ticket=ticket,
+        kind=SurveyKind.CSAT,
+        trigger=SurveyTrigger.RESOLVED,
+        key=f"csat:ticket:{ticket.pk}",
+        now=now,
+        config=config,
+    )
+
+
+def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_event_recorded`, in the change's transaction: a
+    ticket resolved (or closed from open) by a person, or an after-sales case completed,
+    owes its customer a survey. A fault here is logged and left out, in a savepoint: the
+    resolution goes ahead."""
+    if event.kind not in (EventKind.STATUS, EventKind.AFTERSALES):
+        return
+    try:
+        with transaction.atomic():
+            _event_survey(event)
+    except Exception:
+        logger.exception("survey for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def _event_survey(event: TicketEvent) -> None:
+    ticket = event.ticket
+    if event.kind == EventKind.STATUS:
+        to, previous = event.data.get("to"), event.data.get("from")
+        if event.actor_id is None:
+            return  # closed by Kefu itself (the bot, a sweep): nobody to rate
+        if to == Status.RESOLVED or (to == Status.CLOSED and previous in OPEN_STATUSES):
+            survey_on_resolution(ticket=ticket, now=event.created_at)
+        return
+    number, step = event.data.get("case"), event.data.get("step")
+    if step == CASE_COMPLETED and isinstance(number, str):
+        survey_schedule(
+            ticket=ticket,
+            kind=SurveyKind.CSAT,
+            trigger=SurveyTrigger.CASE_COMPLETED,
+            key=f"csat:case:{number}",
+            now=event.created_at,
+            case_number=number,
+        )
+
+
+# --- Inviting ----------------------------------------------------------------------------
+
+
+def _invitation_text(survey: Survey, *, link: str) -> tuple[str, str]:
+    """Subject and body of the invitation, in the customer's language."""
+    language = "en" if (survey.customer.language or "").lower().startswith("en") else "zh-hans"
+    with translation.override(language):
+        subject = _("How did we do? Ticket %(number)s") % {"number": survey.ticket.number}
+        if survey.kind == SurveyKind.NPS:
+            question = _(
+                "How likely are you to recommend us to a friend, from 0 (not at all) to 10 "
+                "(very likely)?"
+            )
+            if survey.channel == Channel.SMS:
+                return subject, _("%(question)s Reply 0–10.") % {"question": question}
+        else:
+            question = _(
+                "Your ticket %(number)s is resolved. How satisfied are you with our service?"
+            ) % {"number": survey.ticket.number}
+            if survey.channel == Channel.SMS:
+                return subject, _("%(question)s Reply 1–5 (5 = very satisfied).") % {
+                    "question": question
+                }
+        if survey.channel == Channel.CHAT:
+            return subject, question
+        return subject, _("%(question)s Rate us here (one click, no sign-in): %(link)s") % {
+            "question": question,
+            "link": link,
+        }
+
+
+def survey_claim(survey_id: int, *, now: datetime) -> bool:
+    """Start inviting if it is due: one worker wins; a second copy of the task does nothing."""
+    return bool(
+        Survey.objects.filter(pk=survey_id, due_at__lte=now, invited_at=None).update(
+            due_at=now + INVITE_LEASE
+        )
+    )
+
+
+def _skip(survey: Survey, reason: str) -> None:
+    Survey.objects.filter(pk=survey.pk).update(due_at=None, skipped_reason=reason)
+
+
+def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | None:
+    """Queue the survey's invitation on the outbox if it is due (claimed first, so a second
+    call does nothing). None when it is not due, held for the quiet hours, or given up (the
+    reason stays on the survey)."""
+    now = now or timezone.now()
+    if not survey_claim(survey_id, now=now):
+        return None
+    with transaction.atomic():
+        survey = (
+            Survey.objects.select_for_update(of=("self",))
+            .select_related("ticket__customer", "customer")
+            .filter(pk=survey_id, invited_at=None)
+            .first()
+        )
+        if survey is None:
+            return None
+        ticket = survey.ticket
+        if ticket.is_open:
+            _skip(survey, "ticket open again")
+            return None
+        if reason := survey_skip_reason(ticket):
+            _skip(survey, reason)
+            return None
+        config = survey_settings()
+        if survey.channel not in config.channels:
+            _skip(survey, "channel switched off")
+            return None
+        if (
+            config.fatigue_days
+            and Survey.objects.filter(
+                customer_id=survey.customer_id,
+                invited_at__gte=now - timedelta(days=config.fatigue_days),
+            )
+            .exclude(pk=survey.pk)
+            .exists()
+        ):
+            _skip(survey, "asked recently")
+            return None
+        if survey.channel == Channel.SMS:
+            morning = quiet_hours_end(now)
+            if morning is not None:
+                Survey.objects.filter(pk=survey.pk).update(due_at=morning)
+                return None
+        address = customer_address(survey.customer, survey.channel)
+        if not address or not backend_accepts(survey.channel, address):
+            _skip(survey, "no way to reach the customer")
+            return None
+        survey.expires_at = now + timedelta(days=config.expiry_days)
+        subject, body = _invitation_text(survey, link=survey_link(survey))
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.OUT,
+            channel=survey.channel,
+            body=body,
+            subject=subject if survey.channel == Channel.EMAIL else "",
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+            email_message_id=new_message_id(),
+            is_automatic=True,
+            notice=f"survey:{survey.kind}",
+            delivery_due_at=now,
+        )
+        survey.invited_at = now
+        survey.message = message
+        survey.due_at = None
+        survey.save(update_fields=["invited_at", "message", "due_at", "expires_at"])
+        event_record(
+            ticket=ticket,
+            kind=EventKind.NOTICE,
+            actor=None,
+            data={
+                "message": message.pk,
+                "event": f"survey:{survey.kind}",
+                "channel": survey.channel,
+                "to": f"{survey.get_kind_display()} · {Channel(survey.channel).label}",
+            },
+            at=now,
+        )
+        message_id = message.pk
+        transaction.on_commit(lambda: deliver_later(message_id))
+        ticket_publish(ticket, events.message_added(ticket, message), board=False)
+    return message
+
+
+def surveys_due_send(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
+    """Invite every survey that is due (Celery beat, the embedded ticker). Returns how many
+    invitations were queued."""
+    now = now or timezone.now()
+    due = (
+        Survey.objects.filter(due_at__lte=now, invited_at=None)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for survey_id in list(due) if survey_invite(survey_id=survey_id, now=now))
+
+
+# --- Answering ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    score: int
+    tags: tuple[str, ...] = ()
+    comment: str = ""
+
+
+def answer_check(survey: Survey, answer: Answer) -> None:
+    low, high = SCALE[SurveyKind(survey.kind)]
+    if not low <= answer.score <= high:
+        raise SurveyRefused(
+            "score", _("Choose a score from %(low)s to %(high)s.") % {"low": low, "high": high}
+        )
+    if len(answer.comment) > MAX_COMMENT_CHARS:
+        raise SurveyRefused("comment", _("The comment is too long."))
+
+
+def survey_answer(
+    *,
+    survey: Survey,
+    answer: Answer,
+    via: str,
+    message: Message | None = None,
+    now: datetime | None = None,
+) -> Survey:
+    """Store the customer's answer, once: a second answer (a reused link, a second tap)
+    raises SurveyRefused("used") and changes nothing. A CSAT of 1–2, a comment the
+    sentiment model reads as angry, or an NPS of 0–6 creates a call-back."""
+    from feedback.services.callbacks import callback_create
+
+    answer_check(survey, answer)
+    now = now or timezone.now()
+    allowed = set(survey_settings().tags)
+    tags = [tag for tag in dict.fromkeys(answer.tags) if tag in allowed][:MAX_TAGS]
+    with transaction.atomic():
+        won = Survey.objects.filter(pk=survey.pk, answered_at=None).update(
+            score=answer.score,
+            tags=tags,
+            comment=answer.comment.strip(),
+            answered_at=now,
+            answered_via=via,
+            answer_message=message,
+            due_at=None,
+        )
+        if not won:
+            raise SurveyRefused("used", _("This survey has been answered already. Thank you!"))
+        survey.refresh_from_db()
+        reason = _callback_reason(survey)
+        if reason:
+            callback_create(
+                ticket=survey.ticket,
+                reason=reason,
+                note=survey.comment,
+                survey=survey,
+                actor=None,
+                key=f"survey:{survey.pk}",
+                now=now,
+            )
+        ticket_publish(
+            survey.ticket, events.ticket_updated(survey.ticket), queues=False, board=False
+        )
+    return survey
+
+
+def _callback_reason(survey: Survey) -> str:
+    assert survey.score is not None
+    if survey.kind == SurveyKind.NPS:
+        return CallbackReason.DETRACTOR if survey.score <= 6 else ""
+    if survey.score <= 2:
+        return CallbackReason.LOW_CSAT
+    if (
+        survey.comment
+        and triage_text(survey.comment).sentiment <= survey_settings().angry_sentiment
+    ):
+        return CallbackReason.ANGRY_COMMENT
+    return ""
+
+
+def survey_answer_chat(*, address: str, message_id: int, score: int) -> Survey:
+    """A star tapped in the chat widget under the invitation `message_id`, by the visitor
+    `address` (their chat identity): the invitation must be theirs."""
+    survey = (
+        Survey.objects.select_related("ticket", "customer")
+        .filter(
+            message_id=message_id,
+            channel=Channel.CHAT,
+            customer__identities__kind=IdentityKind.APP_USER,
+            customer__identities__value=address,
+        )
+        .first()
+    )
+    if survey is None:
+        raise SurveyRefused("forged", _("This survey is not yours."))
+    if survey.answered_at is not None:
+        raise SurveyRefused("used", _("This survey has been answered already. Thank you!"))
+    if survey.expires_at is None or survey.expires_at <= timezone.now():
+        raise SurveyRefused("expired", _("This survey has closed."))
+    return survey_answer(survey=survey, answer=Answer(score=score), via=Channel.CHAT)
+
+
+def digit_of(text: str) -> int | None:
+    """The number a reply consists of ("4", "４", " 10 "), else None."""
+    if len(text) > 8:
+        return None
+    found = _DIGITS.fullmatch(text)
+    return int(found.group(1)) if found else None
+
+
+def _sms_survey_for(customer: Customer, *, now: datetime) -> Survey | None:
+    return (
+        Survey.objects.select_related("ticket")
+        .filter(
+            customer=customer,
+            channel=Channel.SMS,
+            invited_at__isnull=False,
+            expires_at__gt=now,
+        )
+        .order_by("-invited_at", "-pk")
+        .first()
+    )
+
+
+def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.InboundClaim | None:
+    """The core's intake asks (tickets.hooks): is this SMS an answer to a survey? It is when
+    it is a bare number on the survey's scale and the customer has an SMS survey still open
+    whose ticket is not open again, and no other SMS conversation is open. Otherwise the
+    digit is a normal message (the customer may be answering the agent). A digit after the
+    survey was answered is kept on the same ticket and changes nothing: the first answer
+    counts."""
+    if inbound.channel != Channel.SMS:
+        return None
+    score = digit_of(inbound.text)
+    if score is None:
+        return None
+    now = timezone.now()
+    survey = _sms_survey_for(customer, now=now)
+    if survey is None or survey.ticket.is_open:
+        return None
+    if Ticket.objects.filter(customer=customer, channel=Channel.SMS, is_open=True).exists():
+        return None  # a conversation is going on: the digit may answer the agent
+    low, high = SCALE[SurveyKind(survey.kind)]
+    if not low <= score <= high:
+        return None
+
+    def accept(message: Message) -> None:
+        if survey.answered_at is not None:
+            return
+        try:
+            survey_answer(
+                survey=survey,
+                answer=Answer(score=score),
+                via=Channel.SMS,
+                message=message,
+                now=now,
+            )
+        except SurveyRefused:
+            pass  # answered meanwhile: the message is kept, the first answer counts
+
+    return hooks.InboundClaim(ticket=survey.ticket, accept=accept)
+
+
+# --- NPS sample ---------------------------------------------------------------------------
+
+
+def quarter_of(day: datetime) -> str:
+    local = timezone.localtime(day)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
+
+
+def nps_quarter_sample(*, now: datetime | None = None, size: int | None = None) -> int:
+    """Ask the quarter's NPS sample: up to `size` (settings) customers with a ticket resolved
+    in the last 90 days, chosen by a hash of the quarter and the customer. The quarter's
+    sample is `size` in all: a second run adds nothing (the key is unique per quarter and
+    customer, and those asked already count). Each is asked on their latest resolved
+    ticket's channel, under the usual rules (fatigue, channels). Returns how many it
+    added."""
+    now = now or timezone.now()
+    config = survey_settings()
+    if not config.nps_is_active:
+        return 0
+    size = config.nps_quarter_sample if size is None else size
+    quarter = quarter_of(now)
+    latest: dict[int, int] = {}
+    resolved = (
+        Ticket.objects.filter(resolved_at__gte=now - timedelta(days=90), is_open=False)
+        .filter(Q(merged_into__isnull=True))
+        .order_by("customer_id", "resolved_at", "pk")
+        .values_list("customer_id", "pk")
+    )
+    for customer_id, ticket_id in resolved:
+        latest[customer_id] = ticket_id
+
+    def rank(customer_id: int) -> str:
+        return hashlib.sha256(f"{quarter}:{customer_id}".encode()).hexdigest()
+
+    # Customers already in this quarter's sample count towards it: a second run adds none.
+    sampled = Survey.objects.filter(key__startswith=f"nps:{quarter}:").count()
+    asked = 0
+    for customer_id in sorted(latest, key=rank):
+        if sampled + asked >= size:
+            break
+        ticket = Ticket.objects.select_related("customer").get(pk=latest[customer_id])
+        with transaction.atomic():
+            made = survey_schedule(
+                ticket=ticket,
+                kind=SurveyKind.NPS,
+                trigger=SurveyTrigger.SAMPLE,
+                key=f"nps:{quarter}:{customer_id}",
+                now=now,
+            )
+        asked += made is not None
+    return asked
+
+
+# --- The quality sample's CSAT source ----------------------------------------------------
+
+
+def low_csat_tickets(window: Any, candidates: frozenset[int]) -> list[int]:
+    """For the weekly quality sample (feedback.services.sampling): the candidates rated 1
+    or 2."""
+    return list(
+        Survey.objects.filter(
+            ticket_id__in=candidates, kind=SurveyKind.CSAT, score__lte=2, score__isnull=False
+        )
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
