@@ -43,7 +43,7 @@ CSAT = [
     (Channel.APP, "app_user", "demo-app-203", "退款还没到账", 3, "等了三天"),
     (Channel.EMAIL, "email", "zhao.min@example.com", "收到的苹果有坏的", 2, "只退了一半的钱"),
     (Channel.CHAT, "app_user", "demo-chat-204", "配送时间能改吗？", 5, ""),
-    (Channel.APP, "app_user", "demo-app-205", "客服态度太差了", 1, "太差劲了，非常生气"),
+    (Channel.APP, "app_user", "demo-app-205", "送来的鸡蛋碎了好几个", 1, "太差劲了，非常生气"),
     (Channel.SMS, "phone", "+8613700000206", "快递三天没动了", 2, ""),
 ]
 # Scores of the quarter's NPS sample.
