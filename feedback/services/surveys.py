@@ -335,13 +335,24 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     ticket resolved (or closed from open) by a person, or an after-sales case completed,
     owes its customer a survey. A fault here is logged and left out, in a savepoint: the
     resolution goes ahead."""
-    if event.kind not in (EventKind.STATUS, EventKind.AFTERSALES):
-        return
+    if not _owes_survey(event):
+        return  # decided from the entry alone: no savepoint for the many that owe nothing
     try:
         with transaction.atomic():
             _event_survey(event)
     except Exception:
         logger.exception("survey for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def _owes_survey(event: TicketEvent) -> bool:
+    if event.kind == EventKind.STATUS:
+        to, previous = event.data.get("to"), event.data.get("from")
+        return event.actor_id is not None and (
+            to == Status.RESOLVED or (to == Status.CLOSED and previous in OPEN_STATUSES)
+        )
+    if event.kind == EventKind.AFTERSALES:
+        return event.data.get("step") == CASE_COMPLETED
+    return False
 
 
 def _event_survey(event: TicketEvent) -> None:
