@@ -212,6 +212,8 @@ def _ticket_agents(ticket: Ticket) -> list[int]:
             is_bot=False,
             is_automatic=False,
         )
+        # Without the messages' default ordering, which would make each reply distinct.
+        .order_by()
         .values_list("author_id", flat=True)
         .distinct()
     )
