@@ -122,6 +122,13 @@ DRILLS = {
     "sla_plan_missed": ("sla_plan_at", Q(sla_plan_met=False)),
     "sla_resolution_met": ("sla_resolution_at", Q(sla_resolution_met=True)),
     "sla_resolution_missed": ("sla_resolution_at", Q(sla_resolution_met=False)),
+    "csat_invited": ("csat_invited_at", Q()),
+    "csat_answered": ("csat_answered_at", Q()),
+    "csat_satisfied": ("csat_answered_at", Q(csat_score__gte=4)),
+    "csat_unsatisfied": ("csat_answered_at", Q(csat_score__lte=3)),
+    "nps_answered": ("nps_answered_at", Q()),
+    "nps_promoters": ("nps_answered_at", Q(nps_score__gte=9)),
+    "nps_detractors": ("nps_answered_at", Q(nps_score__lte=6)),
 }
 
 
