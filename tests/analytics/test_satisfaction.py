@@ -25,6 +25,7 @@ from tests.feedback.surveys_support import (
     configure,
     customer_ticket,
     outbox,  # noqa: F401  (fixture)
+    sms_in,
 )
 from tickets.models import Agent, Channel, Ticket
 from tickets.services.workflow import ticket_assign
@@ -155,6 +156,24 @@ def test_an_invitation_and_an_answer_each_mark_the_ticket_in_their_transaction(
     assert list(FactDirty.objects.values_list("ticket_id", flat=True)) == [ticket.pk]
     facts_refresh()
     assert (day_totals().csat_answered, day_totals().csat_satisfied) == (1, 1)
+
+
+def test_a_digit_answered_by_sms_counts_once_however_often_it_is_resent(agent, supervisor, clock):
+    configure(delay_minutes=0, fatigue_days=0)
+    ticket = customer_ticket()
+    ticket_assign(ticket=ticket, agent=agent, actor=supervisor.user)
+    answered_and_resolved(ticket, agent)
+    survey_invite(survey_id=Survey.objects.get(ticket=ticket).pk)
+    facts_refresh()
+
+    sms_in("4", provider_id="sms-answer-1")
+    sms_in("4", provider_id="sms-answer-1")  # the provider delivers it again
+    sms_in("1", provider_id="sms-answer-2")  # a second digit changes nothing
+    facts_refresh()
+
+    totals = day_totals()
+    assert (totals.csat_invited, totals.csat_answered, totals.csat_satisfied) == (1, 1, 1)
+    assert TicketFact.objects.get(ticket_id=ticket.pk).csat_score == 4
 
 
 def test_an_answer_refused_as_a_second_one_marks_nothing(agent, supervisor, clock):
