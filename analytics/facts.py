@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER
 from analytics.models import DailyRollup, FactDirty, TicketFact
 from feedback.models import Survey, SurveyKind
 from sla.models import Milestone, SlaClock
@@ -34,11 +35,6 @@ REPEAT_WINDOW = timedelta(days=7)
 # The advisory lock that lets one refresh run at a time ("kefu-facts" as a number).
 _LOCK_KEY = 0x6B656675_66
 REFRESH_BATCH = 500
-# CSAT answers of 4–5 (of 1–5) are satisfied; NPS answers of 9–10 (of 0–10) are promoters,
-# 0–6 detractors, 7–8 passives (docs/metrics.md).
-CSAT_SATISFIED = 4
-NPS_PROMOTER = 9
-NPS_DETRACTOR = 6
 
 _FACT_FIELDS = [
     f.name for f in TicketFact._meta.get_fields() if f.name not in ("ticket_id", "refreshed_at")

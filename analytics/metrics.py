@@ -7,6 +7,13 @@ from dataclasses import dataclass, fields
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
+# CSAT answers of 4–5 (of 1–5) are satisfied; NPS answers of 9–10 (of 0–10) are promoters,
+# 0–6 detractors, 7–8 passives (docs/metrics.md). The rollups count by these, and so do the
+# drill-downs to the tickets behind a count.
+CSAT_SATISFIED = 4
+NPS_PROMOTER = 9
+NPS_DETRACTOR = 6
+
 # The rollup counters a period adds up (analytics.models.DailyRollup).
 SUMMED = (
     "created",
