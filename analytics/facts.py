@@ -19,7 +19,9 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER
 from analytics.models import DailyRollup, FactDirty, TicketFact
+from feedback.models import Survey, SurveyKind
 from sla.models import Milestone, SlaClock
 from tickets.models import Direction, EventKind, Message, Ticket, TicketEvent
 
@@ -47,7 +49,7 @@ def _seconds(start: datetime, end: datetime | None) -> int | None:
 
 def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     """The facts of these tickets as they stand now (tickets that no longer exist are left
-    out). Eight queries for the batch, whatever its size."""
+    out). Nine queries for the batch, whatever its size."""
     tickets = list(
         Ticket.objects.filter(pk__in=ticket_ids).values(
             "pk",
@@ -117,6 +119,7 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
         business[(subject_id, milestone)] = elapsed
     outcomes = _sla_outcomes(ids)
     earlier = _earlier_contacts(tickets)
+    ratings = _ratings(ids)
 
     now = timezone.now()
     facts: dict[int, TicketFact] = {}
@@ -166,8 +169,32 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
             sentiment_count=feeling.get("count", 0),
             refreshed_at=now,
             **outcomes.get(pk, {}),
+            **ratings.get(pk, {}),
         )
     return facts
+
+
+def _ratings(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per ticket and survey kind (CSAT, NPS), the first invitation sent and the latest
+    answer, from the ticket's surveys (feedback.Survey). A ticket counts at most one
+    invitation and one answer of each kind; a survey never sent counts nowhere."""
+    found: dict[int, dict[str, Any]] = {}
+    for ticket_id, kind, invited_at, answered_at, score in (
+        Survey.objects.filter(ticket_id__in=ids, invited_at__isnull=False)
+        .order_by("ticket_id", "invited_at", "pk")
+        .values_list("ticket_id", "kind", "invited_at", "answered_at", "score")
+    ):
+        if kind not in (SurveyKind.CSAT, SurveyKind.NPS):
+            continue
+        values = found.setdefault(ticket_id, {})
+        values.setdefault(f"{kind}_invited_at", invited_at)
+        if answered_at is None or score is None:
+            continue
+        latest = values.get(f"{kind}_answered_at")
+        if latest is None or answered_at >= latest:
+            values[f"{kind}_answered_at"] = answered_at
+            values[f"{kind}_score"] = score
+    return found
 
 
 # The SLA milestones whose attainment the reports show (next response repeats per customer
@@ -234,7 +261,8 @@ def _day(at: datetime) -> date:
 
 def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]:
     """What one ticket's fact adds to the rollups: its creation to its creation day, its
-    first response to that day, its resolution to that day."""
+    first response to that day, its resolution to that day, a survey's invitation to the
+    day it was sent and its answer to the day it was given."""
 
     def key(at: datetime) -> _RollupKey:
         return (
@@ -296,6 +324,32 @@ def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]
                     {f"sla_{milestone}_decided": 1, f"sla_{milestone}_met": int(met)},
                 )
             )
+    if fact.csat_invited_at is not None:
+        added.append((key(fact.csat_invited_at), {"csat_invited": 1}))
+    if fact.csat_answered_at is not None and fact.csat_score is not None:
+        added.append(
+            (
+                key(fact.csat_answered_at),
+                {
+                    "csat_answered": 1,
+                    "csat_satisfied": int(fact.csat_score >= CSAT_SATISFIED),
+                    "csat_score_sum": fact.csat_score,
+                },
+            )
+        )
+    if fact.nps_invited_at is not None:
+        added.append((key(fact.nps_invited_at), {"nps_invited": 1}))
+    if fact.nps_answered_at is not None and fact.nps_score is not None:
+        added.append(
+            (
+                key(fact.nps_answered_at),
+                {
+                    "nps_answered": 1,
+                    "nps_promoters": int(fact.nps_score >= NPS_PROMOTER),
+                    "nps_detractors": int(fact.nps_score <= NPS_DETRACTOR),
+                },
+            )
+        )
     return added
 
 

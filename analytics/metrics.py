@@ -7,6 +7,13 @@ from dataclasses import dataclass, fields
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
+# CSAT answers of 4–5 (of 1–5) are satisfied; NPS answers of 9–10 (of 0–10) are promoters,
+# 0–6 detractors, 7–8 passives (docs/metrics.md). The rollups count by these, and so do the
+# drill-downs to the tickets behind a count.
+CSAT_SATISFIED = 4
+NPS_PROMOTER = 9
+NPS_DETRACTOR = 6
+
 # The rollup counters a period adds up (analytics.models.DailyRollup).
 SUMMED = (
     "created",
@@ -30,6 +37,15 @@ SUMMED = (
     "sla_plan_met",
     "sla_resolution_decided",
     "sla_resolution_met",
+    # Satisfaction (CSAT, NPS).
+    "csat_invited",
+    "csat_answered",
+    "csat_satisfied",
+    "csat_score_sum",
+    "nps_invited",
+    "nps_answered",
+    "nps_promoters",
+    "nps_detractors",
 )
 
 
@@ -65,6 +81,15 @@ class Totals:
     sla_plan_met: int = 0
     sla_resolution_decided: int = 0
     sla_resolution_met: int = 0
+    # Satisfaction (CSAT, NPS).
+    csat_invited: int = 0
+    csat_answered: int = 0
+    csat_satisfied: int = 0
+    csat_score_sum: int = 0
+    nps_invited: int = 0
+    nps_answered: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
@@ -141,6 +166,40 @@ class Totals:
         """客户情绪指数: mean sentiment of the customers' scored messages, -1 … 1."""
         return _ratio(self.sentiment_sum, self.sentiment_count)
 
+    # Satisfaction.
+    @property
+    def csat_rate(self) -> float | None:
+        """CSAT: the share of the period's CSAT answers that are 4 or 5, 0 … 1."""
+        return _ratio(self.csat_satisfied, self.csat_answered)
+
+    @property
+    def csat_unsatisfied(self) -> int:
+        return self.csat_answered - self.csat_satisfied
+
+    @property
+    def csat_avg(self) -> float | None:
+        """The mean CSAT answer, 1 … 5."""
+        return _ratio(self.csat_score_sum, self.csat_answered)
+
+    @property
+    def csat_response_rate(self) -> float | None:
+        """CSAT answers given in the period ÷ CSAT invitations sent in it."""
+        return _ratio(self.csat_answered, self.csat_invited)
+
+    @property
+    def nps_passives(self) -> int:
+        return self.nps_answered - self.nps_promoters - self.nps_detractors
+
+    @property
+    def nps(self) -> float | None:
+        """NPS: % promoters (9–10) − % detractors (0–6) among the NPS answers, −100 … 100."""
+        share = _ratio(self.nps_promoters - self.nps_detractors, self.nps_answered)
+        return None if share is None else share * 100
+
+    @property
+    def nps_response_rate(self) -> float | None:
+        return _ratio(self.nps_answered, self.nps_invited)
+
 
 # The headline figures of a period, in the order pages show them: (key, label, kind). A kind
 # says how to show the value: a count, a duration in seconds, a share, an index.
@@ -156,6 +215,7 @@ HEADLINES = (
     ("deflection_rate", _("Bot deflection"), "share"),
     ("sla_rate", _("SLA attainment"), "share"),
     ("emotion_index", _("Customer emotion index"), "index"),
+    ("csat_rate", _("CSAT"), "share"),
 )
 
 

@@ -56,6 +56,15 @@ class TicketFact(models.Model):
     sla_plan_met = models.BooleanField(null=True)
     sla_resolution_at = models.DateTimeField(null=True)
     sla_resolution_met = models.BooleanField(null=True)
+    # Satisfaction (docs/metrics.md: CSAT, NPS), from the ticket's surveys (feedback.Survey):
+    # per kind, the first invitation sent and the latest answer (its moment and score); None
+    # while there is none.
+    csat_invited_at = models.DateTimeField(null=True)
+    csat_answered_at = models.DateTimeField(null=True)
+    csat_score = models.SmallIntegerField(null=True)
+    nps_invited_at = models.DateTimeField(null=True)
+    nps_answered_at = models.DateTimeField(null=True)
+    nps_score = models.SmallIntegerField(null=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -64,6 +73,17 @@ class TicketFact(models.Model):
         indexes = [
             models.Index(fields=["created_at"], name="analytics_fact_created"),
             models.Index(fields=["resolved_at"], name="analytics_fact_resolved"),
+            # The drill-downs from a CSAT or NPS count; most tickets have no answer.
+            models.Index(
+                fields=["csat_answered_at"],
+                name="analytics_fact_csat",
+                condition=models.Q(csat_answered_at__isnull=False),
+            ),
+            models.Index(
+                fields=["nps_answered_at"],
+                name="analytics_fact_nps",
+                condition=models.Q(nps_answered_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +122,17 @@ class DailyRollup(models.Model):
     sla_plan_met = models.IntegerField(default=0)
     sla_resolution_decided = models.IntegerField(default=0)
     sla_resolution_met = models.IntegerField(default=0)
+    # --- satisfaction (docs/metrics.md: CSAT, NPS) ---
+    # Invitations on the day they were sent; answers on the day they were given.
+    csat_invited = models.IntegerField(default=0)
+    csat_answered = models.IntegerField(default=0)
+    csat_satisfied = models.IntegerField(default=0)  # answers of 4 or 5
+    csat_score_sum = models.IntegerField(default=0)
+    nps_invited = models.IntegerField(default=0)
+    nps_answered = models.IntegerField(default=0)
+    nps_promoters = models.IntegerField(default=0)  # answers of 9 or 10
+    nps_detractors = models.IntegerField(default=0)  # answers of 0 to 6
+    # --- end of satisfaction ---
 
     class Meta:
         verbose_name = _("daily rollup")

@@ -42,7 +42,7 @@ def _plain(value: float | None, kind: str) -> object:
         return round(value, 4)
     if kind == "duration":
         return round(value)
-    if kind in ("score", "amount"):
+    if kind in ("score", "amount", "nps"):
         return round(value, 2 if kind == "amount" else 1)
     return round(value, 3)
 
@@ -51,13 +51,17 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def _tile(key: str, label: Any, now: float | None, before: float | None, kind: str) -> dict:
+def _tile(
+    key: str, label: Any, now: float | None, before: float | None, kind: str, drill: str = ""
+) -> dict:
+    """`drill`: the tickets the figure counts (analytics.reports.DRILLS), if it leads there."""
     return {
         "key": key,
         "label": label,
         "value": _show(now, kind),
         "before": _show(before, kind),
         "change": _change(now, before, kind),
+        "drill": drill,
     }
 
 
@@ -192,18 +196,69 @@ def _agents(filters: reports.Filters, request: HttpRequest) -> Page:
 
 
 def _quality(filters: reports.Filters, request: HttpRequest) -> Page:
+    # Satisfaction from the rollups: the period's totals are the sum of its days.
+    days = reports.by_day(filters)
+    rated = sum((t for _d, t in days), Totals())
+    rated_before = reports.period_totals(filters.previous())
     now = pages.quality_totals(filters)
     before = pages.quality_totals(filters.previous())
     tiles = [
+        _tile("csat_rate", _("CSAT"), rated.csat_rate, rated_before.csat_rate, "share"),
+        _tile(
+            "csat_answered",
+            _("CSAT answers"),
+            rated.csat_answered,
+            rated_before.csat_answered,
+            "count",
+            "csat_answered",
+        ),
+        _tile(
+            "csat_response_rate",
+            _("CSAT response rate"),
+            rated.csat_response_rate,
+            rated_before.csat_response_rate,
+            "share",
+        ),
+        _tile("nps", _("NPS"), rated.nps, rated_before.nps, "nps"),
+        _tile(
+            "nps_answered",
+            _("NPS answers"),
+            rated.nps_answered,
+            rated_before.nps_answered,
+            "count",
+            "nps_answered",
+        ),
         _tile("score_avg", _("Quality score (average)"), now.score_avg, before.score_avg, "score"),
         _tile("reviews", _("Reviews"), now.reviews, before.reviews, "count"),
         _tile("failed", _("Failed reviews"), now.failed, before.failed, "count"),
         _tile("fail_rate", _("Failed share"), now.fail_rate, before.fail_rate, "share"),
     ]
-    tables = pages.quality_tables(filters)
-    rows = tables[0].rows
-    chart = {
-        "charts": [
+    tables = [
+        *pages.satisfaction_tables(filters, category_label),
+        *pages.quality_tables(filters),
+    ]
+    rows = tables[-1].rows
+    charts: list[dict[str, Any]] = []
+    if rated.csat_answered or rated.nps_answered:
+        charts.append(
+            {
+                "id": "chart-satisfaction-trend",
+                "kind": "lines",
+                "wide": True,
+                "title": _("CSAT and NPS per day"),
+                "x": [date_format(day, "m-d") for day, _t in days],
+                "unit": "",
+                "series": [
+                    {"name": _("CSAT (%)"), "data": [_rate(t.csat_rate) for _d, t in days]},
+                    {
+                        "name": _("NPS"),
+                        "data": [None if t.nps is None else round(t.nps) for _d, t in days],
+                    },
+                ],
+            }
+        )
+    if rows:
+        charts.append(
             {
                 "id": "chart-quality-agents",
                 "kind": "bars",
@@ -212,9 +267,8 @@ def _quality(filters: reports.Filters, request: HttpRequest) -> Page:
                 "unit": "",
                 "series": [{"name": _("Quality score"), "data": [r.values[1] for r in rows]}],
             }
-        ]
-    }
-    return Page(tables=tables, chart=chart if rows else {}, tiles=tiles)
+        )
+    return Page(tables=tables, chart={"charts": charts} if charts else {}, tiles=tiles)
 
 
 def _aftersales(filters: reports.Filters, request: HttpRequest) -> Page:
@@ -463,7 +517,6 @@ def ranking_page(request: HttpRequest) -> HttpResponse:
             }
             for e in entries
         ],
-        csat_missing=True,
     )
     return render(request, "analytics/ranking.html", context)
 

@@ -430,6 +430,103 @@ def quality_tables(filters: reports.Filters) -> list[Table]:
     ]
 
 
+# --- satisfaction -------------------------------------------------------------------------
+
+SATISFACTION_COLUMNS = (
+    Column("csat_invited", _("CSAT invitations"), "count", "csat_invited"),
+    Column("csat_answered", _("CSAT answers"), "count", "csat_answered"),
+    Column("csat_response_rate", _("Response rate"), "share"),
+    Column("csat_satisfied", _("Rated 4–5"), "count", "csat_satisfied"),
+    Column("csat_rate", _("CSAT"), "share"),
+    Column("csat_avg", _("Average rating (1–5)"), "score"),
+    Column("nps_answered", _("NPS answers"), "count", "nps_answered"),
+    Column("nps_promoters", _("Promoters (9–10)"), "count", "nps_promoters"),
+    Column("nps_passives", _("Passives (7–8)"), "count"),
+    Column("nps_detractors", _("Detractors (0–6)"), "count", "nps_detractors"),
+    Column("nps", _("NPS"), "nps"),
+)
+
+
+def _rated(totals: Totals) -> bool:
+    return bool(totals.csat_invited or totals.csat_answered or totals.nps_answered)
+
+
+def satisfaction_tables(filters: reports.Filters, label: Callable[[str], str]) -> list[Table]:
+    """CSAT, its response rate and NPS per channel, category, team and agent (the ticket's
+    assignee, as every other figure per agent), from the rollups."""
+    names = dict(Channel.choices)
+    channels = _grouped(filters, "channel")
+    categories = _grouped(filters, "category")
+    teams = _grouped(filters, "team_id")
+    team_names = _named(teams, Team)
+    agents = _grouped(filters, "agent_id")
+    agent_names = _agent_names(agents)
+
+    def ordered(found: dict[Any, Totals]) -> list[tuple[Any, Totals]]:
+        return sorted(
+            ((key, t) for key, t in found.items() if _rated(t)),
+            key=lambda item: (-item[1].csat_answered, -item[1].nps_answered, str(item[0])),
+        )
+
+    def table(key: str, title: Any, head: Any, rows: list[Row]) -> Table:
+        return Table(key=key, title=title, head=head, columns=SATISFACTION_COLUMNS, rows=rows)
+
+    return [
+        table(
+            "satisfaction-channels",
+            _("Satisfaction per channel"),
+            _("Channel"),
+            [
+                Row(
+                    label=str(names.get(code, code)),
+                    values=_values(t, SATISFACTION_COLUMNS),
+                    params={"channel": code},
+                )
+                for code, t in ordered(channels)
+            ],
+        ),
+        table(
+            "satisfaction-categories",
+            _("Satisfaction per category"),
+            _("Category"),
+            [
+                Row(
+                    label=label(code),
+                    values=_values(t, SATISFACTION_COLUMNS),
+                    params={"category": code} if code else {},
+                )
+                for code, t in ordered(categories)
+            ],
+        ),
+        table(
+            "satisfaction-teams",
+            _("Satisfaction per team"),
+            _("Team"),
+            [
+                Row(
+                    label=team_names.get(pk, str(_("No team"))),
+                    values=_values(t, SATISFACTION_COLUMNS),
+                    params={"team": pk} if pk else {},
+                )
+                for pk, t in ordered(teams)
+            ],
+        ),
+        table(
+            "satisfaction-agents",
+            _("Satisfaction per agent"),
+            _("Agent"),
+            [
+                Row(
+                    label=agent_names.get(pk, str(_("Unassigned"))),
+                    values=_values(t, SATISFACTION_COLUMNS),
+                    params={"agent": pk},
+                )
+                for pk, t in ordered(agents)
+            ],
+        ),
+    ]
+
+
 # --- agents -------------------------------------------------------------------------------
 
 AGENT_COLUMNS = (

@@ -3,10 +3,10 @@ each 0 … 1) weighted by the supervisors' settings, for agents who resolved at 
 minimum in the month, with every component and contribution shown so the order explains
 itself.
 
-A component with no figure for an agent (no quality review in the month, no SLA milestone
-decided) or for anyone (CSAT, until surveys are measured) is left out of that agent's score
-and its weight shared among the agent's other components in proportion, so a missing figure
-neither counts as zero nor as full marks; the page says which weights were used.
+A component with no figure for an agent (no CSAT answer on their tickets in the month, no
+quality review, no SLA milestone decided) is left out of that agent's score and its weight
+shared among the agent's other components in proportion, so a missing figure neither counts
+as zero nor as full marks; the page says which weights were used.
 """
 
 from calendar import monthrange
@@ -72,8 +72,8 @@ class Entry:
 def _component_values(totals: Totals, quality: Quality) -> dict[str, float | None]:
     score = quality.score_avg
     return {
-        # CSAT surveys are not measured yet: no figure, for anyone.
-        "csat": None,
+        # The share of 4–5 among the CSAT answers given in the month on the agent's tickets.
+        "csat": totals.csat_rate,
         "quality": None if score is None else score / 100,
         "fcr": totals.fcr_rate,
         "sla": totals.sla_rate,

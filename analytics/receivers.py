@@ -1,9 +1,11 @@
 """Marks a ticket's facts as due a refresh whenever its trail records a change that can move
-them (analytics.facts), in the transaction of the change."""
+them (analytics.facts), or a survey about it is sent or answered, in the transaction of the
+change."""
 
 from typing import Any
 
 from analytics.facts import facts_mark
+from feedback.models import Survey
 from tickets.models import EventKind, TicketEvent
 
 # Trail entries that change none of a ticket's facts. Any other kind, including kinds added
@@ -22,6 +24,10 @@ _NO_FACT = frozenset(
 
 
 def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    if event.kind == EventKind.NOTICE and str(event.data.get("event", "")).startswith("survey:"):
+        # A survey's invitation (feedback records it as a notice on the ticket's trail).
+        facts_mark([event.ticket_id])
+        return
     if event.kind in _NO_FACT:
         return
     ids = [event.ticket_id]
@@ -29,3 +35,7 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
         # A follow-up within the window undoes the earlier ticket's first-contact resolution.
         ids.append(event.ticket.previous_id)
     facts_mark(ids)
+
+
+def on_survey_answered(sender: Any, survey: Survey, **kwargs: Any) -> None:
+    facts_mark([survey.ticket_id])

@@ -43,6 +43,13 @@ DRILL_LABELS = {
     "sla_plan_missed": gettext_lazy("Plan SLA missed"),
     "sla_resolution_met": gettext_lazy("Resolution within the SLA"),
     "sla_resolution_missed": gettext_lazy("Resolution SLA missed"),
+    "csat_invited": gettext_lazy("Invited to rate (CSAT)"),
+    "csat_answered": gettext_lazy("Rated (CSAT)"),
+    "csat_satisfied": gettext_lazy("Rated 4–5 (CSAT)"),
+    "csat_unsatisfied": gettext_lazy("Rated 1–3 (CSAT)"),
+    "nps_answered": gettext_lazy("NPS answers"),
+    "nps_promoters": gettext_lazy("NPS promoters (9–10)"),
+    "nps_detractors": gettext_lazy("NPS detractors (0–6)"),
 }
 # The daily table: column key, heading, kind (as in analytics.metrics.HEADLINES).
 DAILY_COLUMNS = (
@@ -65,6 +72,7 @@ HEADLINE_DRILLS = {
     "repeat_rate": "repeat_contacts",
     "deflection_rate": "bot_deflected",
     "first_response_avg_s": "first_responses",
+    "csat_rate": "csat_answered",
 }
 
 
@@ -93,6 +101,8 @@ def _show(value: float | None, kind: str) -> str:
         return f"{value:+.2f}"
     if kind == "score":
         return f"{value:.1f}"
+    if kind == "nps":
+        return f"{value:+.0f}"
     if kind == "amount":
         return f"¥{value:,.2f}"
     minutes = value / 60
@@ -107,6 +117,8 @@ def _change(now: float | None, before: float | None, kind: str) -> str:
     if kind in ("share", "index"):
         points = (now - before) * (100 if kind == "share" else 1)
         return f"{points:+.1f}" + (_(" pts") if kind == "share" else "")
+    if kind == "nps":  # NPS is a difference of shares already: its change is in points
+        return f"{now - before:+.0f}" + _(" pts")
     if not before:
         return ""
     return f"{(now - before) / before * 100:+.0f}%"

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from analytics.metrics import Totals, sums
+from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER, Totals, sums
 from analytics.models import DailyRollup, TicketFact
 
 
@@ -122,6 +122,13 @@ DRILLS = {
     "sla_plan_missed": ("sla_plan_at", Q(sla_plan_met=False)),
     "sla_resolution_met": ("sla_resolution_at", Q(sla_resolution_met=True)),
     "sla_resolution_missed": ("sla_resolution_at", Q(sla_resolution_met=False)),
+    "csat_invited": ("csat_invited_at", Q()),
+    "csat_answered": ("csat_answered_at", Q()),
+    "csat_satisfied": ("csat_answered_at", Q(csat_score__gte=CSAT_SATISFIED)),
+    "csat_unsatisfied": ("csat_answered_at", Q(csat_score__lt=CSAT_SATISFIED)),
+    "nps_answered": ("nps_answered_at", Q()),
+    "nps_promoters": ("nps_answered_at", Q(nps_score__gte=NPS_PROMOTER)),
+    "nps_detractors": ("nps_answered_at", Q(nps_score__lte=NPS_DETRACTOR)),
 }
 
 

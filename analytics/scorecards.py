@@ -45,11 +45,13 @@ FIGURES = (
     ("fcr_rate", _("First-contact resolution"), "share", True),
     ("sla_rate", _("SLA attainment"), "share", True),
     ("reopen_rate", _("Reopen rate"), "share", False),
+    ("csat_rate", _("CSAT"), "share", True),
+    ("csat_answered", _("CSAT answers"), "count", True),
     ("score_avg", _("Quality score (average)"), "score", True),
     ("failed", _("Failed quality reviews"), "count", False),
 )
 # Counts compare with the team's figure per agent; rates and averages with the team's own.
-PER_AGENT = {"created", "resolved", "failed"}
+PER_AGENT = {"created", "resolved", "csat_answered", "failed"}
 
 
 @dataclass(frozen=True)

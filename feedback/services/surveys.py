@@ -43,6 +43,7 @@ from feedback.models import (
     SurveySettings,
     SurveyTrigger,
 )
+from feedback.signals import survey_answered
 from kb.triage import triage_text
 from tickets import events, hooks
 from tickets.delivery import backend_accepts
@@ -212,6 +213,8 @@ def _ticket_agents(ticket: Ticket) -> list[int]:
             is_bot=False,
             is_automatic=False,
         )
+        # Without the messages' default ordering, which would make each reply distinct.
+        .order_by()
         .values_list("author_id", flat=True)
         .distinct()
     )
@@ -566,6 +569,7 @@ def survey_answer(
         if not won:
             raise SurveyRefused("used", _("This survey has been answered already. Thank you!"))
         survey.refresh_from_db()
+        survey_answered.send(sender=Survey, survey=survey)
         reason = _callback_reason(survey)
         if reason:
             callback_create(

@@ -125,7 +125,7 @@ def test_the_ranking_orders_by_weighted_score_and_explains_it(client, supervisor
     assert (resting.qualifies, resting.rank, resting.resolved) == (False, None, 0)
     assert entries[-1] == resting
     page = response.content.decode()
-    assert "CSAT is not measured yet" in page
+    assert "CSAT is the share of answers rated 4 or 5" in page
     assert "Score = CSAT 30% + quality score 30%" in page
     assert "not ranked: below the minimum" in page
 

@@ -247,15 +247,18 @@ def test_the_agents_table_has_each_agents_figures_and_quality(client, supervisor
     assert client.get(scorecard).status_code == 200
 
 
-def test_the_quality_page_leaves_a_labelled_place_for_csat_without_figures(
+def test_the_quality_page_shows_satisfaction_without_answers_as_no_figure(
     client, supervisor, handled
 ):
     client.force_login(supervisor.user)
 
-    page = client.get("/reports/quality/", period()).content.decode()
+    response = client.get("/reports/quality/", period())
 
-    assert 'id="csat-placeholder"' in page
-    assert "Not measured yet" in page
+    tiles = {tile["key"]: tile["value"] for tile in response.context["tiles"]}
+    assert (tiles["csat_rate"], tiles["csat_answered"], tiles["nps"]) == ("—", "0", "—")
+    assert table(response, "satisfaction-agents") == {}
+    page = response.content.decode()
+    assert 'id="satisfaction-rule"' in page and "Not measured yet" not in page
 
 
 def test_the_after_sales_page_opens_empty(client, supervisor):

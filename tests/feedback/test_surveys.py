@@ -31,7 +31,7 @@ from tickets import hooks
 from tickets.models import Channel, EventKind, Message, Status, Ticket
 from tickets.services.actions import ticket_close_as_spam
 from tickets.services.trail import event_record
-from tickets.services.workflow import ticket_set_status
+from tickets.services.workflow import ticket_reply, ticket_set_status
 
 pytestmark = pytest.mark.usefixtures("outbox")
 
@@ -286,3 +286,14 @@ def test_the_quality_sample_draws_tickets_rated_one_or_two(agent, clock, default
     low, high = (s.ticket_id for s in Survey.objects.order_by("pk"))
     window = Window(team=default_team, rule=None, start=DAYTIME, end=DAYTIME)  # type: ignore[arg-type]
     assert low_csat_tickets(window, frozenset({low, high})) == [low]
+
+
+def test_an_agent_who_replied_twice_is_kept_once_and_the_ticket_still_gets_its_survey(agent, clock):
+    configure(delay_minutes=30)
+    ticket = customer_ticket()
+    ticket_reply(ticket=ticket, author=agent, body="我查一下")
+
+    answered_and_resolved(ticket, agent)
+
+    survey = Survey.objects.get(ticket=ticket)
+    assert list(survey.agents.all()) == [agent]

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             # Weeks of finished tickets for the reports, and the facts they read.
             call_command("seed_demo_history", verbosity=0)
             call_command("seed_demo_sla_history", verbosity=0)
+            call_command("seed_demo_survey_history", verbosity=0)
             call_command("facts_rebuild", verbosity=0)
             # The forecast and staffing pages: a roster, and a stored forecast of the history.
             call_command("seed_demo_shifts", verbosity=0)
