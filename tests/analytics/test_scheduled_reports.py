@@ -614,9 +614,15 @@ def test_send_now_mails_the_recipients_and_is_audited(client, supervisor, smtp_s
 def test_the_demo_has_a_subscription_for_the_supervisor(settings, supervisor):
     from django.core.management import call_command
 
+    from aftersales.models import Case
+    from analytics.management.commands.seed_demo_reports import HISTORY
+    from tests.factories import intake
+
     settings.EMBEDDED = True
     supervisor.user.username = "supervisor"
     supervisor.user.save(update_fields=["username"])
+
+    intake(text="你好")  # a demo customer for the history's orders
 
     call_command("seed_demo_reports")
     call_command("seed_demo_reports")
@@ -624,3 +630,9 @@ def test_the_demo_has_a_subscription_for_the_supervisor(settings, supervisor):
     subscription = ReportSubscription.objects.get()
     assert list(subscription.recipients.values_list("username", flat=True)) == ["supervisor"]
     assert subscription.language == "zh-hans"
+    # The preview of the last full week has the history's cases: five refunds completed, an
+    # exchange withdrawn, a repair still open.
+    report = aftersales_report(report=WEEKLY, period=period_last(WEEKLY, timezone.localdate()))
+    figures = {f.key: f.now for f in report.figures}
+    assert (figures["opened"], figures["closed"]) == (7.0, 6.0)
+    assert Case.objects.count() == sum(sum(week) for week in HISTORY)
