@@ -288,7 +288,12 @@ class ReportSubscription(models.Model):
     """Who gets which scheduled report by email, in which language and formats. Edited by
     supervisors (analytics.scheduled); sent by the hourly task once per period."""
 
-    report = models.CharField(_("report"), max_length=30, choices=ScheduledReport.choices)
+    report = models.CharField(
+        _("report"),
+        max_length=30,
+        choices=ScheduledReport.choices,
+        default=ScheduledReport.AFTERSALES_WEEKLY,
+    )
     recipients = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="report_subscriptions", verbose_name=_("recipients")
     )
