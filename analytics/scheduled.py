@@ -459,6 +459,9 @@ def reports_send_due(*, now: datetime | None = None) -> dict[str, int]:
                             content, xlsx=subscription.attach_xlsx, pdf=subscription.attach_pdf
                         ),
                     )
+            if send.recipient_id not in {user.pk for user in _recipients(subscription)}:
+                # Taken off the subscription, or no longer a supervisor, since it was owed.
+                raise ValueError("no longer a recipient of this report")
             content, attached = made[key]
             with translation.override(subscription.language):
                 result = _deliver(send.recipient.email, content, attached)

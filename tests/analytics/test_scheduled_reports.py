@@ -467,6 +467,20 @@ def test_a_recipient_who_is_no_longer_a_supervisor_gets_nothing(supervisor, smtp
     assert smtp_server == []
 
 
+def test_a_send_owed_to_someone_taken_off_the_subscription_is_not_sent(supervisor, smtp_server):
+    from analytics.scheduled import _owe
+
+    subscription = subscribe(supervisor)
+    _owe(WEEK_DUE + timedelta(minutes=5))
+    subscription.recipients.clear()
+
+    counts = reports_send_due(now=WEEK_DUE + timedelta(minutes=10))
+
+    assert counts == {"owed": 0, "sent": 0, "failed": 1}
+    assert ReportSend.objects.get().last_error == "no longer a recipient of this report"
+    assert smtp_server == []
+
+
 def test_the_demo_outbox_keeps_the_report_mail(supervisor):
     from channels_ingest.models import OutboxEntry
 
