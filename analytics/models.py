@@ -300,3 +300,106 @@ class StaffingSettings(models.Model):
 
     def __str__(self) -> str:
         return "staffing settings"
+
+
+# --- scheduled reports (docs/metrics.md: Scheduled reports) --------------------------------
+
+
+class ScheduledReport(models.TextChoices):
+    AFTERSALES_WEEKLY = "aftersales_weekly", _("After-sales service report, weekly")
+    AFTERSALES_MONTHLY = "aftersales_monthly", _("After-sales service report, monthly")
+
+
+class ReportLanguage(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class ReportSubscription(models.Model):
+    """Who gets which scheduled report by email, in which language and formats. Edited by
+    supervisors (analytics.scheduled); sent by the hourly task once per period."""
+
+    report = models.CharField(
+        _("report"),
+        max_length=30,
+        choices=ScheduledReport.choices,
+        default=ScheduledReport.AFTERSALES_WEEKLY,
+    )
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="report_subscriptions", verbose_name=_("recipients")
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=ReportLanguage.choices, default=ReportLanguage.ZH_HANS
+    )
+    attach_xlsx = models.BooleanField(_("Excel workbook (XLSX)"), default=True)
+    attach_pdf = models.BooleanField(_("PDF"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
+        ordering = ["report", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(attach_xlsx=True) | models.Q(attach_pdf=True),
+                name="analytics_subscription_a_format",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_report_display()} ({self.language})"
+
+
+class ReportSendStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class ReportSend(models.Model):
+    """One scheduled report of one period owed to one recipient: the row is the job. Unique
+    per subscription, period and recipient, so a task run twice owes and sends it once; a
+    failed send stays owed until it goes out or runs out of attempts."""
+
+    subscription = models.ForeignKey(
+        ReportSubscription, on_delete=models.CASCADE, related_name="sends"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=ReportSendStatus.choices, default=ReportSendStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While a worker sends it; a send whose worker died is taken again once this has passed.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scheduled report send")
+        verbose_name_plural = _("scheduled report sends")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start", "recipient"],
+                name="analytics_report_send_once",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                condition=~models.Q(status="sent"),
+                name="analytics_report_send_owed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.period_start} → user {self.recipient_id}"

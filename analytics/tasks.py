@@ -17,3 +17,11 @@ def forecast_compute() -> int:
     from analytics.forecast import forecast_compute as _forecast_compute
 
     return _forecast_compute().pk
+
+
+@shared_task(name="analytics.tasks.reports_send_due", ignore_result=True)
+def reports_send_due() -> dict[str, int]:
+    """Email the scheduled reports that are due and not sent yet (hourly)."""
+    from analytics.scheduled import reports_send_due as _reports_send_due
+
+    return _reports_send_due()

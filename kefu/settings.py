@@ -422,6 +422,15 @@ if not 0 <= RETENTION_HOUR <= 23:
 # How often the ticket facts and rollups that reports read catch up with the tickets
 # (analytics.facts; docs/metrics.md): reports trail live data by about this much.
 ANALYTICS_FACTS_SECONDS: float = env.float("ANALYTICS_FACTS_SECONDS", default=10.0)
+# Scheduled reports (docs/metrics.md): a week's or a month's report goes out at this hour
+# (TIME_ZONE) on the day after the period ends; a failed send is tried again each hour, at
+# most REPORTS_SEND_ATTEMPTS times.
+REPORTS_SEND_HOUR: int = env.int("REPORTS_SEND_HOUR", default=8)
+REPORTS_SEND_ATTEMPTS: int = env.int("REPORTS_SEND_ATTEMPTS", default=5)
+if not 0 <= REPORTS_SEND_HOUR <= 23:
+    raise ImproperlyConfigured("REPORTS_SEND_HOUR must be an hour of the day, 0 to 23")
+if REPORTS_SEND_ATTEMPTS < 1:
+    raise ImproperlyConfigured("REPORTS_SEND_ATTEMPTS must be at least 1")
 
 # Celery. Without a broker every task runs eagerly, in the process that queued it.
 # (memory://localhost/ rather than memory://: kombu warns about a URL without a host.)
@@ -518,6 +527,12 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-forecast": {
         "task": "analytics.tasks.forecast_compute",
         "schedule": crontab(hour=1, minute=45),
+        "options": {"expires": 3600.0},
+    },
+    # Scheduled reports that are due (docs/metrics.md), every hour; a second run sends nothing.
+    "analytics-scheduled-reports": {
+        "task": "analytics.tasks.reports_send_due",
+        "schedule": crontab(minute=0),
         "options": {"expires": 3600.0},
     },
     # Personal data past its retention period (docs/privacy.md), every night.
