@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from analytics import selectors
 from analytics.report_views import _show, category_label
 from feedback.selectors.complaints import overdue_actions
+from kb.triage import category_label as triage_category_label
 from kefu.roles import Role, role_required
 from sla.models import EscalationAction, Milestone
 from tickets.masking import mask_text
@@ -46,8 +47,13 @@ def _trend(values: Sequence[float | None], kind: str) -> dict[str, str]:
     """A tile's trend: the polyline's points and, for its title, each day's figure."""
     today = timezone.localdate()
     days = [today - timedelta(days=n) for n in range(len(values) - 1, -1, -1)]
+    points = sparkline(values)
+    last = points.rsplit(" ", 1)[-1].split(",") if values and values[-1] is not None else []
     return {
-        "points": sparkline(values),
+        "points": points,
+        # Today's point, marked: a trend with one known day is a dot rather than nothing.
+        "x": last[0] if last else "",
+        "y": last[1] if last else "",
         "title": " · ".join(
             f"{date_format(day, 'm-d')} {_show(value, kind)}"
             for day, value in zip(days, values, strict=True)
@@ -89,7 +95,10 @@ def _counters() -> dict[str, object]:
     values["backlog"] = [
         {
             "category": row.category,
-            "label": category_label(row.category),
+            # The triage's names (they include complaints); "uncategorised" as the reports say.
+            "label": triage_category_label(row.category)
+            if row.category
+            else category_label(row.category),
             "count": row.count,
             "oldest": _age(now - row.oldest),
         }

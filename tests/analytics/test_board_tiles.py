@@ -162,7 +162,7 @@ def anomaly(*, detected_days_ago: int, resolved_days_ago: int | None, n: int) ->
     )
     ShipmentAnomaly.objects.create(
         shipment=parcel,
-        kind="stuck",
+        kind="stuck_at_hub",
         order_number=order.number,
         detected_at=midnight(detected_days_ago) + timedelta(hours=10),
         resolved_at=None
