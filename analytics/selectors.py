@@ -13,7 +13,7 @@ from analytics.metrics import Totals
 from analytics.reports import Filters, by_day, period_totals
 from feedback.models import ActionStatus, ComplaintReview
 from feedback.selectors.complaints import overdue_action_count
-from feedback.selectors.surveys import csat_total
+from feedback.selectors.surveys import csat_by_day
 from sla.forecast import breach_probability
 from sla.selectors import default_calendar_id, work_calendar
 from tickets.models import (
@@ -244,15 +244,16 @@ def board_rates(*, week: list[Totals], now: datetime | None = None) -> dict[str,
     """Today's (local day) resolution rate, first-contact resolution, repeat contact rate and
     CSAT, each with the days before it (`week`: trend_totals). The rates are the report
     pages' own: the rollup sums of analytics.reports and the ratios of
-    analytics.metrics.Totals; CSAT is the survey pages'
-    (feedback.selectors.surveys.csat_total, 4–5 among answers, by invitation day), as a
-    share. Eight queries (one on the rollups, one per day on the surveys)."""
+    analytics.metrics.Totals; CSAT is the survey pages' (feedback.selectors.surveys, 4–5
+    among answers, by invitation day), as a share. Two queries."""
     today = timezone.localdate(now)
     days = trend_days(today)
     totals = period_totals(Filters(start=today, end=today))
+    by_day_csat = csat_by_day(start=_midnight(days[0]), end=_midnight(today + timedelta(days=1)))
     csat: list[float | None] = []
     for day in days:
-        percent = csat_total(start=_midnight(day), end=_midnight(day + timedelta(days=1))).csat
+        figures = by_day_csat.get(day)
+        percent = figures.csat if figures is not None else None
         csat.append(None if percent is None else percent / 100)
     return {
         key: Figure(value=getattr(totals, key), trend=tuple(getattr(t, key) for t in week))
@@ -273,7 +274,9 @@ def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
     rows = (
         Ticket.objects.filter(is_open=True)
         .values("category")
-        .annotate(count=Count("pk"), oldest=Min("created_at"))
+        # COUNT(*): with the category and the creation time, all the index holds, so
+        # PostgreSQL can answer from the index alone.
+        .annotate(count=Count("*"), oldest=Min("created_at"))
         .order_by("-count", "category")[:limit]
     )
     return [Backlog(category=r["category"], count=r["count"], oldest=r["oldest"]) for r in rows]
