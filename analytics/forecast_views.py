@@ -265,6 +265,11 @@ def _staffing_render(
                         "aht": round(need.aht_seconds),
                         "target": need.target_seconds,
                         "live": need.channel in staffing.LIVE_CHANNELS,
+                        "patience": (
+                            round(need.patience_seconds)
+                            if need.patience_seconds is not None
+                            else None
+                        ),
                     }
                     for need in plan.channels
                 ],

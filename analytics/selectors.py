@@ -14,8 +14,9 @@ from analytics.reports import Filters, by_day, period_totals
 from feedback.models import ActionStatus, ComplaintReview
 from feedback.selectors.complaints import overdue_action_count
 from feedback.selectors.surveys import csat_by_day
+from kefu.roles import Role
 from sla.forecast import breach_probability
-from sla.selectors import default_calendar_id, work_calendar
+from sla.selectors import default_calendar_id, work_calendar, work_calendars
 from tickets.models import (
     Agent,
     AgentStatus,
@@ -86,12 +87,77 @@ class Forecast:
 RATE_WINDOW = timedelta(hours=8)
 
 
+class _Staffing:
+    """Who works a team's tickets and when: the shift hours of each available agent of the
+    team (an agent without a shift calendar works the team's hours). Agent-seconds on shift
+    between two moments are summed over the agents, memoised per moment, so a team's queue,
+    read in deadline order, costs one short span per agent and ticket."""
+
+    def __init__(self, calendars: list[Any]) -> None:
+        self.calendars = calendars
+        self._upto: tuple[datetime, int] | None = None
+
+    def between(self, start: datetime, end: datetime) -> int:
+        return sum(calendar.between(start, end) for calendar in self.calendars)
+
+    def from_now(self, now: datetime, end: datetime) -> int:
+        """Agent-seconds on shift in [now, end), for ends that mostly come in rising order."""
+        if end <= now:
+            return 0
+        if self._upto is not None and now <= self._upto[0] <= end:
+            done_at, done = self._upto
+            total = done + self.between(done_at, end)
+        else:
+            total = self.between(now, end)
+        self._upto = (end, total)
+        return total
+
+
+def _staffing(team_ids: set[int], team_calendars: dict[int, Any]) -> dict[int, _Staffing]:
+    """Per team with at least one agent on a shift calendar, its staffing; teams whose agents
+    all keep the team's hours are left out (their answer rate needs no shifts)."""
+    memberships = list(
+        Agent.teams.through.objects.filter(
+            team_id__in=team_ids, agent__is_available=True, agent__user__is_active=True
+        )
+        # Those who take tickets, as assignment counts them (supervisors only when they do).
+        .filter(
+            Q(agent__takes_tickets=True)
+            | ~(
+                Q(agent__user__is_superuser=True)
+                | Q(agent__user__groups__name__in=[Role.SUPERVISOR, Role.ADMIN])
+            )
+        )
+        .values_list("team_id", "agent_id", "agent__shift_calendar_id")
+        .distinct()
+    )
+    shifted = {team_id for team_id, _agent, calendar_id in memberships if calendar_id is not None}
+    calendars = work_calendars(
+        {calendar_id for _team, _agent, calendar_id in memberships if calendar_id is not None}
+    )
+    staffing: dict[int, _Staffing] = {}
+    for team_id, _agent, calendar_id in memberships:
+        if team_id not in shifted or team_id not in team_calendars:
+            continue
+        calendar = calendars.get(calendar_id) if calendar_id is not None else None
+        staffing.setdefault(team_id, _Staffing([])).calendars.append(
+            calendar or team_calendars[team_id]
+        )
+    return staffing
+
+
 def breach_forecast(
     *, now: datetime | None = None, threshold: float = 0.5, limit: int = 10
 ) -> list[Forecast]:
     """Open tickets still waiting for an answer that are likely to breach their next SLA
-    deadline, given the tickets due before them in their team and the team's recent answer
-    rate (replies per business hour over the last eight hours). Three queries."""
+    deadline, given the tickets due before them in their team and the answers the team can
+    give before the deadline.
+
+    The team's pace is its replies over the last eight hours. Where agents of the team work
+    shifts (docs/staffing.md), the pace is per agent-hour on shift in those eight hours, and
+    the answers expected before a deadline are that pace times the agent-hours on shift until
+    it: nobody on shift until the deadline means no answers. Otherwise it is per business hour
+    of the team's calendar. Four queries."""
     now = now or timezone.now()
     waiting = list(
         Ticket.objects.filter(
@@ -115,6 +181,12 @@ def breach_forecast(
         .values_list("ticket__team_id", "count")
     )
     default_calendar = default_calendar_id()
+    team_calendars: dict[int, Any] = {}
+    for ticket in waiting:
+        calendar_id = (ticket.team.calendar_id if ticket.team else None) or default_calendar
+        if ticket.team is not None and calendar_id is not None:
+            team_calendars[ticket.team.pk] = work_calendar(calendar_id)
+    staffing = _staffing(set(team_calendars), team_calendars) if team_calendars else {}
     forecasts: list[Forecast] = []
     ahead_in_team: dict[int | None, int] = {}
     for ticket in waiting:
@@ -124,9 +196,17 @@ def breach_forecast(
         if calendar_id is None or ticket.sla_due_at is None:
             continue
         calendar = work_calendar(calendar_id)
-        window_hours = max(calendar.between(now - RATE_WINDOW, now) / 3600.0, 1.0)
-        rate = replies.get(ticket.team_id, 0) / window_hours
         left = calendar.between(now, ticket.sla_due_at) if ticket.sla_due_at > now else 0
+        answered = replies.get(ticket.team_id, 0)
+        shifts = staffing.get(ticket.team_id) if ticket.team_id is not None else None
+        if shifts is None:
+            window_hours = max(calendar.between(now - RATE_WINDOW, now) / 3600.0, 1.0)
+            rate = answered / window_hours
+        else:
+            worked_hours = max(shifts.between(now - RATE_WINDOW, now) / 3600.0, 1.0)
+            expected = answered / worked_hours * shifts.from_now(now, ticket.sla_due_at) / 3600.0
+            # As a pace over the business time left, which is what the board shows.
+            rate = expected * 3600.0 / left if left else 0.0
         probability = breach_probability(ahead=ahead, rate_per_hour=rate, seconds_left=left)
         if probability >= threshold:
             forecasts.append(

@@ -10,7 +10,9 @@ For each channel and 30-minute interval of the stored forecast (shop events appl
   (phone, web chat) and the SLA's first-response target of a regular ticket of that channel
   for the others (email, app, SMS, self-service), as the SLA policies set it;
 - **Erlang C** (analytics.erlang) gives the fewest agents that answer the service level
-  within the target at no more than the maximum occupancy.
+  within the target at no more than the maximum occupancy; for the phone, **Erlang A** when
+  the calls of the last four weeks show how long callers wait before they hang up
+  (`phone_patience`).
 
 Live channels are staffed side by side (an agent on the phone is not also in the chat
 queue), so their needs add up: an upper bound if agents really juggle channels. Written
@@ -29,14 +31,14 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Avg
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from analytics import erlang
 from analytics.forecast import Forecast
 from analytics.models import StaffingSettings, TicketFact
 from sla.selectors import default_calendar_id, policy_for, work_calendar, work_calendars
-from tickets.models import Agent, Channel
+from tickets.models import Agent, Call, CallCause, CallDirection, Channel
 from tickets.services.audit import audit_record
 from tickets.tiers import Tier
 
@@ -55,6 +57,8 @@ DEFAULT_REPLY_SECONDS = {
 # A regular ticket's first response when no SLA policy sets one: the seed's 4 h.
 FALLBACK_FIRST_RESPONSE_SECONDS = 4 * 3600
 AHT_DAYS = 28
+# Fewer callers hanging up than this in AHT_DAYS say too little of their patience: Erlang C.
+MIN_ABANDONED_CALLS = 20
 
 
 def settings_current() -> StaffingSettings:
@@ -126,6 +130,34 @@ def handling_seconds(settings: StaffingSettings, channels: Sequence[str]) -> dic
     }
 
 
+def phone_patience(*, now: datetime | None = None) -> float | None:
+    """The callers' mean patience in seconds, from the inbound calls of the last AHT_DAYS, or
+    None when fewer than MIN_ABANDONED_CALLS hung up while waiting.
+
+    The maximum-likelihood estimate for an exponential patience: callers who hung up before
+    an answer (`cancel`) over all the time callers spent waiting, theirs and that of those
+    who were answered (up to the answer) or whom the PBX stopped ringing (`noAnswer`), since
+    those were still willing to wait then. Waits count from the PBX's start of the call."""
+    since = (now or timezone.now()) - timedelta(days=AHT_DAYS)
+    calls = Call.objects.filter(direction=CallDirection.IN, started_at__gte=since)
+    answered = calls.filter(answered_at__isnull=False).aggregate(
+        waited=Sum(ExpressionWrapper(F("answered_at") - F("started_at"), DurationField()))
+    )
+    unanswered = calls.filter(
+        answered_at__isnull=True,
+        ended_at__isnull=False,
+        cause__in=[CallCause.CANCEL, CallCause.NO_ANSWER],
+    ).aggregate(
+        waited=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), DurationField())),
+        hung_up=Count("pk", filter=Q(cause=CallCause.CANCEL)),
+    )
+    hung_up = unanswered["hung_up"] or 0
+    if hung_up < MIN_ABANDONED_CALLS:
+        return None
+    waited = (answered["waited"] or timedelta(0)) + (unanswered["waited"] or timedelta(0))
+    return max(waited.total_seconds(), 1.0) / hung_up
+
+
 def answer_target_seconds(settings: StaffingSettings, channel: str) -> int:
     if channel in LIVE_CHANNELS:
         return settings.answer_seconds
@@ -142,6 +174,8 @@ class ChannelNeed:
     target_seconds: int
     contacts: list[float]
     agents: list[int]
+    # The callers' mean patience (seconds) when Erlang A staffed the channel.
+    patience_seconds: float | None = None
 
 
 @dataclass
@@ -170,6 +204,7 @@ class Plan:
                     target_seconds=need.target_seconds,
                     contacts=[need.contacts[i] for i in keep],
                     agents=[need.agents[i] for i in keep],
+                    patience_seconds=need.patience_seconds,
                 )
                 for need in self.channels
             ],
@@ -218,7 +253,8 @@ def helpdesk_open(intervals: Sequence[datetime], interval_minutes: int) -> list[
 def plan_build(forecast: Forecast, settings: StaffingSettings) -> Plan:
     """Agents needed per interval of the forecast under `settings`, against those on shift.
 
-    Live channels (phone, chat) need their Erlang C agents in every open interval. The other
+    Live channels (phone, chat) need their Erlang C agents in every open interval (Erlang A
+    for the phone when the callers' patience is known). The other
     channels are work that can wait up to the SLA's first response: Erlang C with that target
     asks no more than the occupancy bound, so they add their workload (contacts × handling
     time ÷ interval ÷ maximum occupancy) as fractions of an agent, and the interval's total is
@@ -233,9 +269,11 @@ def plan_build(forecast: Forecast, settings: StaffingSettings) -> Plan:
     count = len(forecast.intervals)
     needs: list[ChannelNeed] = []
     workload = [0.0] * count  # fractional agents of deferred work
+    patience = phone_patience() if Channel.PHONE.value in channels else None
     for channel in channels:
         target = answer_target_seconds(settings, channel)
         contacts = forecast.contacts[channel]
+        channel_patience = patience if channel == Channel.PHONE.value else None
         agents = [0] * count
         for i, value in enumerate(contacts):
             if value <= 0 or aht[channel] <= 0:
@@ -248,6 +286,7 @@ def plan_build(forecast: Forecast, settings: StaffingSettings) -> Plan:
                     service_level_target=settings.service_level_percent / 100,
                     target_seconds=target,
                     max_occupancy=occupancy,
+                    patience=channel_patience,
                 )
             else:
                 workload[i] += value * aht[channel] / interval_seconds / occupancy
@@ -258,6 +297,7 @@ def plan_build(forecast: Forecast, settings: StaffingSettings) -> Plan:
                 target_seconds=target,
                 contacts=contacts,
                 agents=agents,
+                patience_seconds=channel_patience,
             )
         )
     deferred = _carry_over_closed(

@@ -20,6 +20,10 @@ from django.utils import timezone
 
 from tickets.models import (
     Agent,
+    Call,
+    CallCause,
+    CallDirection,
+    CallState,
     Channel,
     Customer,
     Direction,
@@ -124,6 +128,7 @@ class Command(BaseCommand):
                 for _n in range(volume):
                     self._ticket(rng, day, customers, table, agents_by_team)
                     made += 1
+                self._hang_ups(rng, day, customers)
         if options["verbosity"]:
             self.stdout.write(f"demo history: {made} tickets over {DAYS} days")
 
@@ -247,3 +252,39 @@ class Command(BaseCommand):
         )
         Message.objects.bulk_create(messages)
         TicketEvent.objects.bulk_create(events)
+        if channel == Channel.PHONE and agent is not None and not bot_only:
+            # The call itself: answered after a short wait, a few minutes' talk.
+            answered = created + timedelta(seconds=rng.randint(5, 60))
+            talk = rng.randint(60, 600)
+            Call.objects.create(
+                call_id=f"{TAG}-{ticket.pk}",
+                customer=customer,
+                ticket=ticket,
+                direction=CallDirection.IN,
+                team=team,
+                state=CallState.ENDED,
+                cause=CallCause.NORMAL_CLEARING,
+                answered_by=agent,
+                started_at=created,
+                answered_at=answered,
+                ended_at=answered + timedelta(seconds=talk),
+                duration=talk,
+            )
+
+    def _hang_ups(self, rng: random.Random, day: Any, customers: list[Customer]) -> None:
+        """A few callers a day who gave up waiting (the staffing page's Erlang A learns their
+        patience from these, docs/staffing.md)."""
+        for index in range(rng.randint(1, 3)):
+            started = timezone.make_aware(
+                datetime.combine(day, time(rng.randint(9, 20), rng.randrange(60))),
+                timezone.get_current_timezone(),
+            )
+            Call.objects.create(
+                call_id=f"{TAG}-hang-up-{day.isoformat()}-{index}",
+                customer=rng.choice(customers),
+                direction=CallDirection.IN,
+                state=CallState.ENDED,
+                cause=CallCause.CANCEL,
+                started_at=started,
+                ended_at=started + timedelta(seconds=max(3.0, rng.expovariate(1 / 45))),
+            )
