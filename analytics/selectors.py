@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, F, Min, Q
+from django.db.models import Avg, Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
 from aftersales.models import ShipmentAnomaly
@@ -348,10 +348,10 @@ class Backlog:
     oldest: datetime
 
 
-def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
-    """Open tickets per category, the largest first, with the oldest one's creation time.
-    One query, on the open-tickets index by category (tickets_open_category)."""
-    rows = (
+def backlog_query(*, limit: int = 12) -> QuerySet[Any, Any]:
+    """Open tickets per category, the largest first, with the oldest one's creation time,
+    from the open-tickets index by category (tickets_open_category)."""
+    return (
         Ticket.objects.filter(is_open=True)
         .values("category")
         # COUNT(*): with the category and the creation time, all the index holds, so
@@ -359,7 +359,14 @@ def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
         .annotate(count=Count("*"), oldest=Min("created_at"))
         .order_by("-count", "category")[:limit]
     )
-    return [Backlog(category=r["category"], count=r["count"], oldest=r["oldest"]) for r in rows]
+
+
+def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
+    """The backlog by category (backlog_query). One query."""
+    return [
+        Backlog(category=r["category"], count=r["count"], oldest=r["oldest"])
+        for r in backlog_query(limit=limit)
+    ]
 
 
 def backlog_trend(*, open_now: int, week: list[Totals]) -> tuple[float | None, ...]:

@@ -233,17 +233,11 @@ def main() -> None:
     large = measure(args.reps)
     log(f"large: board p99 {large['board_p99']:.1f} ms, tiles p99 {large['tiles_p99']:.1f} ms")
 
-    from django.db.models import Count, Min
-
     from analytics.models import DailyRollup
+    from analytics.selectors import backlog_query
     from feedback.models import Survey
 
-    query = (
-        Ticket.objects.filter(is_open=True)
-        .values("category")
-        .annotate(count=Count("pk"), oldest=Min("created_at"))
-        .order_by("-count", "category")
-    )
+    query = backlog_query()
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
