@@ -35,10 +35,13 @@ def wall_setup():  # type: ignore[no-untyped-def]
 
 
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
+    """Nothing to scroll, and no tile's figure cut short."""
     return bool(
         page.evaluate(
             "document.documentElement.scrollHeight <= window.innerHeight"
             " && document.documentElement.scrollWidth <= window.innerWidth"
+            " && Array.from(document.querySelectorAll('#tiles .n'))"
+            ".every(function (n) { return n.scrollWidth <= n.clientWidth; })"
         )
     )
 
