@@ -121,6 +121,12 @@ class Totals:
 
     # Shares, 0 … 1.
     @property
+    def resolution_rate(self) -> float | None:
+        """Tickets resolved in the period ÷ contacts of the period (above 1 when the period
+        works off more than came in)."""
+        return _ratio(self.resolved, self.created)
+
+    @property
     def fcr_rate(self) -> float | None:
         return _ratio(self.first_contact_resolved, self.resolved)
 
@@ -208,6 +214,7 @@ HEADLINES = (
     ("first_response_avg_s", _("First response (average)"), "duration"),
     ("first_response_business_avg_s", _("First response, business time"), "duration"),
     ("resolved", _("Resolved"), "count"),
+    ("resolution_rate", _("Resolution rate"), "share"),
     ("resolution_avg_s", _("Resolution time (average)"), "duration"),
     ("fcr_rate", _("First-contact resolution"), "share"),
     ("reopen_rate", _("Reopen rate"), "share"),

@@ -57,6 +57,7 @@ DAILY_COLUMNS = (
     ("first_responses", gettext_lazy("First responses"), "count"),
     ("first_response_avg_s", gettext_lazy("First response (average)"), "duration"),
     ("resolved", gettext_lazy("Resolved"), "count"),
+    ("resolution_rate", gettext_lazy("Resolution rate"), "share"),
     ("resolution_avg_s", gettext_lazy("Resolution time (average)"), "duration"),
     ("fcr_rate", gettext_lazy("First-contact resolution"), "share"),
     ("reopen_rate", gettext_lazy("Reopen rate"), "share"),
@@ -67,6 +68,7 @@ DAILY_COLUMNS = (
 HEADLINE_DRILLS = {
     "created": "created",
     "resolved": "resolved",
+    "resolution_rate": "resolved",
     "fcr_rate": "first_contact_resolved",
     "reopen_rate": "reopened",
     "repeat_rate": "repeat_contacts",

@@ -1,13 +1,17 @@
 """The board's counters."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
+from aftersales.models import ShipmentAnomaly
 from aftersales.services.logistics import open_anomaly_count
+from analytics.metrics import Totals
+from analytics.reports import Filters, by_day, period_totals
+from feedback.models import ActionStatus, ComplaintReview
 from feedback.selectors.complaints import overdue_action_count
 from kefu.roles import Role
 from sla.forecast import breach_probability
@@ -284,3 +288,135 @@ def agents_presence(*, limit: int = 200) -> list[Presence]:
     ]
     people.sort(key=lambda p: (_STATUS_ORDER.get(AgentStatus(p.status), 3), p.name))
     return people
+
+
+# --- today's rates and their trends ---------------------------------------------------------
+
+TREND_DAYS = 7
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def trend_days(today: date) -> list[date]:
+    """The days a tile's trend covers, oldest first, today last."""
+    return [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A board figure now and on each day of its trend (oldest first, today last; None where
+    the day has nothing to divide by)."""
+
+    value: float | None
+    trend: tuple[float | None, ...]
+
+
+def trend_totals(*, now: datetime | None = None) -> list[Totals]:
+    """The rollup totals of each trend day, oldest first, today last. One query."""
+    today = timezone.localdate(now)
+    return [totals for _day, totals in by_day(Filters(start=trend_days(today)[0], end=today))]
+
+
+def board_rates(*, week: list[Totals], now: datetime | None = None) -> dict[str, Figure]:
+    """Today's (local day) resolution rate, first-contact resolution, repeat contact rate and
+    CSAT, each with the days before it (`week`: trend_totals). All are the report pages' own:
+    the rollup sums of analytics.reports and the ratios of analytics.metrics.Totals (CSAT: 4–5
+    among the answers given that day). One query."""
+    today = timezone.localdate(now)
+    totals = period_totals(Filters(start=today, end=today))
+    return {
+        key: Figure(value=getattr(totals, name), trend=tuple(getattr(t, name) for t in week))
+        for key, name in (
+            ("resolution_rate", "resolution_rate"),
+            ("fcr_rate", "fcr_rate"),
+            ("repeat_rate", "repeat_rate"),
+            ("csat", "csat_rate"),
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Backlog:
+    category: str
+    count: int
+    oldest: datetime
+
+
+def backlog_query(*, limit: int = 12) -> QuerySet[Any, Any]:
+    """Open tickets per category, the largest first, with the oldest one's creation time,
+    from the open-tickets index by category (tickets_open_category)."""
+    return (
+        Ticket.objects.filter(is_open=True)
+        .values("category")
+        # COUNT(*): with the category and the creation time, all the index holds, so
+        # PostgreSQL can answer from the index alone.
+        .annotate(count=Count("*"), oldest=Min("created_at"))
+        .order_by("-count", "category")[:limit]
+    )
+
+
+def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
+    """The backlog by category (backlog_query). One query."""
+    return [
+        Backlog(category=r["category"], count=r["count"], oldest=r["oldest"])
+        for r in backlog_query(limit=limit)
+    ]
+
+
+def backlog_trend(*, open_now: int, week: list[Totals]) -> tuple[float | None, ...]:
+    """Open tickets at the end of each trend day, today last (`open_now`), worked back from
+    the rollups (`week`: trend_totals): the day before had what today has, less today's
+    contacts, plus today's resolutions. An estimate: a ticket closed without a resolution,
+    or reopened and still open, is not in the rollups' flows. No query."""
+    ends = [float(open_now)]
+    for totals in reversed(week[1:]):
+        ends.append(max(ends[-1] - totals.created + totals.resolved, 0.0))
+    return tuple(reversed(ends))
+
+
+def anomaly_trend(*, open_now: int, now: datetime | None = None) -> tuple[float | None, ...]:
+    """Logistics anomalies open at the end of each trend day, today last (`open_now`). One
+    query over the anomalies still open or resolved within the trend."""
+    now = now or timezone.now()
+    days = trend_days(timezone.localdate(now))[:-1]
+    ends = {day: _midnight(day + timedelta(days=1)) for day in days}
+    counts = ShipmentAnomaly.objects.filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gte=ends[days[0]]),
+        detected_at__lt=ends[days[-1]],
+    ).aggregate(
+        **{
+            day.isoformat(): Count(
+                "pk",
+                filter=Q(detected_at__lt=end)
+                & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)),
+            )
+            for day, end in ends.items()
+        }
+    )
+    return (*(float(counts[day.isoformat()]) for day in days), float(open_now))
+
+
+def overdue_action_trend(
+    *, overdue_now: int, now: datetime | None = None
+) -> tuple[float | None, ...]:
+    """Corrective actions overdue at the end of each trend day, today last (`overdue_now`): due
+    before that day, and not done by its end. One query."""
+    now = now or timezone.now()
+    days = trend_days(timezone.localdate(now))[:-1]
+    ends = {day: _midnight(day + timedelta(days=1)) for day in days}
+    not_done = ~Q(action_status=ActionStatus.DONE)
+    counts = ComplaintReview.objects.filter(
+        not_done | Q(action_done_at__gte=ends[days[0]]), action_due__lt=days[-1]
+    ).aggregate(
+        **{
+            day.isoformat(): Count(
+                "pk",
+                filter=Q(action_due__lt=day, created_at__lt=end)
+                & (not_done | Q(action_done_at__gte=end)),
+            )
+            for day, end in ends.items()
+        }
+    )
+    return (*(float(counts[day.isoformat()]) for day in days), float(overdue_now))

@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include(api_v1)),
     path("board/", analytics_views.board, name="board"),
+    path("board/tv/", analytics_views.board_tv, name="board-tv"),
     path("board/live/", analytics_views.board_live, name="board-live"),
     path("board/counters/", analytics_views.board_counters, name="board-counters"),
     path("reports/", report_views.overview, name="reports"),

@@ -88,6 +88,8 @@ class Survey(models.Model):
                 fields=["customer", "channel", "invited_at"], name="feedback_survey_reply"
             ),
             models.Index(fields=["answered_at"], name="feedback_survey_answered"),
+            # The figures of a period (and the board's CSAT of the day), by invitation time.
+            models.Index(fields=["kind", "invited_at"], name="feedback_survey_invited"),
         ]
 
     def __str__(self) -> str:

@@ -159,6 +159,12 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["customer", "channel", "is_open"], name="tickets_threading"),
             models.Index(fields=["first_response_at"], name="tickets_first_response"),
+            # The board's backlog by category and its age, from the open tickets alone.
+            models.Index(
+                fields=["category", "created_at"],
+                condition=Q(is_open=True),
+                name="tickets_open_category",
+            ),
         ]
 
     def __str__(self) -> str:
