@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics.models import (
     CREATED_HOURS,
+    DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
     FactDirty,
@@ -261,6 +262,7 @@ GRAINS = (
         ("day", "team_id", "channel", "category", "tier", "sla_policy_id"),
         lambda k: (*k[:5], k[6]),
     ),
+    Grain(DailyChannelRollup, ("day", "team_id", "channel"), lambda k: k[:3]),
     Grain(
         MonthlyRollup,
         ("month", "team_id", "channel", "category", "tier", "agent_id", "sla_policy_id"),

@@ -7,7 +7,8 @@
   each counted on the local day of its own moment (a ticket counts as created on its creation
   day, as resolved on its resolution day), at three grains: per day, team, channel, category,
   tier and agent; per day and the same without the agent but with the SLA policy (and the
-  contacts per hour); per month with both. Kept by adding the difference between a ticket's
+  contacts per hour); per month with both. `DailyChannelRollup`: per day, team and channel
+  only (with the contacts per hour). Kept by adding the difference between a ticket's
   fact before and after each refresh, so each always equals the sum of the facts.
 - `FactDirty`: the tickets whose facts are due a refresh, written in the same transaction as
   the ticket's trail entry that changed them, so no change is missed and a replay only marks
@@ -131,22 +132,14 @@ class DailyRollup(RollupSums):
         return f"{self.day} team {self.team_id} {self.channel} {self.category} {self.tier}"
 
 
-# The counters of contacts by local hour of creation (DailyTeamRollup), in hour order.
+# The counters of contacts by local hour of creation (HourlyRollupSums), in hour order.
 CREATED_HOURS = [f"created_h{hour:02d}" for hour in range(24)]
 
 
-class DailyTeamRollup(RollupSums):
-    """Per local day, team, channel, category, tier and SLA policy, without the assignee
-    (a fifth of the rows or fewer): the figures per day, per team, channel, category and
-    policy. Also the contacts per local hour of creation, for the weekday × hour heat map."""
+class HourlyRollupSums(RollupSums):
+    """The sums, and the contacts by the local hour of their creation (on the creation day),
+    for the weekday × hour heat map: kept by the day grains without the agent."""
 
-    day = models.DateField()
-    team_id = models.BigIntegerField(default=0)  # 0: no team
-    channel = models.CharField(max_length=10)
-    category = models.CharField(max_length=50, blank=True)
-    tier = models.CharField(max_length=20)
-    sla_policy_id = models.BigIntegerField(default=0)  # 0: no policy
-    # Contacts by the local hour of their creation (on the creation day).
     created_h00 = models.IntegerField(default=0)
     created_h01 = models.IntegerField(default=0)
     created_h02 = models.IntegerField(default=0)
@@ -171,6 +164,43 @@ class DailyTeamRollup(RollupSums):
     created_h21 = models.IntegerField(default=0)
     created_h22 = models.IntegerField(default=0)
     created_h23 = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyChannelRollup(HourlyRollupSums):
+    """Per local day, team and channel only: a few rows a day, for the figures per day of a
+    long period when no category, tier or agent is asked for (the overview's default)."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = _("daily channel rollup")
+        verbose_name_plural = _("daily channel rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel"], name="analytics_channel_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel}"
+
+
+class DailyTeamRollup(HourlyRollupSums):
+    """Per local day, team, channel, category, tier and SLA policy, without the assignee
+    (a fifth of the rows or fewer): the figures per day, per team, channel, category and
+    policy."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    sla_policy_id = models.BigIntegerField(default=0)  # 0: no policy
 
     class Meta:
         verbose_name = _("daily team rollup")

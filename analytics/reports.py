@@ -16,15 +16,16 @@ from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 
 from analytics.metrics import SUMMED, Totals
+from analytics.models import CREATED_HOURS as HOURS
 from analytics.models import (
-    CREATED_HOURS as HOURS,
-)
-from analytics.models import (
+    DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
     MonthlyRollup,
     TicketFact,
 )
+
+DayGrain = DailyChannelRollup | DailyTeamRollup | DailyRollup
 
 
 @dataclass(frozen=True)
@@ -101,18 +102,37 @@ def _previous_month(first: date) -> date:
     return (first - timedelta(days=1)).replace(day=1)
 
 
+# The day grains, coarsest first, with the dimensions each keeps; the month grain keeps them
+# all but the hour.
+DAY_GRAINS: tuple[tuple[type[DayGrain], frozenset[str]], ...] = (
+    (DailyChannelRollup, frozenset({"team_id", "channel"})),
+    (DailyTeamRollup, frozenset({"team_id", "channel", "category", "tier", "sla_policy_id"})),
+    (DailyRollup, frozenset({"team_id", "channel", "category", "tier", "agent_id"})),
+)
+
+
+def _needed(filters: Filters, by: Sequence[str]) -> set[str]:
+    """The rollup dimensions a reading groups by or narrows on."""
+    needed = set(by) - {"day"}
+    if filters.team_id is not None:
+        needed.add("team_id")
+    needed |= {name for name in ("channel", "category", "tier") if getattr(filters, name)}
+    if filters.agent_id is not None:
+        needed.add("agent_id")
+    return needed
+
+
 def grain_for(
     filters: Filters, by: Sequence[str]
-) -> tuple[type[DailyRollup | DailyTeamRollup], type[MonthlyRollup] | None]:
-    """The rollup tables that answer a reading: the day grain to read days from, and the
-    month grain for whole months when the reading is not per day (None when it is). The
-    day grain is the one without the agent unless the agent is asked for or filtered on;
-    the SLA policy is in the day grain without the agent and in the month grain only."""
-    agent = "agent_id" in by or filters.agent_id is not None
-    if agent and "sla_policy_id" in by:
-        raise ValueError("no rollup has both the agent per day and the SLA policy")
-    daily: type[DailyRollup | DailyTeamRollup] = DailyRollup if agent else DailyTeamRollup
-    return daily, (None if "day" in by else MonthlyRollup)
+) -> tuple[type[DayGrain], type[MonthlyRollup] | None]:
+    """The rollup tables that answer a reading: the coarsest day grain that keeps every
+    dimension it groups by or narrows on, and the month grain for the whole months when the
+    reading is not per day (None when it is)."""
+    needed = _needed(filters, by)
+    for model, dimensions in DAY_GRAINS:
+        if needed <= dimensions:
+            return model, (None if "day" in by else MonthlyRollup)
+    raise ValueError(f"no day grain keeps {sorted(needed)}")
 
 
 def totals_by(
@@ -202,15 +222,15 @@ def categories(filters: Filters) -> list[tuple[str, int]]:
 
 
 def hours(filters: Filters) -> list[list[int]] | None:
-    """Contacts by local weekday (Monday first) and hour of creation, 7 × 24, from the day
-    grain without the agent; None when the filters name an agent (that grain has none)."""
+    """Contacts by local weekday (Monday first) and hour of creation, 7 × 24, from the
+    coarsest day grain that keeps them; None when the filters name an agent (the grain with
+    the agent keeps no hours)."""
     if filters.agent_id is not None:
         return None
+    model, _monthly = grain_for(filters, ["day"])
     grid = [[0] * 24 for _day in range(7)]
     rows: Any = (
-        DailyTeamRollup.objects.filter(
-            filters.dimensions(), day__range=(filters.start, filters.end)
-        )
+        model._default_manager.filter(filters.dimensions(), day__range=(filters.start, filters.end))
         .annotate(weekday=ExtractIsoWeekDay("day"))
         .values("weekday")
         .annotate(**{name: Sum(name) for name in HOURS})

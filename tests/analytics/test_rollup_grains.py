@@ -26,6 +26,7 @@ from analytics.facts import (
 from analytics.metrics import SUMMED, Totals
 from analytics.models import (
     CREATED_HOURS,
+    DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
     MonthlyRollup,
@@ -72,8 +73,13 @@ def assert_grains_agree() -> None:
     hour add up to the contacts."""
     fine = table(DailyRollup)
     team = table(DailyTeamRollup)
+    channel = table(DailyChannelRollup)
     monthly = table(MonthlyRollup)
     names = list(SUMMED)
+    # (day, team, channel), with the contacts per hour
+    assert summed_up(channel, lambda k: k, [*names, *CREATED_HOURS]) == summed_up(
+        team, lambda k: k[:3], [*names, *CREATED_HOURS]
+    )
     # (day, team, channel, category, tier)
     assert summed_up(team, lambda k: k[:5], names) == summed_up(fine, lambda k: k[:5], names)
     # (month, team, channel, category, tier, agent)
@@ -84,7 +90,7 @@ def assert_grains_agree() -> None:
     assert summed_up(monthly, lambda k: (*k[:5], k[6]), names) == summed_up(
         team, lambda k: (k[0].replace(day=1), *k[1:6]), names
     )
-    for values in team.values():
+    for values in [*team.values(), *channel.values()]:
         assert sum(values[h] for h in CREATED_HOURS) == values["created"]
 
 
@@ -159,7 +165,10 @@ def test_live_refreshes_and_replays_keep_every_grain_the_sum_of_the_finest(agent
     facts_refresh()
     ticket_set_status(ticket=tickets[1], status=Status.OPEN, actor=agent.user)
     facts_refresh()
-    before = {model: table(model) for model in (DailyRollup, DailyTeamRollup, MonthlyRollup)}
+    before = {
+        model: table(model)
+        for model in (DailyRollup, DailyTeamRollup, DailyChannelRollup, MonthlyRollup)
+    }
 
     facts_mark(t.pk for t in tickets)
     facts_refresh()
@@ -173,7 +182,10 @@ def test_live_refreshes_and_replays_keep_every_grain_the_sum_of_the_finest(agent
 def test_the_set_based_rebuild_equals_the_rollups_added_fact_by_fact():
     seeded()
     assert_grains_agree()
-    incremental = {model: table(model) for model in (DailyRollup, DailyTeamRollup, MonthlyRollup)}
+    incremental = {
+        model: table(model)
+        for model in (DailyRollup, DailyTeamRollup, DailyChannelRollup, MonthlyRollup)
+    }
     assert sum(v["created"] for v in incremental[DailyRollup].values()) == 400
 
     rows = rollups_rebuild()
@@ -241,21 +253,30 @@ def test_the_reader_gives_the_finest_grains_figures_from_the_coarsest(start, end
                 assert got[key].first_response_wall_s == totals.first_response_wall_s
 
 
-def test_the_reader_picks_the_month_grain_only_when_not_per_day_and_the_agent_only_when_asked():
+def test_the_reader_picks_the_coarsest_grain_that_keeps_what_is_asked():
     year = reports.Filters(start=date(2025, 12, 4), end=date(2026, 12, 3))
-    assert reports.grain_for(year, ()) == (DailyTeamRollup, MonthlyRollup)
-    assert reports.grain_for(year, ("day",)) == (DailyTeamRollup, None)
+    assert reports.grain_for(year, ()) == (DailyChannelRollup, MonthlyRollup)
+    assert reports.grain_for(year, ("day",)) == (DailyChannelRollup, None)
+    assert reports.grain_for(year, ("category",)) == (DailyTeamRollup, MonthlyRollup)
+    assert reports.grain_for(year, ("sla_policy_id",)) == (DailyTeamRollup, MonthlyRollup)
     assert reports.grain_for(year, ("agent_id",)) == (DailyRollup, MonthlyRollup)
+    team = reports.Filters(start=year.start, end=year.end, team_id=1, channel="sms")
+    assert reports.grain_for(team, ("day",)) == (DailyChannelRollup, None)
+    tier = reports.Filters(start=year.start, end=year.end, tier="urgent")
+    assert reports.grain_for(tier, ("day",)) == (DailyTeamRollup, None)
     agent = reports.Filters(start=year.start, end=year.end, agent_id=0)
     assert reports.grain_for(agent, ("channel", "day")) == (DailyRollup, None)
+    with pytest.raises(ValueError):
+        reports.grain_for(agent, ("sla_policy_id",))
     assert reports._whole_months(year) == (date(2026, 1, 1), date(2026, 11, 1))
     week = reports.Filters(start=date(2026, 11, 27), end=date(2026, 12, 3))
     assert reports._whole_months(week) is None
 
 
-def test_policy_and_heat_map_from_the_rollups_match_the_facts():
+@pytest.mark.parametrize("tier", ["urgent", ""])
+def test_policy_and_heat_map_from_the_rollups_match_the_facts(tier):
     seeded()
-    filters = reports.Filters(start=date(2025, 12, 4), end=date(2026, 12, 3), tier="urgent")
+    filters = reports.Filters(start=date(2025, 12, 4), end=date(2026, 12, 3), tier=tier)
     from_rollups = pages.sla_by_policy(filters)
     grid = pages.heatmap(filters)
 
@@ -265,7 +286,7 @@ def test_policy_and_heat_map_from_the_rollups_match_the_facts():
     facts_grid = [[0] * 24 for _day in range(7)]
     for agent_id in (0, 7, 8, 9):
         narrowed = reports.Filters(
-            start=filters.start, end=filters.end, tier="urgent", agent_id=agent_id
+            start=filters.start, end=filters.end, tier=tier, agent_id=agent_id
         )
         for policy, totals in pages.sla_by_policy(narrowed).items():
             from_facts[policy] = from_facts[policy] + totals
