@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics.models import (
     CREATED_HOURS,
+    DailyAgentRollup,
     DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
@@ -263,6 +264,7 @@ GRAINS = (
         lambda k: (*k[:5], k[6]),
     ),
     Grain(DailyChannelRollup, ("day", "team_id", "channel"), lambda k: k[:3]),
+    Grain(DailyAgentRollup, ("day", "team_id", "channel", "agent_id"), lambda k: (*k[:3], k[5])),
     Grain(
         MonthlyRollup,
         ("month", "team_id", "channel", "category", "tier", "agent_id", "sla_policy_id"),

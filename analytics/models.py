@@ -3,13 +3,14 @@
 - `TicketFact`: one row per ticket with the figures the metrics are made of (docs/metrics.md).
   It is a pure function of the ticket as it stands (its messages, trail and SLA clocks):
   recomputing it from the same ticket gives the same row.
-- `DailyRollup`, `DailyTeamRollup`, `MonthlyRollup`: the sums of the facts (`RollupSums`),
-  each counted on the local day of its own moment (a ticket counts as created on its creation
-  day, as resolved on its resolution day), at three grains: per day, team, channel, category,
-  tier and agent; per day and the same without the agent but with the SLA policy (and the
-  contacts per hour); per month with both. `DailyChannelRollup`: per day, team and channel
-  only (with the contacts per hour). Kept by adding the difference between a ticket's
-  fact before and after each refresh, so each always equals the sum of the facts.
+- Rollups (`RollupSums`): the sums of the facts, each counted on the local day of its own
+  moment (a ticket counts as created on its creation day, as resolved on its resolution day),
+  at five grains: `DailyRollup` per day, team, channel, category, tier and agent;
+  `DailyTeamRollup` the same without the agent but with the SLA policy; `DailyChannelRollup`
+  per day, team and channel; `DailyAgentRollup` the same with the agent; `MonthlyRollup` per
+  month with every dimension. The day grains without the agent also keep the contacts per
+  hour. Kept by adding the difference between a ticket's fact before and after each
+  refresh, so each always equals the sum of the facts.
 - `FactDirty`: the tickets whose facts are due a refresh, written in the same transaction as
   the ticket's trail entry that changed them, so no change is missed and a replay only marks
   a ticket that is marked already.
@@ -188,6 +189,30 @@ class DailyChannelRollup(HourlyRollupSums):
 
     def __str__(self) -> str:
         return f"{self.day} team {self.team_id} {self.channel}"
+
+
+class DailyAgentRollup(RollupSums):
+    """Per local day, team, channel and assignee only: the figures per agent of a period's
+    days (the agents page, the scorecard, the ranking's month ends) without the category
+    and tier that multiply the finest grain's rows."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+
+    class Meta:
+        verbose_name = _("daily agent rollup")
+        verbose_name_plural = _("daily agent rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel", "agent_id"],
+                name="analytics_agent_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel} agent {self.agent_id}"
 
 
 class DailyTeamRollup(HourlyRollupSums):

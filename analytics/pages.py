@@ -7,7 +7,7 @@ policy, the hour of the day), from the per-ticket facts by their time indexes, t
 ratios of analytics.metrics; quality and after-sales figures from their own apps' rows.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import AnomalyKind, Case, CaseStep, ShipmentAnomaly
 from aftersales.steps import FINAL_STEPS, CaseType
 from analytics import reports
-from analytics.metrics import Quality, Totals
+from analytics.metrics import SUMMED, Quality, Totals
 from analytics.models import TicketFact
 from feedback.models import Review
 from sla.models import Milestone, SlaPolicy
@@ -67,9 +67,13 @@ def _values(totals: Totals, columns: Iterable[Column]) -> list[float | None]:
     return found
 
 
-def _grouped(filters: reports.Filters, dimension: str) -> dict[Any, Totals]:
-    """The period's totals per value of one rollup dimension."""
-    return {key[0]: totals for key, totals in reports.totals_by(filters, dimension).items()}
+def _grouped(
+    filters: reports.Filters, dimension: str, names: Sequence[str] = SUMMED
+) -> dict[Any, Totals]:
+    """The period's totals per value of one rollup dimension (of the counters `names`)."""
+    return {
+        key[0]: totals for key, totals in reports.totals_by(filters, dimension, names=names).items()
+    }
 
 
 def _named(ids: Iterable[int], model: Any) -> dict[int, str]:
@@ -106,7 +110,7 @@ def sla_by_policy(filters: reports.Filters) -> dict[int | None, Totals]:
     if filters.agent_id is None:
         return {
             key[0] or None: totals
-            for key, totals in reports.totals_by(filters, "sla_policy_id").items()
+            for key, totals in reports.totals_by(filters, "sla_policy_id", names=SLA_SUMS).items()
         }
     start = reports._local_midnight(filters.start)
     end = reports._local_midnight(filters.end + timedelta(days=1))
@@ -167,7 +171,7 @@ def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[T
             if t.sla_decided
         ],
     )
-    teams = _grouped(filters, "team_id")
+    teams = _grouped(filters, "team_id", SLA_SUMS)
     team_names = _named(teams, Team)
     by_team = Table(
         key="teams",
@@ -184,7 +188,7 @@ def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[T
             if t.sla_decided
         ],
     )
-    agents = _grouped(filters, "agent_id")
+    agents = _grouped(filters, "agent_id", SLA_SUMS)
     agent_names = _agent_names(agents)
     by_agent = Table(
         key="agents",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from analytics.metrics import SUMMED, Totals
 from analytics.models import CREATED_HOURS as HOURS
 from analytics.models import (
+    DailyAgentRollup,
     DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
@@ -25,7 +26,7 @@ from analytics.models import (
     TicketFact,
 )
 
-DayGrain = DailyChannelRollup | DailyTeamRollup | DailyRollup
+DayGrain = DailyChannelRollup | DailyAgentRollup | DailyTeamRollup | DailyRollup
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,6 @@ class Filters:
         return q
 
 
-def rollups(filters: Filters) -> QuerySet[DailyRollup]:
-    """The finest grain's rows of the period (per day and agent)."""
-    return DailyRollup.objects.filter(filters.dimensions(), day__range=(filters.start, filters.end))
-
-
 def _whole_months(filters: Filters) -> tuple[date, date] | None:
     """The first days of the first and the last calendar month wholly inside the period."""
     first = filters.start if filters.start.day == 1 else _next_month(filters.start)
@@ -106,6 +102,7 @@ def _previous_month(first: date) -> date:
 # all but the hour.
 DAY_GRAINS: tuple[tuple[type[DayGrain], frozenset[str]], ...] = (
     (DailyChannelRollup, frozenset({"team_id", "channel"})),
+    (DailyAgentRollup, frozenset({"team_id", "channel", "agent_id"})),
     (DailyTeamRollup, frozenset({"team_id", "channel", "category", "tier", "sla_policy_id"})),
     (DailyRollup, frozenset({"team_id", "channel", "category", "tier", "agent_id"})),
 )

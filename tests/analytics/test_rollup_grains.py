@@ -26,6 +26,7 @@ from analytics.facts import (
 from analytics.metrics import SUMMED, Totals
 from analytics.models import (
     CREATED_HOURS,
+    DailyAgentRollup,
     DailyChannelRollup,
     DailyRollup,
     DailyTeamRollup,
@@ -74,8 +75,11 @@ def assert_grains_agree() -> None:
     fine = table(DailyRollup)
     team = table(DailyTeamRollup)
     channel = table(DailyChannelRollup)
+    agent = table(DailyAgentRollup)
     monthly = table(MonthlyRollup)
     names = list(SUMMED)
+    # (day, team, channel, agent)
+    assert summed_up(agent, lambda k: k, names) == summed_up(fine, lambda k: (*k[:3], k[5]), names)
     # (day, team, channel), with the contacts per hour
     assert summed_up(channel, lambda k: k, [*names, *CREATED_HOURS]) == summed_up(
         team, lambda k: k[:3], [*names, *CREATED_HOURS]
@@ -167,7 +171,13 @@ def test_live_refreshes_and_replays_keep_every_grain_the_sum_of_the_finest(agent
     facts_refresh()
     before = {
         model: table(model)
-        for model in (DailyRollup, DailyTeamRollup, DailyChannelRollup, MonthlyRollup)
+        for model in (
+            DailyRollup,
+            DailyTeamRollup,
+            DailyChannelRollup,
+            DailyAgentRollup,
+            MonthlyRollup,
+        )
     }
 
     facts_mark(t.pk for t in tickets)
@@ -184,7 +194,13 @@ def test_the_set_based_rebuild_equals_the_rollups_added_fact_by_fact():
     assert_grains_agree()
     incremental = {
         model: table(model)
-        for model in (DailyRollup, DailyTeamRollup, DailyChannelRollup, MonthlyRollup)
+        for model in (
+            DailyRollup,
+            DailyTeamRollup,
+            DailyChannelRollup,
+            DailyAgentRollup,
+            MonthlyRollup,
+        )
     }
     assert sum(v["created"] for v in incremental[DailyRollup].values()) == 400
 
@@ -259,13 +275,14 @@ def test_the_reader_picks_the_coarsest_grain_that_keeps_what_is_asked():
     assert reports.grain_for(year, ("day",)) == (DailyChannelRollup, None)
     assert reports.grain_for(year, ("category",)) == (DailyTeamRollup, MonthlyRollup)
     assert reports.grain_for(year, ("sla_policy_id",)) == (DailyTeamRollup, MonthlyRollup)
-    assert reports.grain_for(year, ("agent_id",)) == (DailyRollup, MonthlyRollup)
+    assert reports.grain_for(year, ("agent_id",)) == (DailyAgentRollup, MonthlyRollup)
     team = reports.Filters(start=year.start, end=year.end, team_id=1, channel="sms")
     assert reports.grain_for(team, ("day",)) == (DailyChannelRollup, None)
     tier = reports.Filters(start=year.start, end=year.end, tier="urgent")
     assert reports.grain_for(tier, ("day",)) == (DailyTeamRollup, None)
     agent = reports.Filters(start=year.start, end=year.end, agent_id=0)
-    assert reports.grain_for(agent, ("channel", "day")) == (DailyRollup, None)
+    assert reports.grain_for(agent, ("channel", "day")) == (DailyAgentRollup, None)
+    assert reports.grain_for(agent, ("category",)) == (DailyRollup, MonthlyRollup)
     with pytest.raises(ValueError):
         reports.grain_for(agent, ("sla_policy_id",))
     assert reports._whole_months(year) == (date(2026, 1, 1), date(2026, 11, 1))
