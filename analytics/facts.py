@@ -20,7 +20,17 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER
-from analytics.models import DailyRollup, FactDirty, TicketFact
+from analytics.models import (
+    CREATED_HOURS,
+    DailyAgentRollup,
+    DailyChannelRollup,
+    DailyRollup,
+    DailyTeamRollup,
+    FactDirty,
+    MonthlyRollup,
+    RollupSums,
+    TicketFact,
+)
 from feedback.models import Survey, SurveyKind
 from sla.models import Milestone, SlaClock
 from tickets.models import Direction, EventKind, Message, Ticket, TicketEvent
@@ -247,12 +257,47 @@ def _earlier_contacts(tickets: Sequence[Mapping[str, Any]]) -> set[int]:
 
 # --- rollups ------------------------------------------------------------------------------
 
-_RollupKey = tuple[date, int, str, str, str, int]
-_COUNTERS = [
-    f.name
-    for f in DailyRollup._meta.get_fields()
-    if f.name not in ("id", "day", "team_id", "channel", "category", "tier", "agent_id")
-]
+# What a contribution is keyed by: local day, team, channel, category, tier, agent (0:
+# unassigned) and SLA policy (0: none). Each rollup grain keeps a projection of it.
+_RollupKey = tuple[date, int, str, str, str, int, int]
+
+
+@dataclass(frozen=True)
+class Grain:
+    """One rollup table: its key columns and how a contribution's key maps onto them."""
+
+    model: type[RollupSums]
+    keys: tuple[str, ...]
+    project: Callable[[_RollupKey], tuple[Any, ...]]
+
+    @property
+    def counters(self) -> list[str]:
+        return [
+            f.name
+            for f in self.model._meta.concrete_fields
+            if not f.primary_key and f.name not in self.keys
+        ]
+
+
+GRAINS = (
+    Grain(
+        DailyRollup,
+        ("day", "team_id", "channel", "category", "tier", "agent_id"),
+        lambda k: k[:6],
+    ),
+    Grain(
+        DailyTeamRollup,
+        ("day", "team_id", "channel", "category", "tier", "sla_policy_id"),
+        lambda k: (*k[:5], k[6]),
+    ),
+    Grain(DailyChannelRollup, ("day", "team_id", "channel"), lambda k: k[:3]),
+    Grain(DailyAgentRollup, ("day", "team_id", "channel", "agent_id"), lambda k: (*k[:3], k[5])),
+    Grain(
+        MonthlyRollup,
+        ("month", "team_id", "channel", "category", "tier", "agent_id", "sla_policy_id"),
+        lambda k: (k[0].replace(day=1), *k[1:]),
+    ),
+)
 
 
 def _day(at: datetime) -> date:
@@ -260,9 +305,10 @@ def _day(at: datetime) -> date:
 
 
 def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]:
-    """What one ticket's fact adds to the rollups: its creation to its creation day, its
-    first response to that day, its resolution to that day, a survey's invitation to the
-    day it was sent and its answer to the day it was given."""
+    """What one ticket's fact adds to the rollups: its creation to its creation day (and
+    hour), its first response to that day, its resolution to that day, each SLA milestone to
+    the day it was decided, a survey's invitation to the day it was sent and its answer to the
+    day it was given. `rollups_rebuild` sums the same in SQL."""
 
     def key(at: datetime) -> _RollupKey:
         return (
@@ -272,6 +318,7 @@ def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]
             fact.category,
             fact.tier,
             fact.agent_id or 0,
+            fact.sla_policy_id or 0,
         )
 
     added: list[tuple[_RollupKey, dict[str, float]]] = [
@@ -282,6 +329,7 @@ def contributions(fact: TicketFact) -> list[tuple[_RollupKey, dict[str, float]]]
                 "repeat_contacts": int(fact.repeat_contact),
                 "sentiment_sum": fact.sentiment_sum,
                 "sentiment_count": fact.sentiment_count,
+                CREATED_HOURS[timezone.localtime(fact.created_at).hour]: 1,
             },
         )
     ]
@@ -372,33 +420,204 @@ def _deltas(
 
 
 def _rollups_add(deltas: dict[_RollupKey, dict[str, float]]) -> None:
-    """Add `deltas` to the rollup rows, creating the missing ones: one INSERT … ON CONFLICT
-    DO UPDATE per row (PostgreSQL and SQLite both speak it)."""
+    """Add `deltas` to the rows of every grain, creating the missing ones: one INSERT … ON
+    CONFLICT DO UPDATE per row (PostgreSQL and SQLite both speak it). The one place that adds
+    to the rollups, so the grains always sum the same facts."""
     if not deltas:
         return
-    table = DailyRollup._meta.db_table
-    keys = ["day", "team_id", "channel", "category", "tier", "agent_id"]
-    columns = keys + _COUNTERS
     quote = connection.ops.quote_name
-    # Identifiers come from the model, quoted; every value is a parameter.
-    increments = ", ".join(
-        f"{quote(c)} = {quote(table)}.{quote(c)} + excluded.{quote(c)}" for c in _COUNTERS
-    )
-    sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {increments}"
-    )
-    floats = {"sentiment_sum"}
-    rows = []
-    for key, values in deltas.items():
-        counters = [
-            values.get(name, 0.0) if name in floats else round(values.get(name, 0.0))
-            for name in _COUNTERS
-        ]
-        rows.append([*key, *counters])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    for grain in GRAINS:
+        projected: dict[tuple[Any, ...], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for key, values in deltas.items():
+            row = projected[grain.project(key)]
+            for name, value in values.items():
+                row[name] += value
+        counters = grain.counters
+        table = quote(grain.model._meta.db_table)
+        columns = [*grain.keys, *counters]
+        # Identifiers come from the model, quoted; every value is a parameter.
+        increments = ", ".join(
+            f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in counters
+        )
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(quote(k) for k in grain.keys)}) DO UPDATE SET {increments}"
+        )
+        rows = []
+        for key, values in projected.items():
+            if not any(abs(value) > 1e-9 for value in values.values()):
+                continue
+            rows.append(
+                [
+                    *key,
+                    *(
+                        values.get(name, 0.0)
+                        if name == "sentiment_sum"
+                        else round(values.get(name, 0.0))
+                        for name in counters
+                    ),
+                ]
+            )
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+
+
+# --- the same sums in SQL, for a rebuild --------------------------------------------------
+
+
+def _flag(column: str) -> str:
+    return f"CASE WHEN {column} THEN 1 ELSE 0 END"
+
+
+def _contribution_parts() -> list[tuple[str, dict[str, str]]]:
+    """`contributions` as SQL: per moment of a fact, the column it is counted on and what it
+    adds (SQL over the fact's columns and `local_hour`, the local hour of its creation)."""
+    parts = [
+        (
+            "created_at",
+            {
+                "created": "1",
+                "repeat_contacts": _flag("repeat_contact"),
+                "sentiment_sum": "sentiment_sum",
+                "sentiment_count": "sentiment_count",
+                **{
+                    name: f"CASE WHEN local_hour = {hour} THEN 1 ELSE 0 END"
+                    for hour, name in enumerate(CREATED_HOURS)
+                },
+            },
+        ),
+        (
+            "first_response_at",
+            {
+                "first_responses": "1",
+                "first_response_wall_s": "COALESCE(first_response_wall_s, 0)",
+                "first_response_business_count": _flag("first_response_business_s IS NOT NULL"),
+                "first_response_business_s": "COALESCE(first_response_business_s, 0)",
+            },
+        ),
+        (
+            "resolved_at",
+            {
+                "resolved": "1",
+                "resolution_wall_s": "COALESCE(resolution_wall_s, 0)",
+                "resolution_business_count": _flag("resolution_business_s IS NOT NULL"),
+                "resolution_business_s": "COALESCE(resolution_business_s, 0)",
+                "first_contact_resolved": _flag("COALESCE(first_contact_resolved, FALSE)"),
+                "reopened": _flag("reopens > 0"),
+                "bot_deflected": _flag("COALESCE(bot_deflected, FALSE)"),
+            },
+        ),
+    ]
+    for milestone in SLA_MILESTONES:
+        # A milestone counts once decided: met or not (its moment may be set without).
+        parts.append(
+            (
+                f"sla_{milestone}_at",
+                {
+                    f"sla_{milestone}_decided": _flag(f"sla_{milestone}_met IS NOT NULL"),
+                    f"sla_{milestone}_met": _flag(f"COALESCE(sla_{milestone}_met, FALSE)"),
+                },
+            )
+        )
+    # Satisfaction: an invitation on the day it was sent, an answer (with its score) on the
+    # day it was given.
+    parts += [
+        ("csat_invited_at", {"csat_invited": "1"}),
+        (
+            "csat_answered_at",
+            {
+                "csat_answered": _flag("csat_score IS NOT NULL"),
+                "csat_satisfied": _flag(f"csat_score >= {int(CSAT_SATISFIED)}"),
+                "csat_score_sum": "COALESCE(csat_score, 0)",
+            },
+        ),
+        ("nps_invited_at", {"nps_invited": "1"}),
+        (
+            "nps_answered_at",
+            {
+                "nps_answered": _flag("nps_score IS NOT NULL"),
+                "nps_promoters": _flag(f"nps_score >= {int(NPS_PROMOTER)}"),
+                "nps_detractors": _flag(f"nps_score <= {int(NPS_DETRACTOR)}"),
+            },
+        ),
+    ]
+    return parts
+
+
+_KEYS = ("day", "team_id", "channel", "category", "tier", "agent_id", "sla_policy_id")
+
+
+def rollups_rebuild() -> dict[str, int]:
+    """Empty every rollup grain and sum it again from the facts, set-based in PostgreSQL, in
+    one transaction under the refresh lock (readers see the old rows until it commits).
+    The same sums as `contributions` adds up one fact at a time: each moment of the facts
+    is summed on its own (a few counters over one scan), into a scratch table at the finest
+    key, which each grain then sums to its own. Returns the rows per table."""
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("rollups_rebuild runs on PostgreSQL; use facts_rebuild")
+    quote = connection.ops.quote_name
+    facts = quote(TicketFact._meta.db_table)
+    counters = [*GRAINS[0].counters, *CREATED_HOURS]
+    zone = {"zone": timezone.get_current_timezone_name()}
+    rows: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(wait=True)
+        # Room for the hash aggregates to stay in memory (a year at 10 M tickets groups
+        # into a few million rows); for this transaction only.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Counts as integer (a day's count at the finest key fits, and PostgreSQL sums
+        # integers in 64 bits, many times faster than bigint's numeric sums); seconds as
+        # bigint.
+        types = {name: "bigint" if name.endswith("_s") else "integer" for name in counters}
+        types["sentiment_sum"] = "double precision"
+        columns = ", ".join(
+            f"{quote(name)} {kind} NOT NULL DEFAULT 0" for name, kind in types.items()
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE analytics_rebuild (day date, team_id bigint,"
+            " channel varchar(10), category varchar(50), tier varchar(20), agent_id bigint,"
+            f" sla_policy_id bigint, {columns}) ON COMMIT DROP"
+        )
+        for moment, adds in _contribution_parts():
+            hour = (
+                ", EXTRACT(HOUR FROM created_at AT TIME ZONE %(zone)s)::int AS local_hour"
+                if moment == "created_at"
+                else ""
+            )
+            cursor.execute(
+                f"INSERT INTO analytics_rebuild ({', '.join(_KEYS)}, "  # noqa: S608
+                f"{', '.join(quote(name) for name in adds)}) "
+                f"SELECT {', '.join(f'key_{k}' for k in _KEYS)}, "
+                f"{', '.join(f'SUM({sql})' for sql in adds.values())} FROM ("
+                f"SELECT ({moment} AT TIME ZONE %(zone)s)::date AS key_day,"
+                " COALESCE(team_id, 0) AS key_team_id, channel AS key_channel,"
+                " category AS key_category, tier AS key_tier,"
+                " COALESCE(agent_id, 0) AS key_agent_id,"
+                f" COALESCE(sla_policy_id, 0) AS key_sla_policy_id, * {hour}"
+                f" FROM {facts} WHERE {moment} IS NOT NULL) fact"
+                f" GROUP BY {', '.join(f'key_{k}' for k in _KEYS)}",
+                zone,
+            )
+        for grain in GRAINS:
+            table = quote(grain.model._meta.db_table)
+            # The grain's key columns over the scratch table's (a month is its first day).
+            source = {
+                key: "date_trunc('month', day)::date" if key == "month" else key
+                for key in grain.keys
+            }
+            names = grain.counters
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quote(c) for c in [*grain.keys, *names])}) "  # noqa: S608
+                f"SELECT {', '.join(source.values())}, "
+                f"{', '.join(f'SUM({quote(c)})' for c in names)} FROM analytics_rebuild "
+                f"GROUP BY {', '.join(source.values())} "
+                f"HAVING {' OR '.join(f'SUM({quote(c)}) <> 0' for c in names)}"
+            )
+            rows[grain.model._meta.db_table] = cursor.rowcount
+    return rows
 
 
 # --- refresh ------------------------------------------------------------------------------
@@ -489,7 +708,8 @@ def facts_rebuild(*, chunk: int = 2000, progress: Callable[[int, int], None] | N
     they go through the same lock and the same difference, so nothing counts twice."""
     with transaction.atomic():
         _lock(wait=True)
-        DailyRollup.objects.all().delete()
+        for grain in GRAINS:
+            grain.model._default_manager.all().delete()
         TicketFact.objects.all().delete()
     total = Ticket.objects.count()
     done = 0

@@ -94,13 +94,11 @@ class Totals:
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
         """From a row of sums (None, as SQL gives for no rows, reads as 0)."""
-        return cls(**{f.name: row.get(f.name) or 0 for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(**{name: row.get(name) or 0 for name in _TOTALS})  # type: ignore[arg-type]
 
     def __add__(self, other: "Totals") -> "Totals":
         """The totals of two disjoint sets of rollup rows (two days, say)."""
-        return Totals(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        return Totals(**{name: getattr(self, name) + getattr(other, name) for name in _TOTALS})
 
     # Averages in seconds.
     @property
@@ -229,6 +227,10 @@ HEADLINES = (
 def headline(totals: Totals, key: str) -> float | None:
     value = getattr(totals, key)
     return None if value is None else float(value)
+
+
+# Totals' field names, looked up once (Totals.of and + run per row of a reading).
+_TOTALS = tuple(f.name for f in fields(Totals))
 
 
 @dataclass(frozen=True)

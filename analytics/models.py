@@ -3,10 +3,14 @@
 - `TicketFact`: one row per ticket with the figures the metrics are made of (docs/metrics.md).
   It is a pure function of the ticket as it stands (its messages, trail and SLA clocks):
   recomputing it from the same ticket gives the same row.
-- `DailyRollup`: per local day and per team, channel, category, tier and agent, the sums of
-  the facts, each counted on the day of its own moment (a ticket counts as created on its
-  creation day, as resolved on its resolution day). Kept by adding the difference between a
-  ticket's fact before and after each refresh, so it always equals the sum of the facts.
+- Rollups (`RollupSums`): the sums of the facts, each counted on the local day of its own
+  moment (a ticket counts as created on its creation day, as resolved on its resolution day),
+  at five grains: `DailyRollup` per day, team, channel, category, tier and agent;
+  `DailyTeamRollup` the same without the agent but with the SLA policy; `DailyChannelRollup`
+  per day, team and channel; `DailyAgentRollup` the same with the agent; `MonthlyRollup` per
+  month with every dimension. The day grains without the agent also keep the contacts per
+  hour. Kept by adding the difference between a ticket's fact before and after each
+  refresh, so each always equals the sum of the facts.
 - `FactDirty`: the tickets whose facts are due a refresh, written in the same transaction as
   the ticket's trail entry that changed them, so no change is missed and a replay only marks
   a ticket that is marked already.
@@ -90,13 +94,10 @@ class TicketFact(models.Model):
         return f"facts of ticket {self.ticket_id}"
 
 
-class DailyRollup(models.Model):
-    day = models.DateField()
-    team_id = models.BigIntegerField(default=0)  # 0: no team
-    channel = models.CharField(max_length=10)
-    category = models.CharField(max_length=50, blank=True)
-    tier = models.CharField(max_length=20)
-    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+class RollupSums(models.Model):
+    """The counters every rollup sums, whatever its grain (analytics.facts.contributions says
+    what a ticket adds to each): defined once here, so the grains cannot drift apart."""
+
     # On the creation day.
     created = models.IntegerField(default=0)
     repeat_contacts = models.IntegerField(default=0)
@@ -135,6 +136,21 @@ class DailyRollup(models.Model):
     # --- end of satisfaction ---
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupSums):
+    """Per local day, team, channel, category, tier and assignee: the finest grain, for
+    figures per agent over a few days and for the days at a period's ends."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+
+    class Meta:
         verbose_name = _("daily rollup")
         verbose_name_plural = _("daily rollups")
         constraints = [
@@ -146,6 +162,149 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} team {self.team_id} {self.channel} {self.category} {self.tier}"
+
+
+# The counters of contacts by local hour of creation (HourlyRollupSums), in hour order.
+CREATED_HOURS = [f"created_h{hour:02d}" for hour in range(24)]
+
+
+class HourlyRollupSums(RollupSums):
+    """The sums, and the contacts by the local hour of their creation (on the creation day),
+    for the weekday × hour heat map: kept by the day grains without the agent."""
+
+    created_h00 = models.IntegerField(default=0)
+    created_h01 = models.IntegerField(default=0)
+    created_h02 = models.IntegerField(default=0)
+    created_h03 = models.IntegerField(default=0)
+    created_h04 = models.IntegerField(default=0)
+    created_h05 = models.IntegerField(default=0)
+    created_h06 = models.IntegerField(default=0)
+    created_h07 = models.IntegerField(default=0)
+    created_h08 = models.IntegerField(default=0)
+    created_h09 = models.IntegerField(default=0)
+    created_h10 = models.IntegerField(default=0)
+    created_h11 = models.IntegerField(default=0)
+    created_h12 = models.IntegerField(default=0)
+    created_h13 = models.IntegerField(default=0)
+    created_h14 = models.IntegerField(default=0)
+    created_h15 = models.IntegerField(default=0)
+    created_h16 = models.IntegerField(default=0)
+    created_h17 = models.IntegerField(default=0)
+    created_h18 = models.IntegerField(default=0)
+    created_h19 = models.IntegerField(default=0)
+    created_h20 = models.IntegerField(default=0)
+    created_h21 = models.IntegerField(default=0)
+    created_h22 = models.IntegerField(default=0)
+    created_h23 = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyChannelRollup(HourlyRollupSums):
+    """Per local day, team and channel only: a few rows a day, for the figures per day of a
+    long period when no category, tier or agent is asked for (the overview's default)."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = _("daily channel rollup")
+        verbose_name_plural = _("daily channel rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel"], name="analytics_channel_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel}"
+
+
+class DailyAgentRollup(RollupSums):
+    """Per local day, team, channel and assignee only: the figures per agent of a period's
+    days (the agents page, the scorecard, the ranking's month ends) without the category
+    and tier that multiply the finest grain's rows."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+
+    class Meta:
+        verbose_name = _("daily agent rollup")
+        verbose_name_plural = _("daily agent rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel", "agent_id"],
+                name="analytics_agent_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel} agent {self.agent_id}"
+
+
+class DailyTeamRollup(HourlyRollupSums):
+    """Per local day, team, channel, category, tier and SLA policy, without the assignee
+    (a fifth of the rows or fewer): the figures per day, per team, channel, category and
+    policy."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    sla_policy_id = models.BigIntegerField(default=0)  # 0: no policy
+
+    class Meta:
+        verbose_name = _("daily team rollup")
+        verbose_name_plural = _("daily team rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "channel", "category", "tier", "sla_policy_id"],
+                name="analytics_team_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} {self.channel} {self.category} {self.tier}"
+
+
+class MonthlyRollup(RollupSums):
+    """Per local month (its first day), team, channel, category, tier, assignee and SLA
+    policy: a year is twelve slices of it, for the figures of long periods that are not
+    shown per day."""
+
+    month = models.DateField()
+    team_id = models.BigIntegerField(default=0)  # 0: no team
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20)
+    agent_id = models.BigIntegerField(default=0)  # 0: unassigned
+    sla_policy_id = models.BigIntegerField(default=0)  # 0: no policy
+
+    class Meta:
+        verbose_name = _("monthly rollup")
+        verbose_name_plural = _("monthly rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "team_id",
+                    "channel",
+                    "category",
+                    "tier",
+                    "agent_id",
+                    "sla_policy_id",
+                ],
+                name="analytics_monthly_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} team {self.team_id} {self.channel} {self.category} {self.tier}"
 
 
 class FactDirty(models.Model):

@@ -69,8 +69,9 @@ def _tile(
 
 
 def _sla(filters: reports.Filters, request: HttpRequest) -> Page:
-    # The period's totals are the sum of its days: one reading of the rollups for both.
-    days = reports.by_day(filters)
+    # The period's totals are the sum of its days: one reading of the rollups for both (of
+    # the SLA counters, all this page shows).
+    days = reports.by_day(filters, names=pages.SLA_SUMS)
     now = sum((t for _d, t in days), Totals())
     before = reports.period_totals(filters.previous())
     tiles = [_tile("sla_rate", _("All milestones"), now.sla_rate, before.sla_rate, "share")]
@@ -118,7 +119,7 @@ def _sla(filters: reports.Filters, request: HttpRequest) -> Page:
 def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
     grid = pages.heatmap(filters)
     per_day = pages.channel_days(filters)
-    tables = pages.channel_tables(filters, grid, per_day)
+    tables = pages.channel_tables(filters, grid)
     days = [filters.start + timedelta(days=n) for n in range(filters.days)]
     # Contacts per channel per day, as reports.channel_mix counts them.
     mix = {

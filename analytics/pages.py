@@ -7,7 +7,7 @@ policy, the hour of the day), from the per-ticket facts by their time indexes, t
 ratios of analytics.metrics; quality and after-sales figures from their own apps' rows.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import AnomalyKind, Case, CaseStep, ShipmentAnomaly
 from aftersales.steps import FINAL_STEPS, CaseType
 from analytics import reports
-from analytics.metrics import Quality, Totals, sums
+from analytics.metrics import SUMMED, Quality, Totals
 from analytics.models import TicketFact
 from feedback.models import Review
 from sla.models import Milestone, SlaPolicy
@@ -67,11 +67,12 @@ def _values(totals: Totals, columns: Iterable[Column]) -> list[float | None]:
     return found
 
 
-def _grouped(filters: reports.Filters, dimension: str) -> dict[Any, Totals]:
-    """The period's totals per value of one rollup dimension."""
+def _grouped(
+    filters: reports.Filters, dimension: str, names: Sequence[str] = SUMMED
+) -> dict[Any, Totals]:
+    """The period's totals per value of one rollup dimension (of the counters `names`)."""
     return {
-        row[dimension]: Totals.of(row)
-        for row in reports.rollups(filters).values(dimension).annotate(**sums()).order_by()
+        key[0]: totals for key, totals in reports.totals_by(filters, dimension, names=names).items()
     }
 
 
@@ -86,6 +87,10 @@ SLA_MILESTONES = (
     (Milestone.PLAN, Milestone.PLAN.label),
     (Milestone.RESOLUTION, Milestone.RESOLUTION.label),
 )
+# The rollup counters the SLA figures are made of.
+SLA_SUMS = [
+    f"sla_{milestone}_{part}" for milestone, _l in SLA_MILESTONES for part in ("decided", "met")
+]
 SLA_COLUMNS = (
     Column("sla_first_response_decided", _("First response: decided"), "count"),
     Column(
@@ -100,8 +105,13 @@ SLA_COLUMNS = (
 
 
 def sla_by_policy(filters: reports.Filters) -> dict[int | None, Totals]:
-    """SLA outcomes per policy, from the facts (the rollups have no policy): each milestone
-    counted on the local day it was decided, as the rollups count it."""
+    """SLA outcomes per policy: each milestone counted on the local day it was decided. From
+    the rollups without the agent; from the facts when the filters name an agent."""
+    if filters.agent_id is None:
+        return {
+            key[0] or None: totals
+            for key, totals in reports.totals_by(filters, "sla_policy_id", names=SLA_SUMS).items()
+        }
     start = reports._local_midnight(filters.start)
     end = reports._local_midnight(filters.end + timedelta(days=1))
     counts: dict[str, Any] = {}
@@ -161,7 +171,7 @@ def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[T
             if t.sla_decided
         ],
     )
-    teams = _grouped(filters, "team_id")
+    teams = _grouped(filters, "team_id", SLA_SUMS)
     team_names = _named(teams, Team)
     by_team = Table(
         key="teams",
@@ -178,7 +188,7 @@ def sla_tables(filters: reports.Filters, totals: Totals | None = None) -> list[T
             if t.sla_decided
         ],
     )
-    agents = _grouped(filters, "agent_id")
+    agents = _grouped(filters, "agent_id", SLA_SUMS)
     agent_names = _agent_names(agents)
     by_agent = Table(
         key="agents",
@@ -228,8 +238,10 @@ WEEKDAYS = (
 
 
 def heatmap(filters: reports.Filters) -> list[list[int]]:
-    """Contacts by local weekday (Monday first) and hour, 7 × 24, from the facts' creation
-    times (the rollups are per day)."""
+    """Contacts by local weekday (Monday first) and hour, 7 × 24: from the rollups' contacts
+    per hour, or from the facts' creation times when the filters name an agent."""
+    if (grid := reports.hours(filters)) is not None:
+        return grid
     zone = timezone.get_current_timezone()
     facts = reports._narrowed(
         TicketFact.objects.filter(
@@ -253,23 +265,18 @@ def heatmap(filters: reports.Filters) -> list[list[int]]:
 
 
 def channel_days(filters: reports.Filters) -> dict[str, dict[date, Totals]]:
-    """The period's totals per channel per day (one reading of the rollups serves both the
-    channel mix and the channel table)."""
+    """The period's contacts per channel per day (only `created` is summed)."""
     found: dict[str, dict[date, Totals]] = {}
-    for row in reports.rollups(filters).values("channel", "day").annotate(**sums()).order_by():
-        found.setdefault(row["channel"], {})[row["day"]] = Totals.of(row)
+    for (channel, day), totals in reports.totals_by(
+        filters, "channel", "day", names=["created"]
+    ).items():
+        found.setdefault(channel, {})[day] = totals
     return found
 
 
-def channel_tables(
-    filters: reports.Filters,
-    grid: list[list[int]] | None = None,
-    per_day: dict[str, dict[date, Totals]] | None = None,
-) -> list[Table]:
-    """`grid` and `per_day`: the period's heat map and channel days, when the caller has
-    them already."""
-    per_day = per_day if per_day is not None else channel_days(filters)
-    channels = {code: sum(days.values(), Totals()) for code, days in per_day.items()}
+def channel_tables(filters: reports.Filters, grid: list[list[int]] | None = None) -> list[Table]:
+    """`grid`: the period's heat map, when the caller has it already."""
+    channels = _grouped(filters, "channel")
     names = dict(Channel.choices)
     by_channel = Table(
         key="channels",

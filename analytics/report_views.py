@@ -135,7 +135,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     now = reports.period_totals(filters)
     before = reports.period_totals(filters.previous())
     days = reports.by_day(filters)
-    previous_days = reports.by_day(filters.previous())
+    previous_days = reports.by_day(filters.previous(), names=["created"])
     mix = reports.channel_mix(filters)
     cats = reports.categories(filters)
     channels = dict(Channel.choices)

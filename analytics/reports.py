@@ -1,14 +1,38 @@
-"""What the report pages show, read from the daily rollups (never from tickets and messages)
-and, for a drill-down, from the per-ticket facts by their indexes."""
+"""What the report pages show, read from the rollups (never from tickets and messages) and,
+for a drill-down, from the per-ticket facts by their indexes.
 
+Each reading goes to the coarsest rollup grain that holds what it asks for (`totals_by`):
+per month for the whole months of a period that is not shown per day, per day without the
+agent unless the agent is asked for, per day with the agent otherwise. The grains are sums
+of the same contributions (analytics.facts), so a figure is the same whichever is read."""
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 
-from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER, Totals, sums
-from analytics.models import DailyRollup, TicketFact
+from analytics.metrics import (
+    CSAT_SATISFIED,
+    NPS_DETRACTOR,
+    NPS_PROMOTER,
+    SUMMED,
+    Totals,
+)
+from analytics.models import CREATED_HOURS as HOURS
+from analytics.models import (
+    DailyAgentRollup,
+    DailyChannelRollup,
+    DailyRollup,
+    DailyTeamRollup,
+    MonthlyRollup,
+    TicketFact,
+)
+
+DayGrain = DailyChannelRollup | DailyAgentRollup | DailyTeamRollup | DailyRollup
 
 
 @dataclass(frozen=True)
@@ -62,20 +86,117 @@ class Filters:
         return q
 
 
-def rollups(filters: Filters) -> QuerySet[DailyRollup]:
-    return DailyRollup.objects.filter(filters.dimensions(), day__range=(filters.start, filters.end))
+def _whole_months(filters: Filters) -> tuple[date, date] | None:
+    """The first days of the first and the last calendar month wholly inside the period."""
+    first = filters.start if filters.start.day == 1 else _next_month(filters.start)
+    if _next_month(filters.end) - timedelta(days=1) == filters.end:
+        last = filters.end.replace(day=1)
+    else:
+        last = _previous_month(filters.end.replace(day=1))
+    return (first, last) if first <= last else None
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(first: date) -> date:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+# The day grains, coarsest first, with the dimensions each keeps; the month grain keeps them
+# all but the hour.
+DAY_GRAINS: tuple[tuple[type[DayGrain], frozenset[str]], ...] = (
+    (DailyChannelRollup, frozenset({"team_id", "channel"})),
+    (DailyAgentRollup, frozenset({"team_id", "channel", "agent_id"})),
+    (DailyTeamRollup, frozenset({"team_id", "channel", "category", "tier", "sla_policy_id"})),
+    (DailyRollup, frozenset({"team_id", "channel", "category", "tier", "agent_id"})),
+)
+
+
+def _needed(filters: Filters, by: Sequence[str]) -> set[str]:
+    """The rollup dimensions a reading groups by or narrows on."""
+    needed = set(by) - {"day"}
+    if filters.team_id is not None:
+        needed.add("team_id")
+    needed |= {name for name in ("channel", "category", "tier") if getattr(filters, name)}
+    if filters.agent_id is not None:
+        needed.add("agent_id")
+    return needed
+
+
+def grain_for(
+    filters: Filters, by: Sequence[str]
+) -> tuple[type[DayGrain], type[MonthlyRollup] | None]:
+    """The rollup tables that answer a reading: the coarsest day grain that keeps every
+    dimension it groups by or narrows on, and the month grain for the whole months when the
+    reading is not per day (None when it is)."""
+    needed = _needed(filters, by)
+    for model, dimensions in DAY_GRAINS:
+        if needed <= dimensions:
+            return model, (None if "day" in by else MonthlyRollup)
+    raise ValueError(f"no day grain keeps {sorted(needed)}")
+
+
+def totals_by(
+    filters: Filters, *by: str, names: Sequence[str] = SUMMED
+) -> dict[tuple[Any, ...], Totals]:
+    """The period's totals per value of the rollup columns `by` ("day" for per day; none for
+    the period's totals, keyed by `()`), from the coarsest rollups that hold what is asked:
+    whole months from the month grain, the days at the period's ends from a day grain. Two
+    queries at most; the work is proportional to the groups, not to the tickets. Only the
+    counters `names` are summed (the others read as 0)."""
+    daily, monthly = grain_for(filters, by)
+    columns = list(by)
+    months = _whole_months(filters) if monthly is not None else None
+    if months is None:
+        day_ranges = [(filters.start, filters.end)]
+    else:
+        first, last = months
+        day_ranges = [
+            (filters.start, first - timedelta(days=1)),
+            (_next_month(last), filters.end),
+        ]
+    found: dict[tuple[Any, ...], Totals] = {}
+
+    def add(rows: Any) -> None:
+        for row in rows:
+            key = tuple(row[name] for name in columns)
+            totals = Totals.of(row)
+            found[key] = found[key] + totals if key in found else totals
+
+    days = Q()
+    for start, end in day_ranges:
+        if start <= end:
+            days |= Q(day__range=(start, end))
+    if days:
+        add(_summed(daily._default_manager.filter(days, filters.dimensions()), columns, names))
+    if monthly is not None and months is not None:
+        add(
+            _summed(
+                monthly._default_manager.filter(filters.dimensions(), month__range=months),
+                columns,
+                names,
+            )
+        )
+    return found
+
+
+def _summed(rows: QuerySet[Any], columns: list[str], names: Sequence[str]) -> Any:
+    summed = {name: Sum(name) for name in names}
+    if columns:
+        return rows.values(*columns).annotate(**summed).order_by()
+    return [rows.aggregate(**summed)]
 
 
 def period_totals(filters: Filters) -> Totals:
-    return Totals.of(rollups(filters).aggregate(**sums()))
+    return totals_by(filters).get((), Totals())
 
 
-def by_day(filters: Filters) -> list[tuple[date, Totals]]:
-    """Every day of the period, in order, with its totals (days without contacts as zero)."""
-    found = {
-        row["day"]: Totals.of(row)
-        for row in rollups(filters).values("day").annotate(**sums()).order_by("day")
-    }
+def by_day(filters: Filters, names: Sequence[str] = SUMMED) -> list[tuple[date, Totals]]:
+    """Every day of the period, in order, with its totals (days without contacts as zero);
+    only the counters `names`, when that is all the caller shows."""
+    found = {key[0]: totals for key, totals in totals_by(filters, "day", names=names).items()}
     return [
         (day, found.get(day, Totals()))
         for day in (filters.start + timedelta(days=n) for n in range(filters.days))
@@ -85,24 +206,42 @@ def by_day(filters: Filters) -> list[tuple[date, Totals]]:
 def channel_mix(filters: Filters) -> dict[str, dict[date, int]]:
     """Contacts per channel per day."""
     mix: dict[str, dict[date, int]] = {}
-    for row in (
-        rollups(filters).values("channel", "day").annotate(count=Sum("created")).order_by("day")
+    for (channel, day), totals in sorted(
+        totals_by(filters, "channel", "day", names=["created"]).items()
     ):
-        if row["count"]:
-            mix.setdefault(row["channel"], {})[row["day"]] = row["count"]
+        if totals.created:
+            mix.setdefault(channel, {})[day] = totals.created
     return mix
 
 
 def categories(filters: Filters) -> list[tuple[str, int]]:
     """Contacts per category, most first (a Pareto's bars)."""
-    rows = (
-        rollups(filters)
-        .values("category")
-        .annotate(count=Sum("created"))
-        .filter(count__gt=0)
-        .order_by("-count", "category")
+    found = [
+        (key[0], t.created)
+        for key, t in totals_by(filters, "category", names=["created"]).items()
+        if t.created
+    ]
+    return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def hours(filters: Filters) -> list[list[int]] | None:
+    """Contacts by local weekday (Monday first) and hour of creation, 7 × 24, from the
+    coarsest day grain that keeps them; None when the filters name an agent (the grain with
+    the agent keeps no hours)."""
+    if filters.agent_id is not None:
+        return None
+    model, _monthly = grain_for(filters, ["day"])
+    grid = [[0] * 24 for _day in range(7)]
+    rows: Any = (
+        model._default_manager.filter(filters.dimensions(), day__range=(filters.start, filters.end))
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values("weekday")
+        .annotate(**{name: Sum(name) for name in HOURS})
+        .order_by()
     )
-    return [(row["category"], row["count"]) for row in rows]
+    for row in rows:
+        grid[row["weekday"] - 1] = [row[name] or 0 for name in HOURS]
+    return grid
 
 
 # --- drill-down ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, F, Min, Q, QuerySet
+from django.db.models import Avg, Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from aftersales.models import ShipmentAnomaly
@@ -273,7 +274,19 @@ def agents_presence(*, limit: int = 200) -> list[Presence]:
     rows = (
         Agent.objects.filter(user__is_active=True)
         .select_related("user")
-        .annotate(open_tickets=Count("tickets", filter=Q(tickets__is_open=True)))
+        # A count per agent from the open-ticket index, not a join over every ticket.
+        .annotate(
+            open_tickets=Coalesce(
+                Subquery(
+                    Ticket.objects.filter(assignee=OuterRef("pk"), is_open=True)
+                    .order_by()
+                    .values("assignee")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
         .order_by("pk")[:limit]
     )
     people = [

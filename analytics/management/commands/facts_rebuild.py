@@ -6,18 +6,36 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from analytics.facts import facts_rebuild
+from analytics.facts import facts_rebuild, rollups_rebuild
+from analytics.models import TicketFact
 
 
 class Command(BaseCommand):
-    help = "Drop the ticket facts and rollups and compute them again from the tickets."
+    help = (
+        "Drop the ticket facts and rollups and compute them again from the tickets "
+        "(--rollups-only: the rollups from the facts)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chunk", type=int, default=2000, help="tickets per transaction")
+        parser.add_argument(
+            "--rollups-only",
+            action="store_true",
+            help="keep the facts and sum the rollups again from them, set-based (PostgreSQL)",
+        )
 
-    def handle(self, *args: Any, chunk: int, **options: Any) -> None:
+    def handle(self, *args: Any, chunk: int, rollups_only: bool, **options: Any) -> None:
         started = time.monotonic()
         quiet = options["verbosity"] == 0
+        if rollups_only:
+            rows = rollups_rebuild()
+            if not quiet:
+                counts = ", ".join(f"{table} {n:,}" for table, n in rows.items())
+                self.stdout.write(
+                    f"rollups rebuilt from {TicketFact.objects.count():,} facts in "
+                    f"{time.monotonic() - started:.1f}s ({counts} rows)"
+                )
+            return
         width = 30
 
         def progress(done: int, total: int) -> None:
