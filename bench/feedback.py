@@ -2,32 +2,40 @@
 in as answers, none lost, doubled or misfiled as a new ticket.
 
     .venv/bin/python bench/feedback.py [--resolutions 100000] [--replies 50000] [--workers 2]
+        [--profile DIR]
 
 Recreates the bench database (BENCH_DATABASE_URL, default `kefu_bench_feedback`) and seeds,
-with bulk inserts (not timed): a team with one agent, `--resolutions` customers each with a
-phone number and one SMS ticket the agent answered, resolved. Quiet hours are off (the
-burst runs at any hour) and the invitation delay is 0.
+with bulk inserts (not timed): a team with one agent, a Twilio SMS channel, and
+`--resolutions` customers each with a phone number and one open SMS ticket the agent has
+answered. Quiet hours are off (the burst runs at any hour) and the invitation delay is 0.
 
 Then, in `--workers` processes on the one machine (production settings, PostgreSQL and
-Redis, no web server: the parts below HTTP):
+Redis; no web server and no Celery worker: the work they would do runs in the bench's
+processes, through the same functions):
 
-1. **resolutions**: for every ticket, in its own transaction, what a resolution by an agent
-   runs for surveys (`feedback.services.surveys.survey_on_resolution`, the trail receiver's
-   work): the rules, the fatigue check under the customer's lock, the survey row and its
-   agents. `resolutions_s`.
-2. **invitations**: the sweep (`surveys_due_send`) until nothing is due: each survey claimed
-   by compare-and-set, its invitation stored as a queued outbound SMS on the ticket and its
-   delivery task sent to the broker (Redis; no Celery worker runs, so they stay queued).
-   `invitations_queued` counts the queued invitation messages in the database afterwards.
+1. **resolutions**: every ticket resolved by the agent through the core's status service
+   (`tickets.services.workflow.ticket_set_status`, what the ticket page, the API and the
+   queue's bulk status action call): the close guards, the SLA clocks, the trail entry whose
+   receiver schedules the survey, the websocket push. `resolutions_s`.
+2. **invitations**: the sweep (`surveys_due_send`, as beat runs it) until nothing is due:
+   surveys claimed, their invitations stored as queued outbound SMS on the tickets and their
+   delivery tasks sent to the broker (Redis; they stay queued). `invitations_queued` counts
+   the queued invitation messages in the database afterwards. `invitations_s`.
 3. **replies**: `--replies` inbound SMS, one per surveyed customer, the text a digit 1–5,
-   each through the core's intake (`tickets.services.intake.intake_message`, as the SMS
-   webhook's worker calls it), 5 % of them delivered a second time (same provider id).
+   5 % of them delivered a second time (same MessageSid), each posted in Twilio's signed
+   form (the official `twilio` package's validator) to the SMS webhook through Django's
+   WSGI handler in-process (middleware, signature check, the view; no socket: bench/sms.py
+   measures the HTTP server): the webhook stores the raw payload in the inbound log and rings
+   the doorbell (queued mode). `replies_receive_s`. Then the doorbell's drain
+   (`inbound_drain`, the worker's task) takes every stored SMS in through the core's intake,
+   whose interceptor hands a digit to its survey. `replies_process_s`.
 
 Counted afterwards in the database: `replies_lost` (a reply with no stored message, or whose
-survey has no answer), `replies_doubled` (a provider id stored more than once, or a second
-call-back for one survey), `replies_misfiled` (a reply stored on any ticket but its survey's,
-or a ticket opened during the replies). `total_s` is the three timed phases together.
-Target: total_s <= 120 with nothing lost, doubled or misfiled. The last line of stdout is one
+survey has no answer), `replies_doubled` (a MessageSid stored as more than one message, or a
+second call-back for one survey), `replies_misfiled` (a reply stored on any ticket but its
+survey's, a ticket opened during the replies, or a surveyed ticket open again). `total_s`
+is the timed phases together. Target: total_s <= 120 with nothing lost, doubled or misfiled.
+`--profile DIR` writes a cProfile file per process and phase. The last line of stdout is one
 JSON object.
 """
 
@@ -46,21 +54,30 @@ os.environ.setdefault(
 os.environ["NOTICE_QUIET_HOURS"] = ""
 
 import argparse  # noqa: E402
+import cProfile  # noqa: E402
 import multiprocessing  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
 from bench.common import emit, log, r, recreate_database, seed_helpdesk, setup_django  # noqa: E402
 
 BATCH = 2000
 REDELIVERED_SHARE = 0.05
 TARGET_S = 120.0
+PATH = "/webhooks/sms/twilio/"
+AUTH_TOKEN = "bench-twilio-auth-token"
+ACCOUNT_SID = "ACbench0000000000000000000000000000"
+OUR_NUMBER = "+8610690000"
+PROFILE_DIR = ""
 
 
 def seed(count: int) -> dict[str, Any]:
     from django.utils import timezone
 
+    from channels_ingest.models import SmsChannel
     from feedback.services.surveys import survey_settings_update
     from tickets.models import (
         Agent,
@@ -77,6 +94,9 @@ def seed(count: int) -> dict[str, Any]:
     seeded = seed_helpdesk(agents=1)
     agent = Agent.objects.get(user_id=seeded.agent_user_ids[0])
     survey_settings_update(actor=None, values={"delay_minutes": 0, "nps_order_percent": 0})
+    SmsChannel.objects.create(
+        name="bench", number=OUR_NUMBER, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
+    )
     now = timezone.now()
     started = time.monotonic()
     for start in range(0, count, BATCH):
@@ -97,33 +117,42 @@ def seed(count: int) -> dict[str, Any]:
                 Ticket(
                     number=f"F{start + i:09d}",
                     subject="快递没到",
-                    status=Status.RESOLVED,
+                    status=Status.OPEN,
                     channel=Channel.SMS,
                     customer=customer,
                     team_id=seeded.default_team_id,
                     assignee=agent,
                     created_at=now,
-                    resolved_at=now,
                 )
                 for i, customer in enumerate(customers)
             ]
         )
         Message.objects.bulk_create(
             [
-                Message(
-                    ticket=ticket,
-                    direction=Direction.OUT,
-                    channel=Channel.SMS,
-                    author=agent,
-                    body="您好，已为您催促快递。",
-                    delivery_status=DeliveryStatus.SENT,
-                    created_at=now,
-                )
+                message
                 for ticket in tickets
+                for message in (
+                    Message(
+                        ticket=ticket,
+                        direction=Direction.IN,
+                        channel=Channel.SMS,
+                        body="快递三天没动了",
+                        created_at=now,
+                    ),
+                    Message(
+                        ticket=ticket,
+                        direction=Direction.OUT,
+                        channel=Channel.SMS,
+                        author=agent,
+                        body="您好，已为您催促快递。",
+                        delivery_status=DeliveryStatus.SENT,
+                        created_at=now,
+                    ),
+                )
             ]
         )
-    log(f"seeded {count} customers and resolved tickets in {time.monotonic() - started:.1f}s")
-    return {"agent_id": agent.pk}
+    log(f"seeded {count} customers and open tickets in {time.monotonic() - started:.1f}s")
+    return {"agent_user_id": agent.user_id}
 
 
 def _child_setup() -> None:
@@ -132,58 +161,101 @@ def _child_setup() -> None:
     connections.close_all()
 
 
-def resolve_slice(bounds: tuple[int, int]) -> int:
-    """Survey scheduling for the tickets with ids in [low, high)."""
+def _profiled(name: str, work: Callable[[], int]) -> int:
+    """Run `work`, under cProfile when --profile names a directory."""
+    if not PROFILE_DIR:
+        return work()
+    profiler = cProfile.Profile()
+    result = profiler.runcall(work)
+    profiler.dump_stats(os.path.join(PROFILE_DIR, f"{name}-{os.getpid()}.prof"))
+    return result
+
+
+def resolve_slice(part: tuple[list[int], int]) -> int:
+    """Resolve the tickets `ids` as the agent, one status change each."""
     _child_setup()
-    from django.db import transaction
-    from django.utils import timezone
+    from django.contrib.auth import get_user_model
 
-    from feedback.services.surveys import survey_on_resolution
-    from tickets.models import Ticket
+    from tickets.models import Status, Ticket
+    from tickets.services.workflow import ticket_set_status
 
-    low, high = bounds
-    made = 0
-    tickets = Ticket.objects.filter(pk__gte=low, pk__lt=high).select_related("customer")
-    for ticket in tickets.order_by("pk").iterator(chunk_size=1000):
-        with transaction.atomic():
-            made += survey_on_resolution(ticket=ticket, now=timezone.now()) is not None
-    return made
+    ids, user_id = part
+    actor = get_user_model().objects.get(pk=user_id)
+
+    def work() -> int:
+        done = 0
+        for start in range(0, len(ids), 1000):
+            for ticket in Ticket.objects.filter(pk__in=ids[start : start + 1000]).order_by("pk"):
+                ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=actor)
+                done += 1
+        return done
+
+    return _profiled("resolutions", work)
 
 
-def invite_slice(part: tuple[int, int]) -> int:
-    """The sweep over the due surveys whose id is `index` modulo `workers`."""
+def invite_slice(_index: int) -> int:
+    """The invitation sweep, as beat runs it, until nothing is due."""
     _child_setup()
-    from django.utils import timezone
+    from feedback.services.surveys import surveys_due_send
 
-    from feedback.models import Survey
-    from feedback.services.surveys import survey_invite
+    def work() -> int:
+        sent = 0
+        while made := surveys_due_send():
+            sent += made
+        return sent
 
-    index, workers = part
-    sent = 0
-    due = Survey.objects.filter(due_at__lte=timezone.now(), invited_at=None).order_by("pk")
-    for survey_id in list(due.values_list("pk", flat=True)):
-        if survey_id % workers == index:
-            sent += survey_invite(survey_id=survey_id) is not None
-    return sent
+    return _profiled("invitations", work)
 
 
-def reply_slice(jobs: list[tuple[str, str, str]]) -> int:
+def receive_slice(jobs: list[tuple[str, str, str]]) -> int:
+    """Post each reply, signed as Twilio signs it, to the SMS webhook."""
     _child_setup()
-    from tickets.inbound import Identity, InboundMessage
-    from tickets.services.intake import intake_message
+    from django.conf import settings
+    from django.test import Client
+    from twilio.request_validator import RequestValidator
 
-    taken = 0
-    for phone, text, provider_id in jobs:
-        result = intake_message(
-            inbound=InboundMessage(
-                channel="sms",
-                provider_id=provider_id,
-                identities=[Identity(kind="phone", value=phone)],
-                text=text,
+    validator = RequestValidator(AUTH_TOKEN)
+    base = settings.KEFU_PUBLIC_URL.rstrip("/") or "http://127.0.0.1"
+    url = f"{base}{PATH}"
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def work() -> int:
+        answered = 0
+        for phone, text, sid in jobs:
+            params = {
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": ACCOUNT_SID,
+                "From": phone,
+                "To": OUR_NUMBER,
+                "Body": text,
+                "NumMedia": "0",
+                "NumSegments": "1",
+            }
+            response = client.post(
+                PATH,
+                urlencode(params),
+                content_type="application/x-www-form-urlencoded",
+                HTTP_X_TWILIO_SIGNATURE=validator.compute_signature(url, params),
             )
-        )
-        taken += result.created
-    return taken
+            answered += response.status_code == 200
+        return answered
+
+    return _profiled("receive", work)
+
+
+def drain_slice(_index: int) -> int:
+    """The doorbell's drain (the worker's task), until no stored SMS is waiting."""
+    _child_setup()
+    from channels_ingest.pipeline.doorbell import inbound_drain
+
+    def work() -> int:
+        taken = 0
+        while made := inbound_drain(channel="sms"):
+            taken += made
+        return taken
+
+    return _profiled("drain", work)
 
 
 def run_parallel(function: Any, parts: list[Any]) -> tuple[list[Any], float]:
@@ -197,33 +269,36 @@ def run_parallel(function: Any, parts: list[Any]) -> tuple[list[Any], float]:
 
 
 def main() -> None:
+    global PROFILE_DIR
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--resolutions", type=int, default=100_000)
     parser.add_argument("--replies", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", default="", help="write cProfile files to this directory")
     args = parser.parse_args()
     if args.replies > args.resolutions:
         raise SystemExit("--replies may not exceed --resolutions (one reply per surveyed customer)")
+    if args.profile:
+        PROFILE_DIR = os.path.abspath(args.profile)
+        os.makedirs(PROFILE_DIR, exist_ok=True)
     recreate_database()
     setup_django()
     from django.db.models import Count
 
+    from channels_ingest.models import InboundRecord, InboundState
     from feedback.models import Callback, Survey
     from tickets.models import Message, Ticket
 
-    seed(args.resolutions)
+    seeded = seed(args.resolutions)
     ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
     workers = max(args.workers, 1)
-    step = -(-len(ids) // workers)
-    bounds = [
-        (ids[i * step], ids[min((i + 1) * step, len(ids)) - 1] + 1)
-        for i in range(workers)
-        if i * step < len(ids)
-    ]
 
-    made, resolutions_s = run_parallel(resolve_slice, bounds)
-    log(f"{sum(made)} surveys scheduled in {resolutions_s:.1f}s")
-    sent, invitations_s = run_parallel(invite_slice, [(i, workers) for i in range(workers)])
+    done, resolutions_s = run_parallel(
+        resolve_slice, [(ids[i::workers], seeded["agent_user_id"]) for i in range(workers)]
+    )
+    made = Survey.objects.count()
+    log(f"{sum(done)} tickets resolved, {made} surveys scheduled in {resolutions_s:.1f}s")
+    sent, invitations_s = run_parallel(invite_slice, list(range(workers)))
     log(f"{sum(sent)} invitations queued in {invitations_s:.1f}s")
 
     rng = random.Random(7)
@@ -234,28 +309,31 @@ def main() -> None:
     )
     jobs: list[tuple[str, str, str]] = []
     for survey_id, _ticket_id, phone in surveyed:
-        jobs.append((phone, str(rng.randint(1, 5)), f"bench-reply-{survey_id}"))
+        jobs.append((phone, str(rng.randint(1, 5)), f"SMbenchreply{survey_id:010d}"))
     redelivered = rng.sample(jobs, int(len(jobs) * REDELIVERED_SHARE))
     # Shuffled in: a copy may race its first delivery in the other worker.
     jobs.extend(redelivered)
     rng.shuffle(jobs)
     tickets_before = Ticket.objects.count()
-    taken, replies_s = run_parallel(reply_slice, [jobs[i::workers] for i in range(workers)])
-    log(f"{sum(taken)} replies taken in {replies_s:.1f}s")
+    answered, receive_s = run_parallel(receive_slice, [jobs[i::workers] for i in range(workers)])
+    log(f"{sum(answered)} webhook posts answered 200 in {receive_s:.1f}s")
+    taken, process_s = run_parallel(drain_slice, list(range(workers)))
+    log(f"{sum(taken)} stored SMS taken in in {process_s:.1f}s")
+    replies_s = receive_s + process_s
 
     from django.db import connections
 
     connections.close_all()
-    expected = {f"bench-reply-{survey_id}": ticket_id for survey_id, ticket_id, _ in surveyed}
+    expected = {f"SMbenchreply{survey_id:010d}": ticket_id for survey_id, ticket_id, _ in surveyed}
     stored = list(
-        Message.objects.filter(provider_id__startswith="bench-reply-").values_list(
+        Message.objects.filter(provider_id__startswith="SMbenchreply").values_list(
             "provider_id", "ticket_id"
         )
     )
     seen: dict[str, int] = {}
     for provider_id, _ticket in stored:
         seen[provider_id] = seen.get(provider_id, 0) + 1
-    answered = set(
+    answered_ids = set(
         Survey.objects.filter(
             pk__in=[s for s, _t, _p in surveyed], answered_at__isnull=False
         ).values_list("pk", flat=True)
@@ -263,14 +341,17 @@ def main() -> None:
     lost = sum(
         1
         for survey_id, _t, _p in surveyed
-        if f"bench-reply-{survey_id}" not in seen or survey_id not in answered
+        if f"SMbenchreply{survey_id:010d}" not in seen or survey_id not in answered_ids
     )
     doubled = sum(count - 1 for count in seen.values() if count > 1) + sum(
         row["n"] - 1
         for row in Callback.objects.values("survey_id").annotate(n=Count("pk")).filter(n__gt=1)
     )
-    misfiled = sum(1 for provider_id, ticket in stored if expected.get(provider_id) != ticket) + (
-        Ticket.objects.count() - tickets_before
+    reopened = Ticket.objects.filter(pk__in=[t for _s, t, _p in surveyed], is_open=True).count()
+    misfiled = (
+        sum(1 for provider_id, ticket in stored if expected.get(provider_id) != ticket)
+        + (Ticket.objects.count() - tickets_before)
+        + reopened
     )
     invitations_queued = Message.objects.filter(
         notice="survey:csat", delivery_status="queued"
@@ -279,16 +360,23 @@ def main() -> None:
     emit(
         {
             "resolutions": args.resolutions,
-            "surveys_scheduled": sum(made),
+            "resolved": sum(done),
+            "surveys_scheduled": made,
             "invitations_queued": invitations_queued,
             "replies": len(surveyed),
             "replies_delivered": len(jobs),
+            "webhook_answered": sum(answered),
+            "inbound_waiting": InboundRecord.objects.filter(
+                channel="sms", state=InboundState.RECEIVED
+            ).count(),
             "replies_lost": lost,
             "replies_doubled": doubled,
             "replies_misfiled": misfiled,
             "callbacks": Callback.objects.count(),
             "resolutions_s": r(resolutions_s),
             "invitations_s": r(invitations_s),
+            "replies_receive_s": r(receive_s),
+            "replies_process_s": r(process_s),
             "replies_s": r(replies_s),
             "total_s": r(total_s),
             "workers": workers,

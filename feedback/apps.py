@@ -10,8 +10,13 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # What feedback shows on the core's pages (tickets.hooks).
         from feedback.panels import complaint_panel, quality_panel
-        from feedback.services.complaints import complaint_close_guard, complaint_on_ticket_opened
+        from feedback.services.complaints import (
+            complaint_close_guard,
+            complaint_on_ticket_event,
+            complaint_on_ticket_opened,
+        )
         from tickets import hooks
+        from tickets.signals import ticket_event_recorded
 
         # A ticket's quality reviews, for supervisors and the reviewed agent only.
         hooks.ticket_panel_register("feedback.quality", quality_panel)
@@ -20,6 +25,10 @@ class FeedbackConfig(AppConfig):
         hooks.ticket_panel_register("feedback.complaint", complaint_panel)
         hooks.ticket_opened_register("feedback.complaint", complaint_on_ticket_opened)
         hooks.close_guard_register("feedback.complaint_review", complaint_close_guard)
+        # A complaint resolved owes its customer a call-back from its owner.
+        ticket_event_recorded.connect(
+            complaint_on_ticket_event, dispatch_uid="feedback_complaint_callback"
+        )
         # A customer's suggestions and their complaints' reviews, in export and erasure.
         from feedback import complaints_privacy
         from tickets.personal_data import personal_data_register

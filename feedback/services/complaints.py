@@ -4,11 +4,15 @@ A ticket is a complaint while its category is `complaint` (kb triage's complaint
 agent's flag, or the category action). `Complaint` rows hold the owner, a supervisor picked
 when the complaint is recognised. Resolving or closing a complaint needs its review, and only
 a supervisor (or admin) may do it: `complaint_close_guard` is registered with the core's close
-guards (tickets.hooks) in `FeedbackConfig.ready`. Every change is audited.
+guards (tickets.hooks) in `FeedbackConfig.ready`. A complaint resolved (or closed from open)
+owes its customer a call-back (回访) from its owner: `complaint_on_ticket_event`, the trail's
+receiver. Every change is audited.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -19,6 +23,8 @@ from django.utils.translation import gettext as _
 
 from feedback.models import (
     ActionStatus,
+    Callback,
+    CallbackReason,
     Complaint,
     ComplaintReview,
     ComplaintSource,
@@ -26,12 +32,15 @@ from feedback.models import (
     Suggestion,
     SuggestionStatus,
 )
+from feedback.services.callbacks import MAX_NOTE_CHARS, callback_create
 from kb.rules import Category
 from kb.triage import complaint_words
 from kefu.roles import Role, has_role
-from tickets.models import Agent, Ticket
+from tickets.models import OPEN_STATUSES, Agent, EventKind, Status, Ticket, TicketEvent
 from tickets.services.actions import ticket_set_category
 from tickets.services.audit import audit_record
+
+logger = logging.getLogger("kefu.feedback.complaints")
 
 COMPLAINT = Category.COMPLAINT
 
@@ -220,6 +229,65 @@ def complaint_close_guard(ticket: Ticket, status: str, actor: User | None) -> st
     if actor is not None and not has_role(actor, Role.SUPERVISOR):
         return _("Only a supervisor or an administrator may resolve or close a complaint.")
     return ""
+
+
+def _ends_complaint(event: TicketEvent) -> bool:
+    if event.kind != EventKind.STATUS:
+        return False
+    to, previous = event.data.get("to"), event.data.get("from")
+    return to == Status.RESOLVED or (to == Status.CLOSED and previous in OPEN_STATUSES)
+
+
+def complaint_on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_event_recorded`, in the change's transaction: a
+    complaint resolved, or closed from open, gets its call-back (`complaint_callback`). A
+    fault here is logged and left out, in a savepoint: the resolution goes ahead."""
+    if not _ends_complaint(event):
+        return  # decided from the entry alone: nothing read for the many other entries
+    ticket = event.ticket
+    if ticket.category != COMPLAINT or ticket.merged_into_id is not None:
+        return  # a merged complaint is followed up on the ticket it went into
+    try:
+        with transaction.atomic():
+            complaint_callback(ticket=ticket, event=event)
+    except Exception:
+        logger.exception(
+            "call-back for trail entry %s of complaint ticket %s failed", event.pk, ticket.pk
+        )
+
+
+def complaint_callback(*, ticket: Ticket, event: TicketEvent) -> Callback | None:
+    """The call-back a complaint owes once it is resolved: reason `complaint`, owned by the
+    complaint's supervisor (their agent record; none: the supervisors' queue), due like any
+    call-back on the team's business calendar. One at a time per complaint: while an earlier
+    one is still open, a resolution after a reopening adds none (that task covers it); once it
+    is done, the next resolution adds a new one. The key names the trail entry, so the same
+    entry handled twice makes one task. None when the ticket has no complaint row or a
+    call-back is open already."""
+    complaint = (
+        Complaint.objects.select_for_update(of=("self",))
+        .filter(ticket=ticket)
+        .select_related("owner")
+        .first()
+    )
+    if complaint is None:
+        return None
+    earlier = Callback.objects.filter(ticket=ticket, reason=CallbackReason.COMPLAINT)
+    if earlier.filter(closed_at__isnull=True).exists():
+        return None
+    owner = None
+    if complaint.owner is not None and complaint.owner.is_active:
+        owner = Agent.objects.filter(user=complaint.owner).first()
+    review = ComplaintReview.objects.filter(complaint=complaint).first()
+    return callback_create(
+        ticket=ticket,
+        reason=CallbackReason.COMPLAINT,
+        note=review.action[:MAX_NOTE_CHARS] if review is not None else "",
+        actor=None,
+        owner=owner,
+        key=f"complaint:{complaint.pk}:{event.pk}",
+        now=event.created_at,
+    )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -51,6 +52,7 @@ from tickets.inbound import InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
     Channel,
+    ContactIdentity,
     Customer,
     DeliveryStatus,
     Direction,
@@ -64,7 +66,7 @@ from tickets.models import (
 from tickets.services.audit import audit_record
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.quiet_hours import quiet_hours_end
-from tickets.services.trail import event_record, ticket_publish
+from tickets.services.trail import TrailEntry, events_record, ticket_publish
 
 logger = logging.getLogger("kefu.feedback.surveys")
 
@@ -419,8 +421,21 @@ def survey_claim(survey_id: int, *, now: datetime) -> bool:
     )
 
 
-def _skip(survey: Survey, reason: str) -> None:
-    Survey.objects.filter(pk=survey.pk).update(due_at=None, skipped_reason=reason)
+def surveys_claim_due(*, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due surveys, the longest due first: their due time moves on by the
+    lease, so another sweep (or a task) leaves them alone, and they come due again if this
+    worker dies before inviting them. Rows another sweep is claiming are skipped, not waited
+    for: two sweeps take two different batches."""
+    with transaction.atomic():
+        ids = list(
+            Survey.objects.select_for_update(skip_locked=True)
+            .filter(due_at__lte=now, invited_at=None)
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Survey.objects.filter(pk__in=ids).update(due_at=now + INVITE_LEASE)
+    return ids
 
 
 def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | None:
@@ -430,93 +445,145 @@ def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | N
     now = now or timezone.now()
     if not survey_claim(survey_id, now=now):
         return None
+    return surveys_invite_claimed(survey_ids=[survey_id], now=now).get(survey_id)
+
+
+def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[int, Message]:
+    """Queue the invitations of surveys this worker has claimed, in one transaction and a
+    fixed number of statements whatever their number (but the delivery backend's check of
+    each address, e.g. the SMS opt-out list): each survey is given up (the reason
+    stays on it: the ticket is open again, spam, merged, erased, its channel switched off,
+    the customer asked within the fatigue window, no address), held for the morning (an SMS
+    in the quiet hours), or invited: its message queued on the outbox, a trail entry on its
+    ticket, its delivery task sent after the commit. Returns the queued messages by survey
+    id."""
     with transaction.atomic():
-        survey = (
+        surveys = list(
             Survey.objects.select_for_update(of=("self",))
             .select_related("ticket__customer", "customer")
-            .filter(pk=survey_id, invited_at=None)
-            .first()
+            .filter(pk__in=survey_ids, invited_at=None)
+            .order_by("pk")
         )
-        if survey is None:
-            return None
-        ticket = survey.ticket
-        if ticket.is_open:
-            _skip(survey, "ticket open again")
-            return None
-        if reason := survey_skip_reason(ticket):
-            _skip(survey, reason)
-            return None
+        if not surveys:
+            return {}
         config = survey_settings()
-        if survey.channel not in config.channels:
-            _skip(survey, "channel switched off")
-            return None
-        if (
-            config.fatigue_days
-            and Survey.objects.filter(
-                customer_id=survey.customer_id,
-                invited_at__gte=now - timedelta(days=config.fatigue_days),
+        customer_ids = {survey.customer_id for survey in surveys}
+        # Customers asked within the fatigue window, by another survey; those invited in this
+        # batch join them as they are invited.
+        asked: set[int] = set()
+        if config.fatigue_days:
+            asked = set(
+                Survey.objects.filter(
+                    customer_id__in=customer_ids,
+                    invited_at__gte=now - timedelta(days=config.fatigue_days),
+                )
+                .exclude(pk__in=[survey.pk for survey in surveys])
+                .values_list("customer_id", flat=True)
             )
-            .exclude(pk=survey.pk)
-            .exists()
-        ):
-            _skip(survey, "asked recently")
-            return None
-        if survey.channel == Channel.SMS:
-            morning = quiet_hours_end(now)
-            if morning is not None:
-                Survey.objects.filter(pk=survey.pk).update(due_at=morning)
-                return None
-        address = customer_address(survey.customer, survey.channel)
-        if not address or not backend_accepts(survey.channel, address):
-            _skip(survey, "no way to reach the customer")
-            return None
-        survey.expires_at = now + timedelta(days=config.expiry_days)
-        subject, body = _invitation_text(survey, link=survey_link(survey))
-        message = Message.objects.create(
-            ticket=ticket,
-            direction=Direction.OUT,
-            channel=survey.channel,
-            body=body,
-            subject=subject if survey.channel == Channel.EMAIL else "",
-            delivery_status=DeliveryStatus.QUEUED,
-            created_at=now,
-            email_message_id=new_message_id(),
-            is_automatic=True,
-            notice=f"survey:{survey.kind}",
-            delivery_due_at=now,
+        identities: dict[int, list[ContactIdentity]] = {}
+        for identity in ContactIdentity.objects.filter(customer_id__in=customer_ids):
+            identities.setdefault(identity.customer_id, []).append(identity)
+        morning = quiet_hours_end(now)
+        skipped: dict[str, list[int]] = {}
+        held: list[int] = []
+        invited: list[Survey] = []
+        for survey in surveys:
+            ticket = survey.ticket
+            reason = ""
+            if ticket.is_open:
+                reason = "ticket open again"
+            elif skip := survey_skip_reason(ticket):
+                reason = skip
+            elif survey.channel not in config.channels:
+                reason = "channel switched off"
+            elif survey.customer_id in asked:
+                reason = "asked recently"
+            elif survey.channel == Channel.SMS and morning is not None:
+                held.append(survey.pk)
+                continue
+            else:
+                address = customer_address(
+                    survey.customer,
+                    survey.channel,
+                    identities=identities.get(survey.customer_id, []),
+                )
+                if not address or not backend_accepts(survey.channel, address):
+                    reason = "no way to reach the customer"
+            if reason:
+                skipped.setdefault(reason, []).append(survey.pk)
+                continue
+            invited.append(survey)
+            if config.fatigue_days:
+                asked.add(survey.customer_id)
+        for reason, ids in skipped.items():
+            Survey.objects.filter(pk__in=ids).update(due_at=None, skipped_reason=reason)
+        if held:
+            Survey.objects.filter(pk__in=held).update(due_at=morning)
+        if not invited:
+            return {}
+        expires_at = now + timedelta(days=config.expiry_days)
+        drafts = []
+        for survey in invited:
+            subject, body = _invitation_text(survey, link=survey_link(survey))
+            drafts.append(
+                Message(
+                    ticket=survey.ticket,
+                    direction=Direction.OUT,
+                    channel=survey.channel,
+                    body=body,
+                    subject=subject if survey.channel == Channel.EMAIL else "",
+                    delivery_status=DeliveryStatus.QUEUED,
+                    created_at=now,
+                    email_message_id=new_message_id(),
+                    is_automatic=True,
+                    notice=f"survey:{survey.kind}",
+                    delivery_due_at=now,
+                )
+            )
+        messages = Message.objects.bulk_create(drafts)
+        for survey, message in zip(invited, messages, strict=True):
+            survey.invited_at = now
+            survey.message = message
+            survey.due_at = None
+            survey.expires_at = expires_at
+        Survey.objects.bulk_update(invited, ["invited_at", "message", "due_at", "expires_at"])
+        events_record(
+            [
+                TrailEntry(
+                    ticket=survey.ticket,
+                    kind=EventKind.NOTICE,
+                    actor=None,
+                    data={
+                        "message": message.pk,
+                        "event": f"survey:{survey.kind}",
+                        "channel": survey.channel,
+                        "to": f"{survey.get_kind_display()} · {Channel(survey.channel).label}",
+                    },
+                    at=now,
+                )
+                for survey, message in zip(invited, messages, strict=True)
+            ]
         )
-        survey.invited_at = now
-        survey.message = message
-        survey.due_at = None
-        survey.save(update_fields=["invited_at", "message", "due_at", "expires_at"])
-        event_record(
-            ticket=ticket,
-            kind=EventKind.NOTICE,
-            actor=None,
-            data={
-                "message": message.pk,
-                "event": f"survey:{survey.kind}",
-                "channel": survey.channel,
-                "to": f"{survey.get_kind_display()} · {Channel(survey.channel).label}",
-            },
-            at=now,
-        )
-        message_id = message.pk
-        transaction.on_commit(lambda: deliver_later(message_id))
-        ticket_publish(ticket, events.message_added(ticket, message), board=False)
-    return message
+        message_ids = [message.pk for message in messages]
+
+        def deliver() -> None:
+            for message_id in message_ids:
+                deliver_later(message_id)
+
+        transaction.on_commit(deliver)
+        for survey, message in zip(invited, messages, strict=True):
+            ticket_publish(survey.ticket, events.message_added(survey.ticket, message), board=False)
+    return {survey.pk: message for survey, message in zip(invited, messages, strict=True)}
 
 
 def surveys_due_send(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
-    """Invite every survey that is due (Celery beat, the embedded ticker). Returns how many
-    invitations were queued."""
+    """Invite the surveys that are due, up to `limit` in one batch (Celery beat, the embedded
+    ticker). Returns how many invitations were queued."""
     now = now or timezone.now()
-    due = (
-        Survey.objects.filter(due_at__lte=now, invited_at=None)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(1 for survey_id in list(due) if survey_invite(survey_id=survey_id, now=now))
+    survey_ids = surveys_claim_due(now=now, limit=limit)
+    if not survey_ids:
+        return 0
+    return len(surveys_invite_claimed(survey_ids=survey_ids, now=now))
 
 
 # --- Answering ---------------------------------------------------------------------------
@@ -554,21 +621,26 @@ def survey_answer(
 
     answer_check(survey, answer)
     now = now or timezone.now()
-    allowed = set(survey_settings().tags)
-    tags = [tag for tag in dict.fromkeys(answer.tags) if tag in allowed][:MAX_TAGS]
+    tags: list[str] = []
+    if answer.tags:  # an SMS digit has none: no need to read the settings' list
+        allowed = set(survey_settings().tags)
+        tags = [tag for tag in dict.fromkeys(answer.tags) if tag in allowed][:MAX_TAGS]
+    answered = {
+        "score": answer.score,
+        "tags": tags,
+        "comment": answer.comment.strip(),
+        "answered_at": now,
+        "answered_via": via,
+        "answer_message": message,
+        "due_at": None,
+    }
     with transaction.atomic():
-        won = Survey.objects.filter(pk=survey.pk, answered_at=None).update(
-            score=answer.score,
-            tags=tags,
-            comment=answer.comment.strip(),
-            answered_at=now,
-            answered_via=via,
-            answer_message=message,
-            due_at=None,
-        )
+        won = Survey.objects.filter(pk=survey.pk, answered_at=None).update(**answered)
         if not won:
             raise SurveyRefused("used", _("This survey has been answered already. Thank you!"))
-        survey.refresh_from_db()
+        # Won: the row holds exactly these values now, no need to read it back.
+        for name, value in answered.items():
+            setattr(survey, name, value)
         survey_answered.send(sender=Survey, survey=survey)
         reason = _callback_reason(survey)
         if reason:
@@ -632,6 +704,9 @@ def digit_of(text: str) -> int | None:
 
 
 def _sms_survey_for(customer: Customer, *, now: datetime) -> Survey | None:
+    """The customer's latest SMS survey still open, with its ticket and, as
+    `conversation_open`, whether an SMS ticket of theirs is open: one statement, on the
+    indexes (feedback_survey_reply, tickets_threading), for every digit an SMS brings."""
     return (
         Survey.objects.select_related("ticket")
         .filter(
@@ -639,6 +714,11 @@ def _sms_survey_for(customer: Customer, *, now: datetime) -> Survey | None:
             channel=Channel.SMS,
             invited_at__isnull=False,
             expires_at__gt=now,
+        )
+        .annotate(
+            conversation_open=Exists(
+                Ticket.objects.filter(customer=customer, channel=Channel.SMS, is_open=True)
+            )
         )
         .order_by("-invited_at", "-pk")
         .first()
@@ -661,7 +741,7 @@ def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.In
     survey = _sms_survey_for(customer, now=now)
     if survey is None or survey.ticket.is_open:
         return None
-    if Ticket.objects.filter(customer=customer, channel=Channel.SMS, is_open=True).exists():
+    if getattr(survey, "conversation_open", True):  # annotated by _sms_survey_for
         return None  # a conversation is going on: the digit may answer the agent
     low, high = SCALE[SurveyKind(survey.kind)]
     if not low <= score <= high:

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from feedback.models import Complaint, ComplaintReview, ComplaintSource, Suggestion
+from feedback.models import Callback, Complaint, ComplaintReview, ComplaintSource, Suggestion
 from feedback.selectors.complaints import (
     overdue_actions,
     reviews_by_cause_and_month,
@@ -42,6 +42,11 @@ def test_the_demo_loads_complaints_reviews_and_suggestions_once(settings):
     ]
     closed = [r.complaint.ticket for r in ComplaintReview.objects.filter(action_status="done")]
     assert len(closed) == 4 and all(ticket.status == Status.CLOSED for ticket in closed)
+    # Each complaint closed after its review owes a call-back from its supervisor.
+    callbacks = Callback.objects.filter(reason="complaint").select_related("owner__user")
+    assert sorted(c.ticket_id for c in callbacks) == sorted(t.pk for t in closed)
+    assert {c.owner.user.username for c in callbacks if c.owner} == {"supervisor"}
+    assert all(c.owner is not None for c in callbacks)
     table = reviews_by_cause_and_month(reviews_filtered())
     logistics = next(row for row in table.rows if row.cause.code == "logistics")
     assert logistics.total == 3

@@ -297,3 +297,62 @@ def test_an_agent_who_replied_twice_is_kept_once_and_the_ticket_still_gets_its_s
 
     survey = Survey.objects.get(ticket=ticket)
     assert list(survey.agents.all()) == [agent]
+
+
+def _resolved_sms_tickets(agent, count: int, *, first: int) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    return [
+        answered_and_resolved(customer_ticket(phone=f"+86139000{first + n:05d}"), agent)
+        for n in range(count)
+    ]
+
+
+def test_the_sweep_invites_a_batch_in_a_fixed_number_of_statements_but_the_opt_out_checks(
+    agent, clock
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    configure(delay_minutes=30)
+    small = _resolved_sms_tickets(agent, 2, first=0)
+    clock.set(DAYTIME + timedelta(minutes=31))
+    with CaptureQueriesContext(connection) as two:
+        assert surveys_due_send() == 2
+    large = _resolved_sms_tickets(agent, 6, first=100)
+    clock.set(DAYTIME + timedelta(minutes=62))
+    with CaptureQueriesContext(connection) as six:
+        assert surveys_due_send() == 6
+
+    # Per survey only the SMS backend's opt-out check of its number (tickets.delivery).
+    extra = [q["sql"] for q in six.captured_queries if "smsoptout" in q["sql"]]
+    assert (len(extra), len(six) - len(extra)) == (6, len(two) - 2)
+    for ticket in [*small, *large]:
+        (message,) = invitations(ticket)
+        assert message.notice == "survey:csat"
+        survey = Survey.objects.get(ticket=ticket)
+        assert survey.message_id == message.pk and survey.due_at is None
+    assert (
+        Ticket.objects.filter(pk__in=[t.pk for t in large], events__kind=EventKind.NOTICE)
+        .distinct()
+        .count()
+        == 6
+    )
+
+
+def test_a_batch_gives_up_and_invites_each_survey_by_its_own_rules(agent, clock):
+    configure(delay_minutes=30, fatigue_days=30)
+    invited, reopened = _resolved_sms_tickets(agent, 2, first=0)
+    ticket_set_status(ticket=reopened, status=Status.OPEN, actor=agent.user)
+    # A second resolved ticket of the first customer, surveyed before the fatigue rule could
+    # see the first survey invited: the same batch must not invite both.
+    again = customer_ticket(phone="+8613900000000", text="另一个问题")
+    assert again.pk != invited.pk
+    first_survey = Survey.objects.get(ticket=invited)
+    Survey.objects.filter(pk=first_survey.pk).update(created_at=DAYTIME - timedelta(days=60))
+    answered_and_resolved(again, agent)
+    clock.set(DAYTIME + timedelta(minutes=31))
+
+    assert surveys_due_send() == 1
+
+    assert len(invitations(invited)) == 1 and invitations(again) == []
+    assert Survey.objects.get(ticket=again).skipped_reason == "asked recently"
+    assert Survey.objects.get(ticket=reopened).skipped_reason == "ticket open again"

@@ -30,6 +30,7 @@ def test_the_demo_loads_ratings_an_nps_figure_and_call_backs_once(settings):
     # "等了三天" with a 3 reads as angry to the sentiment lexicon.
     assert reasons == [
         "angry_comment",
+        "complaint",
         "detractor",
         "detractor",
         "low_csat",
@@ -37,6 +38,10 @@ def test_the_demo_loads_ratings_an_nps_figure_and_call_backs_once(settings):
         "low_csat",
         "manual",
     ]
+    # The complaint resolved after its review: the supervisor who owns it calls back.
+    complaint = Callback.objects.get(reason="complaint")
+    assert complaint.owner is not None and complaint.owner.user.username == "supervisor"
+    assert complaint.closed_at is None
     counts = (Survey.objects.count(), Callback.objects.count())
     call_command("seed_demo_feedback", stdout=StringIO())
     assert (Survey.objects.count(), Callback.objects.count()) == counts

@@ -154,3 +154,36 @@ def test_a_digit_while_another_sms_conversation_is_open_goes_to_that_conversatio
     invited.refresh_from_db()
     assert invited.answered_at is None
     assert result.ticket.pk == other.ticket.pk
+
+
+def test_a_digit_finds_its_survey_and_any_open_conversation_in_one_statement(
+    invited, clock, django_assert_num_queries
+):
+    from feedback.services.surveys import sms_reply_intercept
+    from tickets.inbound import Identity, InboundMessage
+
+    customer = invited.customer
+    digit = InboundMessage(
+        channel="sms",
+        provider_id="SM-one-statement",
+        identities=[Identity(kind="phone", value=PHONE)],
+        text="4",
+    )
+    with django_assert_num_queries(1):
+        claim = sms_reply_intercept(customer, digit)
+    assert claim is not None and claim.ticket.pk == invited.ticket_id
+
+    # An SMS conversation of theirs is open: the same statement says so, and the digit is
+    # left to it.
+    customer_ticket(text="还有一个问题")
+    with django_assert_num_queries(1):
+        assert sms_reply_intercept(customer, digit) is None
+    # Not a number: no statement at all.
+    with django_assert_num_queries(0):
+        assert (
+            sms_reply_intercept(
+                customer,
+                InboundMessage(channel="sms", provider_id="SM-text", identities=[], text="谢谢"),
+            )
+            is None
+        )

@@ -2,8 +2,8 @@
 the demo agent answered and resolved, invited on their own channel and rating the service
 (one by an SMS digit reply when it is daytime: at night SMS invitations wait for the
 morning), a quarterly NPS sample answered, and the call-backs the low ratings and
-detractors make, plus one added by hand. Runs after `seed_demo`; running it again changes
-nothing."""
+detractors make, one a complaint resolved after its review makes for its supervisor, plus one
+added by hand. Runs after `seed_demo`; running it again changes nothing."""
 
 from datetime import timedelta
 
@@ -11,8 +11,16 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from feedback.models import CallbackReason, Survey, SurveyKind, SurveyTrigger
+from feedback.models import (
+    CallbackReason,
+    Complaint,
+    RootCause,
+    Survey,
+    SurveyKind,
+    SurveyTrigger,
+)
 from feedback.services.callbacks import callback_create
+from feedback.services.complaints import ReviewInput, complaint_review_save
 from feedback.services.surveys import (
     Answer,
     quarter_of,
@@ -69,6 +77,8 @@ class Command(BaseCommand):
             self._nps()
         finally:
             survey_settings_update(actor=supervisor, values={"delay_minutes": delay})
+        if supervisor is not None:
+            self._complaint(supervisor)
         first = Ticket.objects.filter(surveys__score=4).first()
         if first is not None:
             callback_create(
@@ -78,6 +88,30 @@ class Command(BaseCommand):
                 actor=agent.user,
                 owner=agent,
             )
+
+    def _complaint(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+        """A complaint reviewed and resolved by the supervisor: its call-back is theirs."""
+        ticket = self._ticket(
+            Channel.APP, "app_user", "demo-app-207", "我要投诉，送来的牛奶已经过期了", 20
+        )
+        complaint = Complaint.objects.filter(ticket=ticket).first()
+        cause = RootCause.objects.filter(code="product_quality").first()
+        if complaint is None or cause is None:
+            return  # triage did not read it as a complaint: no demo of this
+        complaint_review_save(
+            complaint=complaint,
+            actor=supervisor,
+            review=ReviewInput(
+                root_cause=cause,
+                department="仓储部 Warehouse",
+                summary="临期商品未按规定下架。",
+                action="每日开仓前检查临期乳制品；为客户补发并回访确认。",
+                action_owner=supervisor,
+                action_due=timezone.localdate() + timedelta(days=3),
+                action_status="in_progress",
+            ),
+        )
+        ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=supervisor)
 
     def _ticket(self, channel: str, kind: str, value: str, text: str, number: int) -> Ticket:
         return intake_message(
