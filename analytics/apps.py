@@ -10,11 +10,14 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from analytics import receivers
         from feedback.signals import survey_answered
-        from tickets.signals import ticket_event_recorded
+        from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         # A change on a ticket's trail marks its facts due a refresh (analytics.facts).
         ticket_event_recorded.connect(
             receivers.on_ticket_event, dispatch_uid="analytics_facts_mark"
+        )
+        ticket_events_recorded.connect(
+            receivers.on_ticket_events, dispatch_uid="analytics_facts_mark_batch"
         )
         # A survey answered moves the ticket's CSAT or NPS (its invitation is a trail entry).
         survey_answered.connect(receivers.on_survey_answered, dispatch_uid="analytics_survey_mark")

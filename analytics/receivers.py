@@ -23,18 +23,31 @@ _NO_FACT = frozenset(
 )
 
 
-def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
+def _marked(event: TicketEvent) -> list[int]:
+    """The tickets whose facts the trail entry moves."""
     if event.kind == EventKind.NOTICE and str(event.data.get("event", "")).startswith("survey:"):
         # A survey's invitation (feedback records it as a notice on the ticket's trail).
-        facts_mark([event.ticket_id])
-        return
+        return [event.ticket_id]
     if event.kind in _NO_FACT:
-        return
+        return []
     ids = [event.ticket_id]
     if event.kind == EventKind.CREATED and event.ticket.previous_id:
         # A follow-up within the window undoes the earlier ticket's first-contact resolution.
         ids.append(event.ticket.previous_id)
-    facts_mark(ids)
+    return ids
+
+
+def on_ticket_event(sender: Any, event: TicketEvent, batch: bool = False, **kwargs: Any) -> None:
+    if batch:
+        return  # marked with the rest of its batch (on_ticket_events)
+    if ids := _marked(event):
+        facts_mark(ids)
+
+
+def on_ticket_events(sender: Any, events: list[TicketEvent], **kwargs: Any) -> None:
+    """A batch of trail entries marks its tickets in one statement."""
+    if ids := [pk for event in events for pk in _marked(event)]:
+        facts_mark(ids)
 
 
 def on_survey_answered(sender: Any, survey: Survey, **kwargs: Any) -> None:

@@ -6,8 +6,14 @@ transaction that records it, with `event` (the `TicketEvent`, its ticket loaded)
 that writes (a customer notice queued on the outbox) therefore commits or rolls back with the
 change itself: nothing is owed that was not done, nothing done is lost. Receivers must be
 quick and must not call out of the process; work that does is queued after the commit.
+
+`events_record` records many entries at once: it sends `ticket_event_recorded` for each with
+`batch=True`, then `ticket_events_recorded` once with all of them (`events`), so a receiver
+that can do its part for the whole batch in one statement leaves the entries marked as a
+batch to the second signal.
 """
 
 from django.dispatch import Signal
 
 ticket_event_recorded = Signal()
+ticket_events_recorded = Signal()

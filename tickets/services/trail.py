@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from kefu import realtime
 from tickets.models import Ticket, TicketEvent
-from tickets.signals import ticket_event_recorded
+from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
 
 def event_record(
@@ -50,7 +50,8 @@ class TrailEntry:
 
 def events_record(entries: Sequence[TrailEntry]) -> list[TicketEvent]:
     """`event_record` for many entries: one INSERT, then `ticket_event_recorded` for each
-    entry, in order, in the caller's transaction (a batch of after-sales steps)."""
+    entry (with `batch=True`), in order, and `ticket_events_recorded` with them all, in the
+    caller's transaction (a batch of after-sales steps or survey invitations)."""
     now = timezone.now()
     events = TicketEvent.objects.bulk_create(
         [
@@ -65,7 +66,8 @@ def events_record(entries: Sequence[TrailEntry]) -> list[TicketEvent]:
         ]
     )
     for event in events:
-        ticket_event_recorded.send(sender=TicketEvent, event=event)
+        ticket_event_recorded.send(sender=TicketEvent, event=event, batch=True)
+    ticket_events_recorded.send(sender=TicketEvent, events=events)
     return events
 
 
