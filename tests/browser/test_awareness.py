@@ -237,6 +237,25 @@ def test_sla_countdowns_move_on_screen(two_agents, live_asgi, browser):
     page = watched.page()
     _sign_in(page, live_asgi, two_agents["alice"])
     number = two_agents["numbers"][0]
+
+    def due_soon() -> None:
+        # Two hours from now, whatever the business calendar says of today: a deadline after
+        # a weekend shows in days and hours, which do not move in five seconds.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from sla.models import Milestone, SlaClock
+        from tickets.models import Ticket
+
+        ticket = Ticket.objects.get(number=number)
+        due = timezone.now() + timedelta(hours=2)
+        SlaClock.objects.filter(
+            subject_id=ticket.pk, milestone=Milestone.FIRST_RESPONSE, satisfied_at=None
+        ).update(due_at=due, warn_at=due - timedelta(minutes=30))
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due)
+
+    _orm(due_soon)
     page.goto(f"{live_asgi}/tickets/{number}/")
     countdown = page.locator("#sla [data-sla-due]").first
     expect(countdown).to_have_text(re.compile(r"\d"))

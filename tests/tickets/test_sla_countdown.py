@@ -32,6 +32,19 @@ def _clock(ticket: Ticket, milestone: str) -> SlaClock:
     return SlaClock.objects.filter(subject_id=ticket.pk, milestone=milestone).latest("sequence")
 
 
+def _due_in(ticket: Ticket, delta: timedelta) -> SlaClock:
+    """Move the first response's deadline (and the ticket's next one) to `delta` from now,
+    so what the page says does not hang on the business calendar of the day the test runs
+    (on a Friday afternoon the deadline is after the weekend)."""
+    due = timezone.now() + delta
+    SlaClock.objects.filter(pk=_clock(ticket, Milestone.FIRST_RESPONSE).pk).update(
+        due_at=due, warn_at=due - timedelta(minutes=30)
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due)
+    ticket.refresh_from_db()
+    return _clock(ticket, Milestone.FIRST_RESPONSE)
+
+
 def _breach_first_response(ticket: Ticket, minutes_ago: int) -> SlaClock:
     """Make the first response due `minutes_ago` and let the SLA engine find it breached."""
     due = timezone.now() - timedelta(minutes=minutes_ago, seconds=20)
@@ -50,6 +63,7 @@ def english(agent_client):  # type: ignore[no-untyped-def]
 
 def test_the_queue_gives_each_row_its_due_instant_for_the_countdown(english):
     ticket = intake(user_id="u1", text="在吗").ticket
+    _due_in(ticket, timedelta(hours=2, minutes=30))
 
     row = _row(english.get("/").content.decode(), ticket.number)
 
@@ -94,7 +108,7 @@ def test_a_ticket_whose_clocks_are_all_paused_shows_paused_in_the_queue(english,
 
 def test_the_ticket_page_counts_down_to_the_second_from_each_running_clock(english):
     ticket = intake(user_id="u1", text="在吗").ticket
-    first = _clock(ticket, Milestone.FIRST_RESPONSE)
+    first = _due_in(ticket, timedelta(hours=2, minutes=30))
 
     html = english.get(f"/tickets/{ticket.number}/").content.decode()
 
