@@ -112,8 +112,8 @@ def sla_by_policy(filters: reports.Filters) -> dict[int | None, Totals]:
             key[0] or None: totals
             for key, totals in reports.totals_by(filters, "sla_policy_id", names=SLA_SUMS).items()
         }
-    start = reports._local_midnight(filters.start)
-    end = reports._local_midnight(filters.end + timedelta(days=1))
+    start = reports.local_midnight(filters.start)
+    end = reports.local_midnight(filters.end + timedelta(days=1))
     counts: dict[str, Any] = {}
     window = Q()
     for milestone, _label in SLA_MILESTONES:
@@ -245,8 +245,8 @@ def heatmap(filters: reports.Filters) -> list[list[int]]:
     zone = timezone.get_current_timezone()
     facts = reports._narrowed(
         TicketFact.objects.filter(
-            created_at__gte=reports._local_midnight(filters.start),
-            created_at__lt=reports._local_midnight(filters.end + timedelta(days=1)),
+            created_at__gte=reports.local_midnight(filters.start),
+            created_at__lt=reports.local_midnight(filters.end + timedelta(days=1)),
         ),
         filters,
     )
@@ -363,8 +363,8 @@ def category_tables(
 def _reviews(filters: reports.Filters) -> Any:
     """The quality reviews submitted in the period, narrowed as the tickets are."""
     reviews = Review.objects.filter(
-        submitted_at__gte=reports._local_midnight(filters.start),
-        submitted_at__lt=reports._local_midnight(filters.end + timedelta(days=1)),
+        submitted_at__gte=reports.local_midnight(filters.start),
+        submitted_at__lt=reports.local_midnight(filters.end + timedelta(days=1)),
     )
     if _narrows(filters, agent=False):
         reviews = reviews.filter(ticket_id__in=_ticket_ids(replace(filters, agent_id=None)))
@@ -594,8 +594,8 @@ def aftersales_tables(filters: reports.Filters) -> list[Table]:
     period) with their cycle time from opening to the final step and the amounts refunded;
     logistics anomalies detected in the period by kind. Team, channel, category and tier
     narrow cases by their ticket; cases without a ticket count only unfiltered."""
-    start = reports._local_midnight(filters.start)
-    end = reports._local_midnight(filters.end + timedelta(days=1))
+    start = reports.local_midnight(filters.start)
+    end = reports.local_midnight(filters.end + timedelta(days=1))
     cases = Case.objects.all()
     anomalies = ShipmentAnomaly.objects.all()
     if _narrows(filters):

@@ -271,7 +271,7 @@ DRILLS = {
 }
 
 
-def _local_midnight(day: date) -> datetime:
+def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
@@ -282,8 +282,8 @@ def drill(filters: Filters, metric: str) -> QuerySet[TicketFact]:
     facts = TicketFact.objects.filter(
         condition,
         **{
-            f"{moment}__gte": _local_midnight(filters.start),
-            f"{moment}__lt": _local_midnight(filters.end + timedelta(days=1)),
+            f"{moment}__gte": local_midnight(filters.start),
+            f"{moment}__lt": local_midnight(filters.end + timedelta(days=1)),
         },
     )
     return _narrowed(facts, filters).order_by(f"-{moment}", "-ticket_id")

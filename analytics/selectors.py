@@ -1,7 +1,7 @@
 """The board's counters."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, F, Min, OuterRef, Q, QuerySet, Subquery
@@ -11,7 +11,7 @@ from django.utils import timezone
 from aftersales.models import ShipmentAnomaly
 from aftersales.services.logistics import open_anomaly_count
 from analytics.metrics import Totals
-from analytics.reports import Filters, by_day, period_totals
+from analytics.reports import Filters, by_day, local_midnight
 from feedback.models import ActionStatus, ComplaintReview
 from feedback.selectors.complaints import overdue_action_count
 from kefu.roles import Role
@@ -46,18 +46,16 @@ def board_counters(*, now: datetime | None = None) -> dict[str, Any]:
         # In a team's queue with nobody who could take it yet (docs/workspace.md).
         waiting_for_agent=Count("pk", filter=Q(assignee__isnull=True, team__isnull=False)),
     )
-    local_midnight = timezone.make_aware(
-        datetime.combine(timezone.localdate(now), time.min), timezone.get_current_timezone()
-    )
+    midnight = local_midnight(timezone.localdate(now))
     today = Ticket.objects.filter(
-        first_response_at__gte=local_midnight, first_response_at__lte=now
+        first_response_at__gte=midnight, first_response_at__lte=now
     ).aggregate(
         count=Count("pk"),
         average=Avg(F("first_response_at") - F("created_at")),
     )
     average: timedelta | None = today["average"]
     emotion = Message.objects.filter(
-        direction=Direction.IN, created_at__gte=local_midnight, sentiment__isnull=False
+        direction=Direction.IN, created_at__gte=midnight, sentiment__isnull=False
     ).aggregate(mean=Avg("sentiment"))["mean"]
     return {
         **current,
@@ -308,10 +306,6 @@ def agents_presence(*, limit: int = 200) -> list[Presence]:
 TREND_DAYS = 7
 
 
-def _midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
 def trend_days(today: date) -> list[date]:
     """The days a tile's trend covers, oldest first, today last."""
     return [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
@@ -332,15 +326,14 @@ def trend_totals(*, now: datetime | None = None) -> list[Totals]:
     return [totals for _day, totals in by_day(Filters(start=trend_days(today)[0], end=today))]
 
 
-def board_rates(*, week: list[Totals], now: datetime | None = None) -> dict[str, Figure]:
+def board_rates(*, week: list[Totals]) -> dict[str, Figure]:
     """Today's (local day) resolution rate, first-contact resolution, repeat contact rate and
-    CSAT, each with the days before it (`week`: trend_totals). All are the report pages' own:
-    the rollup sums of analytics.reports and the ratios of analytics.metrics.Totals (CSAT: 4–5
-    among the answers given that day). One query."""
-    today = timezone.localdate(now)
-    totals = period_totals(Filters(start=today, end=today))
+    CSAT, each with the days before it (`week`: trend_totals, today last). All are the report
+    pages' own: the rollup sums of analytics.reports and the ratios of analytics.metrics.Totals
+    (CSAT: 4–5 among the answers given that day). No query."""
+    today = week[-1]
     return {
-        key: Figure(value=getattr(totals, name), trend=tuple(getattr(t, name) for t in week))
+        key: Figure(value=getattr(today, name), trend=tuple(getattr(t, name) for t in week))
         for key, name in (
             ("resolution_rate", "resolution_rate"),
             ("fcr_rate", "fcr_rate"),
@@ -394,7 +387,7 @@ def anomaly_trend(*, open_now: int, now: datetime | None = None) -> tuple[float 
     query over the anomalies still open or resolved within the trend."""
     now = now or timezone.now()
     days = trend_days(timezone.localdate(now))[:-1]
-    ends = {day: _midnight(day + timedelta(days=1)) for day in days}
+    ends = {day: local_midnight(day + timedelta(days=1)) for day in days}
     counts = ShipmentAnomaly.objects.filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gte=ends[days[0]]),
         detected_at__lt=ends[days[-1]],
@@ -418,7 +411,7 @@ def overdue_action_trend(
     before that day, and not done by its end. One query."""
     now = now or timezone.now()
     days = trend_days(timezone.localdate(now))[:-1]
-    ends = {day: _midnight(day + timedelta(days=1)) for day in days}
+    ends = {day: local_midnight(day + timedelta(days=1)) for day in days}
     not_done = ~Q(action_status=ActionStatus.DONE)
     counts = ComplaintReview.objects.filter(
         not_done | Q(action_done_at__gte=ends[days[0]]), action_due__lt=days[-1]

@@ -75,7 +75,7 @@ def _counters() -> dict[str, object]:
     values = selectors.board_counters()
     now = timezone.now()
     week = selectors.trend_totals(now=now)
-    rates = selectors.board_rates(week=week, now=now)
+    rates = selectors.board_rates(week=week)
     for key, figure in rates.items():
         values[f"{key}_today"] = figure.value
         values[f"{key}_today_display"] = _show(figure.value, "share")

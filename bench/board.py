@@ -164,7 +164,7 @@ def tiles() -> None:
 
     now = timezone.now()
     week = selectors.trend_totals(now=now)
-    selectors.board_rates(week=week, now=now)
+    selectors.board_rates(week=week)
     selectors.backlog_by_category()
     selectors.backlog_trend(open_now=0, week=week)
     selectors.anomaly_trend(open_now=0, now=now)
