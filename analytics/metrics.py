@@ -90,6 +90,12 @@ class Totals:
     nps_answered: int = 0
     nps_promoters: int = 0
     nps_detractors: int = 0
+    # Not rollup counters: the shop's orders of the period's days that have a reported count
+    # (analytics.models.OrderVolume), and the contacts of those same days
+    # (analytics.reports.period_totals and by_day fill them in).
+    orders: int = 0
+    ordered_contacts: int = 0
+    order_days: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
@@ -204,6 +210,17 @@ class Totals:
     def nps_response_rate(self) -> float | None:
         return _ratio(self.nps_answered, self.nps_invited)
 
+    @property
+    def orders_placed(self) -> int | None:
+        """The shop's orders of the days that have a count; None when no day has one."""
+        return self.orders if self.order_days else None
+
+    @property
+    def contacts_per_order(self) -> float | None:
+        """Contacts ÷ the shop's orders, over the days that have an order count (a day
+        without one is left out of both); None when no day has one."""
+        return _ratio(self.ordered_contacts, self.orders) if self.order_days else None
+
 
 # The headline figures of a period, in the order pages show them: (key, label, kind). A kind
 # says how to show the value: a count, a duration in seconds, a share, an index.
@@ -221,6 +238,7 @@ HEADLINES = (
     ("sla_rate", _("SLA attainment"), "share"),
     ("emotion_index", _("Customer emotion index"), "index"),
     ("csat_rate", _("CSAT"), "share"),
+    ("contacts_per_order", _("Contacts per order"), "ratio"),
 )
 
 

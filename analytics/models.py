@@ -88,6 +88,12 @@ class TicketFact(models.Model):
                 name="analytics_fact_nps",
                 condition=models.Q(nps_answered_at__isnull=False),
             ),
+            # The backlog by age and its drill-downs: only the open tickets.
+            models.Index(
+                fields=["category", "created_at"],
+                name="analytics_fact_open",
+                condition=models.Q(is_open=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,6 +323,25 @@ class FactDirty(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} due a refresh"
+
+
+class OrderVolume(models.Model):
+    """The orders the shop placed on one of its local days, as the shop reports them (the
+    orders API's daily counts, or an import): the denominator of contacts per order. Kefu's
+    own `aftersales.Order` rows are the orders someone asked about, not all of them."""
+
+    day = models.DateField(_("day"), unique=True)
+    orders = models.PositiveIntegerField(_("orders placed"))
+    updated_at = models.DateTimeField(_("updated"))
+    source = models.CharField(_("source"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("orders of a day")
+        verbose_name_plural = _("orders per day")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.orders} orders"
 
 
 class RankingSettings(models.Model):

@@ -71,7 +71,7 @@ def _tile(
 def _sla(filters: reports.Filters, request: HttpRequest) -> Page:
     # The period's totals are the sum of its days: one reading of the rollups for both (of
     # the SLA counters, all this page shows).
-    days = reports.by_day(filters, names=pages.SLA_SUMS)
+    days = reports.by_day(filters, names=pages.SLA_SUMS, orders=False)
     now = sum((t for _d, t in days), Totals())
     before = reports.period_totals(filters.previous())
     tiles = [_tile("sla_rate", _("All milestones"), now.sla_rate, before.sla_rate, "share")]
@@ -162,6 +162,10 @@ def _channels(filters: reports.Filters, request: HttpRequest) -> Page:
 def _categories(filters: reports.Filters, request: HttpRequest) -> Page:
     tables, bars = pages.category_tables(filters, category_label)
     rows = tables[0].rows
+    now = timezone.now()
+    backlog, open_now = pages.backlog_table(filters, category_label, now=now)
+    tables.append(backlog)
+    days = [filters.start + timedelta(days=n) for n in range(filters.days)]
     chart = {
         "charts": [
             {
@@ -182,6 +186,22 @@ def _categories(filters: reports.Filters, request: HttpRequest) -> Page:
                     {"name": _("Repeat-contact rate"), "data": [_rate(r.values[4]) for r in rows]}
                 ],
             },
+            {
+                "id": "chart-backlog",
+                "kind": "lines",
+                "wide": True,
+                "title": _("Open tickets at the end of each day"),
+                "x": [date_format(day, "m-d") for day in days],
+                "unit": "",
+                "series": [
+                    {
+                        "name": _("Open (estimated from the day's contacts and resolutions)"),
+                        "data": reports.backlog_history(
+                            filters, open_now, today=timezone.localdate(now)
+                        ),
+                    }
+                ],
+            },
         ]
     }
     return Page(tables=tables, chart=chart, tiles=[])
@@ -198,7 +218,7 @@ def _agents(filters: reports.Filters, request: HttpRequest) -> Page:
 
 def _quality(filters: reports.Filters, request: HttpRequest) -> Page:
     # Satisfaction from the rollups: the period's totals are the sum of its days.
-    days = reports.by_day(filters)
+    days = reports.by_day(filters, orders=False)
     rated = sum((t for _d, t in days), Totals())
     rated_before = reports.period_totals(filters.previous())
     now = pages.quality_totals(filters)

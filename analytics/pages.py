@@ -9,7 +9,7 @@ ratios of analytics.metrics; quality and after-sales figures from their own apps
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -355,6 +355,51 @@ def category_tables(
         rows=rows,
     )
     return [table], [(code, t.created) for code, t in ordered]
+
+
+BACKLOG_COLUMNS = (
+    Column("backlog", _("Open now"), "count", "backlog"),
+    Column("backlog_under_1d", _("Under a day old"), "count", "backlog_under_1d"),
+    Column("backlog_1_3d", _("1–3 days old"), "count", "backlog_1_3d"),
+    Column("backlog_3_7d", _("3–7 days old"), "count", "backlog_3_7d"),
+    Column("backlog_over_7d", _("Over 7 days old"), "count", "backlog_over_7d"),
+    Column("oldest_age_s", _("Oldest waiting"), "duration"),
+)
+
+
+def backlog_table(
+    filters: reports.Filters, label: Callable[[str], str], *, now: datetime
+) -> tuple[Table, int]:
+    """The tickets open now per category by age (the period does not apply; the filters'
+    team, channel, category, tier and agent do), the most first, with a total row; and the
+    total open."""
+    found = reports.backlog_by(filters, "category", now=now)
+    ordered = sorted(found.items(), key=lambda item: (-item[1].counts["backlog"], item[0]))
+
+    def values(counts: dict[str, int], oldest: datetime | None) -> list[float | None]:
+        age = (now - oldest).total_seconds() if oldest is not None else None
+        return [*(float(counts[c.key]) for c in BACKLOG_COLUMNS[:-1]), age]
+
+    rows = [
+        Row(
+            label=label(code),
+            values=values(backlog.counts, backlog.oldest),
+            params={"category": code} if code else {},
+        )
+        for code, backlog in ordered
+    ]
+    total = {c.key: sum(b.counts[c.key] for b in found.values()) for c in BACKLOG_COLUMNS[:-1]}
+    oldest = min((b.oldest for b in found.values() if b.oldest is not None), default=None)
+    if len(rows) > 1:
+        rows.append(Row(label=str(_("All categories")), values=values(total, oldest)))
+    table = Table(
+        key="backlog",
+        title=_("Open now, by age"),
+        head=_("Category"),
+        columns=BACKLOG_COLUMNS,
+        rows=rows,
+    )
+    return table, total["backlog"]
 
 
 # --- quality ------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ DRILL_LABELS = {
     "nps_answered": gettext_lazy("NPS answers"),
     "nps_promoters": gettext_lazy("NPS promoters (9–10)"),
     "nps_detractors": gettext_lazy("NPS detractors (0–6)"),
+    "backlog": gettext_lazy("Open now"),
+    "backlog_under_1d": gettext_lazy("Open now, under a day old"),
+    "backlog_1_3d": gettext_lazy("Open now, 1–3 days old"),
+    "backlog_3_7d": gettext_lazy("Open now, 3–7 days old"),
+    "backlog_over_7d": gettext_lazy("Open now, over 7 days old"),
 }
 # The daily table: column key, heading, kind (as in analytics.metrics.HEADLINES).
 DAILY_COLUMNS = (
@@ -63,6 +68,8 @@ DAILY_COLUMNS = (
     ("reopen_rate", gettext_lazy("Reopen rate"), "share"),
     ("repeat_rate", gettext_lazy("Repeat contacts"), "share"),
     ("emotion_index", gettext_lazy("Customer emotion index"), "index"),
+    ("orders_placed", gettext_lazy("Orders"), "count"),
+    ("contacts_per_order", gettext_lazy("Contacts per order"), "ratio"),
 )
 # Which headline drills down to which tickets.
 HEADLINE_DRILLS = {
@@ -75,6 +82,7 @@ HEADLINE_DRILLS = {
     "deflection_rate": "bot_deflected",
     "first_response_avg_s": "first_responses",
     "csat_rate": "csat_answered",
+    "contacts_per_order": "created",
 }
 
 
@@ -107,6 +115,8 @@ def _show(value: float | None, kind: str) -> str:
         return f"{value:+.0f}"
     if kind == "amount":
         return f"¥{value:,.2f}"
+    if kind == "ratio":
+        return f"{value:.3f}"
     minutes = value / 60
     if minutes < 60:
         return _("%(minutes).0f min") % {"minutes": minutes}
@@ -135,7 +145,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     now = reports.period_totals(filters)
     before = reports.period_totals(filters.previous())
     days = reports.by_day(filters)
-    previous_days = reports.by_day(filters.previous(), names=["created"])
+    previous_days = reports.by_day(filters.previous(), names=["created"], orders=False)
     mix = reports.channel_mix(filters)
     cats = reports.categories(filters)
     channels = dict(Channel.choices)
@@ -213,6 +223,8 @@ def _export_rows(filters: reports.Filters) -> Iterator[Sequence[object]]:
                 value = round(value, 4)
             elif value is not None and kind == "duration":
                 value = round(value)
+            elif value is not None and kind == "ratio":
+                value = round(value, 4)
             values.append("" if value is None else value)
         yield values
 
@@ -278,7 +290,7 @@ def stream_table(
 @role_required(Role.SUPERVISOR)
 def tickets(request: HttpRequest, metric: str) -> HttpResponse:
     """The tickets behind one figure of the overview (its period and filters)."""
-    if metric not in reports.DRILLS:
+    if metric not in reports.DRILLS and metric not in reports.BACKLOG_AGES:
         raise Http404(_("No such figure."))
     form, filters = _form(request)
     if filters is None:
@@ -295,6 +307,7 @@ def tickets(request: HttpRequest, metric: str) -> HttpResponse:
         "analytics/tickets.html",
         {
             "metric": DRILL_LABELS[metric],
+            "backlog": metric in reports.BACKLOG_AGES,
             "filters": filters,
             "page": page,
             "rows": rows,

@@ -7,11 +7,11 @@ agent unless the agent is asked for, per day with the agent otherwise. The grain
 of the same contributions (analytics.facts), so a figure is the same whichever is read."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from analytics.models import (
     DailyRollup,
     DailyTeamRollup,
     MonthlyRollup,
+    OrderVolume,
     TicketFact,
 )
 
@@ -189,18 +190,52 @@ def _summed(rows: QuerySet[Any], columns: list[str], names: Sequence[str]) -> An
     return [rows.aggregate(**summed)]
 
 
+def orders_by_day(filters: Filters) -> dict[date, int]:
+    """The shop's reported orders per day of the period (days without a count left out).
+    The team, channel, category, tier and agent do not narrow them: orders are the shop's."""
+    return dict(
+        OrderVolume.objects.filter(day__range=(filters.start, filters.end)).values_list(
+            "day", "orders"
+        )
+    )
+
+
 def period_totals(filters: Filters) -> Totals:
-    return totals_by(filters).get((), Totals())
+    """The period's totals, with its orders and the contacts of the days that have them."""
+    totals = totals_by(filters).get((), Totals())
+    orders = orders_by_day(filters)
+    if not orders:
+        return totals
+    if len(orders) == filters.days:
+        contacts = totals.created
+    else:
+        contacts = sum(
+            t.created
+            for day, t in by_day(filters, names=["created"], orders=False)
+            if day in orders
+        )
+    return replace(
+        totals, orders=sum(orders.values()), ordered_contacts=contacts, order_days=len(orders)
+    )
 
 
-def by_day(filters: Filters, names: Sequence[str] = SUMMED) -> list[tuple[date, Totals]]:
+def by_day(
+    filters: Filters, names: Sequence[str] = SUMMED, *, orders: bool = True
+) -> list[tuple[date, Totals]]:
     """Every day of the period, in order, with its totals (days without contacts as zero);
-    only the counters `names`, when that is all the caller shows."""
+    only the counters `names`, when that is all the caller shows; with each day's reported
+    orders unless `orders` is False (one query less)."""
     found = {key[0]: totals for key, totals in totals_by(filters, "day", names=names).items()}
-    return [
-        (day, found.get(day, Totals()))
-        for day in (filters.start + timedelta(days=n) for n in range(filters.days))
-    ]
+    placed = orders_by_day(filters) if orders else {}
+    days = []
+    for day in (filters.start + timedelta(days=n) for n in range(filters.days)):
+        totals = found.get(day, Totals())
+        if day in placed:
+            totals = replace(
+                totals, orders=placed[day], ordered_contacts=totals.created, order_days=1
+            )
+        days.append((day, totals))
+    return days
 
 
 def channel_mix(filters: Filters) -> dict[str, dict[date, int]]:
@@ -271,13 +306,96 @@ DRILLS = {
 }
 
 
+# The backlog: tickets open now by age (the period does not apply), from the facts' open
+# tickets (a partial index holds only them). Each bucket: (at least, under) days old.
+BACKLOG_AGES: dict[str, tuple[int, int | None]] = {
+    "backlog": (0, None),
+    "backlog_under_1d": (0, 1),
+    "backlog_1_3d": (1, 3),
+    "backlog_3_7d": (3, 7),
+    "backlog_over_7d": (7, None),
+}
+
+
+def _aged(metric: str, now: datetime) -> Q:
+    young, old = BACKLOG_AGES[metric]
+    q = Q(created_at__lte=now - timedelta(days=young)) if young else Q()
+    if old is not None:
+        q &= Q(created_at__gt=now - timedelta(days=old))
+    return q
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Open tickets now: how many, per age bucket (BACKLOG_AGES), and the oldest's
+    creation."""
+
+    counts: dict[str, int]
+    oldest: datetime | None
+
+
+def backlog_by(filters: Filters, by: str, *, now: datetime) -> dict[Any, Backlog]:
+    """The backlog now per value of a fact column (category, team_id, channel, tier), with
+    the filters' dimensions but not their period. One query over the open facts."""
+    rows = (
+        _narrowed(TicketFact.objects.filter(is_open=True), filters)
+        .values(by)
+        .annotate(
+            oldest=Min("created_at"),
+            **{
+                metric: Count("pk", filter=_aged(metric, now))
+                if metric != "backlog"
+                else Count("pk")
+                for metric in BACKLOG_AGES
+            },
+        )
+        .order_by()
+    )
+    return {
+        row[by]: Backlog(counts={m: row[m] for m in BACKLOG_AGES}, oldest=row["oldest"])
+        for row in rows
+    }
+
+
+def open_at_day_ends(open_now: int, days: Sequence[Totals]) -> list[float]:
+    """Tickets open at the end of each day, worked back from `open_now` over the days up to
+    today (`days`, in order, today last, with their created and resolved counts): the day
+    before had what a day ends with, less its contacts, plus its resolutions. An estimate:
+    a ticket reopened and still open, or closed without a resolution, is not in these
+    flows."""
+    ends = [float(open_now)]
+    for totals in reversed(days[1:]):
+        ends.append(max(ends[-1] - totals.created + totals.resolved, 0.0))
+    return list(reversed(ends))
+
+
+def backlog_history(filters: Filters, open_now: int, *, today: date) -> list[float | None]:
+    """Open tickets at the end of each day of the period (None for days after today), worked
+    back from `open_now` through the rollups from the period's start to today."""
+    if filters.start > today:
+        return [None] * filters.days
+    span = by_day(
+        replace(filters, start=filters.start, end=today),
+        names=["created", "resolved"],
+        orders=False,
+    )
+    ends = open_at_day_ends(open_now, [totals for _day, totals in span])
+    at = {day: end for (day, _totals), end in zip(span, ends, strict=True)}
+    return [at.get(filters.start + timedelta(days=n)) for n in range(filters.days)]
+
+
 def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def drill(filters: Filters, metric: str) -> QuerySet[TicketFact]:
+def drill(filters: Filters, metric: str, *, now: datetime | None = None) -> QuerySet[TicketFact]:
     """The facts behind a figure of the period: the tickets a count counted. The same rule as
-    the rollups (analytics.facts.contributions): counted on the local day of its moment."""
+    the rollups (analytics.facts.contributions): counted on the local day of its moment. A
+    backlog figure (BACKLOG_AGES) is the open tickets of its age now, oldest first, whatever
+    the period."""
+    if metric in BACKLOG_AGES:
+        aged = TicketFact.objects.filter(_aged(metric, now or timezone.now()), is_open=True)
+        return _narrowed(aged, filters).order_by("created_at", "ticket_id")
     moment, condition = DRILLS[metric]
     facts = TicketFact.objects.filter(
         condition,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from aftersales.models import ShipmentAnomaly
 from aftersales.services.logistics import open_anomaly_count
 from analytics.metrics import Totals
-from analytics.reports import Filters, by_day, local_midnight
+from analytics.reports import Filters, by_day, local_midnight, open_at_day_ends
 from feedback.models import ActionStatus, ComplaintReview
 from feedback.selectors.complaints import overdue_action_count
 from kefu.roles import Role
@@ -323,7 +323,10 @@ class Figure:
 def trend_totals(*, now: datetime | None = None) -> list[Totals]:
     """The rollup totals of each trend day, oldest first, today last. One query."""
     today = timezone.localdate(now)
-    return [totals for _day, totals in by_day(Filters(start=trend_days(today)[0], end=today))]
+    return [
+        totals
+        for _day, totals in by_day(Filters(start=trend_days(today)[0], end=today), orders=False)
+    ]
 
 
 def board_rates(*, week: list[Totals]) -> dict[str, Figure]:
@@ -374,12 +377,9 @@ def backlog_by_category(*, limit: int = 12) -> list[Backlog]:
 def backlog_trend(*, open_now: int, week: list[Totals]) -> tuple[float | None, ...]:
     """Open tickets at the end of each trend day, today last (`open_now`), worked back from
     the rollups (`week`: trend_totals): the day before had what today has, less today's
-    contacts, plus today's resolutions. An estimate: a ticket closed without a resolution,
-    or reopened and still open, is not in the rollups' flows. No query."""
-    ends = [float(open_now)]
-    for totals in reversed(week[1:]):
-        ends.append(max(ends[-1] - totals.created + totals.resolved, 0.0))
-    return tuple(reversed(ends))
+    contacts, plus today's resolutions (analytics.reports.open_at_day_ends, as the report
+    pages work it back). No query."""
+    return tuple(open_at_day_ends(open_now, week))
 
 
 def anomaly_trend(*, open_now: int, now: datetime | None = None) -> tuple[float | None, ...]:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from aftersales.api import cases_urls as aftersales_case_api_urls
 from aftersales.api import urls as aftersales_api_urls
+from analytics import api as analytics_api
 from analytics import forecast_urls, report_views
 from analytics import views as analytics_views
 from channels_ingest import urls as ingest_urls
@@ -20,6 +21,7 @@ api_v1 = [
     *aftersales_api_urls.urlpatterns,
     *aftersales_case_api_urls.urlpatterns,
     *feedback_api_urls.urlpatterns,
+    path("orders/daily", analytics_api.OrderVolumeView.as_view(), name="api-orders-daily"),
 ]
 
 urlpatterns = [

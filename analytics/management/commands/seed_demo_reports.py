@@ -1,8 +1,10 @@
 """A scheduled report for the embedded demo: the demo supervisor receives the weekly
 after-sales service report in Chinese, XLSX and PDF, so the settings page
 (/reports/scheduled/) shows a subscription; and six weeks of finished after-sales cases, so
-its preview has figures to show (the other demo cases are all of this week)."""
+its preview has figures to show (the other demo cases are all of this week); and the shop's
+orders per day over the history, for contacts per order."""
 
+import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,12 +20,15 @@ from aftersales.services import case_cancel, case_complete, case_open, case_refu
 from aftersales.services.cases import ItemClaim
 from aftersales.services.orders import order_upsert
 from aftersales.steps import CaseType
-from analytics.models import ReportLanguage, ReportSubscription, ScheduledReport
+from analytics.models import OrderVolume, ReportLanguage, ReportSubscription, ScheduledReport
 from analytics.scheduled import period_last, subscription_save
+from analytics.services import order_volume_store
 from tickets.models import Customer
 
 # Per week back from the last full one: refund-only cases refunded and completed, exchanges
 # withdrawn, repairs still open.
+# Days back from yesterday with the shop's order counts (the demo history's eight weeks).
+ORDER_DAYS = 56
 HISTORY = [(5, 1, 1), (3, 1, 0), (4, 0, 1), (2, 1, 0), (3, 0, 1), (2, 1, 0)]
 
 
@@ -34,6 +39,7 @@ class Command(BaseCommand):
         if not settings.EMBEDDED:
             raise CommandError("seed_demo_reports writes demo data; it runs in embedded mode only.")
         self._history()
+        self._order_volume()
         if ReportSubscription.objects.exists():
             return
         supervisor = get_user_model().objects.filter(username="supervisor").first()
@@ -53,6 +59,22 @@ class Command(BaseCommand):
             is_active=True,
             actor=None,
         )
+
+    def _order_volume(self) -> None:
+        """The demo shop's orders per day over the history (as its orders API would report
+        them): more at the weekend, a sale every few weeks; today's count not in yet."""
+        if OrderVolume.objects.exists():
+            return
+        rng = random.Random(618)
+        today = timezone.localdate()
+        days = []
+        for back in range(1, ORDER_DAYS + 1):
+            day = today - timedelta(days=back)
+            orders = rng.randint(160, 220) + (90 if day.weekday() >= 5 else 0)
+            if day.day in (6, 18):  # the shop's monthly sale days
+                orders *= 2
+            days.append((day, orders))
+        order_volume_store(days=days, source="demo")
 
     @transaction.atomic
     def _history(self) -> None:
