@@ -115,8 +115,7 @@ def test_the_backlog_chart_ends_today_with_what_is_open_now(client, supervisor, 
     # What was truly open at the end of each day: created by then, and not the ticket
     # resolved today (nothing here was reopened, so working back is exact).
     created = {
-        name: timezone.localdate(Ticket.objects.get(pk=t.pk).created_at)
-        for name, t in aged.items()
+        name: timezone.localdate(Ticket.objects.get(pk=t.pk).created_at) for name, t in aged.items()
     }
     truth = [
         float(

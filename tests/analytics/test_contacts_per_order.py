@@ -89,9 +89,7 @@ def test_filters_narrow_the_contacts_not_the_shops_orders(contacts_today):
     order_volume_store(days=[(today, 40)], source="test")
     category = TicketFact.objects.exclude(category="").values_list("category", flat=True)[0]
     everything = reports.period_totals(reports.Filters(start=today, end=today))
-    one_category = reports.period_totals(
-        reports.Filters(start=today, end=today, category=category)
-    )
+    one_category = reports.period_totals(reports.Filters(start=today, end=today, category=category))
 
     assert everything.orders_placed == one_category.orders_placed == 40
     assert one_category.created < everything.created
