@@ -40,7 +40,7 @@ def _plain(value: float | None, kind: str) -> object:
         return int(value)
     if kind == "share":
         return round(value, 4)
-    if kind == "duration":
+    if kind in ("duration", "age"):
         return round(value)
     if kind in ("score", "amount", "nps"):
         return round(value, 2 if kind == "amount" else 1)

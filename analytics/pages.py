@@ -35,7 +35,7 @@ from tickets.models import Agent, Channel, Team
 class Column:
     key: str
     label: Any  # a lazy translation
-    kind: str  # count, duration, share, index, score, amount
+    kind: str  # count, duration, age, share, index, score, amount, ratio
     drill: str = ""  # the figure a cell leads to (analytics.reports.DRILLS)
 
 
@@ -363,7 +363,7 @@ BACKLOG_COLUMNS = (
     Column("backlog_1_3d", _("1–3 days old"), "count", "backlog_1_3d"),
     Column("backlog_3_7d", _("3–7 days old"), "count", "backlog_3_7d"),
     Column("backlog_over_7d", _("Over 7 days old"), "count", "backlog_over_7d"),
-    Column("oldest_age_s", _("Oldest waiting"), "duration"),
+    Column("oldest_age_s", _("Oldest waiting"), "age"),
 )
 
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 from analytics import reports
 from analytics.forms import CATEGORY_CHOICES, ReportFilterForm
 from analytics.metrics import HEADLINES, Totals, headline
+from kb.triage import category_label as triage_category_label
 from kefu.roles import Role, role_required
 from tickets.models import Channel, Ticket
 
@@ -87,7 +88,11 @@ HEADLINE_DRILLS = {
 
 
 def category_label(code: str) -> str:
-    return str(CATEGORY_LABELS.get(code, code))
+    """A category's name: the report's own, else the triage's (complaints are one), else the
+    code as stored."""
+    if code in CATEGORY_LABELS:
+        return str(CATEGORY_LABELS[code])
+    return triage_category_label(code)
 
 
 def _form(request: HttpRequest) -> tuple[ReportFilterForm, reports.Filters | None]:
@@ -117,6 +122,8 @@ def _show(value: float | None, kind: str) -> str:
         return f"¥{value:,.2f}"
     if kind == "ratio":
         return f"{value:.3f}"
+    if kind == "age" and value >= 2 * 86400:  # a waiting time: days once it runs to days
+        return _("%(days).1f d") % {"days": value / 86400}
     minutes = value / 60
     if minutes < 60:
         return _("%(minutes).0f min") % {"minutes": minutes}

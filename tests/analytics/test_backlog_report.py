@@ -62,7 +62,7 @@ def test_the_categories_page_shows_the_open_tickets_by_age(client, supervisor, a
     cells = [cell["text"] for cell in rows[label]]
     # Open, under a day, 1–3 days, 3–7 days, over 7 days, the oldest's age.
     assert cells[:5] == ["4", "1", "1", "1", "1"]
-    assert cells[5] == "240.0 h"
+    assert cells[5] == "10.0 d"
     assert Ticket.objects.filter(is_open=True, category=category).count() == 4
 
 
