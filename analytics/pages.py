@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from aftersales.models import AnomalyKind, ShipmentAnomaly
-from aftersales.steps import CaseType, expected_minutes, flow_of
+from aftersales.steps import CaseType, Step, expected_minutes, flow_of
 from analytics import reports
 from analytics.casefacts import CaseSums, case_sums
 from analytics.metrics import SUMMED, Quality, Totals
@@ -638,7 +638,10 @@ def aftersales_tables(filters: reports.Filters) -> list[Table]:
         rows=[],
     )
     for code, label in CaseType.choices:
-        for step in flow_of(code).steps:
+        # The type's steps in its flow's order; any other a case took (written by hand)
+        # after them, so the table still adds up to the rollups.
+        steps = [*flow_of(code).steps, *(s for s in Step if s not in flow_of(code).steps)]
+        for step in steps:
             step_sums = sums.get((code, step))
             if step_sums is None or not step_sums.steps_ended:
                 continue
