@@ -8,6 +8,7 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from aftersales.signals import case_steps_recorded
         from analytics import receivers
         from feedback.signals import survey_answered
         from tickets.signals import ticket_event_recorded, ticket_events_recorded
@@ -21,3 +22,5 @@ class AnalyticsConfig(AppConfig):
         )
         # A survey answered moves the ticket's CSAT or NPS (its invitation is a trail entry).
         survey_answered.connect(receivers.on_survey_answered, dispatch_uid="analytics_survey_mark")
+        # A step recorded on an after-sales case marks its facts (analytics.casefacts).
+        case_steps_recorded.connect(receivers.on_case_steps, dispatch_uid="analytics_case_mark")

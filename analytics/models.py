@@ -587,3 +587,180 @@ class ReportSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.period_start} → user {self.recipient_id}"
+
+
+# --- after-sales case facts (docs/metrics.md: after-sales cycle time, time per step) -------
+
+
+class CaseFact(models.Model):
+    """One row per after-sales case (analytics.casefacts): its type, its opening, its close
+    (the last final step) with the cycle time and the amount refunded, and the dimensions of
+    its ticket as the ticket stands (team, channel, category, tier, assignee; all empty for a
+    case without a ticket). A pure function of the case, its steps and its ticket."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    case_type = models.CharField(max_length=20)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True)
+    closed_step = models.CharField(max_length=20, blank=True)
+    cycle_wall_s = models.PositiveIntegerField(null=True)
+    refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    ticket_id = models.BigIntegerField(null=True)
+    team_id = models.BigIntegerField(default=0)  # 0: no team (or no ticket)
+    channel = models.CharField(max_length=10, blank=True)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20, blank=True)
+    agent_id = models.BigIntegerField(null=True)  # 0: unassigned; None: no ticket
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("case fact")
+        verbose_name_plural = _("case facts")
+        indexes = [
+            # A page narrowed to one agent reads the agent's facts by their moments.
+            models.Index(fields=["agent_id", "created_at"], name="analytics_casefact_opened"),
+            models.Index(fields=["agent_id", "closed_at"], name="analytics_casefact_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of case {self.case_id}"
+
+
+class CaseStepFact(models.Model):
+    """One step a case has left: from the step's moment to the next step's moment of the same
+    case, counted on the local day it ended; wall time, and business time where the step had
+    a clock (the SLA engine's measure of the step's clock, aftersales.services.clocks). The
+    case's type and dimensions are copied in (as on its `CaseFact`)."""
+
+    step_row_id = models.BigIntegerField(primary_key=True)  # aftersales.CaseStep
+    case_id = models.BigIntegerField()
+    case_type = models.CharField(max_length=20)
+    step = models.CharField(max_length=20)
+    entered_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    wall_s = models.PositiveIntegerField()
+    business_s = models.PositiveIntegerField(null=True)
+    team_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=10, blank=True)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20, blank=True)
+    agent_id = models.BigIntegerField(null=True)  # 0: unassigned; None: no ticket
+
+    class Meta:
+        verbose_name = _("case step fact")
+        verbose_name_plural = _("case step facts")
+        indexes = [
+            models.Index(fields=["case_id"], name="analytics_casestep_case"),
+            models.Index(fields=["agent_id", "ended_at"], name="analytics_casestep_ended"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} {self.step}"
+
+
+class CaseRollupSums(models.Model):
+    """What every after-sales rollup sums (analytics.casefacts.contributions says what a case
+    adds): on the `submitted` row of its opening day a case's opening; on the row of its final
+    step of the closing day its close, cycle time and refund; on a step's row of the day the
+    step ended the time spent in it."""
+
+    opened = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    cycle_wall_s = models.BigIntegerField(default=0)
+    refunded = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    steps_ended = models.IntegerField(default=0)
+    step_wall_s = models.BigIntegerField(default=0)
+    step_business_count = models.IntegerField(default=0)
+    step_business_s = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseDailyRollup(CaseRollupSums):
+    """Per local day, case type, step and the ticket's team, channel, category and tier (all
+    empty for a case without a ticket): the finest grain."""
+
+    day = models.DateField()
+    case_type = models.CharField(max_length=20)
+    step = models.CharField(max_length=20)
+    team_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=10, blank=True)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("daily case rollup")
+        verbose_name_plural = _("daily case rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "case_type", "step", "team_id", "channel", "category", "tier"],
+                name="analytics_case_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.case_type} {self.step} team {self.team_id}"
+
+
+class CaseTypeDailyRollup(CaseRollupSums):
+    """Per local day, case type and step only: a few dozen rows a day, for a period of any
+    length when the page is not narrowed."""
+
+    day = models.DateField()
+    case_type = models.CharField(max_length=20)
+    step = models.CharField(max_length=20)
+
+    class Meta:
+        verbose_name = _("daily case type rollup")
+        verbose_name_plural = _("daily case type rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "case_type", "step"], name="analytics_case_type_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.case_type} {self.step}"
+
+
+class CaseMonthlyRollup(CaseRollupSums):
+    """Per local month (its first day) with every dimension of the finest grain: the whole
+    months of a long period that is narrowed by team, channel, category or tier."""
+
+    month = models.DateField()
+    case_type = models.CharField(max_length=20)
+    step = models.CharField(max_length=20)
+    team_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=10, blank=True)
+    category = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly case rollup")
+        verbose_name_plural = _("monthly case rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "case_type", "step", "team_id", "channel", "category", "tier"],
+                name="analytics_case_month_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.case_type} {self.step} team {self.team_id}"
+
+
+class CaseFactDirty(models.Model):
+    """The cases whose facts are due a refresh: marked in the transaction of the step that
+    moved them (aftersales.signals.case_steps_recorded) or of a change of their ticket's
+    team, tier, category or assignee."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("case fact due a refresh")
+        verbose_name_plural = _("case facts due a refresh")
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} due a refresh"

@@ -10,18 +10,18 @@ ratios of analytics.metrics; quality and after-sales figures from their own apps
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from aftersales.models import AnomalyKind, Case, CaseStep, ShipmentAnomaly
-from aftersales.steps import FINAL_STEPS, CaseType
+from aftersales.models import AnomalyKind, ShipmentAnomaly
+from aftersales.steps import CaseType, Step, expected_minutes, flow_of
 from analytics import reports
+from analytics.casefacts import CaseSums, case_sums
 from analytics.metrics import SUMMED, Quality, Totals
 from analytics.models import TicketFact
 from feedback.models import Review
@@ -634,66 +634,77 @@ ANOMALY_COLUMNS = (
 )
 
 
+STEP_COLUMNS = (
+    Column("steps_ended", _("Steps ended"), "count"),
+    Column("step_avg_s", _("Time in step (average)"), "duration"),
+    Column("step_business_avg_s", _("Business time in step (average)"), "duration"),
+    Column("expected_s", _("Expected business time"), "duration"),
+)
+
+
 def aftersales_tables(filters: reports.Filters) -> list[Table]:
     """Cases opened in the period by type; the cases closed in it (their final step in the
     period) with their cycle time from opening to the final step and the amounts refunded;
-    logistics anomalies detected in the period by kind. Team, channel, category and tier
-    narrow cases by their ticket; cases without a ticket count only unfiltered."""
+    logistics anomalies detected in the period by kind; the time cases spent in each step
+    per type and step, counted on the day the step ended. The case figures from the case
+    rollups (analytics.casefacts.case_sums), the anomalies from their own indexed rows.
+    Team, channel, category, tier and agent narrow cases and anomalies by their ticket;
+    cases without a ticket count only unfiltered."""
     start = reports.local_midnight(filters.start)
     end = reports.local_midnight(filters.end + timedelta(days=1))
-    cases = Case.objects.all()
-    anomalies = ShipmentAnomaly.objects.all()
-    if _narrows(filters):
-        cases = cases.filter(ticket_id__in=_ticket_ids(filters))
-        anomalies = anomalies.filter(ticket_id__in=_ticket_ids(filters))
-    opened = dict(
-        cases.filter(created_at__gte=start, created_at__lt=end)
-        .values("type")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("type", "n")
-    )
-    finals = (
-        CaseStep.objects.filter(case__in=cases, step__in=FINAL_STEPS)
-        .values("case_id")
-        .annotate(closed_at=Max("at"))
-        .filter(closed_at__gte=start, closed_at__lt=end)
-        .values_list("case_id", flat=True)
-    )
-    closed: dict[str, dict[str, Any]] = {}
-    for row in (
-        CaseStep.objects.filter(case_id__in=finals, step__in=FINAL_STEPS)
-        .values("case_id", "case__type", "case__created_at", "case__refunded_amount")
-        .annotate(closed_at=Max("at"))
-        .order_by()
-    ):
-        kind = closed.setdefault(row["case__type"], {"n": 0, "seconds": 0.0, "refunded": 0})
-        kind["n"] += 1
-        kind["seconds"] += max(0.0, (row["closed_at"] - row["case__created_at"]).total_seconds())
-        kind["refunded"] += row["case__refunded_amount"] or Decimal(0)
+    sums = case_sums(filters)
+    per_type: dict[str, CaseSums] = {}
+    for (code, _step), found in sums.items():
+        per_type[code] = per_type[code] + found if code in per_type else found
     by_type = Table(
         key="cases",
         title=_("After-sales cases per type"),
         head=_("Type"),
         columns=CASE_COLUMNS,
-        rows=[],
-    )
-    for code, label in CaseType.choices:
-        done = closed.get(code, {})
-        if not opened.get(code) and not done:
-            continue
-        count = done.get("n", 0)
-        by_type.rows.append(
+        rows=[
             Row(
                 label=str(label),
                 values=[
-                    float(opened.get(code, 0)),
-                    float(count),
-                    done["seconds"] / count if count else None,
-                    float(done.get("refunded", 0)),
+                    float(per_type[code].opened),
+                    float(per_type[code].closed),
+                    per_type[code].cycle_avg_s,
+                    float(per_type[code].refunded),
                 ],
             )
-        )
+            for code, label in CaseType.choices
+            if code in per_type and (per_type[code].opened or per_type[code].closed)
+        ],
+    )
+    by_step = Table(
+        key="steps",
+        title=_("Time in each step per type"),
+        head=_("Type and step"),
+        columns=STEP_COLUMNS,
+        rows=[],
+    )
+    for code, label in CaseType.choices:
+        # The type's steps in its flow's order; any other a case took (written by hand)
+        # after them, so the table still adds up to the rollups.
+        steps = [*flow_of(code).steps, *(s for s in Step if s not in flow_of(code).steps)]
+        for step in steps:
+            step_sums = sums.get((code, step))
+            if step_sums is None or not step_sums.steps_ended:
+                continue
+            expected = expected_minutes(code, step)
+            by_step.rows.append(
+                Row(
+                    label=_("%(type)s: %(step)s") % {"type": label, "step": step.label},
+                    values=[
+                        float(step_sums.steps_ended),
+                        step_sums.step_avg_s,
+                        step_sums.step_business_avg_s,
+                        None if expected is None else float(expected * 60),
+                    ],
+                )
+            )
+    anomalies = ShipmentAnomaly.objects.all()
+    if _narrows(filters):
+        anomalies = anomalies.filter(ticket_id__in=_ticket_ids(filters))
     recovery = ExpressionWrapper(F("resolved_at") - F("detected_at"), output_field=DurationField())
     kinds = {
         row["kind"]: row
@@ -725,4 +736,4 @@ def aftersales_tables(filters: reports.Filters) -> list[Table]:
             if code in kinds
         ],
     )
-    return [by_type, by_kind]
+    return [by_type, by_kind, by_step]

@@ -196,8 +196,8 @@ def aftersales_report(*, report: str, period: Period) -> AftersalesReport:
     previous = period_before(report, period)
     now_tables = pages.aftersales_tables(period.filters())
     before_tables = pages.aftersales_tables(previous.filters())
-    cases, anomalies = now_tables
-    cases_before, anomalies_before = before_tables
+    cases, anomalies = now_tables[:2]
+    cases_before, anomalies_before = before_tables[:2]
     figures = [
         Figure(
             "opened",

@@ -4,7 +4,8 @@ Seeds `--tickets` (default 10,000,000) tickets over the last 365 days, set-based
 PostgreSQL (INSERT … SELECT generate_series): real `tickets_ticket` rows with their
 customers, 4 teams and 20 agents (minimal valid rows: no messages, no SLA clocks), and the
 facts of those tickets the same way; then sums the rollups from the facts with the product's
-set-based rebuild (`facts_rebuild --rollups-only`, analytics.facts.rollups_rebuild), timed.
+set-based rebuild (`facts_rebuild --rollups-only`, analytics.facts.rollups_rebuild), timed;
+and an after-sales case per ten tickets with its steps, facts and rollups (`seed_cases`).
 
 Then, with a signed-in supervisor through the Django test client (the view's own time,
 queries included, no HTTP server), times every report page (overview, SLA, channels,
@@ -183,6 +184,146 @@ def seed_tickets(tickets: int, people: dict[str, Any]) -> dict[str, float]:
                 f" (SELECT max(id) FROM {table}))"
             )
     return seconds
+
+
+# After-sales cases: one per CASE_EVERY tickets, on that ticket (every tenth case without
+# one), each type taking its own path; a step still ahead of now is not taken yet.
+CASE_EVERY = 10
+CASE_CHUNK = 250_000
+CASE_PATHS = {
+    "refund_only": ["submitted", "approved", "refunded", "completed"],
+    "return_refund": ["submitted", "waiting_for_return", "return_shipped", "received", "inspected"],
+    "exchange": ["submitted", "waiting_for_return", "cancelled"],
+    "reship": ["submitted", "approved", "replacement_shipped", "completed"],
+    "repair": ["submitted", "waiting_for_return", "received"],
+}
+
+
+def seed_cases(tickets: int) -> dict[str, Any]:
+    """After-sales cases on the seeded tickets, set-based as the tickets are: an order per
+    case, the case, its 3 to 5 steps, its facts (analytics.CaseFact, CaseStepFact, as
+    analytics.casefacts computes them: no step clocks, so no business time), then the case
+    rollups summed from the facts by the product's rebuild (analytics.casefacts.
+    case_rollups_rebuild), timed."""
+    from django.db import connection
+
+    from analytics.casefacts import case_rollups_rebuild
+
+    cases = tickets // CASE_EVERY
+    types = list(CASE_PATHS)
+    longest = max(len(path) for path in CASE_PATHS.values())
+    # paths[type index][step index], padded with '' (a step that does not exist).
+    paths = (
+        "ARRAY["
+        + ",".join(
+            "ARRAY[" + ",".join(f"'{step}'" for step in path + [""] * (longest - len(path))) + "]"
+            for path in CASE_PATHS.values()
+        )
+        + "]::text[]"
+    )
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM aftersales_reason ORDER BY position, id LIMIT 1")
+        reason = cursor.fetchone()[0]
+        for low in range(1, cases + 1, CASE_CHUNK):
+            high = min(cases, low + CASE_CHUNK - 1)
+            cursor.execute(
+                "INSERT INTO aftersales_order (id, number, customer_id, placed_at, currency,"
+                " goods_amount, shipping_amount, paid_amount, payment_status, source, fetched_at,"
+                " updated_at) SELECT g, 'BO' || g, t.customer_id, t.created_at - interval '2 days',"
+                " 'CNY', 100, 0, 100, 'paid', 'demo', t.created_at, t.created_at"
+                " FROM generate_series(%s, %s) g JOIN tickets_ticket t ON t.id = g * %s",
+                [low, high, CASE_EVERY],
+            )
+            cursor.execute(
+                "INSERT INTO aftersales_case (id, number, order_id, ticket_id, type, reason_id,"
+                " description, amount_requested, refunded_amount, step, opened_by, created_at,"
+                " updated_at) SELECT o.id, 'BC' || o.id, o.id,"
+                " CASE WHEN o.id %% 10 = 0 THEN NULL ELSE o.id * %s END,"
+                f" ({_array(types)})[1 + o.id %% 5], %s, '',"
+                " CASE WHEN o.id %% 5 IN (0, 1) THEN 100 ELSE 0 END,"
+                " CASE WHEN o.id %% 5 = 0 THEN 100 ELSE 0 END, 'submitted', 'agent',"
+                " o.fetched_at + interval '30 minutes', o.fetched_at + interval '30 minutes'"
+                " FROM aftersales_order o WHERE o.id BETWEEN %s AND %s",
+                [CASE_EVERY, reason, low, high],
+            )
+            # Step n (from 1) some hours after the opening, growing with n, varied per case.
+            cursor.execute(
+                "INSERT INTO aftersales_casestep (case_id, step, at, note, data)"
+                " SELECT id, step, at, '', '{}' FROM ("
+                f" SELECT c.id, ({paths})[1 + c.id %% 5][n] AS step,"
+                " c.created_at + ((n - 1) * (3 + c.id %% 23) + (n - 1) * (n - 1) * (c.id %% 5))"
+                " * interval '1 hour' AS at"
+                " FROM aftersales_case c, generate_series(1, %s) n"
+                " WHERE c.id BETWEEN %s AND %s) made"
+                " WHERE step <> '' AND at < now() ORDER BY id, at",
+                [longest, low, high],
+            )
+            cursor.execute(
+                "UPDATE aftersales_case c SET step = last.step, updated_at = last.at FROM ("
+                " SELECT DISTINCT ON (case_id) case_id, step, at FROM aftersales_casestep"
+                " WHERE case_id BETWEEN %s AND %s ORDER BY case_id, at DESC, id DESC) last"
+                " WHERE c.id = last.case_id AND last.step <> 'submitted'",
+                [low, high],
+            )
+            cursor.execute(
+                "INSERT INTO analytics_casefact (case_id, case_type, created_at, closed_at,"
+                " closed_step, cycle_wall_s, refunded, ticket_id, team_id, channel, category,"
+                " tier, agent_id, refreshed_at)"
+                " SELECT c.id, c.type, c.created_at, f.at, COALESCE(f.step, ''),"
+                " EXTRACT(EPOCH FROM f.at - c.created_at)::int, c.refunded_amount, t.id,"
+                " COALESCE(t.team_id, 0), COALESCE(t.channel, ''), COALESCE(t.category, ''),"
+                " COALESCE(t.tier, ''), CASE WHEN t.id IS NOT NULL THEN COALESCE(t.assignee_id, 0)"
+                " END, now()"
+                " FROM aftersales_case c LEFT JOIN tickets_ticket t ON t.id = c.ticket_id"
+                " LEFT JOIN LATERAL (SELECT step, at FROM aftersales_casestep s"
+                "  WHERE s.case_id = c.id AND s.step IN ('completed', 'cancelled', 'rejected')"
+                "  ORDER BY at DESC, id DESC LIMIT 1) f ON TRUE"
+                " WHERE c.id BETWEEN %s AND %s",
+                [low, high],
+            )
+            cursor.execute(
+                "INSERT INTO analytics_casestepfact (step_row_id, case_id, case_type, step,"
+                " entered_at, ended_at, wall_s, business_s, team_id, channel, category, tier,"
+                " agent_id)"
+                " SELECT s.id, s.case_id, f.case_type, s.step, s.at, s.next_at,"
+                " EXTRACT(EPOCH FROM s.next_at - s.at)::int, NULL, f.team_id, f.channel,"
+                " f.category, f.tier, f.agent_id FROM ("
+                "  SELECT id, case_id, step, at,"
+                "  lead(at) OVER (PARTITION BY case_id ORDER BY at, id) AS next_at"
+                "  FROM aftersales_casestep WHERE case_id BETWEEN %s AND %s) s"
+                " JOIN analytics_casefact f ON f.case_id = s.case_id WHERE s.next_at IS NOT NULL",
+                [low, high],
+            )
+            log(f"seeded {high:,} cases, steps and facts ({time.monotonic() - started:.0f}s)")
+        for table in ("aftersales_order", "aftersales_case"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" GREATEST(1, (SELECT max(id) FROM {table})))"
+            )
+        cursor.execute("SELECT count(*) FROM aftersales_casestep")
+        steps = cursor.fetchone()[0]
+    seeded_s = time.monotonic() - started
+    started = time.monotonic()
+    rows = case_rollups_rebuild()
+    rebuild_s = time.monotonic() - started
+    with connection.cursor() as cursor:
+        for table in (
+            "aftersales_case",
+            "aftersales_casestep",
+            "analytics_casefact",
+            "analytics_casestepfact",
+            *rows,
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    log(f"case rollups rebuilt from the case facts in {rebuild_s:.1f}s: {rows}")
+    return {
+        "cases": cases,
+        "steps": steps,
+        "seed_s": r(seeded_s, 0),
+        "rollups_rebuild_s": r(rebuild_s, 1),
+        "rollup_rows": rows,
+    }
 
 
 def vacuum() -> None:
@@ -398,6 +539,7 @@ def main() -> None:
     else:
         people = seed_people()
         figures["seed_s"] = {k: r(v, 0) for k, v in seed_tickets(args.tickets, people).items()}
+        figures["aftersales"] = seed_cases(args.tickets)
     if not args.reuse or args.rebuild:
         from django.core.management import call_command
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from aftersales.models import Case, CaseStep
 from aftersales.raw_sql import rows_update
 from aftersales.services.step_effects import steps_effects
-from aftersales.signals import case_changed
+from aftersales.signals import case_changed, case_steps_recorded
 from aftersales.steps import Step, flow_of
 from tickets.models import AuditEntry, EventKind
 from tickets.services.audit import audit_record_many
@@ -152,6 +152,7 @@ def _round_record(entries: Sequence[StepEntry]) -> list[CaseStep]:
         ]
     )
     steps_effects([(entry.case, row) for entry, row in zip(entries, rows, strict=True)])
+    case_steps_recorded.send(sender=Case, case_ids=[entry.case.pk for entry in entries])
     trail = [
         (entry, row)
         for entry, row in zip(entries, rows, strict=True)

@@ -393,6 +393,7 @@ def test_after_sales_cases_count_opened_closed_cycle_time_and_refunds(client, su
     case_refund(case=done, amount=Decimal("40.00"), method="balance", reference="R1", now=NOW)
     case_complete(case=done, now=NOW + timedelta(hours=2))
     open_case(make_order(), type=CaseType.REFUND_ONLY, amount="30.00")
+    facts_refresh()  # the case facts and rollups the page reads
     client.force_login(supervisor.user)
     day = timezone.localdate(NOW).isoformat()
 

@@ -1,4 +1,5 @@
-"""Recompute every ticket's facts and the rollups from scratch (analytics.facts)."""
+"""Recompute every ticket's and every after-sales case's facts and the rollups from scratch
+(analytics.facts, analytics.casefacts)."""
 
 import sys
 import time
@@ -6,14 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from analytics.casefacts import case_rollups_rebuild, casefacts_rebuild
 from analytics.facts import facts_rebuild, rollups_rebuild
 from analytics.models import TicketFact
 
 
 class Command(BaseCommand):
     help = (
-        "Drop the ticket facts and rollups and compute them again from the tickets "
-        "(--rollups-only: the rollups from the facts)."
+        "Drop the ticket and case facts and rollups and compute them again from the tickets "
+        "and cases (--rollups-only: the rollups from the facts)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,7 +30,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         quiet = options["verbosity"] == 0
         if rollups_only:
-            rows = rollups_rebuild()
+            rows = {**rollups_rebuild(), **case_rollups_rebuild()}
             if not quiet:
                 counts = ", ".join(f"{table} {n:,}" for table, n in rows.items())
                 self.stdout.write(
@@ -48,8 +50,10 @@ class Command(BaseCommand):
             sys.stdout.flush()
 
         done = facts_rebuild(chunk=chunk, progress=progress)
+        cases = casefacts_rebuild()
         if not quiet:
             sys.stdout.write("\n")
             self.stdout.write(
-                f"facts rebuilt for {done:,} tickets in {time.monotonic() - started:.1f}s"
+                f"facts rebuilt for {done:,} tickets and {cases:,} after-sales cases in "
+                f"{time.monotonic() - started:.1f}s"
             )

@@ -1,8 +1,9 @@
 """A scheduled report for the embedded demo: the demo supervisor receives the weekly
 after-sales service report in Chinese, XLSX and PDF, so the settings page
 (/reports/scheduled/) shows a subscription; and six weeks of finished after-sales cases, so
-its preview has figures to show (the other demo cases are all of this week); and the shop's
-orders per day over the history, for contacts per order."""
+its preview and the after-sales page's time per step have figures to show (the other demo
+cases are all of this week); and the shop's orders per day over the history, for contacts per
+order."""
 
 import random
 from datetime import datetime, time, timedelta
@@ -16,7 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftersales.models import OpenedBy, Order, OrderSource, Reason
-from aftersales.services import case_cancel, case_complete, case_open, case_refund, case_review
+from aftersales.services import (
+    case_cancel,
+    case_complete,
+    case_goods_received,
+    case_open,
+    case_receive,
+    case_refund,
+    case_return_tracking,
+    case_review,
+)
 from aftersales.services.cases import ItemClaim
 from aftersales.services.orders import order_upsert
 from aftersales.steps import CaseType
@@ -30,6 +40,9 @@ from tickets.models import Customer
 # Days back from yesterday with the shop's order counts (the demo history's eight weeks).
 ORDER_DAYS = 56
 HISTORY = [(5, 1, 1), (3, 1, 0), (4, 0, 1), (2, 1, 0), (3, 0, 1), (2, 1, 0)]
+# Per week back, returns and refunds taken the whole way (approved, sent back, received,
+# inspected, refunded, completed), none finishing in the last full week.
+RETURNS = [0, 0, 2, 1, 2, 2]
 
 
 class Command(BaseCommand):
@@ -90,6 +103,7 @@ class Command(BaseCommand):
             monday = last.start - timedelta(weeks=weeks_back)
             kinds = [CaseType.REFUND_ONLY] * refunds + [CaseType.EXCHANGE] * exchanges
             kinds += [CaseType.REPAIR] * repairs
+            kinds += [CaseType.RETURN_REFUND] * RETURNS[weeks_back]
             for n, kind in enumerate(kinds):
                 opened = datetime.combine(monday + timedelta(days=n % 6), time(10 + n), zone)
                 number = f"SOH{opened:%Y%m%d}{n:02d}"
@@ -118,7 +132,7 @@ class Command(BaseCommand):
                     source=OrderSource.DEMO,
                     now=opened - timedelta(days=1),
                 )
-                refund = kind == CaseType.REFUND_ONLY
+                refund = kind in (CaseType.REFUND_ONLY, CaseType.RETURN_REFUND)
                 case = case_open(
                     order=order,
                     items=[ItemClaim(order_item=order.items.get(), quantity=1)],
@@ -134,6 +148,9 @@ class Command(BaseCommand):
                 if kind == CaseType.EXCHANGE:
                     case_cancel(case=case, note="客户撤回", now=opened + timedelta(days=1))
                     continue
+                if kind == CaseType.RETURN_REFUND:
+                    self._returned(case, number, price, opened, n)
+                    continue
                 hours = timedelta(hours=4 + 7 * n)
                 case_review(case=case, approve=True, now=opened + timedelta(hours=1))
                 case_refund(
@@ -144,3 +161,18 @@ class Command(BaseCommand):
                     now=opened + hours,
                 )
                 case_complete(case=case, now=opened + hours + timedelta(hours=1))
+
+    def _returned(self, case: Any, number: str, price: Decimal, opened: datetime, n: int) -> None:
+        """Approved within hours, sent back the next day or two, two days on the road, a
+        day to inspect, refunded the same afternoon, closed the next morning."""
+        at = opened + timedelta(hours=2 + n % 3)
+        case_review(case=case, approve=True, return_address="上海市仓库退货组", now=at)
+        at += timedelta(hours=20 + 9 * (n % 3))
+        case_return_tracking(case=case, carrier="SF", tracking_number=f"SFR{number}", now=at)
+        at += timedelta(hours=40 + 6 * (n % 2))
+        case_goods_received(case=case, now=at)
+        at += timedelta(hours=18 + 5 * (n % 2))
+        case_receive(case=case, passed=True, now=at)
+        at += timedelta(hours=5)
+        case_refund(case=case, amount=price, method="原路退回", reference=f"RF{number}", now=at)
+        case_complete(case=case, now=at + timedelta(hours=16))

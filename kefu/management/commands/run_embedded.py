@@ -41,12 +41,13 @@ class Command(BaseCommand):
             call_command("seed_demo_history", verbosity=0)
             call_command("seed_demo_sla_history", verbosity=0)
             call_command("seed_demo_survey_history", verbosity=0)
+            # A scheduled after-sales report for the demo supervisor (/reports/scheduled/),
+            # and six weeks of after-sales cases, before the facts are rebuilt from it all.
+            call_command("seed_demo_reports", verbosity=0)
             call_command("facts_rebuild", verbosity=0)
             # The forecast and staffing pages: a roster, and a stored forecast of the history.
             call_command("seed_demo_shifts", verbosity=0)
             call_command("forecast_compute", verbosity=0)
-            # A scheduled after-sales report for the demo supervisor (/reports/scheduled/).
-            call_command("seed_demo_reports", verbosity=0)
             # The chat demo page (/chat/demo/) is served from this address.
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
             call_command("seed_demo_chat", origin=[f"http://{host}"], verbosity=0)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0008_rollup_grains_satisfaction'),
+        ('analytics', '0009_case_facts'),
     ]
 
     operations = [
