@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--chunk", type=int, default=2000, help="tickets per transaction")
+        parser.add_argument(
+            "--chunk", type=int, default=2000, help="consecutive ticket ids per transaction"
+        )
         parser.add_argument(
             "--rollups-only",
             action="store_true",
@@ -47,9 +49,22 @@ class Command(BaseCommand):
             sys.stdout.write(f"\r[{bar:<{width}}] {done:,}/{total:,} tickets ({rate:,.0f}/s)")
             sys.stdout.flush()
 
-        done = facts_rebuild(chunk=chunk, progress=progress)
+        summed_from: list[float] = []
+
+        def summing() -> None:
+            summed_from.append(time.monotonic())
+            if not quiet:
+                sys.stdout.write(
+                    f"\nfacts written in {summed_from[0] - started:.1f}s; summing the rollups\n"
+                )
+                sys.stdout.flush()
+
+        done = facts_rebuild(chunk=chunk, progress=progress, summing=summing)
         if not quiet:
-            sys.stdout.write("\n")
+            if not summed_from:
+                sys.stdout.write("\n")
+            ended = time.monotonic()
+            rollups = f" (rollups {ended - summed_from[0]:.1f}s)" if summed_from else ""
             self.stdout.write(
-                f"facts rebuilt for {done:,} tickets in {time.monotonic() - started:.1f}s"
+                f"facts and rollups rebuilt for {done:,} tickets in {ended - started:.1f}s{rollups}"
             )
