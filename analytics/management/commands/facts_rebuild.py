@@ -43,7 +43,7 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             if quiet:
                 return
-            share = done / total if total else 1.0
+            share = min(1.0, done / total) if total else 1.0
             bar = "#" * int(share * width)
             rate = done / max(time.monotonic() - started, 1e-6)
             sys.stdout.write(f"\r[{bar:<{width}}] {done:,}/{total:,} tickets ({rate:,.0f}/s)")
