@@ -4,8 +4,9 @@
 the facts of the tickets marked dirty up to date and adds to the rollups the difference
 each refresh made, so a rollup row is always the sum of the facts it covers, however often a
 ticket is refreshed. One refresh runs at a time (a PostgreSQL advisory lock held for its
-transaction); `facts_rebuild` empties everything under the same lock and refreshes every
-ticket, chunk by chunk, through the same code.
+transaction); `facts_rebuild` empties everything under the same lock and computes every
+ticket's facts again through the same `facts_compute`, a range of ids per transaction, then
+(on PostgreSQL) sums the rollups once from the facts.
 """
 
 import logging
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from analytics.metrics import CSAT_SATISFIED, NPS_DETRACTOR, NPS_PROMOTER
@@ -57,11 +58,32 @@ def _seconds(start: datetime, end: datetime | None) -> int | None:
     return max(0, int((end - start).total_seconds()))
 
 
+def _among(field: str, ticket_ids: Sequence[int]) -> Q:
+    """`field` in `ticket_ids`: a range of consecutive ids (a rebuild's chunk) as two bounds,
+    which spares building, sending and planning an IN list of thousands of ids."""
+    if isinstance(ticket_ids, range) and ticket_ids.step == 1:
+        # Bounds rather than __range, which a foreign key does not take.
+        return Q(**{f"{field}__gte": ticket_ids.start, f"{field}__lt": ticket_ids.stop})
+    return Q(**{f"{field}__in": ticket_ids})
+
+
 def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     """The facts of these tickets as they stand now (tickets that no longer exist are left
-    out). Nine queries for the batch, whatever its size."""
+    out). Eight queries for the batch, whatever its size; `ticket_ids` may be a `range`."""
+    now = timezone.now()
+    return {
+        pk: TicketFact(ticket_id=pk, refreshed_at=now, **values)
+        for pk, values in _facts_values(ticket_ids).items()
+    }
+
+
+def _facts_values(ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """`facts_compute` as plain values: per ticket, every fact field but `ticket_id` and
+    `refreshed_at` (the rebuild writes them as rows, without a model instance each)."""
+    if not ticket_ids:
+        return {}
     tickets = list(
-        Ticket.objects.filter(pk__in=ticket_ids).values(
+        Ticket.objects.filter(_among("pk", ticket_ids)).values(
             "pk",
             "created_at",
             "channel",
@@ -73,14 +95,16 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
             "is_open",
             "first_response_at",
             "resolved_at",
+            repeat=_earlier_contact(),
         )
     )
     if not tickets:
         return {}
-    ids = [t["pk"] for t in tickets]
+    # A range stays a range (the tickets found are within it); a list shrinks to the found.
+    ids: Sequence[int] = ticket_ids if isinstance(ticket_ids, range) else [t["pk"] for t in tickets]
     replies = {
         row["ticket_id"]: row
-        for row in Message.objects.filter(ticket_id__in=ids, direction=Direction.OUT)
+        for row in Message.objects.filter(_among("ticket_id", ids), direction=Direction.OUT)
         .values("ticket_id")
         .annotate(
             # An agent's own answers up to the resolution (a reply after it is a new contact's).
@@ -98,19 +122,19 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     feelings = {
         row["ticket_id"]: row
         for row in Message.objects.filter(
-            ticket_id__in=ids, direction=Direction.IN, sentiment__isnull=False
+            _among("ticket_id", ids), direction=Direction.IN, sentiment__isnull=False
         )
         .values("ticket_id")
         .annotate(total=Sum("sentiment"), count=Count("pk"))
     }
     reopens = dict(
-        TicketEvent.objects.filter(ticket_id__in=ids, kind=EventKind.REOPENED)
+        TicketEvent.objects.filter(_among("ticket_id", ids), kind=EventKind.REOPENED)
         .values("ticket_id")
         .annotate(count=Count("pk"))
         .values_list("ticket_id", "count")
     )
     followups: dict[int, list[datetime]] = defaultdict(list)
-    for previous_id, created_at in Ticket.objects.filter(previous_id__in=ids).values_list(
+    for previous_id, created_at in Ticket.objects.filter(_among("previous_id", ids)).values_list(
         "previous_id", "created_at"
     ):
         followups[previous_id].append(created_at)
@@ -119,7 +143,7 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     business: dict[tuple[int, str], int | None] = {}
     for subject_id, milestone, elapsed in (
         SlaClock.objects.filter(
-            subject_id__in=ids,
+            _among("subject_id", ids),
             milestone__in=[Milestone.FIRST_RESPONSE, Milestone.RESOLUTION],
             satisfied_at__isnull=False,
         )
@@ -128,11 +152,9 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
     ):
         business[(subject_id, milestone)] = elapsed
     outcomes = _sla_outcomes(ids)
-    earlier = _earlier_contacts(tickets)
     ratings = _ratings(ids)
 
-    now = timezone.now()
-    facts: dict[int, TicketFact] = {}
+    facts: dict[int, dict[str, Any]] = {}
     for t in tickets:
         pk = t["pk"]
         answered: Mapping[str, Any] = replies.get(pk, {})
@@ -151,8 +173,7 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
             fcr = agent_replies == 1 and reopened == 0 and not followed_up
             deflected = agent_replies == 0 and bot_replies > 0 and reopened == 0
         feeling: Mapping[str, Any] = feelings.get(pk, {})
-        facts[pk] = TicketFact(
-            ticket_id=pk,
+        facts[pk] = dict(
             created_at=t["created_at"],
             channel=t["channel"],
             category=t["category"],
@@ -174,10 +195,9 @@ def facts_compute(ticket_ids: Sequence[int]) -> dict[int, TicketFact]:
             reopens=reopened,
             first_contact_resolved=fcr,
             bot_deflected=deflected,
-            repeat_contact=pk in earlier,
+            repeat_contact=t["repeat"],
             sentiment_sum=float(feeling.get("total") or 0.0),
             sentiment_count=feeling.get("count", 0),
-            refreshed_at=now,
             **outcomes.get(pk, {}),
             **ratings.get(pk, {}),
         )
@@ -190,7 +210,7 @@ def _ratings(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     invitation and one answer of each kind; a survey never sent counts nowhere."""
     found: dict[int, dict[str, Any]] = {}
     for ticket_id, kind, invited_at, answered_at, score in (
-        Survey.objects.filter(ticket_id__in=ids, invited_at__isnull=False)
+        Survey.objects.filter(_among("ticket_id", ids), invited_at__isnull=False)
         .order_by("ticket_id", "invited_at", "pk")
         .values_list("ticket_id", "kind", "invited_at", "answered_at", "score")
     ):
@@ -218,7 +238,7 @@ def _sla_outcomes(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     whether satisfied later or not); undecided clocks leave the milestone None."""
     found: dict[int, dict[str, Any]] = {}
     for subject_id, milestone, policy_id, satisfied_at, breached_at in (
-        SlaClock.objects.filter(subject_id__in=ids, milestone__in=SLA_MILESTONES)
+        SlaClock.objects.filter(_among("subject_id", ids), milestone__in=SLA_MILESTONES)
         .order_by("subject_id", "milestone", "sequence")
         .values_list("subject_id", "milestone", "policy_id", "satisfied_at", "breached_at")
     ):
@@ -231,28 +251,21 @@ def _sla_outcomes(ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def _earlier_contacts(tickets: Sequence[Mapping[str, Any]]) -> set[int]:
-    """The tickets whose customer opened another ticket of the same category in the
-    REPEAT_WINDOW before them."""
-    wanted = [t for t in tickets if t["category"]]
-    if not wanted:
-        return set()
-    start = min(t["created_at"] for t in wanted) - REPEAT_WINDOW
-    seen: dict[tuple[int, str], list[tuple[datetime, int]]] = defaultdict(list)
-    for pk, customer_id, category, created_at in Ticket.objects.filter(
-        customer_id__in={t["customer_id"] for t in wanted},
-        category__in={t["category"] for t in wanted},
-        created_at__gte=start,
-    ).values_list("pk", "customer_id", "category", "created_at"):
-        seen[(customer_id, category)].append((created_at, pk))
-    repeats: set[int] = set()
-    for t in wanted:
-        at: datetime = t["created_at"]
-        for other_at, other_pk in seen[(t["customer_id"], t["category"])]:
-            if other_pk != t["pk"] and at - REPEAT_WINDOW <= other_at < at:
-                repeats.add(t["pk"])
-                break
-    return repeats
+def _earlier_contact() -> Exists:
+    """Whether the ticket's customer opened another ticket of the same category in the
+    REPEAT_WINDOW before it (never for a ticket without a category): a subquery on the
+    tickets' own query, one index probe per ticket, where reading the customers' tickets
+    into Python cost more than the rest of the computation."""
+    return Exists(
+        Ticket.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            category=OuterRef("category"),
+            created_at__gte=OuterRef("created_at") - REPEAT_WINDOW,
+            created_at__lt=OuterRef("created_at"),
+        )
+        .exclude(pk=OuterRef("pk"))
+        .exclude(category="")
+    )
 
 
 # --- rollups ------------------------------------------------------------------------------
@@ -705,32 +718,88 @@ def facts_refresh(*, batch: int = REFRESH_BATCH, budget_s: float = 8.0) -> int:
     return done
 
 
-def facts_rebuild(*, chunk: int = 2000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Drop every fact and rollup and compute them again from the tickets, `chunk` tickets
-    per transaction; `progress(done, total)` after each. Live refreshes may run meanwhile:
-    they go through the same lock and the same difference, so nothing counts twice."""
+def facts_rebuild(
+    *,
+    chunk: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+    summing: Callable[[], None] | None = None,
+) -> int:
+    """Drop every fact and rollup and compute them again from the tickets, `chunk`
+    consecutive ticket ids per transaction; `progress(done, total)` after each, `summing()`
+    when the facts are written and the rollups are next. Returns the tickets rebuilt.
+
+    On PostgreSQL the chunks only write facts (`_facts_write`) and the rollups are summed
+    once at the end (`rollups_rebuild`). On SQLite each chunk goes through the live refresh
+    (`_refresh`: facts and rollup differences). Live refreshes may run meanwhile on either:
+    each chunk holds the refresh lock, so a ticket refreshed live before its chunk is
+    computed again by the chunk, and one refreshed after it starts from the chunk's fact;
+    what live refreshes add to the half-built rollups on PostgreSQL is replaced by the sums
+    at the end, which take the lock too."""
     with transaction.atomic():
         _lock(wait=True)
-        for grain in GRAINS:
-            grain.model._default_manager.all().delete()
-        TicketFact.objects.all().delete()
+        _facts_empty()
     total = Ticket.objects.count()
+    postgres = connection.vendor == "postgresql"
     done = 0
-    last = 0
-    while True:
-        ids = list(
-            Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk]
-        )
-        if not ids:
-            break
-        with transaction.atomic():
-            _lock(wait=True)
-            _refresh(ids)
-        last = ids[-1]
-        done += len(ids)
-        if progress is not None:
-            progress(done, total)
+    low = Ticket.objects.order_by("pk").values_list("pk", flat=True).first()
+    while low is not None:
+        # Tickets opened meanwhile get their facts from the live refresh too; the loop
+        # takes them anyway, up to the highest id at each pass.
+        high = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or low
+        for start in range(low, high + 1, chunk):
+            ids = range(start, min(start + chunk, high + 1))
+            with transaction.atomic():
+                _lock(wait=True)
+                if postgres:
+                    done += _facts_write(ids)
+                else:
+                    _refresh(ids)
+                    done += Ticket.objects.filter(_among("pk", ids)).count()
+            if progress is not None:
+                progress(done, total)
+        low = Ticket.objects.filter(pk__gt=high).order_by("pk").values_list("pk", flat=True).first()
+    if postgres:
+        if summing is not None:
+            summing()
+        rollups_rebuild()
     return done
+
+
+def _facts_empty() -> None:
+    """Every fact and rollup row gone (in the caller's transaction, under the lock)."""
+    tables: list[type[models.Model]] = [TicketFact, *(grain.model for grain in GRAINS)]
+    if connection.vendor != "postgresql":
+        for model in tables:
+            model._default_manager.all().delete()
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # TRUNCATE rather than DELETE: millions of rows go at once, with no dead rows left
+        # for the writes that follow to wade through.
+        cursor.execute(f"TRUNCATE {', '.join(quote(m._meta.db_table) for m in tables)}")
+
+
+def _facts_write(ids: range) -> int:
+    """Compute the facts of the tickets in `ids` and write them in place of any there (a
+    live refresh's since the rebuild began): no old facts read, no rollups touched
+    (PostgreSQL, in the caller's transaction, under the lock). Returns the facts written."""
+    found = _facts_values(ids)
+    now = timezone.now()
+    table = connection.ops.quote_name(TicketFact._meta.db_table)
+    columns = ["ticket_id", *_FACT_FIELDS, "refreshed_at"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s",  # noqa: S608
+            [ids.start, ids.stop],
+        )
+        # COPY: one stream for the chunk instead of an INSERT's parameters (see
+        # docs/metrics.md for the measured difference).
+        with cursor.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # type: ignore[arg-type]
+        ) as copy:
+            for pk, values in found.items():
+                copy.write_row([pk, *(values.get(name) for name in _FACT_FIELDS), now])
+    return len(found)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ Seeds `--tickets` (default 10,000,000) tickets over the last 365 days, set-based
 PostgreSQL (INSERT … SELECT generate_series): real `tickets_ticket` rows with their
 customers, 4 teams and 20 agents (minimal valid rows: no messages, no SLA clocks), and the
 facts of those tickets the same way; then sums the rollups from the facts with the product's
-set-based rebuild (`facts_rebuild --rollups-only`, analytics.facts.rollups_rebuild), timed;
-and an after-sales case per ten tickets with its steps, facts and rollups (`seed_cases`).
+set-based rebuild (`facts_rebuild --rollups-only`, analytics.facts.rollups_rebuild), timed
+as `rollups_rebuild_s`; and an after-sales case per ten tickets with its steps, facts and
+rollups (`seed_cases`).
 
 Then, with a signed-in supervisor through the Django test client (the view's own time,
 queries included, no HTTP server), times every report page (overview, SLA, channels,
@@ -18,10 +19,17 @@ analytics' refresh every ANALYTICS_FACTS_SECONDS (as Celery beat schedules it), 
 watches for each ticket's fact (written in the same transaction as its rollup rows): the lag
 is from the intake's commit to that moment, the worst reported.
 
-Last, the per-ticket Python refresh (the full `facts_rebuild` path) over `--python-sample`
-tickets, as tickets per second: the figure a full Python rebuild of the facts scales by.
+Then the live refresh's per-ticket path (analytics.facts._refresh: old facts read, rollup
+differences added) over `--python-sample` tickets, as tickets per second.
 
-    .venv/bin/python bench/reports.py [--tickets 10000000] [--repeat 30]
+Last, the full rebuild (`facts_rebuild`, analytics.facts.facts_rebuild): every fact computed
+again from the tickets and every rollup summed, then the after-sales case facts and their
+rollups (`analytics.casefacts.casefacts_rebuild`, as the command runs it), timed as
+`rebuild_s` (its facts, rollups and cases phases apart). It replaces the seeded facts with the computed ones (no SLA outcomes: the
+seeded tickets have no clocks). `--rebuild-only` seeds the tickets alone (no facts) and runs
+just the full rebuild.
+
+    .venv/bin/python bench/reports.py [--tickets 10000000] [--repeat 30] [--rebuild-only]
 
 Uses its own database (`kefu_bench_reports10m` unless BENCH_DATABASE_URL says otherwise),
 dropped and recreated; `--reuse` times the pages over the last run's data. Target: every
@@ -100,8 +108,9 @@ def seed_people() -> dict[str, Any]:
     }
 
 
-def seed_tickets(tickets: int, people: dict[str, Any]) -> dict[str, float]:
-    """Customers, tickets and their facts, set-based, a million tickets per statement."""
+def seed_tickets(tickets: int, people: dict[str, Any], *, facts: bool = True) -> dict[str, float]:
+    """Customers, tickets and (unless not `facts`) their facts, set-based, a million tickets
+    per statement."""
     from django.db import connection
 
     customers = max(1, tickets // 4)
@@ -148,6 +157,9 @@ def seed_tickets(tickets: int, people: dict[str, Any]) -> dict[str, float]:
                 """,
                 [customers, low, high],
             )
+            if not facts:
+                log(f"seeded {high:,} tickets ({time.monotonic() - started:.0f}s)")
+                continue
             cursor.execute(
                 f"""
                 INSERT INTO analytics_ticketfact (ticket_id, created_at, channel, category, tier,
@@ -176,7 +188,7 @@ def seed_tickets(tickets: int, people: dict[str, Any]) -> dict[str, float]:
                 [low, high],
             )
         log(f"seeded {high:,} tickets and facts ({time.monotonic() - started:.0f}s)")
-    seconds["tickets_and_facts"] = time.monotonic() - started
+    seconds["tickets_and_facts" if facts else "tickets"] = time.monotonic() - started
     with connection.cursor() as cursor:
         for table in ("tickets_ticket", "tickets_customer"):
             cursor.execute(
@@ -483,10 +495,10 @@ def rollup_lag(*, rate: float, seconds: float) -> dict[str, float | int | None]:
 
 
 def python_refresh_rate(sample: int) -> float:
-    """The full rebuild's per-ticket path (analytics.facts._refresh, chunks of 2,000 under
-    the lock) over `sample` seeded tickets: tickets per second. As in a rebuild, their facts
-    are gone first (taken out of the rollups with them, untimed), so each is computed and
-    written, not found unchanged."""
+    """The live refresh's per-ticket path (analytics.facts._refresh, chunks of 2,000 under
+    the lock) over `sample` seeded tickets: tickets per second. Their facts are gone first
+    (taken out of the rollups with them, untimed), so each is computed and written, not
+    found unchanged."""
     from django.db import transaction
 
     from analytics.facts import _deltas, _lock, _refresh, _rollups_add
@@ -509,6 +521,43 @@ def python_refresh_rate(sample: int) -> float:
     return len(ids) / elapsed if elapsed else 0.0
 
 
+def full_rebuild() -> dict[str, float]:
+    """`facts_rebuild` from the tickets: every fact and rollup dropped and made again, timed
+    whole and by phase (the facts chunk by chunk, then the rollups summed once)."""
+    from analytics.casefacts import casefacts_rebuild
+    from analytics.facts import facts_rebuild
+    from tickets.models import Ticket
+
+    total = Ticket.objects.count()
+    step = max(1, total // 10)
+    started = time.monotonic()
+    summed_from: list[float] = []
+    logged = [0]
+
+    def progress(done: int, _total: int) -> None:
+        if done - logged[0] >= step:
+            logged[0] = done
+            elapsed = time.monotonic() - started
+            log(f"full rebuild: {done:,} facts in {elapsed:.0f}s ({done / elapsed:,.0f}/s)")
+
+    done = facts_rebuild(progress=progress, summing=lambda: summed_from.append(time.monotonic()))
+    tickets_done = time.monotonic()
+    facts_s = (summed_from[0] if summed_from else tickets_done) - started
+    log(f"full rebuild of {done:,} tickets in {tickets_done - started:.0f}s (facts {facts_s:.0f}s)")
+    # The after-sales case facts and their rollups, as the command rebuilds them next.
+    cases = casefacts_rebuild()
+    ended = time.monotonic()
+    log(f"case facts rebuilt for {cases:,} cases in {ended - tickets_done:.0f}s")
+    return {
+        "s": ended - started,
+        "facts_s": facts_s,
+        "rollups_s": tickets_done - started - facts_s,
+        "facts_per_s": done / facts_s if facts_s else 0.0,
+        "cases": cases,
+        "cases_s": ended - tickets_done,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=10_000_000)
@@ -522,7 +571,12 @@ def main() -> None:
         action="store_true",
         help="with --reuse: migrate and sum the rollups again from the facts first (timed)",
     )
-    parser.add_argument("--seed-only", action="store_true", help="seed, rebuild and stop")
+    parser.add_argument("--seed-only", action="store_true", help="seed, sum the rollups and stop")
+    parser.add_argument(
+        "--rebuild-only",
+        action="store_true",
+        help="seed the tickets alone and time the full rebuild of facts and rollups; no pages",
+    )
     args = parser.parse_args()
     if not args.reuse:
         recreate_database()
@@ -533,7 +587,28 @@ def main() -> None:
     from analytics.models import TicketFact
 
     figures: dict[str, Any] = {}
-    rebuild_s = None
+    rollups_s = None
+    if args.rebuild_only:
+        if not args.reuse:
+            people = seed_people()
+            figures["seed_s"] = {
+                k: r(v, 0) for k, v in seed_tickets(args.tickets, people, facts=False).items()
+            }
+            vacuum()
+        rebuilt = full_rebuild()
+        emit(
+            {
+                "tickets": args.tickets,
+                "rebuild_s": r(rebuilt["s"], 1),
+                "rebuild_facts_s": r(rebuilt["facts_s"], 1),
+                "rebuild_rollups_s": r(rebuilt["rollups_s"], 1),
+                "rebuild_facts_per_s": r(rebuilt["facts_per_s"], 0),
+                "rebuild_cases": rebuilt["cases"],
+                "rebuild_cases_s": r(rebuilt["cases_s"], 1),
+                **figures,
+            }
+        )
+        return
     if args.reuse:
         args.tickets = TicketFact.objects.count()
     else:
@@ -546,11 +621,11 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.monotonic()
         rows = rollups_rebuild()
-        rebuild_s = time.monotonic() - started
-        log(f"rollups rebuilt from the facts in {rebuild_s:.0f}s: {rows}")
+        rollups_s = time.monotonic() - started
+        log(f"rollups rebuilt from the facts in {rollups_s:.0f}s: {rows}")
         vacuum()
     if args.seed_only:
-        emit({"tickets": args.tickets, "rebuild_s": r(rebuild_s or 0.0, 1), **figures})
+        emit({"tickets": args.tickets, "rollups_rebuild_s": r(rollups_s or 0.0, 1), **figures})
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
@@ -561,19 +636,26 @@ def main() -> None:
     pages = time_pages(args.repeat)
     lag = rollup_lag(rate=args.stream_rate, seconds=args.stream_seconds)
     rate = python_refresh_rate(args.python_sample) if args.python_sample else None
+    rebuilt = full_rebuild()
     worst = max(p["p99_ms"] or 0.0 for p in pages.values())
     figures.update(
         {
             "lag": lag,
             "python_refresh_tickets_per_s": r(rate, 0) if rate else None,
-            "rebuild_what": "every rollup grain summed from the facts (--rollups-only)",
+            "rebuild_what": "every fact from the tickets, then every rollup from the facts",
             "target_p99_ms": TARGET_P99_MS,
             "target_lag_s": TARGET_LAG_S,
             "tickets": args.tickets,
             "pages": pages,
             "page_p99_ms_max": worst,
             "rollup_lag_s": lag["max_s"],
-            "rebuild_s": r(rebuild_s, 1) if rebuild_s is not None else None,
+            "rollups_rebuild_s": r(rollups_s, 1) if rollups_s is not None else None,
+            "rebuild_s": r(rebuilt["s"], 1),
+            "rebuild_facts_s": r(rebuilt["facts_s"], 1),
+            "rebuild_rollups_s": r(rebuilt["rollups_s"], 1),
+            "rebuild_facts_per_s": r(rebuilt["facts_per_s"], 0),
+            "rebuild_cases": rebuilt["cases"],
+            "rebuild_cases_s": r(rebuilt["cases_s"], 1),
         }
     )
     emit(figures)

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics.facts import facts_mark, facts_refresh
+from analytics.facts import GRAINS, facts_mark, facts_rebuild, facts_refresh
 from analytics.models import DailyRollup, FactDirty, TicketFact
 from sla.models import Milestone, SlaClock
 from tests.factories import app_message, intake
@@ -191,18 +191,102 @@ def test_the_same_customer_about_the_same_category_within_seven_days_is_a_repeat
     assert sum(row["repeat_contacts"] for row in rollups()) == 0  # type: ignore[misc]
 
 
-def test_a_rebuild_gives_the_rollups_the_live_refreshes_kept(agent, capsys):
-    for number, text in enumerate(["草莓坏了", "快递没到", "发票", "退款多久"]):
-        ticket = intake(phone=f"1380013800{number}", text=text).ticket
-        ticket_reply(ticket=ticket, author=agent, body="好的")
+def every_fact() -> list[dict[str, object]]:
+    """Every fact's figures (not when it was refreshed), by ticket."""
+    return [
+        {k: v for k, v in row.items() if k != "refreshed_at"}
+        for row in TicketFact.objects.order_by("ticket_id").values()
+    ]
+
+
+def every_grain() -> dict[str, dict[tuple[object, ...], dict[str, float]]]:
+    """Every rollup grain's rows by key, leaving out rows whose counters are all zero (a live
+    refresh leaves one behind when a ticket moves away; a rebuild writes none)."""
+    found: dict[str, dict[tuple[object, ...], dict[str, float]]] = {}
+    for grain in GRAINS:
+        rows = {}
+        for row in grain.model._default_manager.values(*grain.keys, *grain.counters):
+            values = {name: row[name] for name in grain.counters}
+            if any(values.values()):
+                rows[tuple(row[k] for k in grain.keys)] = values
+        found[grain.model._meta.db_table] = rows
+    return found
+
+
+def some_history(agent) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    """Tickets with something in every kind of figure: answered by an agent or not yet,
+    resolved at the first answer, reopened and resolved again, a repeat contact, a follow-up
+    of a resolved ticket."""
+    made = []
+    for number, text in enumerate(["草莓坏了", "快递没到", "发票", "退款多久", "会员积分"]):
+        ticket = intake(phone=f"1380013800{number}", text=text, provider_id=f"p{number}").ticket
+        if number != 4:
+            ticket_reply(ticket=ticket, author=agent, body="好的")
         if number % 2:
             ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
+        made.append(ticket)
+    again = intake_message(
+        inbound=replace(
+            app_message(phone="13800138001", text="还是没到", provider_id="p5"),
+            thread_ticket_number=made[1].number,
+        )
+    ).ticket
+    assert again.pk == made[1].pk  # reopened
+    ticket_reply(ticket=again, author=agent, body="明天到")
+    ticket_set_status(ticket=again, status=Status.RESOLVED, actor=agent.user)
+    # On another channel, so that it opens a ticket of its own rather than threading.
+    repeat = intake(phone="13800138000", text="草莓又坏了", provider_id="p6", channel="web").ticket
+    assert repeat.pk != made[0].pk
+    Ticket.objects.filter(pk__in=[made[0].pk, repeat.pk]).update(category="fresh")
+    made.append(repeat)
+    facts_mark(t.pk for t in made)
+    return made
+
+
+def test_a_rebuild_gives_the_facts_and_rollups_the_live_refreshes_kept(agent, capsys):
+    made = some_history(agent)
     facts_refresh()
-    live = rollups()
-    assert sum(row["created"] for row in live) == 4  # type: ignore[misc]
+    facts, grains = every_fact(), every_grain()
+    assert sum(row["created"] for row in grains["analytics_dailyrollup"].values()) == 6
+    assert [f["repeat_contact"] for f in facts].count(True) == 1
+    assert [f["reopens"] for f in facts].count(1) == 1
+    TicketFact.objects.filter(ticket_id=made[2].pk).update(agent_replies=7)  # a stale fact
 
-    call_command("facts_rebuild", chunk=3)
+    call_command("facts_rebuild", chunk=4)
 
-    assert rollups() == live
-    assert TicketFact.objects.count() == 4
-    assert "4/4 tickets" in capsys.readouterr().out
+    assert every_fact() == facts
+    assert every_grain() == grains
+    out = capsys.readouterr().out
+    assert "6/6 tickets" in out
+    assert "facts and rollups rebuilt for 6 tickets" in out
+
+
+def test_live_refreshes_between_the_chunks_of_a_rebuild_count_each_ticket_once(agent):
+    made = some_history(agent)
+    facts_refresh()
+    done_first, later = made[0], made[-1]  # the first chunk's ticket, and the last chunk's
+    chunks: list[int] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        chunks.append(done)
+        if len(chunks) == 1:
+            # A ticket refreshed live after its chunk was written, another before its chunk.
+            ticket_set_status(ticket=done_first, status=Status.RESOLVED, actor=agent.user)
+            ticket_reply(ticket=later, author=agent, body="已处理")
+            assert facts_refresh() == 2
+
+    assert facts_rebuild(chunk=1, progress=meanwhile) == 6
+
+    assert chunks == [1, 2, 3, 4, 5, 6]
+    assert fact(done_first).resolved_at is not None
+    assert fact(later).agent_replies == 1
+    rebuilt_facts, rebuilt_grains = every_fact(), every_grain()
+    # What the live refresh alone makes of the same tickets, from nothing.
+    for grain in GRAINS:
+        grain.model._default_manager.all().delete()
+    TicketFact.objects.all().delete()
+    facts_mark(t.pk for t in made)
+    facts_refresh()
+    assert rebuilt_facts == every_fact()
+    assert rebuilt_grains == every_grain()
+    assert sum(row["resolved"] for row in rebuilt_grains["analytics_dailyrollup"].values()) == 3
