@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -45,6 +46,7 @@ from tickets import events
 from tickets.delivery import backend_accepts
 from tickets.models import (
     Channel,
+    ContactIdentity,
     Customer,
     DeliveryStatus,
     Direction,
@@ -446,6 +448,8 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     savepoint: the change it would have announced goes ahead."""
     if event.kind not in (EventKind.AFTERSALES, EventKind.STATUS, EventKind.REPLIED):
         return
+    if kwargs.get("batch") and event.kind == EventKind.STATUS:
+        return  # announced with the rest of its batch (`on_ticket_events`)
     try:
         if _gathered.get() is not None:
             _event_notice(event)  # decided only: `notices_gathered` writes it, in a savepoint
@@ -454,6 +458,67 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
                 _event_notice(event)
     except Exception:
         logger.exception("notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_events_recorded`: the status notices of a batch
+    of status changes (the queue's bulk status action), decided one by one with the
+    customers' addresses read once, and written together (`notices_gathered`). A notice
+    that cannot be decided is logged and left out; the changes go ahead."""
+    changes = [
+        event
+        for event in events
+        if event.kind == EventKind.STATUS and event.data.get("to") in _STATUS_NOTICES
+    ]
+    if not changes:
+        return
+    try:
+        by_bot = _bots_resolved(
+            [
+                e.ticket
+                for e in changes
+                if e.actor_id is None and e.data.get("to") == Status.RESOLVED
+            ]
+        )
+        identities: dict[int, list[ContactIdentity]] = {e.ticket.customer_id: [] for e in changes}
+        for identity in ContactIdentity.objects.filter(customer_id__in=list(identities)):
+            identities[identity.customer_id].append(identity)
+    except Exception:
+        logger.exception("status notices of a batch of %d changes failed", len(changes))
+        return
+    with (
+        batch_scope.batch_scope(items={}, waiting=set(), identities=identities),
+        notices_gathered(),
+    ):
+        for event in changes:
+            try:
+                _status_notice(event, by_bot=event.ticket_id in by_bot)
+            except Exception:
+                logger.exception(
+                    "notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id
+                )
+
+
+# The statuses a customer is told of.
+_STATUS_NOTICES = (Status.PENDING_CUSTOMER, Status.RESOLVED)
+
+
+def _bots_resolved(tickets: Sequence[Ticket]) -> set[int]:
+    """`_bot_resolved` for many tickets in one statement: the ids of those whose last answer
+    was the bot's."""
+    if not tickets:
+        return set()
+    last = (
+        Message.objects.filter(ticket=OuterRef("pk"), direction=Direction.OUT)
+        .order_by("-created_at", "-pk")
+        .values("is_bot")[:1]
+    )
+    return set(
+        Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets])
+        .annotate(last_is_bot=Subquery(last))
+        .filter(last_is_bot=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _event_notice(event: TicketEvent) -> None:
@@ -470,12 +535,13 @@ def _event_notice(event: TicketEvent) -> None:
         )
 
 
-def _status_notice(event: TicketEvent) -> None:
+def _status_notice(event: TicketEvent, *, by_bot: bool | None = None) -> None:
+    """`by_bot`: whether the bot gave the ticket's last answer, when the caller has read it."""
     status = event.data.get("to")
     if status == Status.PENDING_CUSTOMER:
         notice_event = NoticeEvent.TICKET_PENDING_CUSTOMER
     elif status == Status.RESOLVED:
-        if event.actor_id is None and _bot_resolved(event.ticket):
+        if event.actor_id is None and (_bot_resolved(event.ticket) if by_bot is None else by_bot):
             return  # the customer told the answer bot it helped: they know
         notice_event = NoticeEvent.TICKET_RESOLVED
     else:

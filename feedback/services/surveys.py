@@ -342,11 +342,138 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     resolution goes ahead."""
     if not _owes_survey(event):
         return  # decided from the entry alone: no savepoint for the many that owe nothing
+    if kwargs.get("batch") and event.kind == EventKind.STATUS:
+        return  # scheduled with the rest of its batch (`on_ticket_events`)
     try:
         with transaction.atomic():
             _event_survey(event)
     except Exception:
         logger.exception("survey for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_events_recorded`: the surveys a batch of status
+    changes owes (the queue's bulk status action), scheduled together
+    (`surveys_schedule_resolved`). If the batch fails, each is tried on its own, in its own
+    savepoint, as `on_ticket_event` does: the resolutions go ahead either way."""
+    owing = [event for event in events if event.kind == EventKind.STATUS and _owes_survey(event)]
+    if not owing:
+        return
+    try:
+        with transaction.atomic():
+            surveys_schedule_resolved(
+                resolved=[(event.ticket, event.created_at) for event in owing]
+            )
+    except Exception:
+        logger.exception("%d surveys failed together; scheduling them one by one", len(owing))
+        for event in owing:
+            on_ticket_event(sender, event)
+
+
+def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) -> list[Survey]:
+    """`survey_on_resolution` for many tickets (each with the moment it was resolved by a
+    person), under the same rules, in a fixed number of statements whatever their number:
+    the settings, the order numbers of the tickets in the NPS sample, the customers' locks,
+    the fatigue check, the keys scheduled already, the rows, their agents. Runs in the
+    caller's transaction, which holds the tickets' locks. Returns the surveys scheduled."""
+    config = survey_settings()
+    eligible: list[tuple[Ticket, datetime, str]] = []
+    for ticket, now in resolved:
+        surveyed_on = SURVEY_CHANNEL_FOR.get(Channel(ticket.channel))
+        if surveyed_on is None or surveyed_on not in config.channels or survey_skip_reason(ticket):
+            continue
+        eligible.append((ticket, now, str(surveyed_on)))
+    if not eligible:
+        return []
+    with_order: set[int] = set()
+    if config.nps_is_active:
+        sampled = [t for t, _now, _c in eligible if _nps_sampled(t, config.nps_order_percent)]
+        if sampled:
+            with_order = set(hooks.ticket_order_numbers(sampled))
+    customer_ids = sorted({ticket.customer_id for ticket, _now, _c in eligible})
+    # The customers' rows are the fatigue rule's lock, as for one survey; taken in id order.
+    list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    last_asked: dict[int, datetime] = {}
+    window = timedelta(days=config.fatigue_days)
+    if config.fatigue_days:
+        for customer_id, created_at in Survey.objects.filter(
+            customer_id__in=customer_ids,
+            created_at__gte=min(now for _t, now, _c in eligible) - window,
+            skipped_reason="",
+        ).values_list("customer_id", "created_at"):
+            last_asked[customer_id] = max(created_at, last_asked.get(customer_id, created_at))
+    keys = {ticket.pk: _resolution_key(ticket, with_order) for ticket, _now, _c in eligible}
+    taken = set(Survey.objects.filter(key__in=list(keys.values())).values_list("key", flat=True))
+    surveys: list[Survey] = []
+    for ticket, now, channel in eligible:
+        asked = last_asked.get(ticket.customer_id)
+        if config.fatigue_days and asked is not None and asked >= now - window:
+            continue
+        if keys[ticket.pk] in taken:
+            continue  # scheduled already
+        taken.add(keys[ticket.pk])
+        nps = ticket.pk in with_order
+        surveys.append(
+            Survey(
+                kind=SurveyKind.NPS if nps else SurveyKind.CSAT,
+                trigger=SurveyTrigger.ORDER if nps else SurveyTrigger.RESOLVED,
+                key=keys[ticket.pk],
+                ticket=ticket,
+                customer_id=ticket.customer_id,
+                channel=channel,
+                team_id=ticket.team_id,
+                category=ticket.category,
+                case_number="",
+                created_at=now,
+                due_at=now
+                + (
+                    timedelta(days=config.nps_order_days)
+                    if nps
+                    else timedelta(minutes=config.delay_minutes)
+                ),
+                nonce=secrets.token_hex(8),
+            )
+        )
+        if config.fatigue_days:
+            last_asked[ticket.customer_id] = now
+    if not surveys:
+        return []
+    Survey.objects.bulk_create(surveys)
+    by_ticket = {survey.ticket_id: survey.pk for survey in surveys}
+    Survey.agents.through.objects.bulk_create(
+        [
+            Survey.agents.through(survey_id=by_ticket[ticket_id], agent_id=agent_id)
+            for ticket_id, agent_id in Message.objects.filter(
+                ticket_id__in=list(by_ticket),
+                direction=Direction.OUT,
+                author__isnull=False,
+                is_bot=False,
+                is_automatic=False,
+            )
+            .order_by()
+            .values_list("ticket_id", "author_id")
+            .distinct()
+        ]
+    )
+    due = [s.pk for s in surveys if s.due_at is not None and s.due_at <= s.created_at]
+    if due:
+
+        def invite() -> None:
+            for survey_id in due:
+                survey_invite_later(survey_id)
+
+        transaction.on_commit(invite)
+    return surveys
+
+
+def _resolution_key(ticket: Ticket, with_order: set[int]) -> str:
+    """The survey's key, as `survey_on_resolution` names it."""
+    return f"nps:ticket:{ticket.pk}" if ticket.pk in with_order else f"csat:ticket:{ticket.pk}"
 
 
 def _owes_survey(event: TicketEvent) -> bool:
