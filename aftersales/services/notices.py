@@ -43,7 +43,7 @@ from aftersales.services.history import step_being_recorded
 from aftersales.steps import Step, expected_minutes
 from kefu.revisions import RevisionCache
 from tickets import events
-from tickets.delivery import backend_accepts
+from tickets.delivery import backend_accepts, backends_asked
 from tickets.models import (
     Channel,
     ContactIdentity,
@@ -480,14 +480,25 @@ def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) 
                 if e.actor_id is None and e.data.get("to") == Status.RESOLVED
             ]
         )
-        identities: dict[int, list[ContactIdentity]] = {e.ticket.customer_id: [] for e in changes}
-        for identity in ContactIdentity.objects.filter(customer_id__in=list(identities)):
+        customers = {event.ticket.customer_id: event.ticket.customer for event in changes}
+        identities: dict[int, list[ContactIdentity]] = {pk: [] for pk in customers}
+        for identity in ContactIdentity.objects.filter(customer_id__in=list(customers)):
             identities[identity.customer_id].append(identity)
+        # Every address a notice might go to, asked of the backends at once (opt-outs).
+        addresses: dict[str, list[str]] = {
+            channel: [
+                address
+                for pk, customer in customers.items()
+                if (address := customer_address(customer, channel, identities=identities[pk]))
+            ]
+            for channel in NOTICE_CHANNELS
+        }
     except Exception:
         logger.exception("status notices of a batch of %d changes failed", len(changes))
         return
     with (
         batch_scope.batch_scope(items={}, waiting=set(), identities=identities),
+        backends_asked(addresses),
         notices_gathered(),
     ):
         for event in changes:

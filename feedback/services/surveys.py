@@ -47,7 +47,7 @@ from feedback.models import (
 from feedback.signals import survey_answered
 from kb.triage import triage_text
 from tickets import events, hooks
-from tickets.delivery import backend_accepts
+from tickets.delivery import backend_accepts, backends_asked
 from tickets.inbound import InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
@@ -577,10 +577,11 @@ def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | N
 
 def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[int, Message]:
     """Queue the invitations of surveys this worker has claimed, in one transaction and a
-    fixed number of statements whatever their number (but the delivery backend's check of
-    each address, e.g. the SMS opt-out list): each survey is given up (the reason
-    stays on it: the ticket is open again, spam, merged, erased, its channel switched off,
-    the customer asked within the fatigue window, no address), held for the morning (an SMS
+    fixed number of statements whatever their number (the delivery backends are asked about
+    the batch's addresses at once, `backends_asked`; one without `accepts_many` is asked
+    about each): each survey is given up (the reason stays on it: the ticket is open again,
+    spam, merged, erased, its channel switched off, the customer asked within the fatigue
+    window, no address), held for the morning (an SMS
     in the quiet hours), or invited: its message queued on the outbox, a trail entry on its
     ticket, its delivery task sent after the commit. Returns the queued messages by survey
     id."""
@@ -614,34 +615,42 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         skipped: dict[str, list[int]] = {}
         held: list[int] = []
         invited: list[Survey] = []
+        addresses = {
+            survey.pk: customer_address(
+                survey.customer, survey.channel, identities=identities.get(survey.customer_id, [])
+            )
+            for survey in surveys
+        }
+        by_channel: dict[str, list[str]] = {}
         for survey in surveys:
-            ticket = survey.ticket
-            reason = ""
-            if ticket.is_open:
-                reason = "ticket open again"
-            elif skip := survey_skip_reason(ticket):
-                reason = skip
-            elif survey.channel not in config.channels:
-                reason = "channel switched off"
-            elif survey.customer_id in asked:
-                reason = "asked recently"
-            elif survey.channel == Channel.SMS and morning is not None:
-                held.append(survey.pk)
-                continue
-            else:
-                address = customer_address(
-                    survey.customer,
-                    survey.channel,
-                    identities=identities.get(survey.customer_id, []),
-                )
-                if not address or not backend_accepts(survey.channel, address):
-                    reason = "no way to reach the customer"
-            if reason:
-                skipped.setdefault(reason, []).append(survey.pk)
-                continue
-            invited.append(survey)
-            if config.fatigue_days:
-                asked.add(survey.customer_id)
+            if address := addresses[survey.pk]:
+                by_channel.setdefault(survey.channel, []).append(address)
+        # The backends are asked about the batch's addresses at once (the SMS opt-outs).
+        with backends_asked(by_channel):
+            for survey in surveys:
+                ticket = survey.ticket
+                reason = ""
+                if ticket.is_open:
+                    reason = "ticket open again"
+                elif skip := survey_skip_reason(ticket):
+                    reason = skip
+                elif survey.channel not in config.channels:
+                    reason = "channel switched off"
+                elif survey.customer_id in asked:
+                    reason = "asked recently"
+                elif survey.channel == Channel.SMS and morning is not None:
+                    held.append(survey.pk)
+                    continue
+                else:
+                    address = addresses[survey.pk]
+                    if not address or not backend_accepts(survey.channel, address):
+                        reason = "no way to reach the customer"
+                if reason:
+                    skipped.setdefault(reason, []).append(survey.pk)
+                    continue
+                invited.append(survey)
+                if config.fatigue_days:
+                    asked.add(survey.customer_id)
         for reason, ids in skipped.items():
             Survey.objects.filter(pk__in=ids).update(due_at=None, skipped_reason=reason)
         if held:
