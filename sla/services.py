@@ -433,11 +433,22 @@ def _shift_wall(
 # subjects' locks (their ticket rows), so the clocks read here stay as read until the write.
 
 
-def clocks_satisfy_many(*, subject_ids: Collection[int], milestone: str, at: datetime) -> None:
-    """`clock_satisfy` for each subject: its latest running clock of `milestone` met at `at`."""
+RowsUpdate = Callable[[type[SlaClock], list[SlaClock], list[str]], None]
+
+
+def clocks_satisfy_many(
+    *,
+    subject_ids: Collection[int],
+    milestone: str,
+    at: datetime,
+    rows_update: RowsUpdate | None = None,
+) -> None:
+    """`clock_satisfy` for each subject: its latest running clock of `milestone` met at `at`.
+    `rows_update` (here and below): as for `clocks_move`."""
     clocks_move(
         milestone=milestone,
         moves=[ClockMove(subject_id=subject_id, at=at, start=None) for subject_id in subject_ids],
+        rows_update=rows_update,
     )
 
 
@@ -451,26 +462,43 @@ def clocks_hold_many(*, subject_ids: Collection[int], milestones: list[str], at:
     ).update(paused_at=at)
 
 
-def clock_reopen_many(*, subject_ids: Collection[int], milestone: str, at: datetime) -> int:
+def clock_reopen_many(
+    *,
+    subject_ids: Collection[int],
+    milestone: str,
+    at: datetime,
+    rows_update: RowsUpdate | None = None,
+) -> int:
     """`clock_reopen` for each subject: its latest met clock of `milestone` runs again."""
     latest: dict[int, SlaClock] = {}
     for clock in SlaClock.objects.filter(
         subject_id__in=list(subject_ids), milestone=milestone, satisfied_at__isnull=False
     ).order_by("sequence"):
         latest[clock.subject_id] = clock
-    return _clocks_pushed_back(list(latest.values()), at=at, reason="reopened", clear_met=True)
+    return _clocks_pushed_back(
+        list(latest.values()), at=at, reason="reopened", clear_met=True, rows_update=rows_update
+    )
 
 
-def clocks_resume_many(*, subject_ids: Collection[int], at: datetime) -> int:
+def clocks_resume_many(
+    *, subject_ids: Collection[int], at: datetime, rows_update: RowsUpdate | None = None
+) -> int:
     """`clocks_resume` for each subject."""
     paused = list(
         SlaClock.objects.filter(subject_id__in=list(subject_ids), paused_at__isnull=False)
     )
-    return _clocks_pushed_back(paused, at=at, reason="paused", clear_met=False)
+    return _clocks_pushed_back(
+        paused, at=at, reason="paused", clear_met=False, rows_update=rows_update
+    )
 
 
 def _clocks_pushed_back(
-    clocks: list[SlaClock], *, at: datetime, reason: str, clear_met: bool
+    clocks: list[SlaClock],
+    *,
+    at: datetime,
+    reason: str,
+    clear_met: bool,
+    rows_update: RowsUpdate | None,
 ) -> int:
     fields: set[str] = set()
     for clock in clocks:
@@ -480,7 +508,9 @@ def _clocks_pushed_back(
         for name, value in updates.items():
             setattr(clock, name, value)
         fields.update(updates)
-    if clocks:
+    if clocks and rows_update is not None:
+        rows_update(SlaClock, clocks, sorted(fields))
+    elif clocks:
         SlaClock.objects.bulk_update(clocks, sorted(fields))
     return len(clocks)
 

@@ -57,7 +57,11 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.services.audit import audit_record
-from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.delivery import (
+    customer_address,
+    deliver_later_many,
+    new_message_id,
+)
 from tickets.services.quiet_hours import quiet_hours_end
 from tickets.services.trail import TrailEntry, event_record, events_record, ticket_publish
 from tickets.tiers import Tier
@@ -419,12 +423,7 @@ def notices_write(
     events_record(entries)
     due = [message.pk for draft, message in zip(fresh, messages, strict=True) if draft.hold is None]
     if due:
-
-        def deliver() -> None:
-            for message_id in due:
-                deliver_later(message_id)
-
-        transaction.on_commit(deliver)
+        transaction.on_commit(lambda: deliver_later_many(due))
     for draft, message in zip(fresh, messages, strict=True):
         ticket_publish(draft.ticket, events.message_added(draft.ticket, message), board=False)
     return list(messages)

@@ -63,8 +63,9 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.raw_sql import rows_update
 from tickets.services.audit import audit_record
-from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.delivery import customer_address, deliver_later_many, new_message_id
 from tickets.services.quiet_hours import quiet_hours_end
 from tickets.services.trail import TrailEntry, events_record, ticket_publish
 
@@ -300,6 +301,18 @@ def survey_invite_later(survey_id: int) -> None:
     task_queue(survey_invite_task, survey_id)
 
 
+def surveys_invite_later(survey_ids: list[int]) -> None:
+    """One task for a batch's due surveys (`surveys_invite`); the sweep invites any whose
+    task was lost."""
+    from feedback.tasks import surveys_invite_task
+    from kefu.celery import task_queue
+
+    if len(survey_ids) == 1:
+        survey_invite_later(survey_ids[0])
+    elif survey_ids:
+        task_queue(surveys_invite_task, survey_ids)
+
+
 def _nps_sampled(ticket: Ticket, percent: int) -> bool:
     if percent <= 0:
         return False
@@ -462,12 +475,7 @@ def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) ->
     )
     due = [s.pk for s in surveys if s.due_at is not None and s.due_at <= s.created_at]
     if due:
-
-        def invite() -> None:
-            for survey_id in due:
-                survey_invite_later(survey_id)
-
-        transaction.on_commit(invite)
+        transaction.on_commit(lambda: surveys_invite_later(due))
     return surveys
 
 
@@ -573,6 +581,23 @@ def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | N
     if not survey_claim(survey_id, now=now):
         return None
     return surveys_invite_claimed(survey_ids=[survey_id], now=now).get(survey_id)
+
+
+def surveys_invite(*, survey_ids: Sequence[int], now: datetime | None = None) -> dict[int, Message]:
+    """`survey_invite` for a batch: those of the surveys that are due are claimed together (a
+    second call, or a sweep that claimed them first, leaves them alone) and invited in one
+    transaction (`surveys_invite_claimed`)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            Survey.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(survey_ids), due_at__lte=now, invited_at=None)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if claimed:
+            Survey.objects.filter(pk__in=claimed).update(due_at=now + INVITE_LEASE)
+    return surveys_invite_claimed(survey_ids=claimed, now=now) if claimed else {}
 
 
 def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[int, Message]:
@@ -682,7 +707,9 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
             survey.message = message
             survey.due_at = None
             survey.expires_at = expires_at
-        Survey.objects.bulk_update(invited, ["invited_at", "message", "due_at", "expires_at"])
+        # One UPDATE … FROM (VALUES …): `bulk_update`'s CASE expressions took longer to build
+        # than the rest of a batch of 500 invitations (bench/feedback.py, tickets.raw_sql).
+        rows_update(Survey, invited, ["invited_at", "message", "due_at", "expires_at"])
         events_record(
             [
                 TrailEntry(
@@ -702,11 +729,7 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         )
         message_ids = [message.pk for message in messages]
 
-        def deliver() -> None:
-            for message_id in message_ids:
-                deliver_later(message_id)
-
-        transaction.on_commit(deliver)
+        transaction.on_commit(lambda: deliver_later_many(message_ids))
         for survey, message in zip(invited, messages, strict=True):
             ticket_publish(survey.ticket, events.message_added(survey.ticket, message), board=False)
     return {survey.pk: message for survey, message in zip(invited, messages, strict=True)}

@@ -195,3 +195,23 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
 
 # Locks, clocks, the rows, the trail, the facts, the surveys, the notices: per batch.
 BATCH_STATEMENTS = 31
+
+
+def test_a_batchs_surveys_and_notices_go_out_after_the_commit(
+    agent, clock, django_capture_on_commit_callbacks
+):
+    configure(delay_minutes=0)
+    tickets = [answered(customer_ticket(phone=f"+86133000000{n}"), agent) for n in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets_set_status(
+            ticket_ids=[t.pk for t in tickets], status=Status.RESOLVED, actor=agent.user
+        )
+
+    for ticket in tickets:
+        sent = ticket.messages.filter(is_automatic=True).order_by("pk")
+        assert list(sent.values_list("notice", "delivery_status")) == [
+            ("ticket.resolved", "sent"),
+            ("survey:csat", "sent"),
+        ]
+        assert Survey.objects.get(ticket=ticket).invited_at == DAYTIME

@@ -13,6 +13,7 @@ from tickets.models import (
     SlaState,
     Ticket,
 )
+from tickets.raw_sql import rows_update
 
 
 def sla_attributes(ticket: Ticket) -> dict[str, object]:
@@ -89,7 +90,7 @@ def sla_follow_status_many(
         staying.append(ticket)
     if closing:
         sla_services.clocks_satisfy_many(
-            subject_ids=closing, milestone=Milestone.RESOLUTION, at=now
+            subject_ids=closing, milestone=Milestone.RESOLUTION, at=now, rows_update=rows_update
         )
         sla_services.clocks_hold_many(
             subject_ids=closing,
@@ -98,11 +99,11 @@ def sla_follow_status_many(
         )
     if reopening:
         sla_services.clock_reopen_many(
-            subject_ids=reopening, milestone=Milestone.RESOLUTION, at=now
+            subject_ids=reopening, milestone=Milestone.RESOLUTION, at=now, rows_update=rows_update
         )
     if staying:
         ids = [ticket.pk for ticket in staying]
-        sla_services.clocks_resume_many(subject_ids=ids, at=now)
+        sla_services.clocks_resume_many(subject_ids=ids, at=now, rows_update=rows_update)
         # One status for the batch, so one pausing state.
         for status in {ticket.status for ticket in staying}:
             sla_services.clocks_pause_many(

@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.priority import priority_rank
+from tickets.raw_sql import rows_update
 from tickets.services.alerts import assignment_notify
 from tickets.services.assignment import capacity_freed_later
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
@@ -222,7 +223,7 @@ def tickets_set_status(
                 ticket.closed_at = now
         sla_follow_status_many(tickets=moving, previous=previous, now=now)
         fields.extend(sla_refresh_many(moving))
-        Ticket.objects.bulk_update(moving, fields)
+        rows_update(Ticket, moving, fields)
         # The database derives it from the status.
         is_open = dict(
             Ticket.objects.filter(pk__in=[t.pk for t in moving]).values_list("pk", "is_open")
