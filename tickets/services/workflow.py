@@ -171,8 +171,10 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Tic
     changes = tickets_set_status(ticket_ids=[ticket.pk], status=status, actor=actor)
     if changes.refused:
         raise StatusRefused(changes.refused[0].reason, code="close_guard")
-    (done,) = changes.changed or changes.unchanged
-    return done
+    found = changes.changed or changes.unchanged
+    if not found:
+        raise Ticket.DoesNotExist(f"ticket {ticket.pk} does not exist")
+    return found[0]
 
 
 def tickets_set_status(
