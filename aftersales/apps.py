@@ -17,19 +17,21 @@ class AftersalesConfig(AppConfig):
         from aftersales.panels import ticket_cases_panel
         from aftersales.portal import portal_section
         from aftersales.search import order_search
-        from aftersales.selectors import ticket_order_number
+        from aftersales.selectors import ticket_order_number, tickets_order_numbers
         from aftersales.services import notices
         from aftersales.services.clocks import on_clock_fired
         from sla.signals import clock_fired
         from tickets import hooks
-        from tickets.signals import ticket_event_recorded
+        from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         # Cards on the ticket page, in this order: the order, its cases, a parcel's anomaly.
         hooks.ticket_panel_register("orders", order_panel.order_panel)
         hooks.ticket_panel_register("cases", ticket_cases_panel)
         hooks.ticket_panel_register("aftersales.logistics", logistics_panel)
         # The ticket's order in the core's macros ({order_number}).
-        hooks.ticket_order_number_register("aftersales.order", ticket_order_number)
+        hooks.ticket_order_number_register(
+            "aftersales.order", ticket_order_number, batch=tickets_order_numbers
+        )
         # Orders and cases on the customer's self-service home.
         hooks.portal_section_register("aftersales", portal_section)
         # Purchases and parcels on the customer's timeline.
@@ -50,6 +52,9 @@ class AftersalesConfig(AppConfig):
         )
         # Customer notices: a case's step or a ticket change queues one in its transaction.
         ticket_event_recorded.connect(notices.on_ticket_event, dispatch_uid="aftersales_notices")
+        ticket_events_recorded.connect(
+            notices.on_ticket_events, dispatch_uid="aftersales_notices_batch"
+        )
         # Each process keeps the notice templates; a change reaches every process within
         # seconds (kefu.revisions).
         from django.db.models.signals import post_delete, post_save

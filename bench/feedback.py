@@ -13,10 +13,12 @@ Then, in `--workers` processes on the one machine (production settings, PostgreS
 Redis; no web server and no Celery worker: the work they would do runs in the bench's
 processes, through the same functions):
 
-1. **resolutions**: every ticket resolved by the agent through the core's status service
-   (`tickets.services.workflow.ticket_set_status`, what the ticket page, the API and the
-   queue's bulk status action call): the close guards, the SLA clocks, the trail entry whose
-   receiver schedules the survey, the websocket push. `resolutions_s`.
+1. **resolutions**: every ticket resolved by the agent through the core's batch status
+   service (`tickets.services.workflow.tickets_set_status`, what the queue's bulk status
+   action calls; the ticket page and the API call it with one ticket), `RESOLVE_BATCH`
+   (500) tickets per call as a supervisor's bulk action would: the close guards, the SLA
+   clocks, the trail entries whose receivers schedule the surveys and queue the status
+   notices, the websocket pushes. `resolutions_s`.
 2. **invitations**: the sweep (`surveys_due_send`, as beat runs it) until nothing is due:
    surveys claimed, their invitations stored as queued outbound SMS on the tickets and their
    delivery tasks sent to the broker (Redis; they stay queued). `invitations_queued` counts
@@ -65,6 +67,7 @@ from urllib.parse import urlencode  # noqa: E402
 from bench.common import emit, log, r, recreate_database, seed_helpdesk, setup_django  # noqa: E402
 
 BATCH = 2000
+RESOLVE_BATCH = 500
 REDELIVERED_SHARE = 0.05
 TARGET_S = 120.0
 PATH = "/webhooks/sms/twilio/"
@@ -172,22 +175,23 @@ def _profiled(name: str, work: Callable[[], int]) -> int:
 
 
 def resolve_slice(part: tuple[list[int], int]) -> int:
-    """Resolve the tickets `ids` as the agent, one status change each."""
+    """Resolve the tickets `ids` as the agent, `RESOLVE_BATCH` per status change."""
     _child_setup()
     from django.contrib.auth import get_user_model
 
-    from tickets.models import Status, Ticket
-    from tickets.services.workflow import ticket_set_status
+    from tickets.models import Status
+    from tickets.services.workflow import tickets_set_status
 
     ids, user_id = part
     actor = get_user_model().objects.get(pk=user_id)
 
     def work() -> int:
         done = 0
-        for start in range(0, len(ids), 1000):
-            for ticket in Ticket.objects.filter(pk__in=ids[start : start + 1000]).order_by("pk"):
-                ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=actor)
-                done += 1
+        for start in range(0, len(ids), RESOLVE_BATCH):
+            changes = tickets_set_status(
+                ticket_ids=ids[start : start + RESOLVE_BATCH], status=Status.RESOLVED, actor=actor
+            )
+            done += len(changes.changed)
         return done
 
     return _profiled("resolutions", work)

@@ -32,6 +32,10 @@ class SmsOutboxBackend(OutboxBackend):
     def accepts(self, to: str) -> bool:
         return not SmsOptOut.objects.filter(phone=to).exists()
 
+    def accepts_many(self, addresses: list[str]) -> set[str]:
+        opted_out = SmsOptOut.objects.filter(phone__in=addresses).values_list("phone", flat=True)
+        return set(addresses) - set(opted_out)
+
     def send(self, outbound: Outbound) -> DeliveryResult:
         if not self.accepts(outbound.to):
             return DeliveryResult(status=DeliveryStatus.FAILED, error="the number opted out")

@@ -12,6 +12,7 @@ class FeedbackConfig(AppConfig):
         from feedback.panels import complaint_panel, quality_panel
         from feedback.services.complaints import (
             complaint_close_guard,
+            complaint_close_guards,
             complaint_on_ticket_event,
             complaint_on_ticket_opened,
         )
@@ -24,7 +25,9 @@ class FeedbackConfig(AppConfig):
         # recognised, and no resolving or closing a complaint without its review.
         hooks.ticket_panel_register("feedback.complaint", complaint_panel)
         hooks.ticket_opened_register("feedback.complaint", complaint_on_ticket_opened)
-        hooks.close_guard_register("feedback.complaint_review", complaint_close_guard)
+        hooks.close_guard_register(
+            "feedback.complaint_review", complaint_close_guard, batch=complaint_close_guards
+        )
         # A complaint resolved owes its customer a call-back from its owner.
         ticket_event_recorded.connect(
             complaint_on_ticket_event, dispatch_uid="feedback_complaint_callback"
@@ -45,7 +48,7 @@ class FeedbackConfig(AppConfig):
         from feedback.services import surveys
         from feedback.services.sampling import sample_source_register
         from tickets import hooks
-        from tickets.signals import ticket_event_recorded
+        from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         hooks.ticket_panel_register("feedback.surveys", survey_panels.survey_panel)
         hooks.timeline_source_register("feedback.answers", survey_panels.survey_answers)
@@ -53,4 +56,7 @@ class FeedbackConfig(AppConfig):
         hooks.timeline_source_register("feedback.attempts", survey_panels.callback_attempts)
         hooks.inbound_interceptor_register("feedback.sms_survey", surveys.sms_reply_intercept)
         ticket_event_recorded.connect(surveys.on_ticket_event, dispatch_uid="feedback_surveys")
+        ticket_events_recorded.connect(
+            surveys.on_ticket_events, dispatch_uid="feedback_surveys_batch"
+        )
         sample_source_register(SampleReason.LOW_CSAT, surveys.low_csat_tickets)

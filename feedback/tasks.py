@@ -3,7 +3,12 @@
 from celery import shared_task
 
 from feedback.services.sampling import last_full_week, sample_draw
-from feedback.services.surveys import nps_quarter_sample, survey_invite, surveys_due_send
+from feedback.services.surveys import (
+    nps_quarter_sample,
+    survey_invite,
+    surveys_due_send,
+    surveys_invite,
+)
 
 
 @shared_task(name="feedback.tasks.quality_sample_draw")
@@ -17,6 +22,13 @@ def quality_sample_draw() -> int:
 def survey_invite_task(survey_id: int) -> bool:
     """Queue one survey's invitation if it is due; a second copy does nothing."""
     return survey_invite(survey_id=survey_id) is not None
+
+
+@shared_task(name="feedback.tasks.surveys_invite_task")
+def surveys_invite_task(survey_ids: list[int]) -> int:
+    """Queue the invitations of a batch's surveys that are due (a bulk resolution's); a
+    second copy does nothing. Returns how many were invited."""
+    return len(surveys_invite(survey_ids=survey_ids))
 
 
 @shared_task(name="feedback.tasks.surveys_sweep")

@@ -27,13 +27,17 @@ An app registers its contributions in its `AppConfig.ready`:
 
 - **ticket order number**: `ticket_order_number_register(name, finder)`; `finder(ticket)`
   returns the number of the order the ticket is about ("" when it knows none). The first
-  non-empty answer fills a macro's {order_number}.
+  non-empty answer fills a macro's {order_number}. `batch(tickets)`, when registered too,
+  answers for many tickets in one go (a dict by ticket id, leaving out those with none).
 
 - **close guards**: `close_guard_register(name, guard)`; `guard(ticket, status, actor)` is
   asked before a ticket is resolved or closed (`status` is the one asked for, `actor` the
   user who asks, None for Kefu itself) and returns why it may not be ("" when it may). The
   status service refuses with the first reason given and changes nothing. It runs under the
-  ticket's row lock, inside the status change's transaction.
+  ticket's row lock, inside the status change's transaction. A guard that can answer for a
+  batch of tickets at once (the queue's bulk status action) also registers `batch`:
+  `batch(tickets, status, actor)` returns the reasons by ticket id, for those it refuses;
+  without it the guard is asked once per ticket.
 
 - **ticket opened**: `ticket_opened_register(name, listener)`; `listener(ticket)` runs in the
   intake's transaction right after a new ticket (triaged, routed, with its SLA clocks) is
@@ -50,7 +54,7 @@ Each name is registered once (a second registration under a name replaces the fi
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,10 +113,14 @@ _portal_sections: dict[str, PortalSection] = {}
 _timeline_sources: dict[str, TimelineSource] = {}
 _customer_merge_parts: dict[str, CustomerMergePart] = {}
 TicketOrderNumber = Callable[[Ticket], str]
+TicketOrderNumbers = Callable[[Sequence[Ticket]], dict[int, str]]
 _ticket_order_numbers: dict[str, TicketOrderNumber] = {}
+_ticket_order_number_batches: dict[str, TicketOrderNumbers] = {}
 _search_sources: dict[str, SearchSource] = {}
 CloseGuard = Callable[[Ticket, str, User | None], str]
+CloseGuardBatch = Callable[[Sequence[Ticket], str, User | None], dict[int, str]]
 _close_guards: dict[str, CloseGuard] = {}
+_close_guard_batches: dict[str, CloseGuardBatch] = {}
 TicketOpened = Callable[[Ticket], None]
 _ticket_opened: dict[str, TicketOpened] = {}
 
@@ -149,8 +157,13 @@ def customer_merge_parts() -> list[tuple[str, CustomerMergePart]]:
     return list(_customer_merge_parts.items())
 
 
-def ticket_order_number_register(name: str, finder: TicketOrderNumber) -> None:
+def ticket_order_number_register(
+    name: str, finder: TicketOrderNumber, *, batch: TicketOrderNumbers | None = None
+) -> None:
     _ticket_order_numbers[name] = finder
+    _ticket_order_number_batches.pop(name, None)
+    if batch is not None:
+        _ticket_order_number_batches[name] = batch
 
 
 def ticket_order_number(ticket: Ticket) -> str:
@@ -161,6 +174,21 @@ def ticket_order_number(ticket: Ticket) -> str:
     return ""
 
 
+def ticket_order_numbers(tickets: Sequence[Ticket]) -> dict[int, str]:
+    """`ticket_order_number` of many tickets, by ticket id (those with none left out)."""
+    found: dict[int, str] = {}
+    for name, finder in _ticket_order_numbers.items():
+        left = [ticket for ticket in tickets if ticket.pk not in found]
+        if not left:
+            break
+        batch = _ticket_order_number_batches.get(name)
+        if batch is not None:
+            found.update((pk, number) for pk, number in batch(left).items() if number)
+        else:
+            found.update((t.pk, number) for t in left if (number := finder(t)))
+    return found
+
+
 def search_source_register(name: str, source: SearchSource) -> None:
     _search_sources[name] = source
 
@@ -169,17 +197,37 @@ def search_sources() -> list[tuple[str, SearchSource]]:
     return list(_search_sources.items())
 
 
-def close_guard_register(name: str, guard: CloseGuard) -> None:
+def close_guard_register(
+    name: str, guard: CloseGuard, *, batch: CloseGuardBatch | None = None
+) -> None:
     _close_guards[name] = guard
+    _close_guard_batches.pop(name, None)
+    if batch is not None:
+        _close_guard_batches[name] = batch
 
 
 def close_refusal(ticket: Ticket, status: str, actor: User | None) -> str:
     """Why `actor` (None: Kefu itself) may not resolve or close the ticket now, by the first
     guard that says so; "" when every guard lets it."""
-    for guard in _close_guards.values():
-        if reason := guard(ticket, status, actor):
-            return reason
-    return ""
+    return close_refusals([ticket], status, actor).get(ticket.pk, "")
+
+
+def close_refusals(tickets: Sequence[Ticket], status: str, actor: User | None) -> dict[int, str]:
+    """`close_refusal` for many tickets: the first guard's reason by ticket id, for the
+    tickets some guard refuses."""
+    refused: dict[int, str] = {}
+    for name, guard in _close_guards.items():
+        left = [ticket for ticket in tickets if ticket.pk not in refused]
+        if not left:
+            break
+        batch = _close_guard_batches.get(name)
+        if batch is not None:
+            refused.update(
+                (pk, reason) for pk, reason in batch(left, status, actor).items() if reason
+            )
+        else:
+            refused.update((t.pk, reason) for t in left if (reason := guard(t, status, actor)))
+    return refused
 
 
 def ticket_opened_register(name: str, listener: TicketOpened) -> None:

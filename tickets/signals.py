@@ -10,7 +10,9 @@ quick and must not call out of the process; work that does is queued after the c
 `events_record` records many entries at once: it sends `ticket_event_recorded` for each with
 `batch=True`, then `ticket_events_recorded` once with all of them (`events`), so a receiver
 that can do its part for the whole batch in one statement leaves the entries marked as a
-batch to the second signal.
+batch to the second signal. A status change always comes as a batch (`tickets_set_status`,
+one ticket or many): the survey scheduling (feedback), the status notice (after-sales) and
+the facts' marking (analytics) take the batch.
 """
 
 from django.dispatch import Signal

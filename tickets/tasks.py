@@ -6,6 +6,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
+from kefu.celery import task_queue
 from tickets.delivery import Outbound
 from tickets.models import Message
 from tickets.orders import OrderLookupError
@@ -32,6 +33,14 @@ def deliver_message(message_id: int) -> None:
         # without waiting for the disk; the sweep takes the payload in again, with a new
         # acknowledgement), or it was deleted. Nothing to send.
         logger.warning("message %s to deliver does not exist; skipped", message_id)
+
+
+@shared_task(name="tickets.tasks.deliver_messages", ignore_result=True)
+def deliver_messages(message_ids: list[int]) -> None:
+    """A batch's deliveries (`deliver_later_many`), each queued as its own task, so that
+    they are sent in parallel by the workers and one slow provider call holds up no other."""
+    for message_id in message_ids:
+        task_queue(deliver_message, message_id)
 
 
 @shared_task(name="tickets.tasks.outbox_sweep", ignore_result=True)

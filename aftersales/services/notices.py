@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -42,9 +43,10 @@ from aftersales.services.history import step_being_recorded
 from aftersales.steps import Step, expected_minutes
 from kefu.revisions import RevisionCache
 from tickets import events
-from tickets.delivery import backend_accepts
+from tickets.delivery import backend_accepts, backends_asked
 from tickets.models import (
     Channel,
+    ContactIdentity,
     Customer,
     DeliveryStatus,
     Direction,
@@ -55,7 +57,11 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.services.audit import audit_record
-from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.delivery import (
+    customer_address,
+    deliver_later_many,
+    new_message_id,
+)
 from tickets.services.quiet_hours import quiet_hours_end
 from tickets.services.trail import TrailEntry, event_record, events_record, ticket_publish
 from tickets.tiers import Tier
@@ -417,12 +423,7 @@ def notices_write(
     events_record(entries)
     due = [message.pk for draft, message in zip(fresh, messages, strict=True) if draft.hold is None]
     if due:
-
-        def deliver() -> None:
-            for message_id in due:
-                deliver_later(message_id)
-
-        transaction.on_commit(deliver)
+        transaction.on_commit(lambda: deliver_later_many(due))
     for draft, message in zip(fresh, messages, strict=True):
         ticket_publish(draft.ticket, events.message_added(draft.ticket, message), board=False)
     return list(messages)
@@ -446,6 +447,8 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     savepoint: the change it would have announced goes ahead."""
     if event.kind not in (EventKind.AFTERSALES, EventKind.STATUS, EventKind.REPLIED):
         return
+    if kwargs.get("batch") and event.kind == EventKind.STATUS:
+        return  # announced with the rest of its batch (`on_ticket_events`)
     try:
         if _gathered.get() is not None:
             _event_notice(event)  # decided only: `notices_gathered` writes it, in a savepoint
@@ -454,6 +457,78 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
                 _event_notice(event)
     except Exception:
         logger.exception("notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_events_recorded`: the status notices of a batch
+    of status changes (the queue's bulk status action), decided one by one with the
+    customers' addresses read once, and written together (`notices_gathered`). A notice
+    that cannot be decided is logged and left out; the changes go ahead."""
+    changes = [
+        event
+        for event in events
+        if event.kind == EventKind.STATUS and event.data.get("to") in _STATUS_NOTICES
+    ]
+    if not changes:
+        return
+    try:
+        by_bot = _bots_resolved(
+            [
+                e.ticket
+                for e in changes
+                if e.actor_id is None and e.data.get("to") == Status.RESOLVED
+            ]
+        )
+        customers = {event.ticket.customer_id: event.ticket.customer for event in changes}
+        identities: dict[int, list[ContactIdentity]] = {pk: [] for pk in customers}
+        for identity in ContactIdentity.objects.filter(customer_id__in=list(customers)):
+            identities[identity.customer_id].append(identity)
+        # Every address a notice might go to, asked of the backends at once (opt-outs).
+        addresses: dict[str, list[str]] = {
+            channel: [
+                address
+                for pk, customer in customers.items()
+                if (address := customer_address(customer, channel, identities=identities[pk]))
+            ]
+            for channel in NOTICE_CHANNELS
+        }
+    except Exception:
+        logger.exception("status notices of a batch of %d changes failed", len(changes))
+        return
+    with (
+        batch_scope.batch_scope(items={}, waiting=set(), identities=identities),
+        backends_asked(addresses),
+        notices_gathered(),
+    ):
+        for event in changes:
+            try:
+                _status_notice(event, by_bot=event.ticket_id in by_bot)
+            except Exception:
+                logger.exception(
+                    "notice for trail entry %s of ticket %s failed", event.pk, event.ticket_id
+                )
+
+
+# The statuses a customer is told of.
+_STATUS_NOTICES = (Status.PENDING_CUSTOMER, Status.RESOLVED)
+
+
+def _bots_resolved(tickets: Sequence[Ticket]) -> set[int]:
+    """`_bot_resolved` for many tickets in one statement: the ids of those whose last answer
+    was the bot's."""
+    if not tickets:
+        return set()
+    last = (
+        Message.objects.filter(ticket=OuterRef("pk"), direction=Direction.OUT)
+        .order_by("-created_at", "-pk")
+        .values("is_bot")[:1]
+    )
+    return set(
+        Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets])
+        .annotate(last_is_bot=Subquery(last))
+        .filter(last_is_bot=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _event_notice(event: TicketEvent) -> None:
@@ -470,12 +545,13 @@ def _event_notice(event: TicketEvent) -> None:
         )
 
 
-def _status_notice(event: TicketEvent) -> None:
+def _status_notice(event: TicketEvent, *, by_bot: bool | None = None) -> None:
+    """`by_bot`: whether the bot gave the ticket's last answer, when the caller has read it."""
     status = event.data.get("to")
     if status == Status.PENDING_CUSTOMER:
         notice_event = NoticeEvent.TICKET_PENDING_CUSTOMER
     elif status == Status.RESOLVED:
-        if event.actor_id is None and _bot_resolved(event.ticket):
+        if event.actor_id is None and (_bot_resolved(event.ticket) if by_bot is None else by_bot):
             return  # the customer told the answer bot it helped: they know
         notice_event = NoticeEvent.TICKET_RESOLVED
     else:

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from channels_ingest.http import http_client
 from channels_ingest.models import SmsChannel
-from channels_ingest.sms.services import is_opted_out
+from channels_ingest.sms.services import is_opted_out, opted_out
 from tickets.delivery import DeliveryResult, Outbound, TransientDeliveryError
 from tickets.models import DeliveryStatus
 
@@ -19,6 +19,9 @@ class TwilioBackend:
     def accepts(self, to: str) -> bool:
         """A number that opted out (TD/退订) gets no SMS: a notice goes another way."""
         return not is_opted_out(to)
+
+    def accepts_many(self, addresses: list[str]) -> set[str]:
+        return set(addresses) - opted_out(addresses)
 
     def send(self, outbound: Outbound) -> DeliveryResult:
         if is_opted_out(outbound.to):

@@ -47,7 +47,7 @@ from feedback.models import (
 from feedback.signals import survey_answered
 from kb.triage import triage_text
 from tickets import events, hooks
-from tickets.delivery import backend_accepts
+from tickets.delivery import backend_accepts, backends_asked
 from tickets.inbound import InboundMessage
 from tickets.models import (
     OPEN_STATUSES,
@@ -63,8 +63,9 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.raw_sql import rows_update
 from tickets.services.audit import audit_record
-from tickets.services.delivery import customer_address, deliver_later, new_message_id
+from tickets.services.delivery import customer_address, deliver_later_many, new_message_id
 from tickets.services.quiet_hours import quiet_hours_end
 from tickets.services.trail import TrailEntry, events_record, ticket_publish
 
@@ -300,6 +301,18 @@ def survey_invite_later(survey_id: int) -> None:
     task_queue(survey_invite_task, survey_id)
 
 
+def surveys_invite_later(survey_ids: list[int]) -> None:
+    """One task for a batch's due surveys (`surveys_invite`); the sweep invites any whose
+    task was lost."""
+    from feedback.tasks import surveys_invite_task
+    from kefu.celery import task_queue
+
+    if len(survey_ids) == 1:
+        survey_invite_later(survey_ids[0])
+    elif survey_ids:
+        task_queue(surveys_invite_task, survey_ids)
+
+
 def _nps_sampled(ticket: Ticket, percent: int) -> bool:
     if percent <= 0:
         return False
@@ -342,11 +355,133 @@ def on_ticket_event(sender: Any, event: TicketEvent, **kwargs: Any) -> None:
     resolution goes ahead."""
     if not _owes_survey(event):
         return  # decided from the entry alone: no savepoint for the many that owe nothing
+    if kwargs.get("batch") and event.kind == EventKind.STATUS:
+        return  # scheduled with the rest of its batch (`on_ticket_events`)
     try:
         with transaction.atomic():
             _event_survey(event)
     except Exception:
         logger.exception("survey for trail entry %s of ticket %s failed", event.pk, event.ticket_id)
+
+
+def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) -> None:
+    """Receiver of `tickets.signals.ticket_events_recorded`: the surveys a batch of status
+    changes owes (the queue's bulk status action), scheduled together
+    (`surveys_schedule_resolved`). If the batch fails, each is tried on its own, in its own
+    savepoint, as `on_ticket_event` does: the resolutions go ahead either way."""
+    owing = [event for event in events if event.kind == EventKind.STATUS and _owes_survey(event)]
+    if not owing:
+        return
+    try:
+        with transaction.atomic():
+            surveys_schedule_resolved(
+                resolved=[(event.ticket, event.created_at) for event in owing]
+            )
+    except Exception:
+        logger.exception("%d surveys failed together; scheduling them one by one", len(owing))
+        for event in owing:
+            on_ticket_event(sender, event)
+
+
+def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) -> list[Survey]:
+    """`survey_on_resolution` for many tickets (each with the moment it was resolved by a
+    person), under the same rules, in a fixed number of statements whatever their number:
+    the settings, the order numbers of the tickets in the NPS sample, the customers' locks,
+    the fatigue check, the keys scheduled already, the rows, their agents. Runs in the
+    caller's transaction, which holds the tickets' locks. Returns the surveys scheduled."""
+    config = survey_settings()
+    eligible: list[tuple[Ticket, datetime, str]] = []
+    for ticket, now in resolved:
+        surveyed_on = SURVEY_CHANNEL_FOR.get(Channel(ticket.channel))
+        if surveyed_on is None or surveyed_on not in config.channels or survey_skip_reason(ticket):
+            continue
+        eligible.append((ticket, now, str(surveyed_on)))
+    if not eligible:
+        return []
+    with_order: set[int] = set()
+    if config.nps_is_active:
+        sampled = [t for t, _now, _c in eligible if _nps_sampled(t, config.nps_order_percent)]
+        if sampled:
+            with_order = set(hooks.ticket_order_numbers(sampled))
+    customer_ids = sorted({ticket.customer_id for ticket, _now, _c in eligible})
+    # The customers' rows are the fatigue rule's lock, as for one survey; taken in id order.
+    list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    last_asked: dict[int, datetime] = {}
+    window = timedelta(days=config.fatigue_days)
+    if config.fatigue_days:
+        for customer_id, created_at in Survey.objects.filter(
+            customer_id__in=customer_ids,
+            created_at__gte=min(now for _t, now, _c in eligible) - window,
+            skipped_reason="",
+        ).values_list("customer_id", "created_at"):
+            last_asked[customer_id] = max(created_at, last_asked.get(customer_id, created_at))
+    keys = {ticket.pk: _resolution_key(ticket, with_order) for ticket, _now, _c in eligible}
+    taken = set(Survey.objects.filter(key__in=list(keys.values())).values_list("key", flat=True))
+    surveys: list[Survey] = []
+    for ticket, now, channel in eligible:
+        asked = last_asked.get(ticket.customer_id)
+        if config.fatigue_days and asked is not None and asked >= now - window:
+            continue
+        if keys[ticket.pk] in taken:
+            continue  # scheduled already
+        taken.add(keys[ticket.pk])
+        nps = ticket.pk in with_order
+        surveys.append(
+            Survey(
+                kind=SurveyKind.NPS if nps else SurveyKind.CSAT,
+                trigger=SurveyTrigger.ORDER if nps else SurveyTrigger.RESOLVED,
+                key=keys[ticket.pk],
+                ticket=ticket,
+                customer_id=ticket.customer_id,
+                channel=channel,
+                team_id=ticket.team_id,
+                category=ticket.category,
+                case_number="",
+                created_at=now,
+                due_at=now
+                + (
+                    timedelta(days=config.nps_order_days)
+                    if nps
+                    else timedelta(minutes=config.delay_minutes)
+                ),
+                nonce=secrets.token_hex(8),
+            )
+        )
+        if config.fatigue_days:
+            last_asked[ticket.customer_id] = now
+    if not surveys:
+        return []
+    Survey.objects.bulk_create(surveys)
+    by_ticket = {survey.ticket_id: survey.pk for survey in surveys}
+    Survey.agents.through.objects.bulk_create(
+        [
+            Survey.agents.through(survey_id=by_ticket[ticket_id], agent_id=agent_id)
+            for ticket_id, agent_id in Message.objects.filter(
+                ticket_id__in=list(by_ticket),
+                direction=Direction.OUT,
+                author__isnull=False,
+                is_bot=False,
+                is_automatic=False,
+            )
+            .order_by()
+            .values_list("ticket_id", "author_id")
+            .distinct()
+        ]
+    )
+    due = [s.pk for s in surveys if s.due_at is not None and s.due_at <= s.created_at]
+    if due:
+        transaction.on_commit(lambda: surveys_invite_later(due))
+    return surveys
+
+
+def _resolution_key(ticket: Ticket, with_order: set[int]) -> str:
+    """The survey's key, as `survey_on_resolution` names it."""
+    return f"nps:ticket:{ticket.pk}" if ticket.pk in with_order else f"csat:ticket:{ticket.pk}"
 
 
 def _owes_survey(event: TicketEvent) -> bool:
@@ -448,12 +583,30 @@ def survey_invite(*, survey_id: int, now: datetime | None = None) -> Message | N
     return surveys_invite_claimed(survey_ids=[survey_id], now=now).get(survey_id)
 
 
+def surveys_invite(*, survey_ids: Sequence[int], now: datetime | None = None) -> dict[int, Message]:
+    """`survey_invite` for a batch: those of the surveys that are due are claimed together (a
+    second call, or a sweep that claimed them first, leaves them alone) and invited in one
+    transaction (`surveys_invite_claimed`)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            Survey.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(survey_ids), due_at__lte=now, invited_at=None)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if claimed:
+            Survey.objects.filter(pk__in=claimed).update(due_at=now + INVITE_LEASE)
+    return surveys_invite_claimed(survey_ids=claimed, now=now) if claimed else {}
+
+
 def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[int, Message]:
     """Queue the invitations of surveys this worker has claimed, in one transaction and a
-    fixed number of statements whatever their number (but the delivery backend's check of
-    each address, e.g. the SMS opt-out list): each survey is given up (the reason
-    stays on it: the ticket is open again, spam, merged, erased, its channel switched off,
-    the customer asked within the fatigue window, no address), held for the morning (an SMS
+    fixed number of statements whatever their number (the delivery backends are asked about
+    the batch's addresses at once, `backends_asked`; one without `accepts_many` is asked
+    about each): each survey is given up (the reason stays on it: the ticket is open again,
+    spam, merged, erased, its channel switched off, the customer asked within the fatigue
+    window, no address), held for the morning (an SMS
     in the quiet hours), or invited: its message queued on the outbox, a trail entry on its
     ticket, its delivery task sent after the commit. Returns the queued messages by survey
     id."""
@@ -487,34 +640,42 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         skipped: dict[str, list[int]] = {}
         held: list[int] = []
         invited: list[Survey] = []
+        addresses = {
+            survey.pk: customer_address(
+                survey.customer, survey.channel, identities=identities.get(survey.customer_id, [])
+            )
+            for survey in surveys
+        }
+        by_channel: dict[str, list[str]] = {}
         for survey in surveys:
-            ticket = survey.ticket
-            reason = ""
-            if ticket.is_open:
-                reason = "ticket open again"
-            elif skip := survey_skip_reason(ticket):
-                reason = skip
-            elif survey.channel not in config.channels:
-                reason = "channel switched off"
-            elif survey.customer_id in asked:
-                reason = "asked recently"
-            elif survey.channel == Channel.SMS and morning is not None:
-                held.append(survey.pk)
-                continue
-            else:
-                address = customer_address(
-                    survey.customer,
-                    survey.channel,
-                    identities=identities.get(survey.customer_id, []),
-                )
-                if not address or not backend_accepts(survey.channel, address):
-                    reason = "no way to reach the customer"
-            if reason:
-                skipped.setdefault(reason, []).append(survey.pk)
-                continue
-            invited.append(survey)
-            if config.fatigue_days:
-                asked.add(survey.customer_id)
+            if address := addresses[survey.pk]:
+                by_channel.setdefault(survey.channel, []).append(address)
+        # The backends are asked about the batch's addresses at once (the SMS opt-outs).
+        with backends_asked(by_channel):
+            for survey in surveys:
+                ticket = survey.ticket
+                reason = ""
+                if ticket.is_open:
+                    reason = "ticket open again"
+                elif skip := survey_skip_reason(ticket):
+                    reason = skip
+                elif survey.channel not in config.channels:
+                    reason = "channel switched off"
+                elif survey.customer_id in asked:
+                    reason = "asked recently"
+                elif survey.channel == Channel.SMS and morning is not None:
+                    held.append(survey.pk)
+                    continue
+                else:
+                    address = addresses[survey.pk]
+                    if not address or not backend_accepts(survey.channel, address):
+                        reason = "no way to reach the customer"
+                if reason:
+                    skipped.setdefault(reason, []).append(survey.pk)
+                    continue
+                invited.append(survey)
+                if config.fatigue_days:
+                    asked.add(survey.customer_id)
         for reason, ids in skipped.items():
             Survey.objects.filter(pk__in=ids).update(due_at=None, skipped_reason=reason)
         if held:
@@ -546,7 +707,9 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
             survey.message = message
             survey.due_at = None
             survey.expires_at = expires_at
-        Survey.objects.bulk_update(invited, ["invited_at", "message", "due_at", "expires_at"])
+        # One UPDATE … FROM (VALUES …): `bulk_update`'s CASE expressions took longer to build
+        # than the rest of a batch of 500 invitations (bench/feedback.py, tickets.raw_sql).
+        rows_update(Survey, invited, ["invited_at", "message", "due_at", "expires_at"])
         events_record(
             [
                 TrailEntry(
@@ -566,11 +729,7 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         )
         message_ids = [message.pk for message in messages]
 
-        def deliver() -> None:
-            for message_id in message_ids:
-                deliver_later(message_id)
-
-        transaction.on_commit(deliver)
+        transaction.on_commit(lambda: deliver_later_many(message_ids))
         for survey, message in zip(invited, messages, strict=True):
             ticket_publish(survey.ticket, events.message_added(survey.ticket, message), board=False)
     return {survey.pk: message for survey, message in zip(invited, messages, strict=True)}

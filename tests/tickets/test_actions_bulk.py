@@ -1,8 +1,11 @@
 """Bulk actions on the tickets ticked in the queue: assign, transfer, status, tags, spam."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.utils import translation
+from django.utils.translation import gettext as _
 
+from feedback.services.complaints import complaint_close_guard
 from tests.factories import TeamFactory, intake, make_agent
 from tickets.models import AuditEntry, EventKind, Status, Ticket, TicketEvent
 
@@ -123,3 +126,39 @@ def test_the_queue_with_the_bulk_bar_still_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(20):
         page = agent_client.get("/")
     assert page.content.decode().count("transfer-note") == 3
+
+
+def test_bulk_resolve_reports_the_tickets_a_guard_refused_and_resolves_the_others(
+    agent_client, three
+):
+    from tests.feedback.complaints_support import complaint_ticket
+
+    complaint = complaint_ticket(user_id="b-complaint")
+    response = agent_client.post(
+        "/queue/bulk/",
+        {
+            "action": "status",
+            "status": Status.RESOLVED,
+            "tickets": [*_numbers(three), complaint.number],
+        },
+    )
+
+    told = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    with translation.override("zh-hans"):
+        done = _("Done on %(count)d tickets.") % {"count": 3}
+        reason = complaint_close_guard(complaint, Status.RESOLVED, None)
+    assert told == [("success", done), ("error", f"{complaint.number}: {reason}")]
+    assert complaint.number in reason and "复盘" in reason
+    assert [Ticket.objects.get(pk=t.pk).status for t in three] == [Status.RESOLVED] * 3
+    assert Ticket.objects.get(pk=complaint.pk).status == Status.NEW
+    assert TicketEvent.objects.filter(kind=EventKind.STATUS, ticket=complaint).count() == 0
+
+
+def test_bulk_status_without_a_status_changes_nothing(agent_client, three):
+    response = agent_client.post(
+        "/queue/bulk/", {"action": "status", "status": "", "tickets": _numbers(three)}
+    )
+
+    with translation.override("zh-hans"):
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [_("Choose a status.")]
+    assert all(Ticket.objects.get(pk=t.pk).status == Status.NEW for t in three)

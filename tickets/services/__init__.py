@@ -3,7 +3,8 @@
 - `intake`: where an inbound message becomes a ticket (or joins one).
 - `promise`: the ticket number promised to a queued inbound message before intake.
 - `customers`: who a sender is; merges, adoption, revealing contact details.
-- `workflow`: what agents do to a ticket (reply, note, status, plan, tier, assign, typing).
+- `workflow`: what agents do to a ticket (reply, note, status of one or many, plan, tier,
+  assign, typing).
 - `delivery`: outbound messages and what became of them.
 - `acknowledgement`: the ticket number a customer gets when their message opens a ticket.
 - `sla_clocks`: a ticket's SLA clocks following its status, and its SLA summary.

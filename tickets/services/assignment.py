@@ -16,7 +16,7 @@ last place. A ticket nobody can take stays unassigned in its team's queue;
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -273,8 +273,8 @@ def waiting_tickets_assign_later(*, team_ids: list[int]) -> None:
         transaction.on_commit(lambda: waiting_assign.delay(teams))
 
 
-def capacity_freed_later(*, agent_id: int) -> None:
-    """An agent's ticket closed (or left them): after commit, give the waiting tickets of
+def capacity_freed_later(*, agent_ids: Collection[int]) -> None:
+    """Agents' tickets closed (or left them): after commit, give the waiting tickets of
     their teams out again."""
-    team_ids = list(Team.objects.filter(agents=agent_id).values_list("pk", flat=True))
+    team_ids = list(Team.objects.filter(agents__in=list(agent_ids)).values_list("pk", flat=True))
     waiting_tickets_assign_later(team_ids=team_ids)

@@ -105,6 +105,19 @@ def deliver_later(message_id: int) -> None:
     task_queue(deliver_message, message_id)
 
 
+def deliver_later_many(message_ids: Sequence[int]) -> None:
+    """`deliver_later` for a batch (a few hundred notices or invitations): one message to
+    the broker, whose task queues each delivery in the worker, rather than one round trip
+    per message on the batch's own path. Each message is stored as queued and due, so the
+    outbox sweep sends any the broker lost."""
+    from tickets.tasks import deliver_messages
+
+    if len(message_ids) == 1:
+        deliver_later(message_ids[0])
+    elif message_ids:
+        task_queue(deliver_messages, list(message_ids))
+
+
 def customer_address(
     customer: Customer, channel: str, *, identities: Sequence[ContactIdentity] | None = None
 ) -> str | None:

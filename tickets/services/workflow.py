@@ -1,5 +1,8 @@
 """What agents do to a ticket: reply, note, status, plan, tier, assignment, typing."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,12 +27,18 @@ from tickets.models import (
     Ticket,
 )
 from tickets.priority import priority_rank
+from tickets.raw_sql import rows_update
 from tickets.services.alerts import assignment_notify
 from tickets.services.assignment import capacity_freed_later
 from tickets.services.delivery import customer_address, deliver_later, new_message_id
 from tickets.services.search_index import search_document_add
-from tickets.services.sla_clocks import sla_attributes, sla_follow_status, sla_refresh
-from tickets.services.trail import event_record, ticket_publish
+from tickets.services.sla_clocks import (
+    sla_attributes,
+    sla_follow_status_many,
+    sla_refresh,
+    sla_refresh_many,
+)
+from tickets.services.trail import TrailEntry, event_record, events_record, ticket_publish
 from tickets.tiers import Tier
 
 
@@ -137,44 +146,116 @@ class StatusRefused(ValidationError):
     what is missing. Nothing was changed."""
 
 
+@dataclass(frozen=True)
+class StatusRefusal:
+    """A ticket of a batch that a close guard kept as it was, and why."""
+
+    ticket: Ticket
+    reason: str
+
+
+@dataclass(frozen=True)
+class StatusChanges:
+    """What `tickets_set_status` did: the tickets it changed, those already in the status,
+    and those a close guard refused (each left as it was), all in id order."""
+
+    changed: list[Ticket]
+    unchanged: list[Ticket]
+    refused: list[StatusRefusal]
+
+
 def ticket_set_status(*, ticket: Ticket, status: str, actor: User | None) -> Ticket:
     """Set the ticket's status; its SLA clocks follow. Resolving or closing asks the close
     guards first (tickets.hooks) and raises `StatusRefused`, changing nothing, when one says
-    no."""
+    no. (`tickets_set_status` for one ticket.)"""
+    changes = tickets_set_status(ticket_ids=[ticket.pk], status=status, actor=actor)
+    if changes.refused:
+        raise StatusRefused(changes.refused[0].reason, code="close_guard")
+    found = changes.changed or changes.unchanged
+    if not found:
+        raise Ticket.DoesNotExist(f"ticket {ticket.pk} does not exist")
+    return found[0]
+
+
+def tickets_set_status(
+    *, ticket_ids: Collection[int], status: str, actor: User | None
+) -> StatusChanges:
+    """Set the status of many tickets at once (the queue's bulk action), in one transaction
+    and a fixed number of statements whatever their number: the same rules as for one
+    ticket. Resolving or closing asks the close guards (tickets.hooks) about each ticket; a
+    ticket a guard refuses is left as it was and reported, and does not hold back the others.
+    For each ticket changed: its SLA clocks follow, a trail entry (`events_record`: the apps
+    above the core get the batch as one `ticket_events_recorded`), an agent's freed capacity
+    given out again, and the live pushes after the commit. Ids of tickets that do not exist
+    are left out; the caller has checked that `actor` may see and change the others."""
     if status not in Status.values:
         raise ValidationError(_("Unknown status: %(status)s"), params={"status": status})
     now = timezone.now()
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if ticket.status == status:
-            return ticket
-        if status in (Status.RESOLVED, Status.CLOSED):
-            refusal = hooks.close_refusal(ticket, status, actor)
-            if refusal:
-                raise StatusRefused(refusal, code="close_guard")
-        previous = ticket.status
-        ticket.status = status
+        # In id order, so two batches that share tickets wait for each other, not deadlock.
+        locked = list(
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk__in=list(ticket_ids))
+            .order_by("pk")
+        )
+        unchanged = [ticket for ticket in locked if ticket.status == status]
+        moving = [ticket for ticket in locked if ticket.status != status]
+        refused: list[StatusRefusal] = []
+        if moving and status in (Status.RESOLVED, Status.CLOSED):
+            reasons = hooks.close_refusals(moving, status, actor)
+            refused = [
+                StatusRefusal(ticket=t, reason=reasons[t.pk]) for t in moving if t.pk in reasons
+            ]
+            moving = [ticket for ticket in moving if ticket.pk not in reasons]
+        if not moving:
+            return StatusChanges(changed=[], unchanged=unchanged, refused=refused)
+        previous = {ticket.pk: ticket.status for ticket in moving}
         fields = ["status", "updated_at"]
         if status == Status.RESOLVED:
-            ticket.resolved_at = now
             fields.append("resolved_at")
         elif status == Status.CLOSED:
-            ticket.closed_at = now
             fields.append("closed_at")
-        sla_follow_status(ticket=ticket, previous=previous, now=now)
-        fields.extend(sla_refresh(ticket))
-        ticket.save(update_fields=fields)
-        ticket.refresh_from_db(fields=["is_open"])  # the database derives it from the status
-        if previous in OPEN_STATUSES and not ticket.is_open and ticket.assignee_id is not None:
-            capacity_freed_later(agent_id=ticket.assignee_id)
-        event_record(
-            ticket=ticket,
-            kind=EventKind.STATUS,
-            actor=actor,
-            data={"from": previous, "to": status},
+        for ticket in moving:
+            ticket.status = status
+            ticket.updated_at = now
+            if status == Status.RESOLVED:
+                ticket.resolved_at = now
+            elif status == Status.CLOSED:
+                ticket.closed_at = now
+        sla_follow_status_many(tickets=moving, previous=previous, now=now)
+        fields.extend(sla_refresh_many(moving))
+        rows_update(Ticket, moving, fields)
+        # The database derives it from the status.
+        is_open = dict(
+            Ticket.objects.filter(pk__in=[t.pk for t in moving]).values_list("pk", "is_open")
         )
-        ticket_publish(ticket, events.ticket_updated(ticket))
-    return ticket
+        for ticket in moving:
+            ticket.is_open = is_open[ticket.pk]
+        freed = {
+            ticket.assignee_id
+            for ticket in moving
+            if previous[ticket.pk] in OPEN_STATUSES
+            and not ticket.is_open
+            and ticket.assignee_id is not None
+        }
+        if freed:
+            capacity_freed_later(agent_ids=freed)
+        events_record(
+            [
+                TrailEntry(
+                    ticket=ticket,
+                    kind=EventKind.STATUS,
+                    actor=actor,
+                    data={"from": previous[ticket.pk], "to": status},
+                    at=now,
+                )
+                for ticket in moving
+            ]
+        )
+        for ticket in moving:
+            ticket_publish(ticket, events.ticket_updated(ticket))
+    return StatusChanges(changed=moving, unchanged=unchanged, refused=refused)
 
 
 def ticket_mark_plan(*, ticket: Ticket, actor: User) -> Ticket:
