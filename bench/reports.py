@@ -25,9 +25,9 @@ differences added) over `--python-sample` tickets, as tickets per second.
 Last, the full rebuild (`facts_rebuild`, analytics.facts.facts_rebuild): every fact computed
 again from the tickets and every rollup summed, then the after-sales case facts and their
 rollups (`analytics.casefacts.casefacts_rebuild`, as the command runs it), timed as
-`rebuild_s` (its facts, rollups and cases phases apart). It replaces the seeded facts with the computed ones (no SLA outcomes: the
-seeded tickets have no clocks). `--rebuild-only` seeds the tickets alone (no facts) and runs
-just the full rebuild.
+`rebuild_s` (its facts, rollups and cases phases apart). It replaces the seeded facts with
+the computed ones (no SLA outcomes: the seeded tickets have no clocks). `--rebuild-only`
+seeds the tickets alone (no facts) and runs just the full rebuild.
 
     .venv/bin/python bench/reports.py [--tickets 10000000] [--repeat 30] [--rebuild-only]
 
