@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from aftersales.api.cases import EventInSerializer, EventReceivedSerializer
 from aftersales.models import Case, CaseEvent, OpenedBy
 from aftersales.services import case_review
 from aftersales.steps import Step
@@ -154,6 +155,45 @@ def test_an_unknown_case_is_404_and_an_unknown_kind_400(shop):
     assert missing.json()["code"] == "case"
     assert unknown.status_code == 400
     assert unknown.json()["code"] == "event_kind"
+
+
+def test_event_posts_in_a_row_are_each_checked_on_their_own(shop):
+    """The event serializers' fields are copied shallowly per request: one post's errors
+    and values never show in the next one's answer."""
+    case = approved_case()
+    url = f"/api/v1/aftersales/{case.number}/events"
+
+    no_id = shop.post(url, {"kind": "return.received"}, format="json")
+    stored = shop.post(
+        url,
+        {"event_id": "wh-1", "kind": "return.received", "data": {"note": "到货"}},
+        format="json",
+    )
+    too_long = shop.post(url, {"event_id": "x" * 101, "kind": "return.received"}, format="json")
+    no_kind = shop.post(url, {"event_id": "wh-2"}, format="json")
+
+    assert no_id.status_code == 400
+    assert set(no_id.json()) == {"event_id"}
+    assert stored.status_code == 202
+    assert (stored.json()["event_id"], stored.json()["status"]) == ("wh-1", "applied")
+    assert too_long.status_code == 400
+    assert set(too_long.json()) == {"event_id"}
+    assert no_kind.status_code == 400
+    assert set(no_kind.json()) == {"kind"}
+    assert list(CaseEvent.objects.values_list("event_id", flat=True)) == ["wh-1"]
+
+
+def test_the_event_serializers_bind_fields_of_their_own():
+    first, second = EventInSerializer(), EventReceivedSerializer()
+    again = EventInSerializer()
+
+    assert first.fields["event_id"] is not again.fields["event_id"]
+    assert first.fields["event_id"].parent is first
+    assert second.fields["case"].parent is second
+    assert again.fields["event_id"].parent is again
+    # The declared fields, the copies' template, stay unbound.
+    assert EventInSerializer._declared_fields["event_id"].parent is None
+    assert EventReceivedSerializer._declared_fields["case"].field_name is None
 
 
 def test_a_token_without_the_aftersales_scope_is_refused():
