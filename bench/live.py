@@ -7,8 +7,7 @@ Recreates the bench database and seeds a default team with one agent per client,
 in the `agent` group. Agent 0 logs in through Django's login form (/accounts/login/, with its
 CSRF token); the others get a session made directly with the session store. gunicorn serves
 HTTP (the app API and the login page), an ASGI server (uvicorn or daphne) serves kefu.asgi for
-the websockets, with Redis pub/sub as the channel layer (its class is named in `server`),
-and a Celery worker runs beside them.
+the websockets, with Redis as the channel layer, and a Celery worker runs beside them.
 
 Each client connects to /ws/agent/ with its `sessionid` cookie and an allowed Origin, which
 brings its agent online (presence), and from then on sends what an open agent page sends: a
@@ -354,12 +353,9 @@ def main() -> None:
     # Signed out: their sockets bring them online (presence), and tickets to them.
     Agent.objects.update(status="offline")
     http_port, ws_port = free_port(), free_port()
-    from django.conf import settings
-
-    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     server = (
         f"gunicorn kefu.wsgi ({args.workers} sync workers) for HTTP; "
-        f"{args.asgi} kefu.asgi (1 process) for websockets; channel layer {layer}"
+        f"{args.asgi} kefu.asgi (1 process) for websockets; Redis channel layer"
     )
     log(server)
 

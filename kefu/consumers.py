@@ -9,7 +9,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kefu import realtime
-from kefu.channel_layer import SUBSCRIPTION_LOST
 
 if TYPE_CHECKING:
     # What the mixin is mixed into, for the type checker; at run time the consumer's own
@@ -20,9 +19,6 @@ else:
 
 # A socket closed because its user may not have it (no session, or not the role).
 CLOSE_FORBIDDEN = 4403
-# A socket closed because it may have missed events (its process's channel layer
-# subscription was interrupted): the browser reconnects and re-fetches what it shows.
-CLOSE_RECONNECT = 1012
 
 
 class EventForwardingMixin(_Consumer):
@@ -50,9 +46,6 @@ class EventForwardingMixin(_Consumer):
         # close stale connections, which otherwise serialises every event for every socket.
         if message.get("type") == realtime.EVENT_HANDLER:
             await self.forward(message["event"], text=message.get("text"))
-            return
-        if message.get("type") == SUBSCRIPTION_LOST:
-            await self.close(code=CLOSE_RECONNECT)
             return
         await super().dispatch(message)
 

@@ -166,11 +166,9 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
     }
-    # Redis pub/sub: an event reaches each web process once, whatever its number of sockets
-    # (kefu/channel_layer.py, docs/realtime.md).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "kefu.channel_layer.RedisPubSubChannelLayer",
+            "BACKEND": "kefu.channel_layer.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="kefu")},
         }
     }

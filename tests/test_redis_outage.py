@@ -29,7 +29,7 @@ def redis_down(settings):  # type: ignore[no-untyped-def]
     }
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "kefu.channel_layer.RedisPubSubChannelLayer",
+            "BACKEND": "kefu.channel_layer.RedisChannelLayer",
             "CONFIG": {"hosts": [DEAD_REDIS]},
         }
     }

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import uuid
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -13,13 +14,12 @@ from tests.support.environment import requires_redis
 
 
 @requires_redis
-async def test_publishing_resumes_when_redis_answers_again(monkeypatch, caplog):
+def test_publishing_resumes_when_redis_answers_again(monkeypatch, caplog):
     layer = get_channel_layer()
     assert layer is not None
-    # Subscribed in this test's event loop, which stays open while the events are sent.
-    channel = await layer.new_channel()
+    channel = async_to_sync(layer.new_channel)()
     group = f"outage.{uuid.uuid4().hex[:12]}"
-    await layer.group_add(group, channel)
+    async_to_sync(layer.group_add)(group, channel)
     monkeypatch.setattr(realtime, "_failure_warned_at", None)
     before = realtime.publish_failures()
 
@@ -31,13 +31,16 @@ async def test_publishing_resumes_when_redis_answers_again(monkeypatch, caplog):
             down.setattr(layer, "group_send_many", refused, raising=False)
             for index in range(3):
                 realtime.publish([group], {"type": "test.outage", "index": index})
-            await asyncio.to_thread(realtime.wait_sent)
+            realtime.wait_sent()
         realtime.publish([group], {"type": "test.outage", "index": 3})
-        await asyncio.to_thread(realtime.wait_sent)
+        realtime.wait_sent()
 
-    message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-    received = int(message["event"]["index"])
-    await layer.group_discard(group, channel)
+    async def receive() -> int:
+        message = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        return int(message["event"]["index"])
+
+    received = async_to_sync(receive)()
+    async_to_sync(layer.group_discard)(group, channel)
     messages = [r.getMessage() for r in caplog.records if r.name == "kefu.realtime"]
     assert received == 3
     assert realtime.publish_failures() - before == 3
