@@ -169,7 +169,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "kefu.channel_layer.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="kefu")},
+            "CONFIG": {
+                # A socket waiting for its next event blocks in Redis for up to the layer's
+                # 5 s (BZPOPMIN); redis-py's own read timeout must be longer, or every idle
+                # socket's receive fails at 5 s (redis-py 8 reads with a 5 s timeout).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": env.str("CHANNEL_PREFIX", default="kefu"),
+            },
         }
     }
 else:
