@@ -1,11 +1,11 @@
 """Where after-sales leaves the ORM, and why (ADR 0007).
 
-Two statements: the inbox's store, run by every event the shop posts, and the row-by-row
-update of a batch of its events' cases and outcomes. Table and column names come from the
+One statement: the inbox's store, run by every event the shop posts. The row-by-row
+update of a batch of its events' cases and outcomes is the core's
+(`tickets.raw_sql.rows_update`). Table and column names come from the
 models (`_meta`), quoted by the connection; values are always parameters.
 """
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db import transaction
@@ -56,40 +56,3 @@ def event_insert(*, case_number: str, fields: dict[str, Any]) -> int | None:
         cursor.execute(sql, [*values, case_number])
         row = cursor.fetchone()
     return None if row is None else int(row[0])
-
-
-def rows_update(model: Any, rows: Sequence[Any], fields: Sequence[str]) -> None:
-    """Write `fields` of many rows of `model`, each its own values, in one
-    `UPDATE … FROM (VALUES …)` statement (a batch of the shop's events: its cases' steps,
-    its events' outcomes). Django's `bulk_update` builds a `CASE WHEN id = … THEN …`
-    expression per row and field, and for a batch of 100 cases spends more time compiling
-    it than the rest of the batch's statements together (ADR 0007). Outside PostgreSQL, or
-    for one row, it is the ORM's."""
-    db = transaction.get_connection()
-    if db.vendor != "postgresql" or len(rows) < 2:
-        model.objects.bulk_update(rows, fields)
-        return
-    quote = db.ops.quote_name
-    meta = model._meta
-    pk = meta.pk
-    columns = [pk, *(cast("Field[Any, Any]", meta.get_field(name)) for name in fields)]
-    # Each value cast to its column's type: the parameters are sent as untyped literals.
-    row_sql = "(" + ", ".join(f"%s::{column.db_type(db)}" for column in columns) + ")"
-    params: list[Any] = []
-    for row in rows:
-        params.extend(
-            column.get_db_prep_save(getattr(row, column.attname), db) for column in columns
-        )
-    # Only identifiers of the model go into the text; every value is a parameter.
-    template = (
-        "UPDATE {table} SET {sets} FROM (VALUES {rows}) AS v ({names}) WHERE {table}.{pk} = v.{pk}"
-    )
-    sql = template.format(
-        table=quote(meta.db_table),
-        sets=", ".join(f"{quote(c.column)} = v.{quote(c.column)}" for c in columns[1:]),
-        rows=", ".join([row_sql] * len(rows)),
-        names=", ".join(quote(c.column) for c in columns),
-        pk=quote(pk.column),
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)

@@ -26,7 +26,6 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseClock, StepClock
-from aftersales.raw_sql import rows_update
 from aftersales.steps import Step, expected_minutes
 from kefu.revisions import RevisionCache
 from sla import selectors as sla_selectors
@@ -34,6 +33,7 @@ from sla import services as sla_services
 from sla.models import EscalationRule, SlaClock
 from tickets import events
 from tickets.models import Department, EventKind, Team
+from tickets.raw_sql import rows_update
 from tickets.services.escalation import supervisors_of
 from tickets.services.notifications import notifications_create
 from tickets.services.trail import event_record, ticket_publish

@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseEvent, CaseItem, CaseStep, EventStatus, Order
-from aftersales.raw_sql import event_insert, rows_update
+from aftersales.raw_sql import event_insert
 from aftersales.selectors import refund_room_among
 from aftersales.services import batch_scope, progress
 from aftersales.services.events import EVENT_KINDS, EVENT_STEPS, REFUND_KINDS
@@ -48,6 +48,7 @@ from aftersales.services.progress import locked_cases
 from aftersales.steps import flow_of
 from kefu.celery import task_queue
 from tickets.models import ContactIdentity
+from tickets.raw_sql import rows_update
 
 logger = logging.getLogger("kefu.aftersales.events")
 

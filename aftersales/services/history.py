@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, CaseStep
-from aftersales.raw_sql import rows_update
 from aftersales.services.step_effects import steps_effects
 from aftersales.signals import case_changed, case_steps_recorded
 from aftersales.steps import Step, flow_of
 from tickets.models import AuditEntry, EventKind
+from tickets.raw_sql import rows_update
 from tickets.services.audit import audit_record_many
 from tickets.services.trail import TrailEntry, events_record
 
