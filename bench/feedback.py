@@ -53,7 +53,7 @@ sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if p and Path(p).resolve
 os.environ.setdefault(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kefu_bench_feedback"
 )
-os.environ["NOTICE_QUIET_HOURS"] = ""
+os.environ["NOTICE_QUIET_HOURS"] = "off"
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402

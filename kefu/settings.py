@@ -578,7 +578,7 @@ TWILIO_API_BASE: str = env.str("TWILIO_API_BASE", default="https://api.twilio.co
 KEFU_PUBLIC_URL: str = env.str("KEFU_PUBLIC_URL", default="")
 USE_X_FORWARDED_HOST: bool = env.bool("USE_X_FORWARDED_HOST", default=False)
 # Customer notices (aftersales.services.notices): no non-urgent SMS in these hours (TIME_ZONE,
-# "HH:MM-HH:MM", may cross midnight; empty: none); one due then waits until they end.
+# "HH:MM-HH:MM", may cross midnight; "off": none); one due then waits until they end.
 NOTICE_QUIET_HOURS: str = env.str("NOTICE_QUIET_HOURS", default="21:00-08:00")
 
 # Delivery backends per channel, chosen like EMAIL_BACKEND. The outbox stores what would

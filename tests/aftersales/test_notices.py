@@ -434,6 +434,21 @@ def test_a_mistyped_quiet_hours_setting_never_stops_the_change(
     assert message.delivery_status == DeliveryStatus.SENT  # no quiet hours known: not held
 
 
+def test_quiet_hours_set_off_send_at_night_without_a_complaint(
+    monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+):
+    clock_at(monkeypatch, datetime(2026, 11, 20, 23, 0, tzinfo=SHANGHAI))
+    settings.NOTICE_QUIET_HOURS = "off"  # an empty variable in the environment is the default
+    ticket = customer_ticket(preferred=Channel.SMS)
+    with caplog.at_level("ERROR", logger="kefu.tickets.quiet_hours"):
+        with django_capture_on_commit_callbacks(execute=True):
+            agent_case(ticket)
+
+    (message,) = notices(ticket)
+    assert message.delivery_status == DeliveryStatus.SENT
+    assert caplog.records == []
+
+
 def test_a_fault_in_a_notice_leaves_the_change_it_announces(daytime, monkeypatch):
     from aftersales.services import notices as module
 

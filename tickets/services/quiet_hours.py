@@ -14,10 +14,11 @@ logger = logging.getLogger("kefu.tickets.quiet_hours")
 
 
 def quiet_hours() -> tuple[time, time] | None:
-    """NOTICE_QUIET_HOURS as (start, end); None when empty or not "HH:MM-HH:MM" (logged: a
-    mistyped setting must not stop what a message announces)."""
+    """NOTICE_QUIET_HOURS as (start, end); None when "off" (or empty) or not "HH:MM-HH:MM"
+    (logged: a mistyped setting must not stop what a message announces). In the environment
+    an empty variable means the default, so "off" is how a deployment turns them off."""
     value = settings.NOTICE_QUIET_HOURS.strip()
-    if not value:
+    if not value or value.lower() == "off":
         return None
     try:
         start, end = (part.strip() for part in value.split("-", 1))
