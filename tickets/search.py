@@ -100,13 +100,14 @@ def _identifiers(text: str) -> list[str]:
         for e164 in sorted(phones_in(text)):
             number = phonenumbers.parse(e164)
             found.append(phonenumbers.national_significant_number(number))
-        found.extend(_order_word(order) for order in sorted(order_numbers_in(text)))
+        found.extend(order_word(order) for order in sorted(order_numbers_in(text)))
     if "@" in text:
         found.extend(_EMAIL.findall(text.lower()))
     return found
 
 
-def _order_word(order: str) -> str:
+def order_word(order: str) -> str:
+    """An order number as the search documents hold it: lower case, without dashes."""
     return order.replace("-", "").lower()
 
 
@@ -170,7 +171,7 @@ def query_parse(raw: str) -> ParsedQuery:
     elif email:
         words.append(email)
     elif order and not text.isdigit():
-        words.append(_order_word(order))
+        words.append(order_word(order))
         order_parts = tuple(dict.fromkeys(_words(text)))
     else:
         words.extend(_words(text))

@@ -606,8 +606,12 @@ def phones_in(text: str) -> set[str]:
 def merge_suggestions(*, customer: Customer, limit: int = 5) -> list[MergeSuggestion]:
     """Other customer records that are probably the same person: a phone number written in
     this customer's messages (an email signature) that another customer uses, or an order
-    number that this customer's messages and another customer's share (as an identity or in
-    their messages). Merged-away records are never suggested."""
+    number that this customer's messages and another customer's share (as an identity, or in
+    their tickets: found through the search documents' index, not by reading every message).
+    Merged-away records are never suggested."""
+    # Imported here: the search module reads the visibility rules from this one.
+    from tickets.search import order_word, words_match
+
     texts = list(
         Message.objects.filter(ticket__customer=customer, direction=Direction.IN)
         .order_by("-created_at")
@@ -638,9 +642,9 @@ def merge_suggestions(*, customer: Customer, limit: int = 5) -> list[MergeSugges
             ).values_list("customer_id", flat=True)
         )
         owners |= set(
-            Message.objects.filter(
-                direction=Direction.IN, body__icontains=order, ticket__customer__in=others
-            ).values_list("ticket__customer_id", flat=True)[:limit]
+            words_match(Ticket.objects.filter(customer__in=others), [order_word(order)])
+            .values_list("customer_id", flat=True)
+            .distinct()[:limit]
         )
         for owner in sorted(owners):
             reason = _("mentions the same order number %(order)s") % {"order": order}
