@@ -90,6 +90,28 @@ def test_a_ticket_resolved_unanswered_holds_its_response_clock_until_reopened(ag
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.OK
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_closing_a_resolved_ticket_keeps_its_held_clocks_held(agent, batch):
+    from tickets.services.workflow import tickets_set_status
+
+    ticket = intake(user_id="u1", text="never mind, found it").ticket
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, actor=agent.user)
+    held_at = clock(ticket, Milestone.FIRST_RESPONSE).paused_at
+
+    if batch:
+        tickets_set_status(ticket_ids=[ticket.pk], status=Status.CLOSED, actor=agent.user)
+    else:
+        ticket_set_status(ticket=ticket, status=Status.CLOSED, actor=agent.user)
+    clocks_tick(now=timezone.now() + timedelta(days=30))
+
+    first = clock(ticket, Milestone.FIRST_RESPONSE)
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+    assert held_at is not None
+    assert first.paused_at == held_at  # still held from the resolving, never resumed
+    assert first.pauses == []
+    assert first.breached_at is None
+
+
 def test_marking_the_plan_meets_the_plan_milestone_once(agent):
     ticket = intake(user_id="u1", text="牛奶过期了，喝了拉肚子").ticket
 

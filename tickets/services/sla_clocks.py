@@ -56,8 +56,12 @@ def _summarise(ticket: Ticket, running: list[sla_selectors.RunningClock]) -> lis
 
 def sla_follow_status(*, ticket: Ticket, previous: str, now: datetime) -> None:
     """Clocks follow the ticket's state: a pausing state (per policy, e.g. pending customer)
-    stops them, leaving it resumes them; resolving meets resolution, reopening continues it."""
+    stops them, leaving it resumes them; resolving meets resolution, reopening continues it.
+    From one closed state to another (resolved to closed) nothing changes: the clocks that
+    resolving held stay held."""
     was_open, is_open = previous in OPEN_STATUSES, ticket.status in OPEN_STATUSES
+    if not was_open and not is_open:
+        return
     if was_open and not is_open:
         sla_services.clock_satisfy(subject_id=ticket.pk, milestone=Milestone.RESOLUTION, at=now)
         # A ticket resolved before it was answered owes no answer while it stays resolved:
@@ -82,6 +86,8 @@ def sla_follow_status_many(
     closing, reopening, staying = [], [], []
     for ticket in tickets:
         was_open, is_open = previous[ticket.pk] in OPEN_STATUSES, ticket.status in OPEN_STATUSES
+        if not was_open and not is_open:
+            continue  # closed to closed: held clocks stay held
         if was_open and not is_open:
             closing.append(ticket.pk)
             continue
