@@ -245,6 +245,9 @@ def call_for(user: Any, pk: int) -> Call | None:
 
 
 TIMELINE_PAGE_SIZE = 50
+# The most entries a live refresh of the ticket page brings (everything from the oldest entry
+# the page first showed); more than that, and it brings the newest with an "earlier" link.
+TIMELINE_LIVE_MAX = 200
 # How much of a message the timeline shows before a "show more" link. A little more is read,
 # to cut where no number is cut in two (tickets.masking.safe_cut).
 MESSAGE_HEAD_CHARS = 2000
@@ -338,16 +341,35 @@ def _before(field: str, rank: int, cursor: tuple[datetime, int, int] | None) -> 
     return Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk})
 
 
+def _window(
+    field: str,
+    rank: int,
+    *,
+    before: tuple[datetime, int, int] | None,
+    since: tuple[datetime, int, int] | None,
+) -> Q:
+    """Rows of one kind strictly before `before` (None: up to now) and, with `since`, at or
+    after it in timeline order."""
+    inside = _before(field, rank, before)
+    if since is not None:
+        inside &= ~_before(field, rank, since)
+    return inside
+
+
 def customer_timeline(
     *,
     customer: Customer,
     viewer: Any,
     include_internal: bool,
     before: str = "",
+    since: str = "",
     size: int = TIMELINE_PAGE_SIZE,
 ) -> TimelinePage:
     """One page of the customer's timeline as `viewer` may see it, newest `size` entries
     before the cursor `before` (a malformed cursor means the latest page), oldest first.
+    With `since` (a cursor: the oldest entry a page showed), every entry from that one on
+    instead, at most TIMELINE_LIVE_MAX (the newest; `earlier` then says there are more): what
+    a live refresh needs to keep the earlier pages an agent has opened above it.
 
     The messages and events of every ticket of the customer that the viewer may open
     (`tickets_visible_to`), any channel, with (`include_internal`) internal notes, the trail
@@ -358,11 +380,15 @@ def customer_timeline(
     `body_length` instead of the whole body, so a page stays small whatever customers write.
     """
     cursor = _timeline_cursor(before) if before else None
+    start = _timeline_cursor(since) if since else None
+    if start is not None:
+        size = TIMELINE_LIVE_MAX
+    window = partial(_window, before=cursor, since=start)
     open_ids = set(
         tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
     )
     newest = Message.objects.filter(ticket_id__in=open_ids).filter(
-        _before("created_at", _RANK_MESSAGE, cursor)
+        window("created_at", _RANK_MESSAGE)
     )
     if not include_internal:
         newest = newest.filter(direction__in=[Direction.IN, Direction.OUT])
@@ -389,7 +415,7 @@ def customer_timeline(
     if include_internal:
         events = (
             TicketEvent.objects.filter(ticket_id__in=open_ids)
-            .filter(_before("created_at", _RANK_EVENT, cursor))
+            .filter(window("created_at", _RANK_EVENT))
             .select_related("ticket", "actor")
             .order_by("-created_at", "-pk")[: size + 1]
         )
@@ -399,7 +425,7 @@ def customer_timeline(
         calls = (
             calls_visible_to(viewer)
             .filter(customer=customer)
-            .filter(_before("started_at", _RANK_CALL, cursor))
+            .filter(window("started_at", _RANK_CALL))
             .select_related("ticket", "answered_by__user")
             .order_by("-started_at", "-pk")[: size + 1]
         )
@@ -410,7 +436,7 @@ def customer_timeline(
     restricted = (
         Ticket.objects.filter(customer=customer)
         .exclude(pk__in=open_ids)
-        .filter(_before("created_at", _RANK_RESTRICTED, cursor))
+        .filter(window("created_at", _RANK_RESTRICTED))
         .select_related("team")
         .only("pk", "number", "status", "team__name", "created_at")
         .order_by("-created_at", "-pk")[: size + 1]
@@ -421,7 +447,7 @@ def customer_timeline(
     )
     for offset, (_name, source) in enumerate(hooks.timeline_sources()):
         rank = _RANK_EXTRA + offset
-        for extra in source(customer, partial(_before, rank=rank, cursor=cursor), size + 1):
+        for extra in source(customer, partial(window, rank=rank), size + 1):
             entries.append(
                 TimelineEntry(
                     at=extra.at,

@@ -117,7 +117,7 @@ def test_the_agent_sees_the_visitor_typing_and_the_visitor_sees_the_agent_typing
     assert agent.locator("#chat-typing").is_hidden()
 
     # The visitor's typing goes to the ticket's watchers: wait until the page is one.
-    agent.wait_for_selector("#timeline[data-live-watching]", timeout=10_000)
+    agent.wait_for_selector("#timeline-latest[data-live-watching]", timeout=10_000)
     box.press_sequentially("还有", delay=50)
     agent.wait_for_selector("#chat-typing", state="visible", timeout=10_000)
 

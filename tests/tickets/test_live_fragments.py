@@ -25,7 +25,8 @@ def test_the_ticket_fragment_holds_the_timeline_and_the_sla_box_swapped_out_of_b
     assert "这次的草莓坏了" in html
     assert '<section class="card" id="sla" hx-swap-oob="true">' in html
     assert html.count('data-milestone="') == 2
-    assert "<html" not in html and 'id="timeline"' not in html  # the inside of #timeline only
+    # The inside of the timeline's latest part only.
+    assert "<html" not in html and 'id="timeline' not in html
 
 
 def test_the_ticket_page_asks_for_its_fragment_and_its_sla_box_is_not_out_of_band(agent_client):
@@ -33,8 +34,8 @@ def test_the_ticket_page_asks_for_its_fragment_and_its_sla_box_is_not_out_of_ban
 
     html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
 
-    assert f'hx-get="/tickets/{ticket.number}/live/"' in html
-    assert f'data-live-ticket="{ticket.number}"' in html
+    assert f'hx-get="/tickets/{ticket.number}/live/?since=' in html
+    assert f'<div id="timeline-latest" data-live-ticket="{ticket.number}"' in html
     assert '<section class="card" id="sla">' in html
 
 

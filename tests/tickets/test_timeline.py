@@ -20,7 +20,12 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.selectors import MESSAGE_HEAD_CHARS, MESSAGE_PIECE_CHARS, TIMELINE_PAGE_SIZE
+from tickets.selectors import (
+    MESSAGE_HEAD_CHARS,
+    MESSAGE_PIECE_CHARS,
+    TIMELINE_LIVE_MAX,
+    TIMELINE_PAGE_SIZE,
+)
 from tickets.services.workflow import ticket_add_note
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +168,69 @@ def test_a_ticket_with_500_messages_and_one_of_a_megabyte_renders_a_bounded_page
     everything = "".join(pages)
     assert f'hx-get="/messages/{huge.pk}/?field=body&amp;piece=1"' in everything
     assert "结尾" not in everything
+
+
+def _live_url(html: str) -> str:
+    match = re.search(r'<div id="timeline-latest"[^>]*hx-get="([^"]+)"', html)
+    assert match is not None
+    return match.group(1).replace("&amp;", "&")
+
+
+def test_a_live_refresh_keeps_the_earlier_pages_the_agent_opened(agent_client, agent):
+    ticket = intake(user_id="u1", text="最早的一条").ticket
+    start = timezone.now() - timedelta(days=1)
+    Message.objects.bulk_create(
+        Message(
+            ticket=ticket,
+            direction=Direction.IN,
+            channel=Channel.APP,
+            body=f"第{index}条",
+            created_at=start + timedelta(minutes=index),
+        )
+        for index in range(120)
+    )
+    page = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+    latest = _numbers_of_messages(page)
+    earlier_link = re.search(r'hx-get="(/tickets/[^"]+/timeline/\?before=[^"]+)"', page)
+    assert earlier_link is not None
+    earlier = _numbers_of_messages(
+        agent_client.get(earlier_link.group(1).replace("&amp;", "&")).content.decode()
+    )
+
+    note = ticket_add_note(ticket=ticket, author=agent, body="刚写的内部记录")
+    live = agent_client.get(_live_url(page), HTTP_HX_REQUEST="true").content.decode()
+
+    # Everything the page first showed, and what came since: nothing of the earlier page
+    # (it stays where the agent opened it, above) and no second "earlier" link.
+    assert latest and earlier
+    assert _numbers_of_messages(live) == [*latest, note.pk]
+    assert "刚写的内部记录" in live
+    assert not set(earlier) & set(_numbers_of_messages(live))
+    assert "timeline-earlier" not in live
+
+
+def test_a_live_refresh_from_long_ago_brings_the_newest_entries_and_a_link_to_the_rest(
+    agent_client,
+):
+    ticket = intake(user_id="u1", text="最早的一条").ticket
+    page = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+    start = timezone.now() + timedelta(minutes=1)
+    Message.objects.bulk_create(
+        Message(
+            ticket=ticket,
+            direction=Direction.IN,
+            channel=Channel.APP,
+            body=f"第{index}条",
+            created_at=start + timedelta(minutes=index),
+        )
+        for index in range(TIMELINE_LIVE_MAX + 10)
+    )
+
+    live = agent_client.get(_live_url(page), HTTP_HX_REQUEST="true").content.decode()
+
+    newest = list(ticket.messages.order_by("created_at", "pk").values_list("pk", flat=True))
+    assert _numbers_of_messages(live) == newest[-TIMELINE_LIVE_MAX:]
+    assert "timeline-earlier" in live
 
 
 def test_a_long_message_shows_its_beginning_and_the_rest_a_bounded_piece_at_a_time(agent_client):

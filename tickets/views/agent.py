@@ -144,13 +144,15 @@ class TierForm(forms.Form):
     reason = forms.CharField(max_length=200)
 
 
-def _ticket_live_context(request: HttpRequest, ticket: Ticket) -> dict[str, object]:
-    """What the ticket page shows that changes by itself: the latest page of the timeline (as
-    this user may see it) and the SLA box."""
+def _ticket_live_context(
+    request: HttpRequest, ticket: Ticket, *, since: str = ""
+) -> dict[str, object]:
+    """What the ticket page shows that changes by itself: the timeline (as this user may see
+    it: its latest page, or with `since` every entry from that cursor on) and the SLA box."""
     return {
         "ticket": ticket,
         "timeline": selectors.customer_timeline(
-            customer=ticket.customer, viewer=request.user, include_internal=True
+            customer=ticket.customer, viewer=request.user, include_internal=True, since=since
         ),
         "clocks": clocks_for_subject(subject_id=ticket.pk),
     }
@@ -207,9 +209,12 @@ def _ticket_page(
 @role_required(Role.AGENT)
 def ticket_live(request: HttpRequest, number: str) -> HttpResponse:
     """The ticket page's timeline and SLA box, fetched (htmx) when an event concerns the
-    ticket; the same visibility check as the page."""
+    ticket; the same visibility check as the page. `since` (the oldest entry the page first
+    showed) brings every entry from there on, so the earlier pages the agent opened above
+    them stay; without it, the latest page."""
     ticket = _ticket_or_404(request, number)
-    return render(request, "agent/_ticket_live.html", _ticket_live_context(request, ticket))
+    context = _ticket_live_context(request, ticket, since=request.GET.get("since", ""))
+    return render(request, "agent/_ticket_live.html", context)
 
 
 @require_GET
