@@ -627,7 +627,10 @@ def rollups_rebuild() -> dict[str, int]:
                 f"SELECT {', '.join(source.values())}, "
                 f"{', '.join(f'SUM({quote(c)})' for c in names)} FROM analytics_rebuild "
                 f"GROUP BY {', '.join(source.values())} "
-                f"HAVING {' OR '.join(f'SUM({quote(c)}) <> 0' for c in names)}"
+                f"HAVING {' OR '.join(f'SUM({quote(c)}) <> 0' for c in names)} "
+                # A day's (a month's) rows side by side, as the live refresh leaves them:
+                # a report reads a few days from a few pages, not one row from each.
+                f"ORDER BY {source[grain.keys[0]]}"
             )
             rows[grain.model._meta.db_table] = cursor.rowcount
     return rows

@@ -99,8 +99,10 @@ class Totals:
 
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
-        """From a row of sums (None, as SQL gives for no rows, reads as 0)."""
-        return cls(**{name: row.get(name) or 0 for name in _TOTALS})  # type: ignore[arg-type]
+        """From a row of sums (None, as SQL gives for no rows, reads as 0; a counter the row
+        does not hold, and a row's other columns, are left at 0 or out). Thousands of rows
+        make a year's page: only the row's non-zero counters are passed on."""
+        return cls(**{name: value for name, value in row.items() if value and name in _COUNTERS})  # type: ignore[arg-type]
 
     def __add__(self, other: "Totals") -> "Totals":
         """The totals of two disjoint sets of rollup rows (two days, say)."""
@@ -249,6 +251,7 @@ def headline(totals: Totals, key: str) -> float | None:
 
 # Totals' field names, looked up once (Totals.of and + run per row of a reading).
 _TOTALS = tuple(f.name for f in fields(Totals))
+_COUNTERS = frozenset(_TOTALS)
 
 
 @dataclass(frozen=True)

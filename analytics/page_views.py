@@ -218,9 +218,11 @@ def _agents(filters: reports.Filters, request: HttpRequest) -> Page:
 
 def _quality(filters: reports.Filters, request: HttpRequest) -> Page:
     # Satisfaction from the rollups: the period's totals are the sum of its days.
-    days = reports.by_day(filters, orders=False)
+    days = reports.by_day(filters, pages.SATISFACTION_SUMS, orders=False)
     rated = sum((t for _d, t in days), Totals())
-    rated_before = reports.period_totals(filters.previous())
+    rated_before = reports.totals_by(filters.previous(), names=pages.SATISFACTION_SUMS).get(
+        (), Totals()
+    )
     now = pages.quality_totals(filters)
     before = pages.quality_totals(filters.previous())
     tiles = [

@@ -499,6 +499,19 @@ SATISFACTION_COLUMNS = (
 )
 
 
+# The counters the satisfaction figures are made of: a year's grouped sums read only these.
+SATISFACTION_SUMS = [
+    "csat_invited",
+    "csat_answered",
+    "csat_satisfied",
+    "csat_score_sum",
+    "nps_invited",
+    "nps_answered",
+    "nps_promoters",
+    "nps_detractors",
+]
+
+
 def _rated(totals: Totals) -> bool:
     return bool(totals.csat_invited or totals.csat_answered or totals.nps_answered)
 
@@ -507,11 +520,11 @@ def satisfaction_tables(filters: reports.Filters, label: Callable[[str], str]) -
     """CSAT, its response rate and NPS per channel, category, team and agent (the ticket's
     assignee, as every other figure per agent), from the rollups."""
     names = dict(Channel.choices)
-    channels = _grouped(filters, "channel")
-    categories = _grouped(filters, "category")
-    teams = _grouped(filters, "team_id")
+    channels = _grouped(filters, "channel", SATISFACTION_SUMS)
+    categories = _grouped(filters, "category", SATISFACTION_SUMS)
+    teams = _grouped(filters, "team_id", SATISFACTION_SUMS)
     team_names = _named(teams, Team)
-    agents = _grouped(filters, "agent_id")
+    agents = _grouped(filters, "agent_id", SATISFACTION_SUMS)
     agent_names = _agent_names(agents)
 
     def ordered(found: dict[Any, Totals]) -> list[tuple[Any, Totals]]:

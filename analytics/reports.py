@@ -147,6 +147,15 @@ def totals_by(
     whole months from the month grain, the days at the period's ends from a day grain. Two
     queries at most; the work is proportional to the groups, not to the tickets. Only the
     counters `names` are summed (the others read as 0)."""
+    return {key: Totals.of(sums) for key, sums in sums_by(filters, *by, names=names).items()}
+
+
+def sums_by(
+    filters: Filters, *by: str, names: Sequence[str] = SUMMED
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """`totals_by` as plain sums (counter name to value): for a caller that reads one or two
+    counters of thousands of groups (contacts per channel per day), without a `Totals`
+    each."""
     daily, monthly = grain_for(filters, by)
     columns = list(by)
     months = _whole_months(filters) if monthly is not None else None
@@ -158,13 +167,16 @@ def totals_by(
             (filters.start, first - timedelta(days=1)),
             (_next_month(last), filters.end),
         ]
-    found: dict[tuple[Any, ...], Totals] = {}
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def add(rows: Any) -> None:
         for row in rows:
             key = tuple(row[name] for name in columns)
-            totals = Totals.of(row)
-            found[key] = found[key] + totals if key in found else totals
+            sums = {name: row[name] or 0 for name in names}
+            if key in found:
+                earlier = found[key]
+                sums = {name: earlier[name] + value for name, value in sums.items()}
+            found[key] = sums
 
     days = Q()
     for start, end in day_ranges:
@@ -241,20 +253,20 @@ def by_day(
 def channel_mix(filters: Filters) -> dict[str, dict[date, int]]:
     """Contacts per channel per day."""
     mix: dict[str, dict[date, int]] = {}
-    for (channel, day), totals in sorted(
-        totals_by(filters, "channel", "day", names=["created"]).items()
+    for (channel, day), sums in sorted(
+        sums_by(filters, "channel", "day", names=["created"]).items()
     ):
-        if totals.created:
-            mix.setdefault(channel, {})[day] = totals.created
+        if sums["created"]:
+            mix.setdefault(channel, {})[day] = sums["created"]
     return mix
 
 
 def categories(filters: Filters) -> list[tuple[str, int]]:
     """Contacts per category, most first (a Pareto's bars)."""
     found = [
-        (key[0], t.created)
-        for key, t in totals_by(filters, "category", names=["created"]).items()
-        if t.created
+        (key[0], sums["created"])
+        for key, sums in sums_by(filters, "category", names=["created"]).items()
+        if sums["created"]
     ]
     return sorted(found, key=lambda item: (-item[1], item[0]))
 

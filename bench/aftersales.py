@@ -507,8 +507,10 @@ def time_pages(
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from kefu.heap import heap_freeze
     from tickets.portal import SESSION_KEY
 
+    heap_freeze()  # as the web entry points do once loaded (kefu/heap.py)
     client = Client(HTTP_HOST="localhost")
     if user_id is not None:
         client.force_login(get_user_model().objects.get(pk=user_id))

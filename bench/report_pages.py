@@ -159,6 +159,9 @@ def main() -> None:
     from django.contrib.staticfiles.storage import staticfiles_storage
 
     staticfiles_storage._setup()  # type: ignore[attr-defined]
+    from kefu.heap import heap_freeze
+
+    heap_freeze()  # as the web entry points do once loaded (kefu/heap.py)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username="boss"))
     today = timezone.localdate()

@@ -366,6 +366,9 @@ def time_pages(repeat: int) -> dict[str, dict[str, float | None]]:
     from django.contrib.staticfiles.storage import staticfiles_storage
 
     staticfiles_storage._setup()  # type: ignore[attr-defined]
+    from kefu.heap import heap_freeze
+
+    heap_freeze()  # as the web entry points do once loaded (kefu/heap.py)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username="boss"))
     agent = Agent.objects.get(user__username="agent0").pk

@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from kefu.heap import heap_freeze  # noqa: E402
 from kefu.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 
@@ -41,3 +42,4 @@ def build_application(http_app=None) -> ProtocolTypeRouter:  # type: ignore[no-u
 
 
 application = build_application(django_asgi_app)
+heap_freeze()  # last: what is loaded by now lives as long as the process

@@ -4,6 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from kefu.heap import heap_freeze
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 application = get_wsgi_application()
+heap_freeze()  # last: what is loaded by now lives as long as the process

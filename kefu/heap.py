@@ -1,0 +1,16 @@
+"""The web processes' heap, kept out of the garbage collector's way.
+
+Everything a web process loads before its first request (Django, the apps, their modules,
+settings and URL patterns) lives as long as the process. Left to the cyclic collector,
+every full collection walks all of it: about 250,000 objects and 150 ms, which landed
+inside an unlucky request about once in thirty on a year's report page. `heap_freeze` moves
+them into the permanent generation once loading is done, so a full collection walks only
+what requests made (`gc.freeze`, Python 3.7+). The WSGI and ASGI entry points call it last.
+"""
+
+import gc
+
+
+def heap_freeze() -> None:
+    gc.collect()
+    gc.freeze()
