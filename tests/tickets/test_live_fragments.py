@@ -39,6 +39,19 @@ def test_the_ticket_page_asks_for_its_fragment_and_its_sla_box_is_not_out_of_ban
     assert '<section class="card" id="sla">' in html
 
 
+def test_a_page_whose_ticket_left_the_agents_sight_is_told_so_and_nothing_more(
+    client, default_team
+):
+    ticket = intake(user_id="u1", text="别人的工单").ticket
+    client.force_login(make_agent(teams=[TeamFactory()]).user)
+
+    response = client.get(f"/tickets/{ticket.number}/live/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 204
+    assert response["HX-Trigger"] == "kefu:ticket-gone"
+    assert response.content == b""
+
+
 def test_an_agent_of_another_team_gets_404_from_the_ticket_fragment(client, default_team):
     ticket = intake(user_id="u1", text="别人的工单").ticket
     client.force_login(make_agent(teams=[TeamFactory()]).user)

@@ -211,8 +211,19 @@ def ticket_live(request: HttpRequest, number: str) -> HttpResponse:
     """The ticket page's timeline and SLA box, fetched (htmx) when an event concerns the
     ticket; the same visibility check as the page. `since` (the oldest entry the page first
     showed) brings every entry from there on, so the earlier pages the agent opened above
-    them stay; without it, the latest page."""
-    ticket = _ticket_or_404(request, number)
+    them stay; without it, the latest page.
+
+    A ticket that left the user's sight while the page was open (transferred to another
+    team) answers the page's own request with nothing and the event `kefu:ticket-gone`, on
+    which the page loads itself again and shows what the user may see now; any other
+    request gets the 404."""
+    ticket = selectors.ticket_for(request.user, number)
+    if ticket is None:
+        if not request.headers.get("HX-Request"):
+            raise Http404(_("No such ticket"))
+        gone = HttpResponse(status=204)
+        gone["HX-Trigger"] = "kefu:ticket-gone"
+        return gone
     context = _ticket_live_context(request, ticket, since=request.GET.get("since", ""))
     return render(request, "agent/_ticket_live.html", context)
 

@@ -1,7 +1,10 @@
 /* The ticket page's typing: the chat visitor's shown here, and this agent's told to the
  * server while the reply box is in use (for the chat visitor and for the other agents on
  * the page, kefu/viewing.js). The timeline and SLA box refresh through htmx: see live.js.
- * Reads the ticket from <div class="ticket-layout" data-number="…">. */
+ * Reads the ticket from <div class="ticket-layout" data-number="…">.
+ * When the ticket leaves this user's sight while the page is open (a transfer), the live
+ * fragment answers with the event kefu:ticket-gone and the page loads itself again, unless
+ * it is already on its way elsewhere (a form sent, a link followed). */
 (function () {
   "use strict";
 
@@ -13,6 +16,11 @@
     var layout = document.querySelector(".ticket-layout[data-number]");
     if (!layout) { return; }
     var number = layout.dataset.number;
+    var leaving = false;
+    window.addEventListener("beforeunload", function () { leaving = true; });
+    document.body.addEventListener("kefu:ticket-gone", function () {
+      if (!leaving) { location.reload(); }
+    });
     var note = document.getElementById("chat-typing");  // only a chat ticket has a visitor who types
 
     var hide = null;
