@@ -71,17 +71,14 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    PYTHON,
-    ROOT,
     Job,
     Services,
-    bench_env,
     celery_worker,
+    collect_static,
     emit,
     free_port,
     group_cpu_seconds,
@@ -472,25 +469,6 @@ def seed(*, orders: int, cases: int, events: int, silent: int) -> dict[str, Any]
 
 
 # --- pages --------------------------------------------------------------------------------
-
-
-def collect_static() -> None:
-    """The pages render `{% static %}` through the manifest storage of the production
-    settings: without `collectstatic`, they could not render at all."""
-    from django.conf import settings
-
-    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
-    if manifest.exists():
-        return
-    started = time.monotonic()
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"),
-        check=True,
-        timeout=300,
-    )
-    log(f"collectstatic in {time.monotonic() - started:.1f}s")
 
 
 def time_pages(

@@ -54,6 +54,7 @@ from bench.common import (  # noqa: E402
     asgi_server,
     busy_percent,
     celery_worker,
+    collect_static,
     cpu_probe,
     emit,
     free_port,
@@ -359,6 +360,7 @@ def main() -> None:
     )
     log(server)
 
+    collect_static()  # the login page renders its static files through the manifest
     with Services() as services:
         web = services.start(gunicorn(port=http_port, workers=args.workers, threads=1))
         asgi = services.start(asgi_server(port=ws_port, server=args.asgi))
@@ -369,7 +371,6 @@ def main() -> None:
             sessions[0] = run_async(lambda: login_form(http_port, first.username, PASSWORD))
             login = "client 0 through the login form, the others with SessionStore"
         except RuntimeError as error:
-            # Without `collectstatic` the login page cannot render under the manifest storage.
             login = f"all with SessionStore (the login form failed: {error})"
         log(f"login: {login}")
         outcome = run_async(

@@ -51,8 +51,8 @@ from typing import Any  # noqa: E402
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kefu_bench_search")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 
-from bench.aftersales import collect_static  # noqa: E402
 from bench.common import (  # noqa: E402
+    collect_static,
     emit,
     log,
     percentile,
