@@ -387,7 +387,8 @@ def customer_timeline(
     open_ids = set(
         tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
     )
-    newest = Message.objects.filter(ticket_id__in=open_ids).filter(
+    open_list = sorted(open_ids)
+    newest = Message.objects.filter(ticket_id__in_ids=open_list).filter(
         window("created_at", _RANK_MESSAGE)
     )
     if not include_internal:
@@ -397,7 +398,7 @@ def customer_timeline(
     # sort their messages (bench/search.py).
     page_ids = list(newest.order_by("-created_at", "-pk").values_list("pk", flat=True)[: size + 1])
     messages = (
-        Message.objects.filter(pk__in=page_ids)
+        Message.objects.filter(pk__in_ids=page_ids)
         .defer("body", "html", "quoted_text")
         .annotate(
             body_head=Substr("body", 1, _HEAD_READ_CHARS),
@@ -414,7 +415,7 @@ def customer_timeline(
     ]
     if include_internal:
         events = (
-            TicketEvent.objects.filter(ticket_id__in=open_ids)
+            TicketEvent.objects.filter(ticket_id__in_ids=open_list)
             .filter(window("created_at", _RANK_EVENT))
             .select_related("ticket", "actor")
             .order_by("-created_at", "-pk")[: size + 1]
@@ -435,7 +436,7 @@ def customer_timeline(
         )
     restricted = (
         Ticket.objects.filter(customer=customer)
-        .exclude(pk__in=open_ids)
+        .exclude(pk__in_ids=open_list)
         .filter(window("created_at", _RANK_RESTRICTED))
         .select_related("team")
         .only("pk", "number", "status", "team__name", "created_at")
