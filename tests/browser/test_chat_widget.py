@@ -64,7 +64,10 @@ def test_a_demo_visitor_writes_the_queue_shows_it_and_the_agents_answer_comes_ba
     agent.click("tr[data-number] a")
     agent.wait_for_selector("#live-state.up", timeout=10_000)
     agent.fill("form.reply textarea", "可以换，我们明天送新的过去")
-    agent.click("button[value=reply]")
+    # The reply is a form post that comes back to the ticket page: waited for, since closing
+    # a page while a navigation commits can hang Chromium's close for good.
+    with agent.expect_navigation():
+        agent.click("button[value=reply]")
     answer = shop.wait_for_selector("[data-kefu-chat] .msg.from-agent", timeout=10_000)
     assert "我们明天送新的过去" in answer.inner_text()
     shop.close()
