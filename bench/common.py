@@ -102,6 +102,17 @@ def _database_parts() -> tuple[str, dict[str, Any]]:
     return name, params
 
 
+def manage(command: str) -> None:
+    """`manage.py <command> --noinput` against the bench database, production settings."""
+    subprocess.run(
+        [PYTHON, "manage.py", command, "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"),
+        check=True,
+        timeout=300,
+    )
+
+
 def recreate_database() -> None:
     """Drop and create the bench database, migrate it, and empty the bench Redis database."""
     import psycopg
@@ -116,13 +127,7 @@ def recreate_database() -> None:
     with psycopg.connect(**params) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"),
-        check=True,
-        timeout=300,
-    )
+    manage("migrate")
     client = redis.Redis.from_url(bench_env()["REDIS_URL"])
     client.flushdb()
     client.close()
@@ -138,13 +143,7 @@ def collect_static() -> None:
     if manifest.exists():
         return
     started = time.monotonic()
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=bench_env(DJANGO_SETTINGS_MODULE="kefu.settings"),
-        check=True,
-        timeout=300,
-    )
+    manage("collectstatic")
     log(f"collectstatic in {time.monotonic() - started:.1f}s")
 
 
