@@ -10,7 +10,7 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from aftersales.signals import case_steps_recorded
         from analytics import receivers
-        from feedback.signals import survey_answered
+        from feedback.signals import survey_answered, surveys_answered
         from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         # A change on a ticket's trail marks its facts due a refresh (analytics.facts).
@@ -22,5 +22,8 @@ class AnalyticsConfig(AppConfig):
         )
         # A survey answered moves the ticket's CSAT or NPS (its invitation is a trail entry).
         survey_answered.connect(receivers.on_survey_answered, dispatch_uid="analytics_survey_mark")
+        surveys_answered.connect(
+            receivers.on_surveys_answered, dispatch_uid="analytics_survey_mark_batch"
+        )
         # A step recorded on an after-sales case marks its facts (analytics.casefacts).
         case_steps_recorded.connect(receivers.on_case_steps, dispatch_uid="analytics_case_mark")

@@ -73,6 +73,11 @@ def on_survey_answered(sender: Any, survey: Survey, **kwargs: Any) -> None:
     facts_mark([survey.ticket_id])
 
 
+def on_surveys_answered(sender: Any, surveys: list[Survey], **kwargs: Any) -> None:
+    """A batch of answers marks its tickets in one statement."""
+    facts_mark([survey.ticket_id for survey in surveys])
+
+
 def on_case_steps(sender: Any, case_ids: list[int], **kwargs: Any) -> None:
     """A round of after-sales steps marks its cases in one statement."""
     casefacts_mark(case_ids)

@@ -54,7 +54,11 @@ class FeedbackConfig(AppConfig):
         hooks.timeline_source_register("feedback.answers", survey_panels.survey_answers)
         hooks.timeline_source_register("feedback.callbacks", survey_panels.callbacks_made)
         hooks.timeline_source_register("feedback.attempts", survey_panels.callback_attempts)
-        hooks.inbound_interceptor_register("feedback.sms_survey", surveys.sms_reply_intercept)
+        hooks.inbound_interceptor_register(
+            "feedback.sms_survey",
+            surveys.sms_reply_intercept,
+            batch=surveys.sms_replies_intercept,
+        )
         ticket_event_recorded.connect(surveys.on_ticket_event, dispatch_uid="feedback_surveys")
         ticket_events_recorded.connect(
             surveys.on_ticket_events, dispatch_uid="feedback_surveys_batch"

@@ -49,6 +49,11 @@ An app registers its contributions in its `AppConfig.ready`:
   the message on the claim's ticket as it is (no reopening, no new ticket, no triage, no
   bot) and calls `claim.accept(message)` in the same transaction. None lets intake go on
   as usual. An interceptor must be quick for every other message (it sees them all).
+  `batch(pairs)`, when registered too, looks at many (customer, inbound) pairs at once (a
+  drain's batch of stored SMS) and returns an `InboundClaims`: the claimed ones' tickets by
+  position, and one `accept` for all their stored messages. The core's batch intake
+  (`tickets.services.intake.intake_claimed_many`) is used only while every interceptor
+  has a batch form; it must decide exactly as the one-message form would.
 
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
@@ -101,7 +106,18 @@ class InboundClaim:
     accept: Callable[[Message], None]
 
 
+@dataclass(frozen=True)
+class InboundClaims:
+    """An app's claims on a batch of inbound messages: the ticket to store each claimed one
+    on, by its position in the batch, and what to do with the stored messages (by the same
+    positions), all in intake's transaction."""
+
+    tickets: dict[int, Ticket]
+    accept: Callable[[dict[int, Message]], None]
+
+
 InboundInterceptor = Callable[[Customer, InboundMessage], InboundClaim | None]
+InboundBatchInterceptor = Callable[[Sequence[tuple[Customer, InboundMessage]]], InboundClaims]
 TicketPanel = Callable[[HttpRequest, Ticket], str]
 PortalSection = Callable[[HttpRequest, Customer], str]
 TimelineBefore = Callable[[str], Q]
@@ -242,14 +258,21 @@ def ticket_opened(ticket: Ticket) -> None:
 
 
 _inbound_interceptors: dict[str, InboundInterceptor] = {}
+_inbound_batch_interceptors: dict[str, InboundBatchInterceptor] = {}
 
 
-def inbound_interceptor_register(name: str, interceptor: InboundInterceptor) -> None:
+def inbound_interceptor_register(
+    name: str, interceptor: InboundInterceptor, *, batch: InboundBatchInterceptor | None = None
+) -> None:
     _inbound_interceptors[name] = interceptor
+    _inbound_batch_interceptors.pop(name, None)
+    if batch is not None:
+        _inbound_batch_interceptors[name] = batch
 
 
 def inbound_interceptor_unregister(name: str) -> None:
     _inbound_interceptors.pop(name, None)
+    _inbound_batch_interceptors.pop(name, None)
 
 
 def inbound_intercept(customer: Customer, inbound: InboundMessage) -> InboundClaim | None:
@@ -258,3 +281,34 @@ def inbound_intercept(customer: Customer, inbound: InboundMessage) -> InboundCla
         if (claim := interceptor(customer, inbound)) is not None:
             return claim
     return None
+
+
+def inbound_intercept_many(
+    pairs: Sequence[tuple[Customer, InboundMessage]],
+) -> list[InboundClaims] | None:
+    """Every interceptor's claims on a batch, in registration order, each asked only about
+    the positions no earlier one claimed; None when an interceptor has no batch form (the
+    batch cannot be decided as the one-message form would)."""
+    if _inbound_interceptors.keys() != _inbound_batch_interceptors.keys():
+        return None
+    found: list[InboundClaims] = []
+    claimed: set[int] = set()
+    for name in _inbound_interceptors:
+        left = [index for index in range(len(pairs)) if index not in claimed]
+        if not left:
+            break
+        claims = _inbound_batch_interceptors[name]([pairs[index] for index in left])
+        # Back to the batch's positions.
+        tickets = {left[index]: ticket for index, ticket in claims.tickets.items()}
+        if tickets:
+            found.append(InboundClaims(tickets=tickets, accept=_accept_at(claims.accept, left)))
+            claimed.update(tickets)
+    return found
+
+
+def _accept_at(
+    accept: Callable[[dict[int, Message]], None], asked: list[int]
+) -> Callable[[dict[int, Message]], None]:
+    """`accept` taking the batch's positions, for an interceptor asked about `asked`."""
+    local = {position: index for index, position in enumerate(asked)}
+    return lambda messages: accept({local[k]: message for k, message in messages.items()})

@@ -1,7 +1,7 @@
 """What the pipeline asks of a channel: how a stored payload of it is taken in, and whether
 its edges may answer before that happens."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from channels_ingest.models import InboundRecord
@@ -33,3 +33,7 @@ class ChannelAdapter:
     # failed parse never has to send the mail's bytes to the database again. Other channels
     # store and take in in one transaction: one commit.
     stores_first: bool = False
+    # Take in together, inside the caller's transaction, those of a batch of stored payloads
+    # (a drain's, oldest first) that can be: the results by record pk. The rest are left
+    # untouched and taken in one by one with `process`, which must decide them the same.
+    process_many: Callable[[Sequence[InboundRecord]], dict[int, IntakeResult]] | None = None

@@ -10,7 +10,12 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 
 from channels_ingest.models import InboundRecord, InboundState
-from channels_ingest.pipeline.process import commit_without_waiting, inbound_process_within
+from channels_ingest.pipeline.process import (
+    commit_without_waiting,
+    inbound_process_many,
+    inbound_process_within,
+)
+from channels_ingest.pipeline.registry import adapter_for
 
 # What a lost database connection raises (as opposed to a record that cannot be taken in).
 DatabaseUnreachable = (OperationalError, InterfaceError)
@@ -83,8 +88,14 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
     call took in. Each record is claimed with a row lock that other drains skip, processed
     and committed on its own (as `inbound_process`). A record whose processing fails
     unexpectedly is left for the inbound sweep to retry and skipped for the rest of this
-    drain."""
+    drain.
+
+    A channel whose adapter takes in batches (`ChannelAdapter.process_many`: SMS digits
+    answering surveys) gets each batch first, claimed and committed together; what it
+    leaves, and the whole batch if that fails, goes one by one as above."""
     bell_lower(channel)  # first: a record stored from now on rings again
+    adapter = adapter_for(channel)
+    batches = adapter is not None and adapter.process_many is not None
     taken = 0
     given_up: list[int] = []
     while True:
@@ -96,7 +107,15 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
         )
         if not ids:
             return taken
+        try:
+            together = _take_together(channel, ids) if batches else set()
+        except DatabaseUnreachable as error:
+            logger.error("inbound %s: database unreachable, drain stopped: %s", channel, error)
+            return taken
+        taken += len(together)
         for record_id in ids:
+            if record_id in together:
+                continue
             try:
                 with transaction.atomic():
                     record = (
@@ -117,3 +136,24 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
             except Exception:
                 logger.exception("inbound %s: processing failed; the sweep retries it", record_id)
                 given_up.append(record_id)
+
+
+def _take_together(channel: str, record_ids: list[int]) -> set[int]:
+    """Claim the records (row locks that other drains skip) and take in together, in one
+    transaction, those the channel's adapter takes as a batch; returns their pks. A batch
+    that fails unexpectedly is rolled back and logged, and every record of it goes one by
+    one (which says which record is at fault)."""
+    try:
+        with transaction.atomic():
+            records = list(
+                InboundRecord.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=record_ids, state=InboundState.RECEIVED)
+                .order_by("pk")
+            )
+            commit_without_waiting()  # stored, and answered, before (as one by one)
+            return inbound_process_many(records=records)
+    except DatabaseUnreachable:
+        raise
+    except Exception:
+        logger.exception("inbound %s: a batch of %d failed; one by one", channel, len(record_ids))
+        return set()

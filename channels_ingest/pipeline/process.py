@@ -2,6 +2,7 @@
 adapter, and the record marked processed, or failed with the reason."""
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from channels_ingest.models import InboundRecord, InboundState
 from channels_ingest.pipeline.adapter import Refused
 from channels_ingest.pipeline.registry import adapter_for
 from channels_ingest.raw_sql import synchronous_commit_off
+from tickets.raw_sql import rows_update
 from tickets.services.intake import IntakeResult
 
 logger = logging.getLogger("kefu.ingest")
@@ -62,6 +64,29 @@ def inbound_process_within(*, record: InboundRecord) -> IntakeResult | None:
     record.state = InboundState.PROCESSED
     record.ticket_number = number
     return result
+
+
+def inbound_process_many(*, records: Sequence[InboundRecord]) -> set[int]:
+    """Take in together, inside the caller's transaction, the records of one channel that
+    its adapter can take in as a batch (`ChannelAdapter.process_many`), and mark them
+    processed in one statement; returns their pks. The rest are left as they are, for
+    `inbound_process_within`. The caller holds the records' row locks."""
+    adapter = adapter_for(records[0].channel) if records else None
+    if adapter is None or adapter.process_many is None:
+        return set()
+    results = adapter.process_many(records)
+    now = timezone.now()
+    done = [record for record in records if record.pk in results]
+    for record in done:
+        record.state = InboundState.PROCESSED
+        record.ticket_number = results[record.pk].ticket.number
+        record.processed_at = now
+        record.error = ""
+        record.attempts += 1  # under the row lock the caller holds
+    rows_update(
+        InboundRecord, done, ["state", "ticket_number", "processed_at", "error", "attempts"]
+    )
+    return {record.pk for record in done}
 
 
 def commit_without_waiting() -> None:

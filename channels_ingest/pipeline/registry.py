@@ -8,7 +8,7 @@ from channels_ingest.logistics.ingest import CHANNEL as LOGISTICS
 from channels_ingest.logistics.ingest import logistics_process
 from channels_ingest.phone.ingest import phone_process
 from channels_ingest.pipeline.adapter import ChannelAdapter
-from channels_ingest.sms.ingest import sms_process
+from channels_ingest.sms.ingest import sms_process, sms_process_many
 from tickets.models import Channel
 
 ADAPTERS: dict[str, ChannelAdapter] = {
@@ -21,7 +21,9 @@ ADAPTERS: dict[str, ChannelAdapter] = {
     # A call event pops the agent's screen while the phone rings: not worth a queue's delay.
     Channel.PHONE.value: ChannelAdapter(process=phone_process),
     # Providers only need to hear that the SMS is stored (TwiML, JSON).
-    Channel.SMS.value: ChannelAdapter(process=sms_process, may_queue=True),
+    Channel.SMS.value: ChannelAdapter(
+        process=sms_process, may_queue=True, process_many=sms_process_many
+    ),
     # Carriers only need to hear that their events are stored.
     LOGISTICS: ChannelAdapter(process=logistics_process, may_queue=True),
 }

@@ -1,6 +1,8 @@
 """A stored SMS, taken into the core: opt-out and opt-in keywords are honoured and open no
 ticket; anything else is a customer message."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 
 from channels_ingest.models import InboundRecord
@@ -9,7 +11,7 @@ from channels_ingest.sms.normalise import sms_inbound
 from channels_ingest.sms.services import sms_opt_in, sms_opt_out
 from tickets.identity import normalise_phone
 from tickets.services.acknowledgement import ticket_acknowledge_opened
-from tickets.services.intake import IntakeResult, intake_message
+from tickets.services.intake import IntakeResult, intake_claimed_many, intake_message
 
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "td", "退订", "取消订阅"}
 START_WORDS = {"start", "unstop", "subscribe", "订阅"}
@@ -38,3 +40,16 @@ def sms_process(record: InboundRecord) -> IntakeResult | None:
     if result.created and result.ticket_opened:
         ticket_acknowledge_opened(ticket=result.ticket)
     return result
+
+
+def sms_process_many(records: Sequence[InboundRecord]) -> dict[int, IntakeResult]:
+    """Of a drain's batch, the SMS an app was waiting for (a digit answering a survey), taken
+    in together (`intake_claimed_many`); the results by record pk. Keywords and everything
+    else are left for `sms_process`."""
+    asked = [
+        record
+        for record in records
+        if keyword_of(str(record.payload.get("Body", ""))) not in STOP_WORDS | START_WORDS
+    ]
+    results = intake_claimed_many(inbounds=[sms_inbound(record) for record in asked])
+    return {asked[index].pk: result for index, result in results.items()}

@@ -10,6 +10,8 @@ finishes it and reopens the ticket; **no answer** keeps it open and due again an
 business time later; **escalated** keeps it open, without an owner, for supervisors.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -28,8 +30,8 @@ from feedback.models import (
 )
 from sla.calendar import WorkCalendar, default_calendar
 from sla.selectors import default_calendar_id, work_calendar
-from tickets.models import Agent, Status, Team, Ticket
-from tickets.services.audit import audit_record
+from tickets.models import Agent, AuditEntry, Status, Team, Ticket
+from tickets.services.audit import audit_record, audit_record_many
 from tickets.services.workflow import ticket_set_status
 
 # After "no answer", the next try is due this much business time later.
@@ -106,6 +108,95 @@ def callback_create(
         data={"ticket": ticket.number, "reason": reason},
     )
     return callback
+
+
+@dataclass(frozen=True)
+class CallbackDraft:
+    """One task for `callbacks_create_many` (`callback_create`'s arguments, made by Kefu)."""
+
+    ticket: Ticket
+    reason: str
+    note: str = ""
+    survey: Survey | None = None
+    key: str | None = None
+
+
+def callbacks_create_many(
+    drafts: Sequence[CallbackDraft], *, now: datetime | None = None
+) -> list[Callback]:
+    """`callback_create` for many tasks Kefu makes (a batch of survey answers), without an
+    owner: the keys already taken read once, the due times worked out once per team, one
+    INSERT of the tasks and one of their audit entries. A key taken already (or twice in
+    the batch) makes no second task. Returns the tasks of the drafts not skipped (if a key
+    was taken by another transaction meanwhile, that one's task among them)."""
+    for draft in drafts:
+        if draft.reason not in CallbackReason.values:
+            raise ValidationError(_("Unknown reason: %(reason)s"), params={"reason": draft.reason})
+        if len(draft.note) > MAX_NOTE_CHARS:
+            raise ValidationError(_("The note is too long."))
+    now = now or timezone.now()
+    keys = [draft.key for draft in drafts if draft.key is not None]
+    taken = set(Callback.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh: list[CallbackDraft] = []
+    for draft in drafts:
+        if draft.key is not None:
+            if draft.key in taken:
+                continue
+            taken.add(draft.key)
+        fresh.append(draft)
+    if not fresh:
+        return []
+    teams = Team.objects.in_bulk({draft.ticket.team_id for draft in fresh} - {None})
+    dues: dict[int | None, datetime] = {}
+    for team_id in {draft.ticket.team_id for draft in fresh}:
+        dues[team_id] = callback_due(team=teams.get(team_id) if team_id else None, start=now)
+    try:
+        with transaction.atomic():
+            callbacks = Callback.objects.bulk_create(
+                [
+                    Callback(
+                        ticket=draft.ticket,
+                        customer_id=draft.ticket.customer_id,
+                        survey=draft.survey,
+                        key=draft.key,
+                        reason=draft.reason,
+                        note=draft.note.strip(),
+                        team_id=draft.ticket.team_id,
+                        owner=None,
+                        created_by=None,
+                        created_at=now,
+                        due_at=dues[draft.ticket.team_id],
+                    )
+                    for draft in fresh
+                ]
+            )
+    except IntegrityError:
+        # A key taken meanwhile by another transaction: one at a time, which answers it.
+        return [
+            callback_create(
+                ticket=draft.ticket,
+                reason=draft.reason,
+                note=draft.note,
+                survey=draft.survey,
+                key=draft.key,
+                actor=None,
+                now=now,
+            )
+            for draft in fresh
+        ]
+    audit_record_many(
+        [
+            AuditEntry(
+                actor=None,
+                action="callback_created",
+                object_type="callback",
+                object_id=str(callback.pk),
+                data={"ticket": draft.ticket.number, "reason": draft.reason},
+            )
+            for draft, callback in zip(fresh, callbacks, strict=True)
+        ]
+    )
+    return callbacks
 
 
 def callback_assign(*, callback: Callback, owner: Agent | None, actor: User) -> Callback:

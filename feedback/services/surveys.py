@@ -44,7 +44,7 @@ from feedback.models import (
     SurveySettings,
     SurveyTrigger,
 )
-from feedback.signals import survey_answered
+from feedback.signals import survey_answered, surveys_answered
 from kb.triage import triage_text
 from tickets import events, hooks
 from tickets.delivery import backend_accepts, backends_asked
@@ -832,6 +832,74 @@ def _callback_reason(survey: Survey) -> str:
     return ""
 
 
+def surveys_answer_many(
+    items: Sequence[tuple[Survey, Answer, Message | None]],
+    *,
+    via: str,
+    now: datetime | None = None,
+) -> list[Survey]:
+    """`survey_answer` for many surveys at once (a drain's batch of SMS digits), in a few
+    statements whatever the batch's size: the surveys still unanswered locked and written
+    together, their call-backs made together. A survey answered meanwhile is left as it is,
+    without an error (the first answer counts). Answers with tags go one at a time
+    (`survey_answer` checks them against the settings). Returns the surveys answered now."""
+    from feedback.services.callbacks import CallbackDraft, callbacks_create_many
+
+    if not items:
+        return []
+    for survey, answer, _message in items:
+        answer_check(survey, answer)
+        if answer.tags:
+            raise ValueError("surveys_answer_many takes answers without tags")
+    now = now or timezone.now()
+    with transaction.atomic():
+        unanswered = set(
+            Survey.objects.select_for_update()
+            .filter(pk__in=[survey.pk for survey, _a, _m in items], answered_at=None)
+            .values_list("pk", flat=True)
+        )
+        answered: list[Survey] = []
+        for survey, answer, message in items:
+            if survey.pk not in unanswered:
+                continue
+            unanswered.discard(survey.pk)  # a survey twice in the batch: its first answer
+            survey.score = answer.score
+            survey.tags = []
+            survey.comment = answer.comment.strip()
+            survey.answered_at = now
+            survey.answered_via = via
+            survey.answer_message = message
+            survey.due_at = None
+            answered.append(survey)
+        if not answered:
+            return []
+        rows_update(
+            Survey,
+            answered,
+            ["score", "tags", "comment", "answered_at", "answered_via", "answer_message", "due_at"],
+        )
+        surveys_answered.send(sender=Survey, surveys=answered)
+        callbacks_create_many(
+            [
+                CallbackDraft(
+                    ticket=survey.ticket,
+                    reason=reason,
+                    note=survey.comment,
+                    survey=survey,
+                    key=f"survey:{survey.pk}",
+                )
+                for survey in answered
+                if (reason := _callback_reason(survey))
+            ],
+            now=now,
+        )
+        for survey in answered:
+            ticket_publish(
+                survey.ticket, events.ticket_updated(survey.ticket), queues=False, board=False
+            )
+    return answered
+
+
 def survey_answer_chat(*, address: str, message_id: int, score: int) -> Survey:
     """A star tapped in the chat widget under the invitation `message_id`, by the visitor
     `address` (their chat identity): the invitation must be theirs."""
@@ -898,12 +966,10 @@ def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.In
         return None
     now = timezone.now()
     survey = _sms_survey_for(customer, now=now)
-    if survey is None or survey.ticket.is_open:
-        return None
-    if getattr(survey, "conversation_open", True):  # annotated by _sms_survey_for
-        return None  # a conversation is going on: the digit may answer the agent
-    low, high = SCALE[SurveyKind(survey.kind)]
-    if not low <= score <= high:
+    # `conversation_open` is annotated by _sms_survey_for.
+    if survey is None or not _sms_reply_answers(
+        survey, score, conversation_open=getattr(survey, "conversation_open", True)
+    ):
         return None
 
     def accept(message: Message) -> None:
@@ -921,6 +987,76 @@ def sms_reply_intercept(customer: Customer, inbound: InboundMessage) -> hooks.In
             pass  # answered meanwhile: the message is kept, the first answer counts
 
     return hooks.InboundClaim(ticket=survey.ticket, accept=accept)
+
+
+def _sms_reply_answers(survey: Survey, score: int, *, conversation_open: bool) -> bool:
+    """Whether a digit answers the customer's latest open SMS survey: its ticket is not open
+    again, no other SMS conversation of theirs is going on (the digit may answer the
+    agent), and the digit is on the survey's scale."""
+    if survey.ticket.is_open or conversation_open:
+        return False
+    low, high = SCALE[SurveyKind(survey.kind)]
+    return low <= score <= high
+
+
+def sms_replies_intercept(
+    pairs: Sequence[tuple[Customer, InboundMessage]],
+) -> hooks.InboundClaims:
+    """`sms_reply_intercept` for a batch of messages from different customers (tickets
+    .hooks: a drain's stored SMS), deciding each as it would, in two statements: the
+    customers' latest open SMS surveys, and which of them have an SMS conversation open.
+    The claimed messages' `accept` answers their surveys together (`surveys_answer_many`)."""
+    scores = {
+        index: score
+        for index, (_customer, inbound) in enumerate(pairs)
+        if inbound.channel == Channel.SMS and (score := digit_of(inbound.text)) is not None
+    }
+    if not scores:
+        return hooks.InboundClaims(tickets={}, accept=lambda messages: None)
+    now = timezone.now()
+    customer_ids = {pairs[index][0].pk for index in scores}
+    latest: dict[int, Survey] = {}
+    for survey in (
+        Survey.objects.select_related("ticket")
+        .filter(
+            customer_id__in=customer_ids,
+            channel=Channel.SMS,
+            invited_at__isnull=False,
+            expires_at__gt=now,
+        )
+        .order_by("customer_id", "-invited_at", "-pk")
+    ):
+        latest.setdefault(survey.customer_id, survey)
+    talking = set(
+        Ticket.objects.filter(
+            customer_id__in=customer_ids, channel=Channel.SMS, is_open=True
+        ).values_list("customer_id", flat=True)
+    )
+    taken: dict[int, tuple[Survey, int]] = {}
+    for index, score in scores.items():
+        customer = pairs[index][0]
+        found = latest.get(customer.pk)
+        if found is not None and _sms_reply_answers(
+            found, score, conversation_open=customer.pk in talking
+        ):
+            taken[index] = (found, score)
+
+    def accept(messages: dict[int, Message]) -> None:
+        # A digit after the survey was answered is kept on its ticket and changes nothing.
+        surveys_answer_many(
+            [
+                (survey, Answer(score=score), messages[index])
+                for index, (survey, score) in taken.items()
+                if survey.answered_at is None
+            ],
+            via=Channel.SMS,
+            now=now,
+        )
+
+    return hooks.InboundClaims(
+        tickets={index: survey.ticket for index, (survey, _score) in taken.items()},
+        accept=accept,
+    )
 
 
 # --- NPS sample ---------------------------------------------------------------------------

@@ -9,13 +9,16 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Avg
+from django.db.models import Avg, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -29,6 +32,7 @@ from tickets.models import (
     Agent,
     Attachment,
     Channel,
+    ContactIdentity,
     Customer,
     DeliveryStatus,
     Direction,
@@ -46,7 +50,11 @@ from tickets.routing import adviser_for, routing_table
 from tickets.selectors import order_numbers_in
 from tickets.services.assignment import Needs, assignee_pick
 from tickets.services.bot import BOT_CHANNELS, bot_later
-from tickets.services.customers import customer_resolve_or_create, identities_normalised
+from tickets.services.customers import (
+    customer_resolve_or_create,
+    identities_normalised,
+    strongest_owner,
+)
 from tickets.services.merging import ticket_merged_on_channel, ticket_survivor
 from tickets.services.orders import orders_later
 from tickets.services.search_index import search_document_add
@@ -180,8 +188,103 @@ def intake_message(*, inbound: InboundMessage) -> IntakeResult:
 
 
 def _claimed_store(*, inbound: InboundMessage, claim: hooks.InboundClaim, now: datetime) -> Message:
-    message = Message.objects.create(
-        ticket=claim.ticket,
+    message = _claimed_message(inbound, ticket=claim.ticket, now=now)
+    message.save(force_insert=True)
+    claim.accept(message)
+    ticket_publish(claim.ticket, events.message_added(claim.ticket, message), queues=False)
+    return message
+
+
+def intake_claimed_many(*, inbounds: Sequence[InboundMessage]) -> dict[int, IntakeResult]:
+    """What `intake_message` does with a message an app claims (tickets.hooks), for a batch
+    (a drain's stored SMS): the claimed messages of known senders are stored on their claims'
+    tickets and accepted together, in the caller's transaction. Returns the results by
+    position in `inbounds`.
+
+    Everything else is left untouched for `intake_message`, one by one: a message from a
+    new sender or one with an identity not yet on file, one that names or opens a ticket,
+    one with a name to record, one no app claims, every message of a sender seen more than
+    once in the batch (their order matters), and the whole batch when an interceptor has no
+    batch form. Raises IntegrityError when a provider message was taken in already (the
+    caller then takes the batch one by one, which answers that)."""
+    capped = [
+        inbound_capped(inbound=inbound, max_chars=settings.KEFU_MESSAGE_BODY_MAX_CHARS)
+        for inbound in inbounds
+    ]
+    asked: dict[int, list[tuple[str, str]]] = {}
+    for index, inbound in enumerate(capped):
+        if inbound.promised_ticket_number or inbound.opens_ticket:
+            continue
+        try:
+            asked[index] = identities_normalised(inbound)
+        except ValidationError:
+            continue  # intake_message refuses it, with the reason
+    by_kind: dict[str, set[str]] = {}
+    for pairs in asked.values():
+        for kind, value in pairs:
+            by_kind.setdefault(kind, set()).add(value)
+    if not by_kind:
+        return {}
+    query = Q()
+    for kind, values in by_kind.items():
+        query |= Q(kind=kind, value__in=sorted(values))
+    known = {
+        (kind, value): customer_id
+        for kind, value, customer_id in ContactIdentity.objects.filter(query).values_list(
+            "kind", "value", "customer_id"
+        )
+    }
+    owners: dict[int, int] = {}
+    for index, pairs in asked.items():
+        if all(pair in known for pair in pairs):
+            owner = strongest_owner({pair: known[pair] for pair in pairs})
+            if owner is not None:
+                owners[index] = owner
+    seen = Counter(owners.values())
+    owners = {index: owner for index, owner in owners.items() if seen[owner] == 1}
+    if not owners:
+        return {}
+    # Locked as customer_resolve_or_create locks one: one intake per customer at a time.
+    customers = Customer.objects.select_for_update().in_bulk(sorted(set(owners.values())))
+    positions = [
+        index
+        for index, owner in owners.items()
+        if owner in customers and not (capped[index].name and not customers[owner].name)
+    ]
+    claims = hooks.inbound_intercept_many(
+        [(customers[owners[index]], capped[index]) for index in positions]
+    )
+    if not claims:
+        return {}
+    now = timezone.now()
+    results: dict[int, IntakeResult] = {}
+    for claim in claims:
+        stored = dict(
+            zip(
+                claim.tickets,
+                Message.objects.bulk_create(
+                    [
+                        _claimed_message(capped[positions[local]], ticket=ticket, now=now)
+                        for local, ticket in claim.tickets.items()
+                    ]
+                ),
+                strict=True,
+            )
+        )
+        claim.accept(stored)
+        for local, message in stored.items():
+            ticket = claim.tickets[local]
+            ticket_publish(ticket, events.message_added(ticket, message), queues=False)
+            results[positions[local]] = IntakeResult(
+                ticket=ticket, message=message, created=True, ticket_opened=False
+            )
+    return results
+
+
+def _claimed_message(inbound: InboundMessage, *, ticket: Ticket, now: datetime) -> Message:
+    """A claimed message as it is stored: on the claim's ticket, as it came."""
+    return Message(
+        ticket=ticket,
         direction=Direction.IN,
         channel=inbound.channel,
         body=inbound.text,
@@ -190,9 +293,6 @@ def _claimed_store(*, inbound: InboundMessage, claim: hooks.InboundClaim, now: d
         sent_at=inbound.sent_at,
         created_at=now,
     )
-    claim.accept(message)
-    ticket_publish(claim.ticket, events.message_added(claim.ticket, message), queues=False)
-    return message
 
 
 # Where a shortened text may end, best first: a paragraph, a line, a sentence, a word.
