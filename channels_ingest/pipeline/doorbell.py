@@ -99,23 +99,22 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
     taken = 0
     given_up: list[int] = []
     while True:
-        ids = list(
-            InboundRecord.objects.filter(channel=channel, state=InboundState.RECEIVED)
-            .exclude(pk__in=given_up)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            return taken
-        try:
-            together = _take_together(channel, ids) if batches else set()
-        except DatabaseUnreachable as error:
-            logger.error("inbound %s: database unreachable, drain stopped: %s", channel, error)
-            return taken
-        taken += len(together)
+        if batches:
+            together, ids = _take_together(channel, skip=given_up, size=batch)
+            taken += len(together)
+            if not together and not ids:
+                # None waiting, or every one waiting is another drain's right now.
+                return taken
+        else:
+            ids = list(
+                InboundRecord.objects.filter(channel=channel, state=InboundState.RECEIVED)
+                .exclude(pk__in=given_up)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                return taken
         for record_id in ids:
-            if record_id in together:
-                continue
             try:
                 with transaction.atomic():
                     record = (
@@ -138,22 +137,28 @@ def inbound_drain(*, channel: str, batch: int = 100) -> int:
                 given_up.append(record_id)
 
 
-def _take_together(channel: str, record_ids: list[int]) -> set[int]:
-    """Claim the records (row locks that other drains skip) and take in together, in one
-    transaction, those the channel's adapter takes as a batch; returns their pks. A batch
-    that fails unexpectedly is rolled back and logged, and every record of it goes one by
-    one (which says which record is at fault)."""
+def _take_together(channel: str, *, skip: list[int], size: int) -> tuple[set[int], list[int]]:
+    """Claim the next `size` records waiting (row locks that other drains skip, so two
+    drains claim different batches) and take in together, in one transaction, those the
+    channel's adapter takes as a batch. Returns their pks and, oldest first, the pks of the
+    claimed records it left for one by one. A batch that fails unexpectedly is rolled back
+    and logged, and all of it is left for one by one (which says which record is at fault).
+    Raises what a lost database connection raises."""
+    claimed: list[int] = []
     try:
         with transaction.atomic():
             records = list(
                 InboundRecord.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=record_ids, state=InboundState.RECEIVED)
-                .order_by("pk")
+                .filter(channel=channel, state=InboundState.RECEIVED)
+                .exclude(pk__in=skip)
+                .order_by("pk")[:size]
             )
+            claimed = [record.pk for record in records]
             commit_without_waiting()  # stored, and answered, before (as one by one)
-            return inbound_process_many(records=records)
+            together = inbound_process_many(records=records)
     except DatabaseUnreachable:
         raise
     except Exception:
-        logger.exception("inbound %s: a batch of %d failed; one by one", channel, len(record_ids))
-        return set()
+        logger.exception("inbound %s: a batch of %d failed; one by one", channel, len(claimed))
+        return set(), claimed
+    return together, [pk for pk in claimed if pk not in together]

@@ -62,7 +62,7 @@ def queue_to(monkeypatch):  # type: ignore[no-untyped-def]
     """Replies made in this process are queued on the workers' broker (not run eagerly)."""
 
     def route(pool: WorkerPool, *, queued: bool = True) -> None:
-        client = Celery("kefu-fault-tests", broker=pool.broker)
+        client = Celery("kefu-fault-tests", broker=pool.broker, set_as_current=False)
 
         def delay(message_id: int) -> None:
             if queued:

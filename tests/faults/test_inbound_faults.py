@@ -57,7 +57,8 @@ def api(token, settings, workers, monkeypatch):  # type: ignore[no-untyped-def]
     settings.INBOUND_QUEUED = True
     bell = redis.Redis.from_url(workers.broker)
     monkeypatch.setattr(doorbell, "_bell_redis", lambda: bell)
-    celery = Celery("kefu-fault-tests", broker=workers.broker)
+    # Not the current app: tests after these would send their tasks to this broker.
+    celery = Celery("kefu-fault-tests", broker=workers.broker, set_as_current=False)
     monkeypatch.setattr(
         ingest_tasks.inbound_drain_task,
         "delay",

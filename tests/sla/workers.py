@@ -173,7 +173,7 @@ class WorkerPool:
 
     def send_ticks(self, count: int) -> None:
         """Queue `count` runs of `sla.tasks.sla_tick`, as beat would (by name, no result)."""
-        client = Celery("kefu-sla-tests", broker=self.broker)
+        client = Celery("kefu-sla-tests", broker=self.broker, set_as_current=False)
         try:
             for _ in range(count):
                 client.send_task("sla.tasks.sla_tick")
