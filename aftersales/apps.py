@@ -18,7 +18,7 @@ class AftersalesConfig(AppConfig):
         from aftersales.portal import portal_section
         from aftersales.search import order_search
         from aftersales.selectors import ticket_order_number, tickets_order_numbers
-        from aftersales.services import notices
+        from aftersales.services import history, notices
         from aftersales.services.clocks import on_clock_fired
         from sla.signals import clock_fired
         from tickets import hooks
@@ -46,6 +46,8 @@ class AftersalesConfig(AppConfig):
         )
         # Order and case numbers typed into the header's search box.
         hooks.search_source_register("orders", order_search)
+        # A case's step on the ticket's timeline, in the reader's language.
+        hooks.trail_label_register(history.TRAIL_KIND, history.trail_label)
         # A customer message naming an order links the ticket to it.
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"

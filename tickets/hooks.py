@@ -55,6 +55,10 @@ An app registers its contributions in its `AppConfig.ready`:
   (`tickets.services.intake.intake_claimed_many`) is used only while every interceptor
   has a batch form; it must decide exactly as the one-message form would.
 
+- **trail labels**: `trail_label_register(kind, label)`; `label(data)` returns what the
+  ticket page's timeline shows after "→" for a trail entry of `kind` that the app records
+  (its stored `data`), in the active language; "" shows the stored `to` as it is.
+
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
 """
@@ -312,3 +316,19 @@ def _accept_at(
     """`accept` taking the batch's positions, for an interceptor asked about `asked`."""
     local = {position: index for index, position in enumerate(asked)}
     return lambda messages: accept({local[k]: message for k, message in messages.items()})
+
+
+TrailLabel = Callable[[dict[str, object]], str]
+
+_trail_labels: dict[str, TrailLabel] = {}
+
+
+def trail_label_register(kind: str, label: TrailLabel) -> None:
+    _trail_labels[kind] = label
+
+
+def trail_label(kind: str, data: dict[str, object]) -> str:
+    """What an app says a trail entry of `kind` moved to, in the active language; "" when no
+    app says."""
+    label = _trail_labels.get(kind)
+    return label(data) if label is not None else ""

@@ -215,3 +215,12 @@ def _auditable(details: dict[str, object]) -> dict[str, object]:
     """What of a step's details the audit log keeps: amounts and references, never an
     address (personal data stays on the case)."""
     return {key: value for key, value in details.items() if key != "return_address"}
+
+
+def trail_label(data: dict[str, object]) -> str:
+    """A case's trail entry as the timeline shows it after "→": the case and its step, in the
+    active language (the stored `to` is in the language of whoever recorded it)."""
+    try:
+        return f"{data['case']} {Step(str(data['step'])).label}"
+    except (KeyError, ValueError):
+        return ""

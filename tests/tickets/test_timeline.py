@@ -412,3 +412,34 @@ def test_the_call_page_names_no_subject_of_another_teams_ticket(agent_client, de
     assert f'href="/tickets/{theirs.number}/"' not in html
     assert f'href="/tickets/{ours.number}/"' in html
     assert "电话139****5678" in html and "13912345678" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "status_label", "step_label"),
+    [("en", "Resolved", "Refunded"), ("zh-hans", "已解决", "已退款")],
+)
+def test_status_changes_and_case_steps_read_in_the_viewers_language(
+    agent_client, default_team, language, status_label, step_label
+):
+    ticket = intake(user_id="u1", text="退款什么时候到").ticket
+    # As recorded: the status's code, a case step's label in the recorder's language.
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind.STATUS,
+        data={"from": "open", "to": "resolved"},
+        created_at=timezone.now(),
+    )
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind.AFTERSALES,
+        data={"case": "AS202612010001", "step": "refunded", "to": "AS202612010001 已退款"},
+        created_at=timezone.now(),
+    )
+
+    page = agent_client.get(
+        f"/tickets/{ticket.number}/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+
+    assert f"→ {status_label}" in page
+    assert f"→ AS202612010001 {step_label}" in page
+    assert "→ resolved" not in page

@@ -5,8 +5,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from kb.triage import URGENCY_LABELS, category_label
+from tickets import hooks
 from tickets.masking import mask_text
-from tickets.models import Channel, IdentityKind, Message
+from tickets.models import Channel, EventKind, IdentityKind, Message, Status, TicketEvent
 from tickets.selectors import message_cuts
 
 register = template.Library()
@@ -46,6 +47,20 @@ def channel_label(code: str | None) -> str:
         return str(Channel(code or "").label)
     except ValueError:
         return code or ""
+
+
+@register.filter
+def trail_to(event: TicketEvent) -> str:
+    """What a trail entry moved to (`data.to`) in the active language: a status's label, an
+    app's own label for its entries (tickets.hooks), else the stored text."""
+    data = event.data if isinstance(event.data, dict) else {}
+    to = str(data.get("to", ""))
+    if event.kind == EventKind.STATUS:
+        try:
+            return str(Status(to).label)
+        except ValueError:
+            return to
+    return hooks.trail_label(event.kind, data) or to
 
 
 @register.filter
