@@ -856,6 +856,7 @@ def surveys_answer_many(
         unanswered = set(
             Survey.objects.select_for_update()
             .filter(pk__in=[survey.pk for survey, _a, _m in items], answered_at=None)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         answered: list[Survey] = []

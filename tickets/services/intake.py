@@ -245,7 +245,12 @@ def intake_claimed_many(*, inbounds: Sequence[InboundMessage]) -> dict[int, Inta
     if not owners:
         return {}
     # Locked as customer_resolve_or_create locks one: one intake per customer at a time.
-    customers = Customer.objects.select_for_update().in_bulk(sorted(set(owners.values())))
+    customers = {
+        customer.pk: customer
+        for customer in Customer.objects.select_for_update()
+        .filter(pk__in=sorted(set(owners.values())))
+        .order_by("pk")  # one order for every batch: two drains never wait on each other
+    }
     positions = [
         index
         for index, owner in owners.items()
