@@ -211,14 +211,20 @@ def intake_claimed_many(*, inbounds: Sequence[InboundMessage]) -> dict[int, Inta
         inbound_capped(inbound=inbound, max_chars=settings.KEFU_MESSAGE_BODY_MAX_CHARS)
         for inbound in inbounds
     ]
-    asked: dict[int, list[tuple[str, str]]] = {}
+    senders: dict[int, list[tuple[str, str]]] = {}
     for index, inbound in enumerate(capped):
-        if inbound.promised_ticket_number or inbound.opens_ticket:
-            continue
         try:
-            asked[index] = identities_normalised(inbound)
+            senders[index] = identities_normalised(inbound)
         except ValidationError:
             continue  # intake_message refuses it, with the reason
+    # A sender with more than one message in the batch (by any identity) is left whole.
+    counted = Counter(pair for pairs in senders.values() for pair in pairs)
+    asked = {
+        index: pairs
+        for index, pairs in senders.items()
+        if not (capped[index].promised_ticket_number or capped[index].opens_ticket)
+        and all(counted[pair] == 1 for pair in pairs)
+    }
     by_kind: dict[str, set[str]] = {}
     for pairs in asked.values():
         for kind, value in pairs:
