@@ -22,6 +22,7 @@ class AftersalesConfig(AppConfig):
         from aftersales.services.clocks import on_clock_fired
         from sla.signals import clock_fired
         from tickets import hooks
+        from tickets.models import EventKind
         from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         # Cards on the ticket page, in this order: the order, its cases, a parcel's anomaly.
@@ -47,7 +48,9 @@ class AftersalesConfig(AppConfig):
         # Order and case numbers typed into the header's search box.
         hooks.search_source_register("orders", order_search)
         # A case's step on the ticket's timeline, in the reader's language.
-        hooks.trail_label_register(history.TRAIL_KIND, history.trail_label)
+        hooks.trail_label_register("aftersales.steps", history.TRAIL_KIND, history.trail_label)
+        # The notices it sent, named in the reader's language.
+        hooks.trail_label_register("aftersales.notices", EventKind.NOTICE, notices.trail_label)
         # A customer message naming an order links the ticket to it.
         ticket_event_recorded.connect(
             order_receivers.on_ticket_event, dispatch_uid="aftersales.orders.ticket_event"

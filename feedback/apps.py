@@ -48,12 +48,15 @@ class FeedbackConfig(AppConfig):
         from feedback.services import surveys
         from feedback.services.sampling import sample_source_register
         from tickets import hooks
+        from tickets.models import EventKind
         from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
         hooks.ticket_panel_register("feedback.surveys", survey_panels.survey_panel)
         hooks.timeline_source_register("feedback.answers", survey_panels.survey_answers)
         hooks.timeline_source_register("feedback.callbacks", survey_panels.callbacks_made)
         hooks.timeline_source_register("feedback.attempts", survey_panels.callback_attempts)
+        # Its invitations on the ticket's timeline, named in the reader's language.
+        hooks.trail_label_register("feedback.surveys", EventKind.NOTICE, surveys.trail_label)
         hooks.inbound_interceptor_register(
             "feedback.sms_survey",
             surveys.sms_reply_intercept,

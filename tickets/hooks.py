@@ -55,9 +55,11 @@ An app registers its contributions in its `AppConfig.ready`:
   (`tickets.services.intake.intake_claimed_many`) is used only while every interceptor
   has a batch form; it must decide exactly as the one-message form would.
 
-- **trail labels**: `trail_label_register(kind, label)`; `label(data)` returns what the
-  ticket page's timeline shows after "→" for a trail entry of `kind` that the app records
-  (its stored `data`), in the active language; "" shows the stored `to` as it is.
+- **trail labels**: `trail_label_register(name, kind, label)`; `label(data)` returns what
+  the ticket page's timeline shows after "→" for a trail entry of `kind` that the app
+  records (its stored `data`), in the active language, or "" for an entry it did not
+  record (several apps record notices). The first non-empty answer is shown; none shows the
+  stored `to` as it is (in the language of whoever recorded it).
 
 Each name is registered once (a second registration under a name replaces the first, so a
 reloaded app does not show twice). Sources and sections are kept in registration order.
@@ -320,15 +322,17 @@ def _accept_at(
 
 TrailLabel = Callable[[dict[str, object]], str]
 
-_trail_labels: dict[str, TrailLabel] = {}
+_trail_labels: dict[str, tuple[str, TrailLabel]] = {}
 
 
-def trail_label_register(kind: str, label: TrailLabel) -> None:
-    _trail_labels[kind] = label
+def trail_label_register(name: str, kind: str, label: TrailLabel) -> None:
+    _trail_labels[name] = (kind, label)
 
 
 def trail_label(kind: str, data: dict[str, object]) -> str:
     """What an app says a trail entry of `kind` moved to, in the active language; "" when no
     app says."""
-    label = _trail_labels.get(kind)
-    return label(data) if label is not None else ""
+    for labelled, label in _trail_labels.values():
+        if labelled == kind and (said := label(data)):
+            return said
+    return ""

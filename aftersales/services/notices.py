@@ -678,3 +678,13 @@ def notice_template_save(*, form: "NoticeTemplateForm", actor: User) -> NoticeTe
             },
         )
     return template
+
+
+def trail_label(data: dict[str, object]) -> str:
+    """A notice's trail entry as the timeline shows it after "→": what it announced and on
+    which channel, in the active language (the stored `to` is in the customer's); "" for a
+    notice after-sales did not send."""
+    try:
+        return f"{NoticeEvent(str(data['event'])).label} · {Channel(str(data['channel'])).label}"
+    except (KeyError, ValueError):
+        return ""

@@ -1060,6 +1060,20 @@ def sms_replies_intercept(
     )
 
 
+def trail_label(data: dict[str, object]) -> str:
+    """A survey invitation's trail entry as the timeline shows it after "→": the survey's
+    kind and channel, in the active language (the stored `to` is in the language of the
+    process that sent it); "" for a notice feedback did not send."""
+    event = str(data.get("event", ""))
+    if not event.startswith("survey:"):
+        return ""
+    try:
+        kind = SurveyKind(event.removeprefix("survey:")).label
+        return f"{kind} · {Channel(str(data['channel'])).label}"
+    except (KeyError, ValueError):
+        return ""
+
+
 # --- NPS sample ---------------------------------------------------------------------------
 
 

@@ -415,11 +415,14 @@ def test_the_call_page_names_no_subject_of_another_teams_ticket(agent_client, de
 
 
 @pytest.mark.parametrize(
-    ("language", "status_label", "step_label"),
-    [("en", "Resolved", "Refunded"), ("zh-hans", "已解决", "已退款")],
+    ("language", "status_label", "step_label", "notice_labels"),
+    [
+        ("en", "Resolved", "Refunded", ["Case: completed · SMS", "CSAT · SMS"]),
+        ("zh-hans", "已解决", "已退款", ["售后单：已完成 · 短信", "满意度（CSAT） · 短信"]),
+    ],
 )
-def test_status_changes_and_case_steps_read_in_the_viewers_language(
-    agent_client, default_team, language, status_label, step_label
+def test_status_changes_case_steps_and_notices_read_in_the_viewers_language(
+    agent_client, default_team, language, status_label, step_label, notice_labels
 ):
     ticket = intake(user_id="u1", text="退款什么时候到").ticket
     # As recorded: the status's code, a case step's label in the recorder's language.
@@ -435,6 +438,17 @@ def test_status_changes_and_case_steps_read_in_the_viewers_language(
         data={"case": "AS202612010001", "step": "refunded", "to": "AS202612010001 已退款"},
         created_at=timezone.now(),
     )
+    # Notices as their senders record them: labelled in the customer's language.
+    for event, to in (
+        ("case.completed", "售后单：已完成 · 短信"),
+        ("survey:csat", "满意度 · 短信"),
+    ):
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=EventKind.NOTICE,
+            data={"event": event, "channel": "sms", "to": to},
+            created_at=timezone.now(),
+        )
 
     page = agent_client.get(
         f"/tickets/{ticket.number}/", HTTP_ACCEPT_LANGUAGE=language
@@ -443,3 +457,5 @@ def test_status_changes_and_case_steps_read_in_the_viewers_language(
     assert f"→ {status_label}" in page
     assert f"→ AS202612010001 {step_label}" in page
     assert "→ resolved" not in page
+    for label in notice_labels:
+        assert f"→ {label}" in page
