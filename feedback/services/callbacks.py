@@ -56,6 +56,13 @@ def callback_due(
     return _calendar(team).add(start, business_minutes * 60)
 
 
+def _callback_check(*, reason: str, note: str) -> None:
+    if reason not in CallbackReason.values:
+        raise ValidationError(_("Unknown reason: %(reason)s"), params={"reason": reason})
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValidationError(_("The note is too long."))
+
+
 def callback_create(
     *,
     ticket: Ticket,
@@ -71,10 +78,7 @@ def callback_create(
     """Add a follow-up task for the ticket's customer. `key` makes it unique (a task made
     from a survey's answer is made once: the same key again returns the first task). The
     owner is `owner`, else nobody (the supervisors' queue assigns one)."""
-    if reason not in CallbackReason.values:
-        raise ValidationError(_("Unknown reason: %(reason)s"), params={"reason": reason})
-    if len(note) > MAX_NOTE_CHARS:
-        raise ValidationError(_("The note is too long."))
+    _callback_check(reason=reason, note=note)
     now = now or timezone.now()
     if key is not None:
         found = Callback.objects.filter(key=key).first()
@@ -130,10 +134,7 @@ def callbacks_create_many(
     the batch) makes no second task. Returns the tasks of the drafts not skipped (if a key
     was taken by another transaction meanwhile, that one's task among them)."""
     for draft in drafts:
-        if draft.reason not in CallbackReason.values:
-            raise ValidationError(_("Unknown reason: %(reason)s"), params={"reason": draft.reason})
-        if len(draft.note) > MAX_NOTE_CHARS:
-            raise ValidationError(_("The note is too long."))
+        _callback_check(reason=draft.reason, note=draft.note)
     now = now or timezone.now()
     keys = [draft.key for draft in drafts if draft.key is not None]
     taken = set(Callback.objects.filter(key__in=keys).values_list("key", flat=True))

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -931,18 +931,20 @@ def digit_of(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _sms_surveys_open(now: datetime) -> QuerySet[Survey]:
+    """SMS surveys invited and not yet expired, with their tickets: what a digit may answer."""
+    return Survey.objects.select_related("ticket").filter(
+        channel=Channel.SMS, invited_at__isnull=False, expires_at__gt=now
+    )
+
+
 def _sms_survey_for(customer: Customer, *, now: datetime) -> Survey | None:
     """The customer's latest SMS survey still open, with its ticket and, as
     `conversation_open`, whether an SMS ticket of theirs is open: one statement, on the
     indexes (feedback_survey_reply, tickets_threading), for every digit an SMS brings."""
     return (
-        Survey.objects.select_related("ticket")
-        .filter(
-            customer=customer,
-            channel=Channel.SMS,
-            invited_at__isnull=False,
-            expires_at__gt=now,
-        )
+        _sms_surveys_open(now)
+        .filter(customer=customer)
         .annotate(
             conversation_open=Exists(
                 Ticket.objects.filter(customer=customer, channel=Channel.SMS, is_open=True)
@@ -1018,13 +1020,8 @@ def sms_replies_intercept(
     customer_ids = {pairs[index][0].pk for index in scores}
     latest: dict[int, Survey] = {}
     for survey in (
-        Survey.objects.select_related("ticket")
-        .filter(
-            customer_id__in=customer_ids,
-            channel=Channel.SMS,
-            invited_at__isnull=False,
-            expires_at__gt=now,
-        )
+        _sms_surveys_open(now)
+        .filter(customer_id__in=customer_ids)
         .order_by("customer_id", "-invited_at", "-pk")
     ):
         latest.setdefault(survey.customer_id, survey)
