@@ -13,7 +13,7 @@ EVENTS_SHOWN = 5
 def logistics_panel(request: HttpRequest, ticket: Ticket) -> str:
     anomaly = (
         ShipmentAnomaly.objects.filter(ticket=ticket)
-        .select_related("shipment")
+        .prefetch_related("shipment")
         .order_by("-detected_at")
         .first()
     )

@@ -28,8 +28,9 @@ REFRESH_GUARD_SECONDS = 60
 def order_panel(request: HttpRequest, ticket: Ticket) -> str:
     link = (
         TicketOrder.objects.filter(ticket=ticket)
-        .select_related("order", "linked_by")
         .prefetch_related(
+            "order",
+            "linked_by",
             "order__items",
             Prefetch(
                 "order__shipments",

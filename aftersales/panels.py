@@ -22,7 +22,8 @@ def ticket_cases_panel(request: HttpRequest, ticket: Ticket) -> str:
     cases shown are this ticket's, the orders its customer's."""
     now = timezone.now()
     cases = []
-    for case in Case.objects.filter(ticket=ticket).select_related("clock").order_by("-created_at"):
+    found = Case.objects.filter(ticket=ticket).prefetch_related("clock").order_by("-created_at")
+    for case in found:
         clock: CaseClock | None = getattr(case, "clock", None)
         cases.append({"case": case, "clock": clock, "state": clock_state(clock, now=now)})
     orders = list(

@@ -12,7 +12,7 @@ from tickets.models import Ticket
 
 
 def quality_panel(request: HttpRequest, ticket: Ticket) -> str:
-    reviews = Review.objects.filter(ticket=ticket).select_related(
+    reviews = Review.objects.filter(ticket=ticket).prefetch_related(
         "agent__user", "reviewer", "appeal"
     )
     if not has_role(request.user, Role.SUPERVISOR):

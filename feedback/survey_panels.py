@@ -35,7 +35,7 @@ def survey_answers(customer: Customer, before: TimelineBefore, size: int) -> lis
     surveys = (
         Survey.objects.filter(customer=customer, answered_at__isnull=False)
         .filter(before("answered_at"))
-        .select_related("ticket")
+        .prefetch_related("ticket")
         .order_by("-answered_at", "-pk")[:size]
     )
     entries = []
@@ -56,7 +56,7 @@ def callbacks_made(customer: Customer, before: TimelineBefore, size: int) -> lis
     callbacks = (
         Callback.objects.filter(customer=customer)
         .filter(before("created_at"))
-        .select_related("ticket", "owner__user")
+        .prefetch_related("ticket", "owner__user")
         .order_by("-created_at", "-pk")[:size]
     )
     return [
@@ -76,7 +76,7 @@ def callback_attempts(customer: Customer, before: TimelineBefore, size: int) -> 
     attempts = (
         CallbackAttempt.objects.filter(callback__customer=customer)
         .filter(before("at"))
-        .select_related("callback__ticket", "agent__user")
+        .prefetch_related("callback__ticket", "agent__user")
         .order_by("-at", "-pk")[:size]
     )
     return [

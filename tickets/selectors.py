@@ -25,6 +25,7 @@ from tickets.masking import CUT_SLACK, safe_cut
 from tickets.models import (
     Agent,
     AlertSettings,
+    Attachment,
     Call,
     ContactIdentity,
     Customer,
@@ -287,6 +288,8 @@ class TimelineEntry:
     # An entry an app above the core added (tickets.hooks), with its source's rank.
     extra: TimelineExtra | None = None
     extra_rank: int = 0
+    # A message's attachments.
+    files: tuple[Attachment, ...] = ()
 
     @property
     def rank(self) -> int:
@@ -397,7 +400,10 @@ def customer_timeline(
     # a customer with hundreds of tickets made PostgreSQL hash the whole tickets table to
     # sort their messages (bench/search.py).
     page_ids = list(newest.order_by("-created_at", "-pk").values_list("pk", flat=True)[: size + 1])
-    messages = (
+    # Their tickets and attachments are read on their own, not joined or prefetched: a
+    # ticket's many columns and Django's prefetching cost more than the page's messages
+    # (bench/search.py); most messages have no attachment.
+    messages = list(
         Message.objects.filter(pk__in_ids=page_ids)
         .defer("body", "html", "quoted_text")
         .annotate(
@@ -406,28 +412,49 @@ def customer_timeline(
             quoted_head=Substr("quoted_text", 1, _HEAD_READ_CHARS),
             quoted_length=Length("quoted_text"),
         )
-        .select_related("ticket", "author__user")
-        .prefetch_related("attachments")
+        .select_related("author__user")
+        .order_by("-created_at", "-pk")
     )
-    entries = [
-        TimelineEntry(at=m.created_at, ticket=m.ticket, message=m, event=None)
-        for m in messages.order_by("-created_at", "-pk")[: size + 1]
-    ]
-    if include_internal:
-        events = (
+    files: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(message_id__in_ids=page_ids).order_by("pk"):
+        files.setdefault(attachment.message_id, []).append(attachment)
+    events = (
+        list(
             TicketEvent.objects.filter(ticket_id__in_ids=open_list)
             .filter(window("created_at", _RANK_EVENT))
-            .select_related("ticket", "actor")
+            .select_related("actor")
             .order_by("-created_at", "-pk")[: size + 1]
         )
-        entries.extend(
-            TimelineEntry(at=e.created_at, ticket=e.ticket, message=None, event=e) for e in events
+        if include_internal
+        else []
+    )
+    # What the timeline shows of a ticket is its number.
+    shown = {row.ticket_id for row in messages} | {row.ticket_id for row in events}
+    tickets = Ticket.objects.filter(pk__in_ids=sorted(shown)).only("number", "status", "customer")
+    by_id = {ticket.pk: ticket for ticket in tickets}
+    entries = []
+    for message in messages:
+        message.ticket = by_id[message.ticket_id]
+        entries.append(
+            TimelineEntry(
+                at=message.created_at,
+                ticket=message.ticket,
+                message=message,
+                event=None,
+                files=tuple(files.get(message.pk, ())),
+            )
         )
+    for event in events:
+        event.ticket = by_id[event.ticket_id]
+        entries.append(
+            TimelineEntry(at=event.created_at, ticket=event.ticket, message=None, event=event)
+        )
+    if include_internal:
         calls = (
             calls_visible_to(viewer)
             .filter(customer=customer)
             .filter(window("started_at", _RANK_CALL))
-            .select_related("ticket", "answered_by__user")
+            .prefetch_related("ticket", "answered_by__user")
             .order_by("-started_at", "-pk")[: size + 1]
         )
         entries.extend(
@@ -496,7 +523,12 @@ def customer_tickets_for(
         tickets = tickets.exclude(pk=exclude.pk)
     if only_open:
         tickets = tickets.filter(is_open=True)
-    found = list(tickets.select_related("team").order_by("-created_at")[:limit])
+    # What the lists show of each: a ticket's other columns are long or many.
+    found = list(
+        tickets.select_related("team")
+        .only("number", "status", "subject", "created_at", "customer", "team__name")
+        .order_by("-created_at")[:limit]
+    )
     open_ids = set(
         tickets_visible_to(viewer)
         .filter(pk__in=[ticket.pk for ticket in found])

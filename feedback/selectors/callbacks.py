@@ -49,6 +49,6 @@ def ticket_callbacks(*, ticket: Ticket, user: Any) -> list[Callback]:
     return list(
         callbacks_visible_to(user)
         .filter(ticket=ticket)
-        .select_related("owner__user")
+        .prefetch_related("owner__user")
         .order_by("-created_at", "-pk")
     )

@@ -6,11 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import TeamFactory, intake, make_agent
 from tickets import events
 from tickets.models import (
+    Attachment,
     AuditEntry,
     Channel,
     Direction,
@@ -168,6 +171,69 @@ def test_a_ticket_with_500_messages_and_one_of_a_megabyte_renders_a_bounded_page
     everything = "".join(pages)
     assert f'hx-get="/messages/{huge.pk}/?field=body&amp;piece=1"' in everything
     assert "结尾" not in everything
+
+
+def _more_of_the_same_customer(ticket: Ticket, count: int, *, first: int = 0) -> None:
+    """`count` more tickets of the ticket's customer on its team, each with a message, an
+    outbound reply with an attachment and a trail entry."""
+    now = timezone.now()
+    for index in range(first, first + count):
+        other = Ticket.objects.create(
+            number=f"{ticket.number}-{index}",
+            customer=ticket.customer,
+            team=ticket.team,
+            subject=f"第{index}单",
+            created_at=now,
+        )
+        Message.objects.create(
+            ticket=other,
+            direction=Direction.IN,
+            channel=Channel.APP,
+            body=f"问题{index}",
+            created_at=now,
+        )
+        reply = Message.objects.create(
+            ticket=other,
+            direction=Direction.OUT,
+            channel=Channel.APP,
+            body=f"回复{index}",
+            created_at=now,
+        )
+        Attachment.objects.create(
+            message=reply,
+            filename=f"回执{index}.pdf",
+            content_type="application/pdf",
+            size=1024,
+            md5="0" * 32,
+            sha256="0" * 64,
+        )
+        TicketEvent.objects.create(
+            ticket=other, kind=EventKind.STATUS, data={"to": "pending"}, created_at=now
+        )
+
+
+def test_the_ticket_pages_queries_do_not_grow_with_the_customers_tickets(
+    agent_client, agent, django_assert_num_queries
+):
+    ticket = intake(user_id="u1", text="最早的一条").ticket
+    Ticket.objects.filter(pk=ticket.pk).update(team=agent.teams.first())
+    ticket.refresh_from_db()
+    _more_of_the_same_customer(ticket, 2)
+    agent_client.get(f"/tickets/{ticket.number}/")  # the session's first reads
+    with CaptureQueriesContext(connection) as few:
+        small = agent_client.get(f"/tickets/{ticket.number}/")
+
+    _more_of_the_same_customer(ticket, 30, first=2)
+    with django_assert_num_queries(len(few.captured_queries)):
+        large = agent_client.get(f"/tickets/{ticket.number}/")
+
+    html = large.content.decode()
+    assert small.status_code == large.status_code == 200
+    # The newest tickets' replies with their attachments are on the timeline, each with its
+    # ticket's number, and the other tickets are listed.
+    assert html.count("回执") >= 5
+    assert f">{ticket.number}-31</a>" in html
+    assert f">{ticket.number}-12</a>" in html
 
 
 def _live_url(html: str) -> str:

@@ -360,7 +360,7 @@ def ticket_links(ticket: Ticket) -> list[Ticket]:
     """The tickets linked to this one, oldest link first."""
     links = (
         TicketLink.objects.filter(Q(first=ticket) | Q(second=ticket))
-        .select_related("first__team", "second__team")
+        .prefetch_related("first__team", "second__team")
         .order_by("created_at", "pk")
     )
     return [link.second if link.first_id == ticket.pk else link.first for link in links]

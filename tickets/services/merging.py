@@ -295,10 +295,12 @@ def merges_undoable(*, ticket: Ticket) -> list[TicketMerge]:
     """The merges into or out of this ticket that can still be undone."""
     since = timezone.now() - UNDO_WINDOW
     return list(
-        TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since)
-        .filter(target=ticket)
-        .select_related("source", "target")
-        | TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since)
-        .filter(source=ticket)
-        .select_related("source", "target")
+        (
+            TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since).filter(
+                target=ticket
+            )
+            | TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since).filter(
+                source=ticket
+            )
+        ).prefetch_related("source", "target")
     )

@@ -1,6 +1,8 @@
+from functools import cache
 from typing import Any
 
 from django import template
+from django.db.models import Field, Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -47,6 +49,24 @@ def channel_label(code: str | None) -> str:
         return str(Channel(code or "").label)
     except ValueError:
         return code or ""
+
+
+@cache
+def _choice_labels(model: type[Model], field_name: str) -> dict[Any, Any]:
+    """A field's choices as value → label; the labels stay lazy (translated when shown)."""
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field), field_name
+    return dict(field.flatchoices)
+
+
+@register.filter
+def label(row: Model, field_name: str) -> str:
+    """`{{ message|label:"channel" }}`: what `get_channel_display` shows, in the active
+    language. Django's own builds and hashes every choice's label (a translation each) on
+    every call; the timeline shows a few of them per entry, fifty entries a page."""
+    value = getattr(row, field_name)
+    shown = _choice_labels(type(row)._meta.concrete_model, field_name).get(value, value)
+    return "" if shown is None else str(shown)
 
 
 @register.filter
