@@ -9,7 +9,18 @@ from functools import partial
 from typing import Any
 
 import phonenumbers
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Length, Substr
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -84,15 +95,42 @@ def team_ids_for(user: Any) -> list[int] | None:
     return [team.pk for team in agent.teams.all()]
 
 
+def _visible_condition(user: Any, *, team_ids: list[int] | None = None) -> Q | bool:
+    """Which tickets a member of staff may open: True all of them, False none."""
+    if not has_role(user, Role.AGENT):
+        return False
+    teams = team_ids if team_ids is not None else team_ids_for(user)
+    if teams is None:
+        return True
+    return Q(team_id__in=teams) | Q(assignee__user=user)
+
+
 def tickets_visible_to(user: Any, *, team_ids: list[int] | None = None) -> QuerySet[Ticket]:
     """The tickets a member of staff may open. `team_ids`: the user's `team_ids_for`,
     when the caller has it already (it costs two queries)."""
-    if not has_role(user, Role.AGENT):
-        return Ticket.objects.none()
-    teams = team_ids if team_ids is not None else team_ids_for(user)
-    if teams is None:
+    condition = _visible_condition(user, team_ids=team_ids)
+    if condition is True:
         return Ticket.objects.all()
-    return Ticket.objects.filter(Q(team_id__in=teams) | Q(assignee__user=user))
+    if condition is False:
+        return Ticket.objects.none()
+    return Ticket.objects.filter(condition)
+
+
+def _may_open(viewer: Any) -> Value | ExpressionWrapper:
+    """Whether the viewer may open a ticket, as a column of a query on tickets."""
+    condition = _visible_condition(viewer)
+    if isinstance(condition, bool):
+        return Value(condition, output_field=BooleanField())
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def _tickets_seen(customer: Customer, viewer: Any) -> tuple[list[int], list[int]]:
+    """The customer's tickets the viewer may open and those they may not, in one query."""
+    rows = Ticket.objects.filter(customer=customer).annotate(may_open=_may_open(viewer))
+    seen: tuple[list[int], list[int]] = ([], [])
+    for pk, may_open in rows.order_by("pk").values_list("pk", "may_open"):
+        seen[0 if may_open else 1].append(pk)
+    return seen
 
 
 def ticket_for(user: Any, number: str) -> Ticket | None:
@@ -387,10 +425,7 @@ def customer_timeline(
     if start is not None:
         size = TIMELINE_LIVE_MAX
     window = partial(_window, before=cursor, since=start)
-    open_ids = set(
-        tickets_visible_to(viewer).filter(customer=customer).values_list("pk", flat=True)
-    )
-    open_list = sorted(open_ids)
+    open_list, closed_list = _tickets_seen(customer, viewer)
     newest = Message.objects.filter(ticket_id__in_ids=open_list).filter(
         window("created_at", _RANK_MESSAGE)
     )
@@ -462,12 +497,13 @@ def customer_timeline(
             for c in calls
         )
     restricted = (
-        Ticket.objects.filter(customer=customer)
-        .exclude(pk__in_ids=open_list)
+        Ticket.objects.filter(pk__in_ids=closed_list)
         .filter(window("created_at", _RANK_RESTRICTED))
         .select_related("team")
         .only("pk", "number", "status", "team__name", "created_at")
         .order_by("-created_at", "-pk")[: size + 1]
+        if closed_list
+        else []
     )
     entries.extend(
         TimelineEntry(at=t.created_at, ticket=t, message=None, event=None, restricted=True)
@@ -527,14 +563,10 @@ def customer_tickets_for(
     found = list(
         tickets.select_related("team")
         .only("number", "status", "subject", "created_at", "customer", "team__name")
+        .annotate(may_open=_may_open(viewer))
         .order_by("-created_at")[:limit]
     )
-    open_ids = set(
-        tickets_visible_to(viewer)
-        .filter(pk__in=[ticket.pk for ticket in found])
-        .values_list("pk", flat=True)
-    )
-    return [OtherTicket(ticket=ticket, may_open=ticket.pk in open_ids) for ticket in found]
+    return [OtherTicket(ticket=ticket, may_open=bool(ticket.may_open)) for ticket in found]
 
 
 def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:
@@ -564,7 +596,9 @@ def notifications_unread(*, user: Any, limit: int = 10) -> list[Notification]:
         return []
     return list(
         Notification.objects.filter(user=user, delivered_at__isnull=False, read_at__isnull=True)
+        # Of its ticket, the lists show the number (a link to it).
         .select_related("ticket")
+        .only("user", "ticket__number", "kind", "text", "created_at", "delivered_at", "read_at")
         .order_by("-created_at")[:limit]
     )
 

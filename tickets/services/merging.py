@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -295,12 +296,7 @@ def merges_undoable(*, ticket: Ticket) -> list[TicketMerge]:
     """The merges into or out of this ticket that can still be undone."""
     since = timezone.now() - UNDO_WINDOW
     return list(
-        (
-            TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since).filter(
-                target=ticket
-            )
-            | TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since).filter(
-                source=ticket
-            )
-        ).prefetch_related("source", "target")
+        TicketMerge.objects.filter(undone_at__isnull=True, created_at__gte=since)
+        .filter(Q(target=ticket) | Q(source=ticket))
+        .prefetch_related("source", "target")
     )
