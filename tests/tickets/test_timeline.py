@@ -525,3 +525,56 @@ def test_status_changes_case_steps_and_notices_read_in_the_viewers_language(
     assert "→ resolved" not in page
     for label in notice_labels:
         assert f"→ {label}" in page
+
+
+def test_what_customers_and_files_bring_is_shown_as_text_on_the_timeline(agent_client):
+    """Every part of a message and trail entry is escaped: the subject and text, an
+    attachment's name and type, a defect, a delivery error, an event's note and reason."""
+    bad = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    ticket = intake(user_id="u1", text=f"正文{bad}").ticket
+    now = timezone.now()
+    reply = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUT,
+        channel=Channel.APP,
+        subject=f"主题{bad}",
+        body="回复",
+        delivery_status="failed",
+        delivery_error=f"错误{bad}",
+        defects=[f"缺陷{bad}"],
+        created_at=now,
+    )
+    Attachment.objects.create(
+        message=reply,
+        filename=f"文件{bad}.txt",
+        content_type=f"text/plain{bad}",
+        size=10,
+        md5="0" * 32,
+        sha256="0" * 64,
+        refused_reason=f"拒绝{bad}",
+    )
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind.STATUS,
+        data={"to": f"去{bad}", "note": f"备注{bad}", "reason": f"原因{bad}"},
+        created_at=now,
+    )
+
+    html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    for shown in (
+        "正文",
+        "主题",
+        "错误",
+        "缺陷",
+        "文件",
+        "text/plain",
+        "拒绝",
+        "去",
+        "备注",
+        "原因",
+    ):
+        assert f"{shown}{escaped}" in html, shown

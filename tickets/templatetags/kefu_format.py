@@ -1,16 +1,24 @@
-from functools import cache
 from typing import Any
 
 from django import template
-from django.db.models import Field, Model
+from django.db.models import Model
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from kb.triage import URGENCY_LABELS, category_label
-from tickets import hooks
 from tickets.masking import mask_text
-from tickets.models import Channel, EventKind, IdentityKind, Message, Status, TicketEvent
-from tickets.selectors import message_cuts
+from tickets.models import Channel, IdentityKind, Message, TicketEvent
+from tickets.selectors import TimelineEntry
+from tickets.timeline_html import (
+    choice_label,
+    event_entry_html,
+    message_entry_html,
+    message_more_html,
+    message_text_html,
+    trail_to,
+)
 
 register = template.Library()
 
@@ -51,36 +59,16 @@ def channel_label(code: str | None) -> str:
         return code or ""
 
 
-@cache
-def _choice_labels(model: type[Model], field_name: str) -> dict[Any, Any]:
-    """A field's choices as value → label; the labels stay lazy (translated when shown)."""
-    field = model._meta.get_field(field_name)
-    assert isinstance(field, Field), field_name
-    return dict(field.flatchoices)
-
-
 @register.filter
 def label(row: Model, field_name: str) -> str:
-    """`{{ message|label:"channel" }}`: what `get_channel_display` shows, in the active
-    language. Django's own builds and hashes every choice's label (a translation each) on
-    every call; the timeline shows a few of them per entry, fifty entries a page."""
-    value = getattr(row, field_name)
-    shown = _choice_labels(type(row)._meta.concrete_model, field_name).get(value, value)
-    return "" if shown is None else str(shown)
+    """`{{ message|label:"channel" }}`: what `get_channel_display` shows (quicker)."""
+    return choice_label(row, field_name)
 
 
-@register.filter
-def trail_to(event: TicketEvent) -> str:
-    """What a trail entry moved to (`data.to`) in the active language: a status's label, an
-    app's own label for its entries (tickets.hooks), else the stored text."""
-    data = event.data if isinstance(event.data, dict) else {}
-    to = str(data.get("to", ""))
-    if event.kind == EventKind.STATUS:
-        try:
-            return str(Status(to).label)
-        except ValueError:
-            return to
-    return hooks.trail_label(event.kind, data) or to
+@register.filter(name="trail_to")
+def trail_to_filter(event: TicketEvent) -> str:
+    """What a trail entry moved to, in the active language (tickets.timeline_html)."""
+    return trail_to(event)
 
 
 @register.filter
@@ -125,32 +113,38 @@ def masked(text: str | None) -> str:
     return mask_text(text or "")
 
 
-@register.inclusion_tag("agent/_message_text.html", takes_context=True)
-def message_text(
-    context: template.Context, message: Message, revealed: bool = False
-) -> dict[str, object]:
+@register.simple_tag(takes_context=True)
+def message_text(context: template.Context, message: Message, revealed: bool = False) -> str:
     """A message's subject, body and quoted history for the agent's pages: masked, and cut
-    after their beginning with a link to the next piece; `revealed`: all of it, unmasked.
-    The timeline's messages come with only the beginning of their texts (`body_head`,
-    `body_length`, see `tickets.selectors.customer_timeline`)."""
-    texts: dict[str, object] = {"message": message, "csrf_token": context.get("csrf_token", "")}
-    if revealed:
-        texts.update(subject=message.subject, body=message.body, quoted=message.quoted_text)
-        texts.update(body_left=0, quoted_left=0, masked=False)
-        return texts
-    masked_something = False
-    for field, head_name in (("body", "body"), ("quoted", "quoted_text")):
-        head = getattr(message, f"{field}_head", None)
-        if head is None:
-            head = getattr(message, head_name)
-            length = len(head)
+    after their beginning with a link to the next piece; `revealed`: all of it, unmasked
+    (tickets.timeline_html)."""
+    return message_text_html(message, csrf_token=context.get("csrf_token", ""), revealed=revealed)
+
+
+@register.simple_tag
+def message_more(message: Message, field: str, left: int, piece: int) -> str:
+    """The "show more" link of a long text's next piece."""
+    return message_more_html(message, field, left, piece)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_entries(context: template.Context, entries: list[TimelineEntry]) -> SafeString:
+    """The entries of the ticket page's timeline: messages and the trail written by
+    tickets.timeline_html, calls and the lines for other teams' tickets by
+    `agent/_timeline_entry.html`, apps' entries as the apps drew them."""
+    ticket = context["ticket"]
+    csrf_token = context.get("csrf_token", "")
+    assert context.template is not None
+    other_kinds = context.template.engine.get_template("agent/_timeline_entry.html")
+    parts: list[str] = []
+    for entry in entries:
+        if entry.extra is not None:
+            parts.append(f"{conditional_escape(entry.extra.html)}\n")
+        elif entry.message is not None:
+            parts.append(message_entry_html(entry, ticket=ticket, csrf_token=csrf_token))
+        elif entry.call is not None or entry.restricted:
+            with context.push(entry=entry):
+                parts.append(other_kinds.render(context))
         else:
-            length = getattr(message, f"{field}_length")
-        cut = message_cuts(head, 0)[1]
-        shown = mask_text(head[:cut])
-        masked_something = masked_something or shown != head[:cut]
-        texts[field] = shown
-        texts[f"{field}_left"] = length - cut
-    subject = mask_text(message.subject)
-    texts.update(subject=subject, masked=masked_something or subject != message.subject)
-    return texts
+            parts.append(event_entry_html(entry, ticket=ticket))
+    return mark_safe("".join(parts))  # noqa: S308 - each part is escaped where it is made
