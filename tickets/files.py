@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +22,9 @@ from django.utils.translation import gettext as _
 
 from tickets.images import ImageRefused, image_reencode
 from tickets.inbound import InboundAttachment
+
+if TYPE_CHECKING:
+    from tickets.models import Attachment
 
 PDF_MAGIC = b"%PDF-"
 IMAGE_TYPE = "image/jpeg"
@@ -61,6 +64,16 @@ class PreparedFile:
             sha256=self.sha256,
             data=self.data,
         )
+
+
+def file_kind(attachment: "Attachment") -> str:
+    """How a page previews a stored file: "image" (a thumbnail), "pdf" (an icon) or "" (a
+    download link)."""
+    if not attachment.file or attachment.refused_reason:
+        return ""
+    if attachment.content_type.startswith("image/"):
+        return "image"
+    return "pdf" if attachment.content_type == PDF_TYPE else ""
 
 
 def _mb(size: int) -> str:

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tickets import hooks
+from tickets.files import file_kind
 from tickets.masking import mask_text
 from tickets.models import (
     Attachment,
@@ -42,8 +43,6 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import TimelineEntry, message_cuts
-
-PDF_TYPE = "application/pdf"
 
 
 def _when(at: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -210,18 +209,10 @@ def _delivery(message: Message, ticket: Ticket, csrf_token: Any) -> SafeString:
     return badge
 
 
-def _file_kind(file: Attachment) -> str:
-    if not file.file or file.refused_reason:
-        return ""
-    if file.content_type.startswith("image/"):
-        return "image"
-    return "pdf" if file.content_type == PDF_TYPE else ""
-
-
 def _attachments(files: tuple[Attachment, ...]) -> SafeString:
     items: list[str] = []
     for file in files:
-        kind = _file_kind(file)
+        kind = file_kind(file)
         view = reverse("tickets:attachment_view", args=[file.pk]) if kind else ""
         preview: SafeString | str = ""
         if kind == "image":

@@ -6,7 +6,7 @@ from django import template
 from django.conf import settings
 
 from tickets.compose import attachment_link, reply_routes
-from tickets.files import PDF_TYPE
+from tickets.files import file_kind
 from tickets.models import Attachment, Ticket
 
 register = template.Library()
@@ -26,15 +26,10 @@ def reply_box(context: Any, ticket: Ticket, form: Any) -> dict[str, Any]:
     }
 
 
-@register.filter
-def file_kind(attachment: Attachment) -> str:
-    """How a page previews the file: "image" (a thumbnail), "pdf" (an icon) or "" (a
-    download link)."""
-    if not attachment.file or attachment.refused_reason:
-        return ""
-    if attachment.content_type.startswith("image/"):
-        return "image"
-    return "pdf" if attachment.content_type == PDF_TYPE else ""
+@register.filter(name="file_kind")
+def file_kind_filter(attachment: Attachment) -> str:
+    """How a page previews the file (tickets.files.file_kind)."""
+    return file_kind(attachment)
 
 
 @register.filter
