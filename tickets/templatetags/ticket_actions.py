@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.db.models.functions import Substr
 
 from kb.rules import Category
@@ -63,6 +64,16 @@ def _transfer_shown(ticket: Ticket) -> TicketTransfer | None:
     return transfer
 
 
+def _transfer_agents() -> QuerySet[Agent]:
+    """The agents a ticket can be given to, with what their names are made of."""
+    return (
+        Agent.objects.filter(user__is_active=True)
+        .select_related("user")
+        .only("user__username", "user__first_name", "user__last_name")
+        .order_by("user__username")
+    )
+
+
 @register.inclusion_tag("agent/_actions.html", takes_context=True)
 def ticket_actions(context: template.Context, ticket: Ticket) -> dict[str, Any]:
     request = context["request"]
@@ -82,10 +93,8 @@ def ticket_actions(context: template.Context, ticket: Ticket) -> dict[str, Any]:
         "request": request,
         "ticket": ticket,
         "csrf_token": context.get("csrf_token"),
-        "teams": Team.objects.order_by("name"),
-        "agents": Agent.objects.filter(user__is_active=True)
-        .select_related("user")
-        .order_by("user__username"),
+        "teams": Team.objects.order_by("name").only("name"),
+        "agents": _transfer_agents(),
         "transfer": _transfer_shown(ticket),
         "links": [(other, other.pk in visible) for other in links],
         "merges": merges_undoable(ticket=ticket),
