@@ -5,7 +5,7 @@ from django.db.models import Model
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from kb.triage import URGENCY_LABELS, category_label
 from tickets.masking import mask_text
@@ -82,11 +82,11 @@ def identity_kind_label(kind: str | None) -> str:
 
 # What the outbox records each send as (tickets.delivery.Outbound.kind).
 OUTBOX_KIND_LABELS = {
-    "reply": _lazy("Reply"),
+    "reply": gettext_lazy("Reply"),
     # Everything Kefu writes by itself on a ticket: acknowledgements and the bot's answers.
-    "acknowledgement": _lazy("Automatic reply"),
-    "notification": _lazy("Notice"),
-    "code": _lazy("One-time code"),
+    "acknowledgement": gettext_lazy("Automatic reply"),
+    "notification": gettext_lazy("Notice"),
+    "code": gettext_lazy("One-time code"),
 }
 
 
