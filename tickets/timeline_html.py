@@ -67,9 +67,6 @@ def choice_label(row: Model, field_name: str) -> str:
     return "" if shown is None else str(shown)
 
 
-_label = choice_label
-
-
 def _csrf_input(csrf_token: Any) -> SafeString:
     return format_html(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', str(csrf_token or "")
@@ -177,7 +174,7 @@ def _delivery(message: Message, ticket: Ticket, csrf_token: Any) -> SafeString:
         '<span class="badge delivery delivery-{}" data-delivery="{}">{}</span>',
         message.delivery_status,
         message.pk,
-        _label(message, "delivery_status"),
+        choice_label(message, "delivery_status"),
     )
     status = message.delivery_status
     if status == DeliveryStatus.FAILED:
@@ -328,8 +325,8 @@ def message_entry_html(entry: TimelineEntry, *, ticket: Ticket, csrf_token: Any)
         " other-ticket" if is_other else "",
         message.pk,
         _author(message, ticket),
-        _label(message, "direction"),
-        _label(message, "channel"),
+        choice_label(message, "direction"),
+        choice_label(message, "channel"),
         _when(entry.at),
         _other_link(other, ticket),
         delivery,
@@ -366,7 +363,7 @@ def event_entry_html(entry: TimelineEntry, *, ticket: Ticket) -> SafeString:
     parts: list[str] = [
         escape(_when(entry.at)),
         escape(other.number if other is not None else ""),
-        escape(_label(event, "kind")),
+        escape(choice_label(event, "kind")),
     ]
     if event.actor_id is not None and event.actor is not None:
         parts.append(escape(str(event.actor)))

@@ -155,8 +155,7 @@ def test_a_failing_provider_is_retried_with_backoff_then_fails_visibly_and_an_ag
     waited = reply.delivery_due_at - timezone.now()
     assert timedelta(seconds=5) < waited <= timedelta(seconds=10)
     assert (
-        "已失败 1 次，正在重试"
-        in agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+        "已失败 1 次，正在重试" in agent_client.get(f"/tickets/{ticket.number}/").content.decode()
     )
 
     for _ in range(2):

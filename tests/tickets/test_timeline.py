@@ -185,19 +185,11 @@ def _more_of_the_same_customer(ticket: Ticket, count: int, *, first: int = 0) ->
             subject=f"第{index}单",
             created_at=now,
         )
-        Message.objects.create(
-            ticket=other,
-            direction=Direction.IN,
-            channel=Channel.APP,
-            body=f"问题{index}",
-            created_at=now,
-        )
-        reply = Message.objects.create(
-            ticket=other,
-            direction=Direction.OUT,
-            channel=Channel.APP,
-            body=f"回复{index}",
-            created_at=now,
+        _question, reply = (
+            Message.objects.create(
+                ticket=other, direction=direction, channel=Channel.APP, body=body, created_at=now
+            )
+            for direction, body in ((Direction.IN, f"问题{index}"), (Direction.OUT, f"回复{index}"))
         )
         Attachment.objects.create(
             message=reply,
