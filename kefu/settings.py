@@ -142,6 +142,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int(
     "DATABASE_CONN_MAX_AGE", default=0 if EMBEDDED else 60
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server, and a statement a connection has run
+    # DATABASE_PREPARE_THRESHOLD times prepared, so PostgreSQL stops parsing and planning it
+    # on every call (ADR 13: the ticket page's 40-odd queries). 0 goes back to Django's
+    # default, parameters merged into the text on the client: for a pooler in transaction
+    # mode, which cannot keep a connection's prepared statements.
+    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    if _prepare_threshold > 0:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=_prepare_threshold
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the SLA ticker thread read while a request writes in embedded mode.
     DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}

@@ -34,6 +34,7 @@ from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Subquery, Valu
 from django.utils.dateparse import parse_datetime
 
 from kb.text import STOPWORDS_EN, STOPWORDS_ZH, has_chinese, normalise, runs, segmenter, stem
+from kefu.plans import plans_per_call
 from kefu.roles import Role, has_role
 from tickets import hooks
 from tickets.filters import (
@@ -406,7 +407,15 @@ def search(
     narrowed by `filters`, paged by keyset (`cursor`: the last ticket of the page before).
 
     Each way a ticket can match is its own indexed query (by number, by customer, by the
-    apps' hooks, by words), each cut at the page's size; the page is the newest of them."""
+    apps' hooks, by words), each cut at the page's size; the page is the newest of them.
+    Planned for its words on every call (kefu.plans)."""
+    with plans_per_call():
+        return _search(user=user, raw=raw, filters=filters, cursor=cursor, size=size)
+
+
+def _search(
+    *, user: Any, raw: str, filters: TicketFilters | None, cursor: str, size: int
+) -> SearchResults:
     query = query_parse(raw)
     if query.is_empty:
         return SearchResults(query=query, customers=[], tickets=[], next_cursor=None)
