@@ -10,7 +10,8 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from aftersales.models import Order, Shipment, TicketOrder, TrackingEvent
+from aftersales.models import Shipment, TicketOrder, TrackingEvent
+from aftersales.selectors import RECENT_ORDERS, recent_orders
 from aftersales.services.order_fetch import order_is_stale, orders_fetchable
 from aftersales.tasks import order_refresh_task
 from kefu.celery import task_queue
@@ -18,8 +19,7 @@ from tickets.models import Ticket
 
 logger = logging.getLogger("kefu.aftersales")
 
-# The customer's other orders shown, newest first; tracking events shown per shipment.
-OTHER_ORDERS = 5
+# Tracking events shown per shipment.
 TRACKING_SHOWN = 3
 # One background fetch per order at a time, however many agents open its tickets.
 REFRESH_GUARD_SECONDS = 60
@@ -41,10 +41,9 @@ def order_panel(request: HttpRequest, ticket: Ticket) -> str:
         )
         .first()
     )
-    others = Order.objects.filter(customer_id=ticket.customer_id)
-    if link is not None:
-        others = others.exclude(pk=link.order_id)
-    recent = list(others.order_by("-placed_at", "-pk").prefetch_related("items")[:OTHER_ORDERS])
+    recent = [
+        order for order in recent_orders(ticket) if link is None or order.pk != link.order_id
+    ][:RECENT_ORDERS]
     if link is None and not recent:
         return ""
     if link is not None and order_is_stale(link.order):

@@ -8,13 +8,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from aftersales.agent_views import clock_state
-from aftersales.models import Case, CaseClock, Order, Reason
+from aftersales.models import Case, CaseClock, Reason
+from aftersales.selectors import RECENT_ORDERS, recent_orders
 from aftersales.steps import REFUND_TYPES, CaseType
 from tickets.masking import mask_text
 from tickets.models import Direction, Ticket
-
-# The customer's most recent orders offered in the form.
-ORDERS_SHOWN = 5
 
 
 def ticket_cases_panel(request: HttpRequest, ticket: Ticket) -> str:
@@ -26,11 +24,7 @@ def ticket_cases_panel(request: HttpRequest, ticket: Ticket) -> str:
     for case in found:
         clock: CaseClock | None = getattr(case, "clock", None)
         cases.append({"case": case, "clock": clock, "state": clock_state(clock, now=now)})
-    orders = list(
-        Order.objects.filter(customer_id=ticket.customer_id)
-        .prefetch_related("items")
-        .order_by("-placed_at")[:ORDERS_SHOWN]
-    )
+    orders = recent_orders(ticket)[:RECENT_ORDERS]
     first = ticket.messages.filter(direction=Direction.IN).order_by("created_at", "pk").first()
     offered = []
     for order in orders:

@@ -14,6 +14,24 @@ from aftersales.steps import FINAL_STEPS, VOID_STEPS
 from kefu.roles import Role, has_role
 from tickets.selectors import team_ids_for, tickets_visible_to
 
+# The customer's orders the ticket page's cards offer, newest first (the orders card shows
+# those besides the ticket's own order, the cases card those a case can be opened on).
+RECENT_ORDERS = 5
+
+
+def recent_orders(ticket: Any) -> list[Order]:
+    """The ticket's customer's RECENT_ORDERS + 1 newest orders with their items, read once
+    per ticket object: the page's two cards take theirs from the same list."""
+    cached: list[Order] | None = getattr(ticket, "_aftersales_recent_orders", None)
+    if cached is None:
+        cached = list(
+            Order.objects.filter(customer_id=ticket.customer_id)
+            .order_by("-placed_at", "-pk")
+            .prefetch_related("items")[: RECENT_ORDERS + 1]
+        )
+        ticket._aftersales_recent_orders = cached
+    return cached
+
 
 def claimed_quantities(*, order: Order, exclude_case_id: int | None = None) -> dict[int, int]:
     """Per order item id, the quantity held by the order's cases that are open or

@@ -23,7 +23,7 @@ from tickets.models import (
     Macro,
     Ticket,
 )
-from tickets.selectors import ORDER_NUMBER
+from tickets.selectors import ORDER_NUMBER, customer_identities
 
 VARIABLES = ("customer_name", "ticket_number", "order_number", "agent_name")
 _LINK_SALT = "tickets.attachment.link"
@@ -105,7 +105,10 @@ def channel_for_identity(identity: ContactIdentity) -> str:
 
 
 def reply_routes(ticket: Ticket) -> list[ReplyRoute]:
-    identities = ticket.customer.identities.exclude(kind=IdentityKind.ORDER).order_by("kind", "pk")
+    identities = sorted(
+        (i for i in customer_identities(ticket.customer) if i.kind != IdentityKind.ORDER),
+        key=lambda identity: (identity.kind, identity.pk),
+    )
     routes = []
     for identity in identities:
         channel = channel_for_identity(identity)

@@ -16,12 +16,13 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -133,13 +134,27 @@ def _tickets_seen(customer: Customer, viewer: Any) -> tuple[list[int], list[int]
     return seen
 
 
-def ticket_for(user: Any, number: str) -> Ticket | None:
-    return (
-        tickets_visible_to(user)
-        .select_related("customer", "team", "assignee__user")
-        .filter(number=number)
-        .first()
-    )
+def ticket_for(user: Any, number: str, *, for_page: bool = False) -> Ticket | None:
+    """The ticket with this number, if the user may open it. `for_page`: what the ticket page
+    reads of it besides, in the same query or one more: `newest_message_id` (what its reply
+    form says it saw, 0 for none) and the customer's contacts (`customer_identities`)."""
+    tickets = tickets_visible_to(user).select_related("customer", "team", "assignee__user")
+    if for_page:
+        newest = Message.objects.filter(ticket=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+        tickets = tickets.annotate(
+            newest_message_id=Coalesce(Subquery(newest), Value(0))
+        ).prefetch_related(
+            Prefetch("customer__identities", queryset=ContactIdentity.objects.order_by("pk"))
+        )
+    return tickets.filter(number=number).first()
+
+
+def customer_identities(customer: Customer) -> list[ContactIdentity]:
+    """The customer's contacts in the order they were added; read once per page when the
+    customer came from `ticket_for(..., for_page=True)`."""
+    if "identities" in getattr(customer, "_prefetched_objects_cache", {}):
+        return list(customer.identities.all())
+    return list(customer.identities.order_by("pk"))
 
 
 @dataclass(frozen=True)
@@ -586,7 +601,7 @@ def public_messages(*, ticket: Ticket) -> QuerySet[Message]:
 def customer_contacts_masked(customer: Customer) -> list[dict[str, str]]:
     return [
         {"kind": identity.kind, "value": mask_identity(identity.kind, identity.value)}
-        for identity in customer.identities.order_by("kind", "value")
+        for identity in sorted(customer_identities(customer), key=lambda i: (i.kind, i.value))
     ]
 
 

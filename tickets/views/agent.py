@@ -161,7 +161,7 @@ def _ticket_live_context(
 @require_GET
 @role_required(Role.AGENT)
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = selectors.ticket_for(request.user, number)
+    ticket = selectors.ticket_for(request.user, number, for_page=True)
     if ticket is None:
         # A ticket of another team: who owns it, and a way to ask them (no conversation).
         return ticket_restricted(request, number)
@@ -181,7 +181,9 @@ def _ticket_page(
         reply_form = ReplyForm(
             initial={
                 "client_token": uuid.uuid4().hex,
-                "seen_message_id": selectors.message_last_id(ticket=ticket),
+                "seen_message_id": ticket.newest_message_id
+                if hasattr(ticket, "newest_message_id")
+                else selectors.message_last_id(ticket=ticket),
             }
         )
     return render(
