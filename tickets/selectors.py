@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 from django.db.models import (
@@ -47,6 +47,7 @@ from tickets.models import (
     Message,
     Notification,
     SlaState,
+    Team,
     Ticket,
     TicketEvent,
 )
@@ -125,13 +126,75 @@ def _may_open(viewer: Any) -> Value | ExpressionWrapper:
     return ExpressionWrapper(condition, output_field=BooleanField())
 
 
+class _CustomerTicket(NamedTuple):
+    pk: int
+    may_open: bool
+    number: str
+    status: str
+    subject: str
+    created_at: datetime
+    is_open: bool
+    team_id: int | None
+    team_name: str | None
+
+
+def _customer_tickets(customer: Customer, viewer: Any) -> list[_CustomerTicket]:
+    """Every ticket of the customer, in id order, with whether the viewer may open it and
+    what the ticket page shows of it (the timeline's ticket numbers, the other-tickets
+    card): one query, read once per customer object and viewer."""
+    memo: dict[Any, list[_CustomerTicket]] = customer.__dict__.setdefault(
+        "_kefu_customer_tickets", {}
+    )
+    key = getattr(viewer, "pk", None)
+    if key not in memo:
+        rows = (
+            Ticket.objects.filter(customer=customer)
+            .annotate(may_open=_may_open(viewer))
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "may_open",
+                "number",
+                "status",
+                "subject",
+                "created_at",
+                "is_open",
+                "team_id",
+                "team__name",
+            )
+        )
+        memo[key] = [_CustomerTicket(*row) for row in rows]
+    return memo[key]
+
+
 def _tickets_seen(customer: Customer, viewer: Any) -> tuple[list[int], list[int]]:
-    """The customer's tickets the viewer may open and those they may not, in one query."""
-    rows = Ticket.objects.filter(customer=customer).annotate(may_open=_may_open(viewer))
+    """The customer's tickets the viewer may open and those they may not."""
     seen: tuple[list[int], list[int]] = ([], [])
-    for pk, may_open in rows.order_by("pk").values_list("pk", "may_open"):
-        seen[0 if may_open else 1].append(pk)
+    for row in _customer_tickets(customer, viewer):
+        seen[0 if row.may_open else 1].append(row.pk)
     return seen
+
+
+def _ticket_of(row: _CustomerTicket, customer: Customer) -> Ticket:
+    """A ticket object of the row's columns (the others deferred), as `.only()` makes one."""
+    known = {
+        "id": row.pk,
+        "number": row.number,
+        "status": row.status,
+        "subject": row.subject,
+        "created_at": row.created_at,
+        "is_open": row.is_open,
+        "customer_id": customer.pk,
+        "team_id": row.team_id,
+    }
+    # `from_db` takes the values in the model's column order.
+    names = [f.attname for f in Ticket._meta.concrete_fields if f.attname in known]
+    db = Ticket.objects.db
+    ticket = Ticket.from_db(db, names, [known[name] for name in names])
+    ticket.customer = customer
+    if row.team_id is not None:
+        ticket.team = Team.from_db(db, ["id", "name"], (row.team_id, row.team_name))
+    return ticket
 
 
 def ticket_for(user: Any, number: str, *, for_page: bool = False) -> Ticket | None:
@@ -478,10 +541,13 @@ def customer_timeline(
         if include_internal
         else []
     )
-    # What the timeline shows of a ticket is its number.
+    # What the timeline shows of a ticket is its number (read with the customer's tickets).
     shown = {row.ticket_id for row in messages} | {row.ticket_id for row in events}
-    tickets = Ticket.objects.filter(pk__in_ids=sorted(shown)).only("number", "status", "customer")
-    by_id = {ticket.pk: ticket for ticket in tickets}
+    by_id = {
+        row.pk: _ticket_of(row, customer)
+        for row in _customer_tickets(customer, viewer)
+        if row.pk in shown
+    }
     entries = []
     for message in messages:
         message.ticket = by_id[message.ticket_id]
@@ -568,20 +634,18 @@ def customer_tickets_for(
     limit: int = 20,
 ) -> list[OtherTicket]:
     """The customer's tickets (less `exclude`; with `only_open`, the open ones), newest first,
-    each with whether the viewer may open it."""
-    tickets = customer.tickets.all()
-    if exclude is not None:
-        tickets = tickets.exclude(pk=exclude.pk)
-    if only_open:
-        tickets = tickets.filter(is_open=True)
-    # What the lists show of each: a ticket's other columns are long or many.
-    found = list(
-        tickets.select_related("team")
-        .only("number", "status", "subject", "created_at", "customer", "team__name")
-        .annotate(may_open=_may_open(viewer))
-        .order_by("-created_at")[:limit]
-    )
-    return [OtherTicket(ticket=ticket, may_open=bool(ticket.may_open)) for ticket in found]
+    each with whether the viewer may open it. Made from the customer's tickets as the
+    timeline reads them (`_customer_tickets`): on the ticket page, no query of its own."""
+    rows = [
+        row
+        for row in _customer_tickets(customer, viewer)
+        if (exclude is None or row.pk != exclude.pk) and (row.is_open or not only_open)
+    ]
+    rows.sort(key=lambda row: (row.created_at, row.pk), reverse=True)
+    return [
+        OtherTicket(ticket=_ticket_of(row, customer), may_open=bool(row.may_open))
+        for row in rows[:limit]
+    ]
 
 
 def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:
