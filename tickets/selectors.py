@@ -634,18 +634,34 @@ def customer_tickets_for(
     limit: int = 20,
 ) -> list[OtherTicket]:
     """The customer's tickets (less `exclude`; with `only_open`, the open ones), newest first,
-    each with whether the viewer may open it. Made from the customer's tickets as the
-    timeline reads them (`_customer_tickets`): on the ticket page, no query of its own."""
-    rows = [
-        row
-        for row in _customer_tickets(customer, viewer)
-        if (exclude is None or row.pk != exclude.pk) and (row.is_open or not only_open)
-    ]
-    rows.sort(key=lambda row: (row.created_at, row.pk), reverse=True)
-    return [
-        OtherTicket(ticket=_ticket_of(row, customer), may_open=bool(row.may_open))
-        for row in rows[:limit]
-    ]
+    each with whether the viewer may open it. When the customer's tickets were read already
+    for this viewer (the ticket page's timeline: `_customer_tickets`), made from those rows
+    without a query."""
+    memo = customer.__dict__.get("_kefu_customer_tickets", {})
+    if getattr(viewer, "pk", None) in memo:
+        rows = [
+            row
+            for row in _customer_tickets(customer, viewer)
+            if (exclude is None or row.pk != exclude.pk) and (row.is_open or not only_open)
+        ]
+        rows.sort(key=lambda row: (row.created_at, row.pk), reverse=True)
+        return [
+            OtherTicket(ticket=_ticket_of(row, customer), may_open=bool(row.may_open))
+            for row in rows[:limit]
+        ]
+    tickets = customer.tickets.all()
+    if exclude is not None:
+        tickets = tickets.exclude(pk=exclude.pk)
+    if only_open:
+        tickets = tickets.filter(is_open=True)
+    # What the lists show of each: a ticket's other columns are long or many.
+    found = list(
+        tickets.select_related("team")
+        .only("number", "status", "subject", "created_at", "customer", "team__name")
+        .annotate(may_open=_may_open(viewer))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return [OtherTicket(ticket=ticket, may_open=bool(ticket.may_open)) for ticket in found]
 
 
 def customer_other_tickets(*, ticket: Ticket, viewer: Any, limit: int = 20) -> list[OtherTicket]:

@@ -16,6 +16,7 @@ from tickets.models import (
     Attachment,
     AuditEntry,
     Channel,
+    Customer,
     Direction,
     EventKind,
     Message,
@@ -28,6 +29,8 @@ from tickets.selectors import (
     MESSAGE_PIECE_CHARS,
     TIMELINE_LIVE_MAX,
     TIMELINE_PAGE_SIZE,
+    customer_tickets_for,
+    customer_timeline,
 )
 from tickets.services.workflow import ticket_add_note
 
@@ -53,6 +56,34 @@ def two_teams_one_customer(default_team):  # type: ignore[no-untyped-def]
 
 def _numbers_of_messages(html: str) -> list[int]:
     return [int(pk) for pk in re.findall(r'data-message="(\d+)"', html)]
+
+
+def test_the_other_tickets_list_is_the_same_read_alone_or_from_the_timelines_rows(
+    agent, two_teams_one_customer
+):
+    mine, hidden = two_teams_one_customer
+    Ticket.objects.filter(pk=mine.pk).update(status=Status.RESOLVED)
+    third = intake(user_id="u1", text="还有一个问题").ticket  # a new ticket: mine is resolved
+    customer = Customer.objects.get(pk=mine.customer_id)
+
+    def listed(rows):  # type: ignore[no-untyped-def]
+        return [
+            (o.ticket.number, o.ticket.status, o.ticket.subject, str(o.ticket.team), o.may_open)
+            for o in rows
+        ]
+
+    alone = customer_tickets_for(customer=customer, viewer=agent.user, exclude=mine)
+    customer_timeline(customer=customer, viewer=agent.user, include_internal=True)
+    with CaptureQueriesContext(connection) as queries:
+        shared = customer_tickets_for(customer=customer, viewer=agent.user, exclude=mine)
+        open_only = customer_tickets_for(customer=customer, viewer=agent.user, only_open=True)
+
+    assert len(queries) == 0
+    assert listed(shared) == listed(alone)
+    assert [o.ticket.number for o in shared] == [third.number, hidden.number]
+    assert [o.may_open for o in shared] == [True, False]
+    assert str(shared[1].ticket.team) == "售后二组"
+    assert [o.ticket.number for o in open_only] == [third.number]
 
 
 def test_another_teams_ticket_of_the_customer_is_one_line_on_the_ticket_page(
