@@ -172,6 +172,21 @@ def test_the_ticket_page_shows_the_rating_on_the_timeline_and_in_its_card(client
     assert 'class="event callback-made"' in html
 
 
+def test_the_cards_call_back_form_is_in_the_pages_language(client, emailed, agent):
+    client.force_login(agent.user)
+    path = f"/tickets/{emailed.ticket.number}/"
+    for language, label in (
+        ("zh-hans", "回访原因"),
+        ("en", "Why call back?"),
+        ("zh-hans", "回访原因"),
+    ):
+        client.cookies["django_language"] = language
+        html = client.get(path).content.decode()
+        form = html[html.index('class="callback-add"') :]
+        assert label in form
+        assert 'name="note"' in form and 'name="due_at"' in form and 'name="take"' in form
+
+
 def test_the_supervisors_figures_and_settings_pages(client, emailed, supervisor, agent):
     client.post(path_of(emailed), {"score": "5"})
     client.force_login(agent.user)
