@@ -81,7 +81,13 @@ def agent_for(user: Any) -> Agent | None:
     cache = _request_agents.get()
     if cache is not None and user.pk in cache:
         return cache[user.pk]
-    agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+    # With the user's alert settings (the header's bell), which are one row or none.
+    agent = (
+        Agent.objects.filter(user=user)
+        .select_related("user__kefu_alert_settings")
+        .prefetch_related("teams")
+        .first()
+    )
     if cache is not None:
         cache[user.pk] = agent
     return agent
@@ -915,5 +921,18 @@ def bell_for(*, user: Any) -> Bell:
         count = Notification.objects.filter(
             user=user, delivered_at__isnull=False, read_at__isnull=True
         ).count()
-    settings = AlertSettings.objects.filter(user=user).first()
+    settings = _alert_settings(user)
     return Bell(unread=unread, count=count, play_sound=settings.play_sound if settings else False)
+
+
+def _alert_settings(user: Any) -> AlertSettings | None:
+    """The user's alert settings (None: the defaults): from their agent when this request
+    read it already (`agent_for`, which reads them along), else one query."""
+    cache = _request_agents.get()
+    agent = cache.get(user.pk) if cache is not None else None
+    if agent is not None:
+        try:
+            return agent.user.kefu_alert_settings
+        except AlertSettings.DoesNotExist:
+            return None
+    return AlertSettings.objects.filter(user=user).first()

@@ -4,6 +4,8 @@ read one or all, the sound setting, and the notice of a ticket someone else assi
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import TeamFactory, UserFactory, intake, make_agent
@@ -136,6 +138,16 @@ def test_the_sound_is_off_until_the_user_turns_it_on(agent_client, agent):
     assert 'id="bell-play-sound" data-autosubmit checked>' in turned_on.content.decode()
     assert 'id="bell-play-sound" data-autosubmit>' in turned_off.content.decode()
     assert AlertSettings.objects.get(user=agent.user).play_sound is False
+
+
+def test_a_page_that_read_the_agent_shows_the_sound_setting_it_read_along(agent_client, agent):
+    # The queue reads the agent (with the settings) before the header's bell draws.
+    assert 'id="bell-play-sound" data-autosubmit>' in agent_client.get("/").content.decode()
+    AlertSettings.objects.create(user=agent.user, play_sound=True)
+    with CaptureQueriesContext(connection) as queries:
+        page = agent_client.get("/").content.decode()
+    assert 'id="bell-play-sound" data-autosubmit checked>' in page
+    assert not [q for q in queries if 'FROM "tickets_alertsettings"' in q["sql"]]
 
 
 def test_the_sound_file_is_a_short_wav_of_our_own(client):
