@@ -521,7 +521,8 @@ def customer_timeline(
     page_ids = list(newest.order_by("-created_at", "-pk").values_list("pk", flat=True)[: size + 1])
     # Their tickets and attachments are read on their own, not joined or prefetched: a
     # ticket's many columns and Django's prefetching cost more than the page's messages
-    # (bench/search.py); most messages have no attachment.
+    # (bench/search.py); most messages have no attachment, so whether one has is a column of
+    # the messages' query, and the attachments are read only for those that have some.
     messages = list(
         Message.objects.filter(pk__in_ids=page_ids)
         .defer("body", "html", "quoted_text")
@@ -530,13 +531,16 @@ def customer_timeline(
             body_length=Length("body"),
             quoted_head=Substr("quoted_text", 1, _HEAD_READ_CHARS),
             quoted_length=Length("quoted_text"),
+            has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
         )
         .select_related("author__user")
         .order_by("-created_at", "-pk")
     )
     files: dict[int, list[Attachment]] = {}
-    for attachment in Attachment.objects.filter(message_id__in_ids=page_ids).order_by("pk"):
-        files.setdefault(attachment.message_id, []).append(attachment)
+    with_files = [message.pk for message in messages if message.has_files]
+    if with_files:
+        for attachment in Attachment.objects.filter(message_id__in_ids=with_files).order_by("pk"):
+            files.setdefault(attachment.message_id, []).append(attachment)
     events = (
         list(
             TicketEvent.objects.filter(ticket_id__in_ids=open_list)
