@@ -5,7 +5,8 @@ from django.db import connection, transaction
 
 from kefu.plans import plans_per_call
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Outside a test transaction, as the site runs; serialized like the suite's other such tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _plan_cache_mode() -> str:

@@ -79,8 +79,14 @@ def test_an_agents_reply_with_a_photo_shows_its_thumbnail(desk, live_asgi, brows
 
     thumbnail = page.locator(".msg.dir-out img.thumb")
     thumbnail.wait_for(timeout=10_000)
-    page.wait_for_load_state("load")
-    assert thumbnail.evaluate("image => image.complete && image.naturalWidth") == 64
+    # The reply's own live update may draw the timeline again after the page's load event:
+    # wait for the image then on the page to have loaded, whichever element it is.
+    page.wait_for_function(
+        "() => { const image = document.querySelector('.msg.dir-out img.thumb');"
+        " return image !== null && image.complete && image.naturalWidth > 0; }",
+        timeout=10_000,
+    )
+    assert thumbnail.evaluate("image => image.naturalWidth") == 64
     watched.assert_clean(page)
 
 
