@@ -17,7 +17,7 @@ from django.db.backends.signals import connection_created
 
 try:
     from psycopg.types.datetime import TimestamptzLoader as _PythonLoader
-    from psycopg_binary._psycopg import (  # type: ignore[import-not-found]
+    from psycopg_binary._psycopg import (  # type: ignore[attr-defined,import-not-found,unused-ignore]
         TimestamptzLoader as _CLoader,
     )
 except ImportError:  # no psycopg's binary package: Django's loader stays
