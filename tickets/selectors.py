@@ -148,9 +148,7 @@ def _customer_tickets(customer: Customer, viewer: Any) -> list[_CustomerTicket]:
     """Every ticket of the customer, in id order, with whether the viewer may open it and
     what the ticket page shows of it (the timeline's ticket numbers, the other-tickets
     card): one query, read once per customer object and viewer."""
-    memo: dict[Any, list[_CustomerTicket]] = customer.__dict__.setdefault(
-        "_kefu_customer_tickets", {}
-    )
+    memo = _customer_tickets_memo(customer)
     key = getattr(viewer, "pk", None)
     if key not in memo:
         rows = (
@@ -171,6 +169,14 @@ def _customer_tickets(customer: Customer, viewer: Any) -> list[_CustomerTicket]:
         )
         memo[key] = [_CustomerTicket(*row) for row in rows]
     return memo[key]
+
+
+def _customer_tickets_memo(customer: Customer) -> dict[Any, list[_CustomerTicket]]:
+    """`_customer_tickets` read on this customer object so far, by viewer's id."""
+    memo: dict[Any, list[_CustomerTicket]] = customer.__dict__.setdefault(
+        "_kefu_customer_tickets", {}
+    )
+    return memo
 
 
 def _tickets_seen(customer: Customer, viewer: Any) -> tuple[list[int], list[int]]:
@@ -647,8 +653,7 @@ def customer_tickets_for(
     each with whether the viewer may open it. When the customer's tickets were read already
     for this viewer (the ticket page's timeline: `_customer_tickets`), made from those rows
     without a query."""
-    memo = customer.__dict__.get("_kefu_customer_tickets", {})
-    if getattr(viewer, "pk", None) in memo:
+    if getattr(viewer, "pk", None) in _customer_tickets_memo(customer):
         rows = [
             row
             for row in _customer_tickets(customer, viewer)
