@@ -7,11 +7,14 @@ and column names come from the models (`_meta.db_table`, quoted by the connectio
 are always parameters. Everything else in the core goes through the ORM.
 """
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from django.db import models, transaction
+from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
 from tickets.models import ContactIdentity, Ticket, TicketPromise
@@ -140,13 +143,114 @@ def promise_claim(
     return int(ticket_id), number, promised_at
 
 
+def _array_type(field: "models.Field[Any, Any]", db: Any) -> str:
+    """The column's type for an array cast, without a length: a value too long for a
+    `varchar(n)` column fails on assignment, as in a plain INSERT, instead of being cut by
+    the cast."""
+    return re.sub(r"\(\d+\)$", "", cast(str, field.db_type(db)))
+
+
+def _array_placeholder(db: Any, field: "models.Field[Any, Any]", values: list[Any]) -> str:
+    """`%b::type[]`: the array in binary, where the connection binds parameters on the server
+    (ADR 13). A column of nothing but NULLs has no element type for a binary array, and a
+    connection that merges parameters into the text on the client has no binary at all:
+    `%s`, the array as text."""
+    binary = db.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True
+    kind = "b" if binary and any(value is not None for value in values) else "s"
+    return f"%{kind}::{_array_type(field, db)}[]"
+
+
+def _column_values(field: "models.Field[Any, Any]", rows: Sequence[Any], db: Any) -> list[Any]:
+    """One column's values for the statement, as psycopg sends them. A value of the plain
+    Python type of its field goes as it is (psycopg dumps it in binary, as Django would
+    have prepared it); a JSON value as its text; anything else (a lazy translation, an int
+    for a float) as Django prepares it (`get_db_prep_save`)."""
+    attname = field.attname
+    values = [getattr(row, attname) for row in rows]
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return [None if value is None else json.dumps(value, cls=encoder) for value in values]
+    plain = next((kind for base, kind in _PLAIN_TYPES if isinstance(field, base)), None)
+    if isinstance(field, models.DateTimeField):
+        return [
+            value
+            if value is None or (type(value) is datetime and value.tzinfo is not None)
+            else field.get_db_prep_save(value, db)
+            for value in values
+        ]
+    return [
+        value if value is None or type(value) is plain else field.get_db_prep_save(value, db)
+        for value in values
+    ]
+
+
+# The Python type of each kind of field whose values psycopg adapts exactly as Django would
+# prepare them (the first match counts: a BooleanField is not an IntegerField, but check it
+# first all the same).
+_PLAIN_TYPES: tuple[tuple[type, type], ...] = (
+    (models.BooleanField, bool),
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.FloatField, float),
+    (models.IntegerField, int),
+    (models.ForeignKey, int),
+)
+
+
+def rows_insert(model: type[models.Model], rows: Sequence[Any]) -> list[Any]:
+    """Insert new rows of `model` (unsaved instances) in one
+    `INSERT … SELECT … FROM unnest(…) RETURNING` statement, each column one array sent in
+    binary, and give each instance its primary key, as `bulk_create` does (no signals
+    either). The batches on the feedback benchmark write a trail entry, an outbound message
+    and a notice or survey per ticket: Django's `bulk_create` prepares every value of every
+    row in Python, and psycopg writes its arrays as text, escaping each string with a
+    regular expression; together about a fifth of a batch (ADR 0005). Outside PostgreSQL, for
+    one row, or when a value is an expression (a database default), it is `bulk_create`."""
+    db = transaction.get_connection()
+    meta = model._meta
+    pk = cast("models.Field[Any, Any]", meta.pk)
+    fields = [
+        cast("models.Field[Any, Any]", field)
+        for field in meta.concrete_fields
+        if field is not pk and not getattr(field, "generated", False)
+    ]
+    if db.vendor != "postgresql" or len(rows) < 2 or not isinstance(pk, AutoFieldMixin):
+        return model._default_manager.bulk_create(rows)
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for row in rows:
+                field.pre_save(row, add=True)
+    columns = [_column_values(field, rows, db) for field in fields]
+    if any(hasattr(v, "resolve_expression") for column in columns for v in column):
+        return model._default_manager.bulk_create(rows)
+    quote = db.ops.quote_name
+    arrays = ", ".join(
+        _array_placeholder(db, field, column) for field, column in zip(fields, columns, strict=True)
+    )
+    template = "INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) RETURNING {pk}"
+    sql = template.format(
+        table=quote(meta.db_table),
+        names=", ".join(quote(field.column) for field in fields),
+        arrays=arrays,
+        pk=quote(pk.column),
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, columns)
+        ids = [row[0] for row in cursor.fetchall()]
+    for row, pk_value in zip(rows, ids, strict=True):
+        setattr(row, pk.attname, pk_value)
+        row._state.adding = False
+        row._state.db = db.alias
+    return list(rows)
+
+
 def rows_update(model: type[models.Model], rows: Sequence[Any], fields: Sequence[str]) -> None:
     """Write `fields` of many rows of `model`, each its own values, in one
-    `UPDATE … FROM (VALUES …)` statement (a batch of status changes: the tickets, their SLA
-    clocks). Django's `bulk_update` builds a `CASE WHEN id = … THEN …` expression per row
-    and field; for 500 tickets compiling it took about 3.5 s of a 12.8 s batch on the
-    feedback benchmark (ADR 0005, as after-sales measured for its cases in ADR 0007).
-    Outside PostgreSQL, or for one row, it is the ORM's."""
+    `UPDATE … FROM unnest(…)` statement, each column one array sent in binary (a batch of
+    status changes: the tickets, their SLA clocks). Django's `bulk_update` builds a
+    `CASE WHEN id = … THEN …` expression per row and field; for 500 tickets compiling it
+    took about 3.5 s of a 12.8 s batch on the feedback benchmark (ADR 0005, as after-sales
+    measured for its cases in ADR 0007). Outside PostgreSQL, or for one row, it is the ORM's."""
     db = transaction.get_connection()
     if db.vendor != "postgresql" or len(rows) < 2:
         model._default_manager.bulk_update(rows, fields)
@@ -155,23 +259,21 @@ def rows_update(model: type[models.Model], rows: Sequence[Any], fields: Sequence
     meta = model._meta
     pk = cast("models.Field[Any, Any]", meta.pk)
     columns = [pk, *(cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields)]
-    # Each value cast to its column's type: the parameters are sent as untyped literals.
-    row_sql = "(" + ", ".join(f"%s::{column.db_type(db)}" for column in columns) + ")"
-    params: list[Any] = []
-    for row in rows:
-        params.extend(
-            column.get_db_prep_save(getattr(row, column.attname), db) for column in columns
-        )
+    values = [_column_values(column, rows, db) for column in columns]
+    arrays = ", ".join(
+        _array_placeholder(db, column, column_values)
+        for column, column_values in zip(columns, values, strict=True)
+    )
     # Only identifiers of the model go into the text; every value is a parameter.
     template = (
-        "UPDATE {table} SET {sets} FROM (VALUES {rows}) AS v ({names}) WHERE {table}.{pk} = v.{pk}"
+        "UPDATE {table} SET {sets} FROM unnest({arrays}) AS v ({names}) WHERE {table}.{pk} = v.{pk}"
     )
     sql = template.format(
         table=quote(meta.db_table),
         sets=", ".join(f"{quote(c.column)} = v.{quote(c.column)}" for c in columns[1:]),
-        rows=", ".join([row_sql] * len(rows)),
+        arrays=arrays,
         names=", ".join(quote(c.column) for c in columns),
         pk=quote(pk.column),
     )
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, values)

@@ -56,6 +56,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.raw_sql import rows_insert
 from tickets.services.audit import audit_record
 from tickets.services.delivery import (
     customer_address,
@@ -354,7 +355,7 @@ def notices_write(
     if not checked:
         announced = set(
             Notice.objects.filter(
-                ticket_id__in={draft.ticket.pk for draft in drafts},
+                ticket_id__in_ids={draft.ticket.pk for draft in drafts},
                 key__in={draft.key for draft in drafts},
             ).values_list("ticket_id", "key")
         )
@@ -369,7 +370,8 @@ def notices_write(
         return []
     try:
         with transaction.atomic(savepoint=savepoint):
-            messages = Message.objects.bulk_create(
+            messages = rows_insert(
+                Message,
                 [
                     Message(
                         ticket=draft.ticket,
@@ -385,9 +387,10 @@ def notices_write(
                         delivery_due_at=draft.hold or draft.now,
                     )
                     for draft in fresh
-                ]
+                ],
             )
-            Notice.objects.bulk_create(
+            rows_insert(
+                Notice,
                 [
                     Notice(
                         ticket=draft.ticket,
@@ -400,7 +403,7 @@ def notices_write(
                         created_at=draft.now,
                     )
                     for draft, message in zip(fresh, messages, strict=True)
-                ]
+                ],
             )
     except IntegrityError:
         if len(fresh) > 1 or not savepoint:
@@ -481,7 +484,7 @@ def on_ticket_events(sender: Any, events: Sequence[TicketEvent], **kwargs: Any) 
         )
         customers = {event.ticket.customer_id: event.ticket.customer for event in changes}
         identities: dict[int, list[ContactIdentity]] = {pk: [] for pk in customers}
-        for identity in ContactIdentity.objects.filter(customer_id__in=list(customers)):
+        for identity in ContactIdentity.objects.filter(customer_id__in_ids=list(customers)):
             identities[identity.customer_id].append(identity)
         # Every address a notice might go to, asked of the backends at once (opt-outs).
         addresses: dict[str, list[str]] = {
@@ -524,7 +527,7 @@ def _bots_resolved(tickets: Sequence[Ticket]) -> set[int]:
         .values("is_bot")[:1]
     )
     return set(
-        Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets])
+        Ticket.objects.filter(pk__in_ids=[ticket.pk for ticket in tickets])
         .annotate(last_is_bot=Subquery(last))
         .filter(last_is_bot=True)
         .values_list("pk", flat=True)

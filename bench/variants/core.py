@@ -103,3 +103,32 @@ def promise() -> None:
     from tickets.services import promise as promise_service
 
     promise_service.promise_claim = _promise_claim  # type: ignore[assignment]
+
+
+def _bulk_create(model, rows):  # type: ignore[no-untyped-def]
+    return model._default_manager.bulk_create(rows)
+
+
+@variant("rows_insert", "bulk_create for the batches' trail entries, messages, notices, surveys")
+def rows_insert() -> None:
+    from aftersales.services import notices
+    from feedback.services import callbacks, surveys
+    from tickets.services import intake, trail
+
+    for module in (trail, notices, surveys, intake, callbacks):
+        module.rows_insert = _bulk_create  # type: ignore[attr-defined]
+
+
+def _bulk_update(model, rows, fields) -> None:  # type: ignore[no-untyped-def]
+    model._default_manager.bulk_update(rows, fields)
+
+
+@variant("rows_update", "bulk_update for the batches' status changes, clocks and surveys")
+def rows_update() -> None:
+    from aftersales.services import clocks, event_inbox, history
+    from channels_ingest.pipeline import process
+    from feedback.services import surveys
+    from tickets.services import sla_clocks, workflow
+
+    for module in (sla_clocks, workflow, history, clocks, event_inbox, surveys, process):
+        module.rows_update = _bulk_update  # type: ignore[attr-defined]

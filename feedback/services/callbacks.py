@@ -31,6 +31,7 @@ from feedback.models import (
 from sla.calendar import WorkCalendar, default_calendar
 from sla.selectors import default_calendar_id, work_calendar
 from tickets.models import Agent, AuditEntry, Status, Team, Ticket
+from tickets.raw_sql import rows_insert
 from tickets.services.audit import audit_record, audit_record_many
 from tickets.services.workflow import ticket_set_status
 
@@ -153,7 +154,8 @@ def callbacks_create_many(
         dues[team_id] = callback_due(team=teams.get(team_id) if team_id else None, start=now)
     try:
         with transaction.atomic():
-            callbacks = Callback.objects.bulk_create(
+            callbacks = rows_insert(
+                Callback,
                 [
                     Callback(
                         ticket=draft.ticket,
@@ -169,7 +171,7 @@ def callbacks_create_many(
                         due_at=dues[draft.ticket.team_id],
                     )
                     for draft in fresh
-                ]
+                ],
             )
     except IntegrityError:
         # A key taken meanwhile by another transaction: one at a time, which answers it.

@@ -63,7 +63,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.raw_sql import rows_update
+from tickets.raw_sql import rows_insert, rows_update
 from tickets.services.audit import audit_record
 from tickets.services.delivery import customer_address, deliver_later_many, new_message_id
 from tickets.services.quiet_hours import quiet_hours_end
@@ -407,7 +407,7 @@ def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) ->
     # The customers' rows are the fatigue rule's lock, as for one survey; taken in id order.
     list(
         Customer.objects.select_for_update()
-        .filter(pk__in=customer_ids)
+        .filter(pk__in_ids=customer_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -415,7 +415,7 @@ def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) ->
     window = timedelta(days=config.fatigue_days)
     if config.fatigue_days:
         for customer_id, created_at in Survey.objects.filter(
-            customer_id__in=customer_ids,
+            customer_id__in_ids=customer_ids,
             created_at__gte=min(now for _t, now, _c in eligible) - window,
             skipped_reason="",
         ).values_list("customer_id", "created_at"):
@@ -456,13 +456,14 @@ def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) ->
             last_asked[ticket.customer_id] = now
     if not surveys:
         return []
-    Survey.objects.bulk_create(surveys)
+    rows_insert(Survey, surveys)
     by_ticket = {survey.ticket_id: survey.pk for survey in surveys}
-    Survey.agents.through.objects.bulk_create(
+    rows_insert(
+        Survey.agents.through,
         [
             Survey.agents.through(survey_id=by_ticket[ticket_id], agent_id=agent_id)
             for ticket_id, agent_id in Message.objects.filter(
-                ticket_id__in=list(by_ticket),
+                ticket_id__in_ids=list(by_ticket),
                 direction=Direction.OUT,
                 author__isnull=False,
                 is_bot=False,
@@ -471,7 +472,7 @@ def surveys_schedule_resolved(*, resolved: Sequence[tuple[Ticket, datetime]]) ->
             .order_by()
             .values_list("ticket_id", "author_id")
             .distinct()
-        ]
+        ],
     )
     due = [s.pk for s in surveys if s.due_at is not None and s.due_at <= s.created_at]
     if due:
@@ -569,7 +570,7 @@ def surveys_claim_due(*, now: datetime, limit: int) -> list[int]:
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            Survey.objects.filter(pk__in=ids).update(due_at=now + INVITE_LEASE)
+            Survey.objects.filter(pk__in_ids=ids).update(due_at=now + INVITE_LEASE)
     return ids
 
 
@@ -591,12 +592,12 @@ def surveys_invite(*, survey_ids: Sequence[int], now: datetime | None = None) ->
     with transaction.atomic():
         claimed = list(
             Survey.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(survey_ids), due_at__lte=now, invited_at=None)
+            .filter(pk__in_ids=list(survey_ids), due_at__lte=now, invited_at=None)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
         if claimed:
-            Survey.objects.filter(pk__in=claimed).update(due_at=now + INVITE_LEASE)
+            Survey.objects.filter(pk__in_ids=claimed).update(due_at=now + INVITE_LEASE)
     return surveys_invite_claimed(survey_ids=claimed, now=now) if claimed else {}
 
 
@@ -614,7 +615,7 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         surveys = list(
             Survey.objects.select_for_update(of=("self",))
             .select_related("ticket__customer", "customer")
-            .filter(pk__in=survey_ids, invited_at=None)
+            .filter(pk__in_ids=survey_ids, invited_at=None)
             .order_by("pk")
         )
         if not surveys:
@@ -627,14 +628,14 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
         if config.fatigue_days:
             asked = set(
                 Survey.objects.filter(
-                    customer_id__in=customer_ids,
+                    customer_id__in_ids=customer_ids,
                     invited_at__gte=now - timedelta(days=config.fatigue_days),
                 )
-                .exclude(pk__in=[survey.pk for survey in surveys])
+                .exclude(pk__in_ids=[survey.pk for survey in surveys])
                 .values_list("customer_id", flat=True)
             )
         identities: dict[int, list[ContactIdentity]] = {}
-        for identity in ContactIdentity.objects.filter(customer_id__in=customer_ids):
+        for identity in ContactIdentity.objects.filter(customer_id__in_ids=customer_ids):
             identities.setdefault(identity.customer_id, []).append(identity)
         morning = quiet_hours_end(now)
         skipped: dict[str, list[int]] = {}
@@ -677,9 +678,9 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
                 if config.fatigue_days:
                     asked.add(survey.customer_id)
         for reason, ids in skipped.items():
-            Survey.objects.filter(pk__in=ids).update(due_at=None, skipped_reason=reason)
+            Survey.objects.filter(pk__in_ids=ids).update(due_at=None, skipped_reason=reason)
         if held:
-            Survey.objects.filter(pk__in=held).update(due_at=morning)
+            Survey.objects.filter(pk__in_ids=held).update(due_at=morning)
         if not invited:
             return {}
         expires_at = now + timedelta(days=config.expiry_days)
@@ -701,7 +702,7 @@ def surveys_invite_claimed(*, survey_ids: Sequence[int], now: datetime) -> dict[
                     delivery_due_at=now,
                 )
             )
-        messages = Message.objects.bulk_create(drafts)
+        messages = rows_insert(Message, drafts)
         for survey, message in zip(invited, messages, strict=True):
             survey.invited_at = now
             survey.message = message
@@ -855,7 +856,7 @@ def surveys_answer_many(
     with transaction.atomic():
         unanswered = set(
             Survey.objects.select_for_update()
-            .filter(pk__in=[survey.pk for survey, _a, _m in items], answered_at=None)
+            .filter(pk__in_ids=[survey.pk for survey, _a, _m in items], answered_at=None)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -1021,13 +1022,13 @@ def sms_replies_intercept(
     latest: dict[int, Survey] = {}
     for survey in (
         _sms_surveys_open(now)
-        .filter(customer_id__in=customer_ids)
+        .filter(customer_id__in_ids=customer_ids)
         .order_by("customer_id", "-invited_at", "-pk")
     ):
         latest.setdefault(survey.customer_id, survey)
     talking = set(
         Ticket.objects.filter(
-            customer_id__in=customer_ids, channel=Channel.SMS, is_open=True
+            customer_id__in_ids=customer_ids, channel=Channel.SMS, is_open=True
         ).values_list("customer_id", flat=True)
     )
     taken: dict[int, tuple[Survey, int]] = {}
@@ -1132,7 +1133,7 @@ def low_csat_tickets(window: Any, candidates: frozenset[int]) -> list[int]:
     or 2."""
     return list(
         Survey.objects.filter(
-            ticket_id__in=candidates, kind=SurveyKind.CSAT, score__lte=2, score__isnull=False
+            ticket_id__in_ids=candidates, kind=SurveyKind.CSAT, score__lte=2, score__isnull=False
         )
         .values_list("ticket_id", flat=True)
         .distinct()

@@ -45,7 +45,7 @@ from tickets.models import (
 from tickets.numbers import ticket_id_of, ticket_number
 from tickets.orders import orders_backend
 from tickets.priority import priority_rank, tier_for
-from tickets.raw_sql import ticket_id_next
+from tickets.raw_sql import rows_insert, ticket_id_next
 from tickets.routing import adviser_for, routing_table
 from tickets.selectors import order_numbers_in
 from tickets.services.assignment import Needs, assignee_pick
@@ -254,7 +254,7 @@ def intake_claimed_many(*, inbounds: Sequence[InboundMessage]) -> dict[int, Inta
     customers = {
         customer.pk: customer
         for customer in Customer.objects.select_for_update()
-        .filter(pk__in=sorted(set(owners.values())))
+        .filter(pk__in_ids=sorted(set(owners.values())))
         .order_by("pk")  # one order for every batch: two drains never wait on each other
     }
     positions = [
@@ -273,11 +273,12 @@ def intake_claimed_many(*, inbounds: Sequence[InboundMessage]) -> dict[int, Inta
         stored = dict(
             zip(
                 claim.tickets,
-                Message.objects.bulk_create(
+                rows_insert(
+                    Message,
                     [
                         _claimed_message(capped[positions[local]], ticket=ticket, now=now)
                         for local, ticket in claim.tickets.items()
-                    ]
+                    ],
                 ),
                 strict=True,
             )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from kefu import realtime
 from tickets.models import Ticket, TicketEvent
+from tickets.raw_sql import rows_insert
 from tickets.signals import ticket_event_recorded, ticket_events_recorded
 
 
@@ -53,7 +54,8 @@ def events_record(entries: Sequence[TrailEntry]) -> list[TicketEvent]:
     entry (with `batch=True`), in order, and `ticket_events_recorded` with them all, in the
     caller's transaction (a batch of after-sales steps or survey invitations)."""
     now = timezone.now()
-    events = TicketEvent.objects.bulk_create(
+    events = rows_insert(
+        TicketEvent,
         [
             TicketEvent(
                 ticket=entry.ticket,
@@ -63,7 +65,7 @@ def events_record(entries: Sequence[TrailEntry]) -> list[TicketEvent]:
                 created_at=entry.at or now,
             )
             for entry in entries
-        ]
+        ],
     )
     for event in events:
         ticket_event_recorded.send(sender=TicketEvent, event=event, batch=True)

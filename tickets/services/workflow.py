@@ -196,7 +196,7 @@ def tickets_set_status(
         locked = list(
             Ticket.objects.select_for_update(of=("self",))
             .select_related("customer")
-            .filter(pk__in=list(ticket_ids))
+            .filter(pk__in_ids=list(ticket_ids))
             .order_by("pk")
         )
         unchanged = [ticket for ticket in locked if ticket.status == status]
@@ -228,7 +228,7 @@ def tickets_set_status(
         rows_update(Ticket, moving, fields)
         # The database derives it from the status.
         is_open = dict(
-            Ticket.objects.filter(pk__in=[t.pk for t in moving]).values_list("pk", "is_open")
+            Ticket.objects.filter(pk__in_ids=[t.pk for t in moving]).values_list("pk", "is_open")
         )
         for ticket in moving:
             ticket.is_open = is_open[ticket.pk]
