@@ -6,6 +6,7 @@ class KefuConfig(AppConfig):
     verbose_name = "Kefu"
 
     def ready(self) -> None:
+        from kefu import lookups  # noqa: F401  (registers `__in_ids`)
         from kefu.pg_loaders import utc_timestamps_connect
 
         utc_timestamps_connect()

@@ -25,6 +25,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the webhooks (a burst of SMS replies, every delivery receipt) are found without
+    # trying the pages' patterns. Their paths (webhooks/, inbound/, chat/, outbox/) are
+    # nobody else's.
+    path("", include(ingest_urls.urlpatterns)),
     # Browsers and tools that ask for /favicon.ico without reading the page's icon link.
     path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
@@ -57,7 +61,6 @@ urlpatterns = [
     path("quality/", include("feedback.urls")),
     path("complaints/", include("feedback.complaint_urls")),
     path("feedback/", include("feedback.survey_urls")),
-    path("", include(ingest_urls.urlpatterns)),
     path("kb/", include("kb.urls")),
     path("", include("tickets.urls")),
 ]

@@ -175,7 +175,7 @@ def clocks_running_many(*, subject_ids: Collection[int]) -> dict[int, list[Runni
     running is left out)."""
     running: dict[int, list[RunningClock]] = {}
     for subject_id, due_at, warned_at, breached_at, paused_at in SlaClock.objects.filter(
-        subject_id__in=list(subject_ids), satisfied_at__isnull=True
+        subject_id__in_ids=list(subject_ids), satisfied_at__isnull=True
     ).values_list("subject_id", "due_at", "warned_at", "breached_at", "paused_at"):
         running.setdefault(subject_id, []).append(
             RunningClock(due_at, warned_at, breached_at, paused_at)

@@ -196,7 +196,7 @@ def clocks_move(
     way of its own."""
     running: dict[int, SlaClock] = {}
     for found in SlaClock.objects.filter(
-        subject_id__in={move.subject_id for move in moves},
+        subject_id__in_ids={move.subject_id for move in moves},
         milestone=milestone,
         satisfied_at__isnull=True,
     ).order_by("sequence"):
@@ -455,7 +455,7 @@ def clocks_satisfy_many(
 def clocks_hold_many(*, subject_ids: Collection[int], milestones: list[str], at: datetime) -> int:
     """`clocks_hold` for each subject, in one statement."""
     return SlaClock.objects.filter(
-        subject_id__in=list(subject_ids),
+        subject_id__in_ids=list(subject_ids),
         milestone__in=milestones,
         satisfied_at__isnull=True,
         paused_at__isnull=True,
@@ -472,7 +472,7 @@ def clock_reopen_many(
     """`clock_reopen` for each subject: its latest met clock of `milestone` runs again."""
     latest: dict[int, SlaClock] = {}
     for clock in SlaClock.objects.filter(
-        subject_id__in=list(subject_ids), milestone=milestone, satisfied_at__isnull=False
+        subject_id__in_ids=list(subject_ids), milestone=milestone, satisfied_at__isnull=False
     ).order_by("sequence"):
         latest[clock.subject_id] = clock
     return _clocks_pushed_back(
@@ -485,7 +485,7 @@ def clocks_resume_many(
 ) -> int:
     """`clocks_resume` for each subject."""
     paused = list(
-        SlaClock.objects.filter(subject_id__in=list(subject_ids), paused_at__isnull=False)
+        SlaClock.objects.filter(subject_id__in_ids=list(subject_ids), paused_at__isnull=False)
     )
     return _clocks_pushed_back(
         paused, at=at, reason="paused", clear_met=False, rows_update=rows_update
@@ -520,13 +520,13 @@ def clocks_pause_many(*, subject_ids: Collection[int], state: str, at: datetime)
     pausing = [
         pk
         for pk, pause_states in SlaClock.objects.filter(
-            subject_id__in=list(subject_ids), satisfied_at__isnull=True, paused_at__isnull=True
+            subject_id__in_ids=list(subject_ids), satisfied_at__isnull=True, paused_at__isnull=True
         ).values_list("pk", "policy__pause_states")
         if state in (pause_states or [])
     ]
     if not pausing:
         return 0
-    return SlaClock.objects.filter(pk__in=pausing, paused_at__isnull=True).update(paused_at=at)
+    return SlaClock.objects.filter(pk__in_ids=pausing, paused_at__isnull=True).update(paused_at=at)
 
 
 def clocks_reevaluate(

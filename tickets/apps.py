@@ -13,7 +13,6 @@ class TicketsConfig(AppConfig):
         # The signed-in user's agent is read once per request (tickets.selectors.agent_for).
         from django.core.signals import request_finished, request_started
 
-        from tickets import lookups  # noqa: F401  (registers `__in_ids`)
         from tickets.selectors import request_cache_end, request_cache_start
 
         request_started.connect(request_cache_start, dispatch_uid="tickets.request_cache_start")

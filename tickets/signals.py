@@ -17,5 +17,7 @@ the facts' marking (analytics) take the batch.
 
 from django.dispatch import Signal
 
-ticket_event_recorded = Signal()
-ticket_events_recorded = Signal()
+# Sent for every trail entry, 500 at a time in a batch: the receivers are looked up once
+# per sender, not on every send (a connect or disconnect clears what was kept).
+ticket_event_recorded = Signal(use_caching=True)
+ticket_events_recorded = Signal(use_caching=True)

@@ -1,6 +1,7 @@
 """`field__in_ids=[…]`: the field is one of these ids, with the ids sent as one array.
 
-A customer's timeline filters by the few hundred tickets the viewer may open. As `__in`, that
+Registered for every app when Kefu's own app is ready (kefu/apps.py). A customer's timeline
+filters by the few hundred tickets the viewer may open. As `__in`, that
 is a list of hundreds of placeholders: Django builds and converts every item, psycopg parses
 the long statement text on every call, and each list length is a new statement to the
 server. On PostgreSQL this lookup writes `field = ANY(%s::bigint[])` with the list as a
