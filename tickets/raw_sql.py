@@ -1,8 +1,8 @@
 """Where the core leaves the ORM, and why (docs/adr/0005-where-kefu-leaves-the-orm.md).
 
 Each function here is one statement on the intake path that every inbound message runs, or
-on a batch's path (`rows_update`), kept in SQL because the ORM's version measured slower on
-the benchmark that runs that path. Table
+on a batch's path (`rows_insert`, `rows_update`), kept in SQL because the ORM's version
+measured slower on the benchmark that runs that path. Table
 and column names come from the models (`_meta.db_table`, quoted by the connection); values
 are always parameters. Everything else in the core goes through the ORM.
 """
