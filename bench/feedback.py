@@ -11,7 +11,8 @@ answered. Quiet hours are off (the burst runs at any hour) and the invitation de
 
 Then, in `--workers` processes on the one machine (production settings, PostgreSQL and
 Redis; no web server and no Celery worker: the work they would do runs in the bench's
-processes, through the same functions):
+processes, through the same functions; each process freezes its heap once forked, as the web
+entry points and the Celery pool processes do, kefu/heap.py):
 
 1. **resolutions**: every ticket resolved by the agent through the core's batch status
    service (`tickets.services.workflow.tickets_set_status`, what the queue's bulk status
@@ -161,7 +162,10 @@ def seed(count: int) -> dict[str, Any]:
 def _child_setup() -> None:
     from django.db import connections
 
+    from kefu.heap import heap_freeze
+
     connections.close_all()
+    heap_freeze()
 
 
 def _profiled(name: str, work: Callable[[], int]) -> int:

@@ -5,7 +5,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
@@ -13,6 +13,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _heap_freeze(**_: object) -> None:
+    """A pool process, once forked with Django and the tasks loaded, keeps them out of the
+    garbage collector's way, as the web processes do (kefu/heap.py): a batch of 500 status
+    changes or invitations makes enough objects to set off full collections, each of which
+    would walk every module and model the process has loaded."""
+    from kefu.heap import heap_freeze
+
+    heap_freeze()
 
 
 @worker_process_shutdown.connect
