@@ -15,5 +15,10 @@ import gc
 
 
 def heap_freeze() -> None:
+    # The URL patterns and the views they import are loaded on the first request otherwise:
+    # load them now, so that they are frozen too and no request waits for them.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (loads the URLconf)
     gc.collect()
     gc.freeze()

@@ -114,3 +114,14 @@ def test_no_template_has_inline_script_style_or_event_handlers():
     ]
 
     assert findings == []
+
+
+@pytest.mark.django_db
+def test_the_providers_webhooks_answer_without_a_page_policy(client):
+    """TwiML, JSON and plain answers go to a provider's server, not a browser."""
+    for path in ("/webhooks/sms/twilio/", "/webhooks/sms/twilio/status/"):
+        response = client.post(path, {"From": "+8613800138000"})
+        assert response.status_code == 403  # unsigned
+        assert "Content-Security-Policy" not in response.headers
+    page = client.get("/accounts/login/")
+    assert "Content-Security-Policy" in page.headers

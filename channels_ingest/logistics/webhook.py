@@ -17,6 +17,7 @@ import hmac
 import logging
 import time
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -77,6 +78,7 @@ def _generic_problem(request: HttpRequest, secret: str, body: bytes) -> str:
     return ""
 
 
+@csp_exempt()  # a provider's server reads the answer, no browser: no page policy
 @csrf_exempt  # authenticated by the source's signature; there is no browser session
 @require_POST
 def incoming(request: HttpRequest, source: str) -> JsonResponse:
