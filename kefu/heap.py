@@ -7,8 +7,8 @@ inside an unlucky request about once in thirty on a year's report page. `heap_fr
 them into the permanent generation once loading is done, so a full collection walks only
 what requests made (`gc.freeze`, Python 3.7+). The WSGI and ASGI entry points call it last;
 each Celery pool process calls it once forked (kefu/celery.py). On the feedback benchmark's
-batches (500 resolutions, invitations or SMS replies at a time) it took 6–13 % off each
-phase.
+batches (500 resolutions, invitations or SMS replies at a time) it took 5–12 % off each
+phase at full size.
 """
 
 import gc

@@ -26,8 +26,8 @@ api_v1 = [
 
 urlpatterns = [
     # First: the webhooks (a burst of SMS replies, every delivery receipt) are found without
-    # trying the pages' patterns. Their paths (webhooks/, inbound/, chat/, outbox/) are
-    # nobody else's.
+    # trying the pages' patterns. Their paths (webhooks/, inbound/, app/, chat/, outbox/)
+    # are nobody else's.
     path("", include(ingest_urls.urlpatterns)),
     # Browsers and tools that ask for /favicon.ico without reading the page's icon link.
     path("favicon.ico", views.favicon),

@@ -170,7 +170,6 @@ def _column_values(field: "models.Field[Any, Any]", rows: Sequence[Any], db: Any
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return [None if value is None else json.dumps(value, cls=encoder) for value in values]
-    plain = next((kind for base, kind in _PLAIN_TYPES if isinstance(field, base)), None)
     if isinstance(field, models.DateTimeField):
         return [
             value
@@ -178,6 +177,7 @@ def _column_values(field: "models.Field[Any, Any]", rows: Sequence[Any], db: Any
             else field.get_db_prep_save(value, db)
             for value in values
         ]
+    plain = next((kind for base, kind in _PLAIN_TYPES if isinstance(field, base)), None)
     return [
         value if value is None or type(value) is plain else field.get_db_prep_save(value, db)
         for value in values
@@ -185,8 +185,7 @@ def _column_values(field: "models.Field[Any, Any]", rows: Sequence[Any], db: Any
 
 
 # The Python type of each kind of field whose values psycopg adapts exactly as Django would
-# prepare them (the first match counts: a BooleanField is not an IntegerField, but check it
-# first all the same).
+# prepare them; the first kind the field is an instance of counts.
 _PLAIN_TYPES: tuple[tuple[type, type], ...] = (
     (models.BooleanField, bool),
     (models.CharField, str),
