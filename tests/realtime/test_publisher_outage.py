@@ -23,15 +23,15 @@ def test_publishing_resumes_when_redis_answers_again(monkeypatch, caplog):
     monkeypatch.setattr(realtime, "_failure_warned_at", None)
     before = realtime.publish_failures()
 
-    async def refused(groups, message):  # type: ignore[no-untyped-def]
+    async def refused(sends):  # type: ignore[no-untyped-def]
         raise RedisConnectionError("Error 111 connecting to redis:6379. Connection refused.")
 
     with caplog.at_level(logging.WARNING, logger="kefu.realtime"):
         with monkeypatch.context() as down:
-            down.setattr(layer, "group_send_many", refused, raising=False)
+            down.setattr(layer, "group_send_batch", refused, raising=False)
             for index in range(3):
                 realtime.publish([group], {"type": "test.outage", "index": index})
-            realtime.wait_sent()
+                realtime.wait_sent()  # one send each: the first warns, the others are counted
         realtime.publish([group], {"type": "test.outage", "index": 3})
         realtime.wait_sent()
 
