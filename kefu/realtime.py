@@ -57,8 +57,10 @@ BOARD_GROUP = "board"
 # pool allows, and those over the limit would fail. What is waiting when the sender comes
 # round goes out together, up to SEND_BATCH events (`_send_batch`): the Redis layer asks
 # once which of their groups have members. One event at a time, a bulk action on 500
-# tickets outran the sender (bench/feedback.py: 82,000 of 100,000 resolutions' events were
-# dropped with the backlog full, and the sender took 13 % of the processes' CPU).
+# tickets outran the sender (bench/feedback.py: 81,930 of the events of 100,000 resolutions,
+# invitations and replies were dropped with the backlog full, and the sender took about 13 %
+# of the processes' CPU). Likewise a publishing thread wakes the loop once for what it hands
+# over in a row, not once per event (each wake-up is a write to the loop's socket).
 QUEUE_LIMIT = 10_000
 SEND_BATCH = 200
 
@@ -70,6 +72,11 @@ class _Publisher:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self._queue: asyncio.Queue[_Item] | None = None
+        # Handed over by publishing threads, not yet in the queue; a wake-up is on its way to
+        # the loop while `_waking` is set.
+        self._handed: list[_Item] = []
+        self._handed_lock = threading.Lock()
+        self._waking = False
         started = threading.Event()
 
         def run() -> None:
@@ -83,14 +90,24 @@ class _Publisher:
         started.wait(timeout=5)
 
     def submit(self, layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self._put, (layer, groups, message))
+        with self._handed_lock:
+            self._handed.append((layer, groups, message))
+            if self._waking:
+                return
+            self._waking = True
+        self.loop.call_soon_threadsafe(self._take_handed)
 
-    def _put(self, item: _Item) -> None:
+    def _take_handed(self) -> None:
+        """On the loop: move what publishing threads handed over into the queue, in order."""
         assert self._queue is not None
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            _backlog_full(str(item[2]["event"].get("type")))
+        with self._handed_lock:
+            handed, self._handed = self._handed, []
+            self._waking = False
+        for item in handed:
+            try:
+                self._queue.put_nowait(item)
+            except asyncio.QueueFull:
+                _backlog_full(str(item[2]["event"].get("type")))
 
     async def _send_forever(self) -> None:
         assert self._queue is not None
@@ -110,10 +127,18 @@ class _Publisher:
 
     def wait_sent(self, timeout: float) -> None:
         assert self._queue is not None
-        asyncio.run_coroutine_threadsafe(self._queue.join(), self.loop).result(timeout)
+        queue = self._queue
+
+        async def sent() -> None:
+            self._take_handed()  # handed over by another thread whose wake-up is still coming
+            await queue.join()
+
+        asyncio.run_coroutine_threadsafe(sent(), self.loop).result(timeout)
 
     def unsent(self) -> int:
-        return self._queue.qsize() if self._queue is not None else 0
+        with self._handed_lock:
+            handed = len(self._handed)
+        return handed + (self._queue.qsize() if self._queue is not None else 0)
 
 
 # While the layer is unreachable (a Redis outage) every event fails: one warning per
