@@ -5,10 +5,10 @@ An event goes to three or four groups (the ticket's, its team's, its agent's, th
 often nobody is in some of them: an agent who is offline, a board nobody has open, a ticket
 no page shows. `channels_redis` asks Redis about each group separately, two round trips even
 for an empty one; publishing cost more than a millisecond of the sending process's CPU per
-ticket. `group_send_many` asks about all of them in one round trip per Redis host (a Lua script)
-and sends only to groups someone is in. `group_send_batch` does the same for several events at
-once (the publisher's backlog in a burst: a bulk action of 500 tickets publishes 500 or more
-events), asking about each group once for the whole batch.
+ticket. `group_send_batch` takes several events at once (what waits in the publisher's
+backlog: a bulk action of 500 tickets publishes 500 or more), asks about all their groups in
+one round trip per Redis host (a Lua script), and sends each event only to its groups that
+someone is in.
 
 A socket that closes cancels its receive. On Python 3.11 redis-py sends every command under
 `asyncio.wait_for`, which drops a cancellation that arrives just as the send completes
@@ -20,7 +20,7 @@ asked to stop.
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as _RedisChannelLayer
@@ -43,14 +43,11 @@ return found
 
 
 class RedisChannelLayer(_RedisChannelLayer):
-    async def group_send_many(self, groups: Iterable[str], message: dict[str, Any]) -> None:
-        """`group_send(group, message)` for each group that has members, in the given order.
-        Memberships past `group_expiry` are dropped on the way, as `group_send` drops them."""
-        await self.group_send_batch([(list(groups), message)])
-
     async def group_send_batch(self, sends: Sequence[tuple[Sequence[str], dict[str, Any]]]) -> None:
-        """`group_send_many` for each (groups, message) in turn, in order, with one round trip
-        per Redis host for the groups of all of them together."""
+        """For each (groups, message) in turn, `group_send(group, message)` to each of its
+        groups that has members, once each, in the given order; one round trip per Redis host
+        finds the groups of all of them that have members. Memberships past `group_expiry` are
+        dropped on the way, as `group_send` drops them."""
         by_host: dict[int, dict[str, None]] = {}  # each host's groups, once each, in order
         for groups, _message in sends:
             for group in groups:

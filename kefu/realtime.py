@@ -141,85 +141,84 @@ class _Publisher:
         return handed + (self._queue.qsize() if self._queue is not None else 0)
 
 
-# While the layer is unreachable (a Redis outage) every event fails: one warning per
-# interval with the count, not a log line per event, and one when sending works again.
+FAILURE_WARN_SECONDS = 60.0
+
+
+class _Drops:
+    """Events dropped for one reason: counted, and reported at most once per
+    FAILURE_WARN_SECONDS with the number dropped since the last report, not a log line per
+    event (a burst or an outage drops thousands)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.total = 0
+        self.unreported = 0
+        self.reported_at: float | None = None  # None: nothing dropped since the last reset
+
+    def add(self, count: int) -> int | None:
+        """Count `count` more; the number to report now, or None within the interval."""
+        now = time.monotonic()
+        with self.lock:
+            self.total += count
+            self.unreported += count
+            if self.reported_at is not None and now - self.reported_at < FAILURE_WARN_SECONDS:
+                return None
+            due, self.unreported, self.reported_at = self.unreported, 0, now
+            return due
+
+    def reset(self) -> int | None:
+        """Start over once the cause is gone: the number dropped since the last report, or
+        None when nothing was being dropped."""
+        with self.lock:
+            if self.reported_at is None:
+                return None
+            due, self.unreported, self.reported_at = self.unreported, 0, None
+            return due
+
+
+# While the layer is unreachable (a Redis outage) every event fails: one warning when it
+# starts, then at most one per interval with the count, and one when sending works again.
 # Dropped events are not replayed; browsers resynchronise when their socket reconnects
 # (docs/realtime.md).
-FAILURE_WARN_SECONDS = 60.0
-_failures_lock = threading.Lock()
-_failures_total = 0
-_failures_unreported = 0
-_failure_warned_at: float | None = None
-_failing = False
+_failures = _Drops()
+# A full backlog (the layer slower than a burst of events for long) drops each event that
+# does not fit, reported the same way.
+_backlog = _Drops()
 
 
 def _publish_failed(error: BaseException, *, count: int = 1) -> None:
-    global _failures_total, _failures_unreported, _failure_warned_at, _failing
-    now = time.monotonic()
-    with _failures_lock:
-        _failures_total += count
-        _failures_unreported += count
-        _failing = True
-        if _failure_warned_at is None or now - _failure_warned_at >= FAILURE_WARN_SECONDS:
-            logger.warning(
-                "realtime publish failed (%r); %d event(s) dropped since the last warning",
-                error,
-                _failures_unreported,
-            )
-            _failure_warned_at = now
-            _failures_unreported = 0
+    if (due := _failures.add(count)) is not None:
+        logger.warning(
+            "realtime publish failed (%r); %d event(s) dropped since the last warning", error, due
+        )
 
 
 def _publish_succeeded() -> None:
-    global _failures_unreported, _failure_warned_at, _failing
-    if not _failing:
+    if _failures.reported_at is None:  # nothing failing: no lock taken
         return
-    with _failures_lock:
-        if _failing:
-            logger.warning(
-                "realtime publishing works again (%d more event(s) were dropped)",
-                _failures_unreported,
-            )
-            _failing = False
-            _failures_unreported = 0
-            _failure_warned_at = None
+    if (due := _failures.reset()) is not None:
+        logger.warning("realtime publishing works again (%d more event(s) were dropped)", due)
 
 
 def publish_failures() -> int:
     """How many events this process could not hand to the channel layer since it started."""
-    return _failures_total
-
-
-# A full backlog (the layer slower than a burst of events for long) drops each event that
-# does not fit: one error when it starts, then at most one per interval with the count, not
-# a line per event (a burst of thousands would flood the log and slow the process further).
-_backlog_lock = threading.Lock()
-_backlog_dropped_total = 0
-_backlog_unreported = 0
-_backlog_reported_at: float | None = None
+    return _failures.total
 
 
 def _backlog_full(event_type: str) -> None:
-    global _backlog_dropped_total, _backlog_unreported, _backlog_reported_at
-    now = time.monotonic()
-    with _backlog_lock:
-        _backlog_dropped_total += 1
-        _backlog_unreported += 1
-        if _backlog_reported_at is None or now - _backlog_reported_at >= FAILURE_WARN_SECONDS:
-            logger.error(
-                "realtime backlog full (%d events waiting): %d event(s) not sent since the "
-                "last report, the last a %s",
-                QUEUE_LIMIT,
-                _backlog_unreported,
-                event_type,
-            )
-            _backlog_reported_at = now
-            _backlog_unreported = 0
+    if (due := _backlog.add(1)) is not None:
+        logger.error(
+            "realtime backlog full (%d events waiting): %d event(s) not sent since the last "
+            "report, the last a %s",
+            QUEUE_LIMIT,
+            due,
+            event_type,
+        )
 
 
 def backlog_dropped() -> int:
     """How many events this process dropped because its backlog was full, since it started."""
-    return _backlog_dropped_total
+    return _backlog.total
 
 
 _publisher: _Publisher | None = None
@@ -282,10 +281,6 @@ async def _send_batch(items: list[_Item]) -> None:
 
 
 async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-    send_many = getattr(layer, "group_send_many", None)  # kefu.channel_layer's Redis layer
-    if send_many is not None:
-        await send_many(groups, message)
-        return
     for group in groups:
         await layer.group_send(group, message)
 

@@ -132,7 +132,7 @@ def test_realtime_publishing_without_redis_is_logged_once_and_never_raised(
     from kefu import realtime
 
     monkeypatch.setattr(realtime, "_publisher", None)
-    monkeypatch.setattr(realtime, "_failure_warned_at", None)
+    monkeypatch.setattr(realtime, "_failures", realtime._Drops())
     before = realtime.publish_failures()
     with caplog.at_level(logging.WARNING, logger="kefu.realtime"):
         for n in range(3):

@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 
 from kefu import realtime
 from tests.support.environment import requires_redis
+from tests.support.sockets import layer_messages
 
 # Below channels_redis's default capacity per channel (100), which would drop the rest.
 EVENTS = 60
@@ -40,17 +41,7 @@ def test_a_burst_goes_out_in_batches_in_order_and_only_to_occupied_groups(monkey
     held.set()
     realtime.wait_sent()
 
-    received: list[int] = []
-
-    async def drain() -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=1)
-            except TimeoutError:
-                return
-            received.append(message["event"]["index"])
-
-    async_to_sync(drain)()
+    received = [m["event"]["index"] for m in async_to_sync(layer_messages)(layer, channel)]
     async_to_sync(layer.group_discard)(occupied, channel)
     assert received == list(range(EVENTS))
     assert sum(batches) == EVENTS
@@ -73,7 +64,7 @@ class _StuckLayer:
 
 def test_an_overflowing_backlog_reports_its_drops_once_with_the_count(monkeypatch, caplog):
     monkeypatch.setattr(realtime, "QUEUE_LIMIT", 5)
-    monkeypatch.setattr(realtime, "_backlog_reported_at", None)
+    monkeypatch.setattr(realtime, "_backlog", realtime._Drops())
     layer = _StuckLayer()
     publisher = realtime._Publisher()
     before = realtime.backlog_dropped()
@@ -120,18 +111,8 @@ def test_a_batch_skips_expired_memberships_and_keeps_order_across_groups():
         assert await connection.zcard(layer._group_key(stale)) == 0
 
     async_to_sync(expire_and_send)()
-
-    async def drain(of: str) -> list[int]:
-        got: list[int] = []
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(of), timeout=1)
-            except TimeoutError:
-                return got
-            got.append(message["index"])
-
-    received = async_to_sync(drain)(channel)
-    stale_received = async_to_sync(drain)(stale_channel)
+    received = [m["index"] for m in async_to_sync(layer_messages)(layer, channel)]
+    stale_received = async_to_sync(layer_messages)(layer, stale_channel)
     async_to_sync(layer.group_discard)(live, channel)
     # A group named twice in one event gets it once.
     assert received == [0, 2]

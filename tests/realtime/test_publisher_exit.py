@@ -1,6 +1,5 @@
 """The realtime publisher of a process that exits cleanly sends what it still had queued."""
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from tests.support.environment import requires_redis
+from tests.support.sockets import layer_messages
 
 # Below channels_redis's default capacity per channel (100), which would drop the rest.
 EVENTS = 90
@@ -42,16 +42,7 @@ def test_events_queued_when_a_process_exits_cleanly_are_still_sent():
         timeout=60,
     )
 
-    received: list[int] = []
-
-    async def drain() -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=2)
-            except TimeoutError:
-                return
-            received.append(message["event"]["index"])
-
-    async_to_sync(drain)()
+    messages = async_to_sync(layer_messages)(layer, channel, quiet=2)
+    received = [message["event"]["index"] for message in messages]
     async_to_sync(layer.group_discard)(group, channel)
     assert received == list(range(EVENTS))

@@ -20,7 +20,7 @@ def test_publishing_resumes_when_redis_answers_again(monkeypatch, caplog):
     channel = async_to_sync(layer.new_channel)()
     group = f"outage.{uuid.uuid4().hex[:12]}"
     async_to_sync(layer.group_add)(group, channel)
-    monkeypatch.setattr(realtime, "_failure_warned_at", None)
+    monkeypatch.setattr(realtime, "_failures", realtime._Drops())
     before = realtime.publish_failures()
 
     async def refused(sends):  # type: ignore[no-untyped-def]

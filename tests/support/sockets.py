@@ -34,3 +34,16 @@ async def receive_until(socket: WebsocketCommunicator, event_type: str) -> dict[
         event = await socket.receive_json_from(timeout=5)
         if event["type"] == event_type:
             return event
+
+
+async def layer_messages(layer: Any, channel: str, *, quiet: float = 1.0) -> list[dict[str, Any]]:
+    """Every message waiting on a channel-layer channel, in order: read until none comes
+    for `quiet` seconds."""
+    import asyncio
+
+    messages: list[dict[str, Any]] = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), timeout=quiet))
+        except TimeoutError:
+            return messages
